@@ -1,0 +1,125 @@
+//! The command line, defined once with clap: parsing, `--help`, the man page and the shell
+//! completions all come from these types.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::report::Format;
+
+const ABOUT: &str = "Inspect Linux TCP listen queues, SYN queues, drops and the kernel settings that bound them";
+
+const LONG_ABOUT: &str = "\
+sockscope shows whether a Linux host's TCP listen queues are overflowing and why: accept-queue fill \
+and backlog per listener, SYN queue, TCP state counts, overflow and drop counters, the kernel settings \
+that bound them, interface MTUs and ephemeral-port use. It reads the kernel directly (sock_diag and \
+rtnetlink, /proc/net, /proc/sys/net) and never changes anything.
+
+Without a subcommand it prints the text report (the live dashboard is not part of this release).";
+
+const AFTER_LONG_HELP: &str = "\
+Exit status:
+  0  success
+  1  runtime failure (for example the output file could not be written)
+  2  usage error (bad arguments)
+
+Examples:
+  sockscope report                         one sample, counters since boot
+  sockscope report --interval 5s           two samples 5 s apart, with per-second rates
+  sockscope report --format json | jq '.listeners[] | select(.full)'
+  sockscope report -o /tmp/net-report.txt  write the report atomically to a file
+
+Privileges: everything works unprivileged except naming the processes that own other users' \
+sockets, which needs root (or CAP_SYS_PTRACE).";
+
+/// `sockscope`: the whole command line.
+#[derive(Debug, Parser)]
+#[command(name = "sockscope", version, about = ABOUT, long_about = LONG_ABOUT, after_long_help = AFTER_LONG_HELP)]
+pub struct Cli {
+    /// What to do; without one, print the text report.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Do not look up which processes own the sockets (skips the /proc/<pid>/fd walk).
+    #[arg(long, global = true)]
+    pub no_processes: bool,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a one-shot report: listeners, overflow counters, TCP states, ports, interfaces, settings.
+    Report(ReportArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on standard output.
+    Manpage,
+}
+
+/// Options of `sockscope report`.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Write the report to FILE (atomically: a reader never sees a partial file) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Take two samples this far apart and report per-second rates (e.g. 5s, 500ms, 2).
+    #[arg(short, long, value_name = "DURATION", value_parser = parse_interval)]
+    pub interval: Option<Duration>,
+}
+
+impl Default for ReportArgs {
+    fn default() -> Self {
+        ReportArgs { format: Format::Text, output: None, interval: None }
+    }
+}
+
+/// The shortest and longest intervals accepted between two samples.
+pub const INTERVAL_RANGE: (Duration, Duration) = (Duration::from_millis(10), Duration::from_secs(3600));
+
+/// Parses `5s`, `500ms`, `1m`, or a bare number of seconds (`2`, `0.5`).
+pub fn parse_interval(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let duration = match text.parse::<f64>() {
+        Ok(seconds) if seconds.is_finite() && seconds >= 0.0 => Duration::from_secs_f64(seconds),
+        Ok(_) => return Err(format!("'{text}' is not a duration")),
+        Err(_) => humantime::parse_duration(text).map_err(|error| format!("'{text}' is not a duration ({error})"))?,
+    };
+    let (shortest, longest) = INTERVAL_RANGE;
+    if duration < shortest || duration > longest {
+        return Err(format!("the interval must lie between {}ms and {}s", shortest.as_millis(), longest.as_secs()));
+    }
+    Ok(duration)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn intervals_with_and_without_units() {
+        assert_eq!(parse_interval("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_interval("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_interval("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_interval("0.5"), Ok(Duration::from_millis(500)));
+        assert!(parse_interval("0").is_err());
+        assert!(parse_interval("2h").is_err());
+        assert!(parse_interval("soon").is_err());
+        assert!(parse_interval("-1").is_err());
+        assert!(parse_interval("NaN").is_err());
+    }
+}

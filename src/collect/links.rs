@@ -1,0 +1,110 @@
+//! Network interfaces from rtnetlink (`RTM_GETLINK` dump): name, MTU, state, kind, master and
+//! 64-bit counters.
+//!
+//! Interfaces come from netlink rather than `/sys/class/net`, because sysfs shows the network
+//! namespace of whoever mounted it, not the namespace being inspected.
+
+use netlink_packet_core::{NlasIterator, ParseableParametrized};
+use netlink_packet_route::RouteNetlinkMessage;
+use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkFlags, LinkHeader, LinkInfo, LinkMessage, State};
+
+use super::netlink::{DumpError, DumpSocket, DumpStats};
+use crate::sample::{Interface, InterfaceStats};
+
+/// `RTM_NEWLINK`, the type of every link in a dump reply.
+const RTM_NEWLINK: u16 = 16;
+/// Size of `struct ifinfomsg`.
+const IFINFOMSG_LEN: usize = 16;
+
+/// Dumps every interface of the namespace, ordered by index.
+pub(crate) fn interfaces(socket: &mut DumpSocket) -> Result<(Vec<Interface>, DumpStats), DumpError> {
+    let mut interfaces = Vec::new();
+    let request = RouteNetlinkMessage::GetLink(LinkMessage::default());
+    let stats = socket.dump(request, |kind, body| {
+        kind == RTM_NEWLINK && decode_link(body).map(|interface| interfaces.push(interface)).is_some()
+    })?;
+    interfaces.sort_by_key(|interface| interface.index);
+    Ok((interfaces, stats))
+}
+
+/// Decodes one `RTM_NEWLINK` body. Attributes the crate cannot parse are skipped one by one,
+/// so an unusual attribute never hides the interface; a link without a name is rejected.
+pub(crate) fn decode_link(body: &[u8]) -> Option<Interface> {
+    let header = LinkHeader::parse(body).ok()?;
+    let mut interface = Interface {
+        name: String::new(),
+        index: header.index,
+        mtu: None,
+        min_mtu: None,
+        max_mtu: None,
+        oper_state: "UNKNOWN".to_string(),
+        admin_up: header.flags.contains(LinkFlags::Up),
+        kind: None,
+        master: None,
+        link: None,
+        stats: None,
+    };
+    for buffer in NlasIterator::new(body.get(IFINFOMSG_LEN..)?) {
+        let Ok(buffer) = buffer else { break };
+        let Ok(attribute) = LinkAttribute::parse_with_param(&buffer, header.interface_family) else {
+            continue;
+        };
+        apply(&mut interface, attribute);
+    }
+    (!interface.name.is_empty()).then_some(interface)
+}
+
+fn apply(interface: &mut Interface, attribute: LinkAttribute) {
+    match attribute {
+        LinkAttribute::IfName(name) => interface.name = name,
+        LinkAttribute::Mtu(mtu) => interface.mtu = Some(mtu),
+        LinkAttribute::MinMtu(mtu) => interface.min_mtu = Some(mtu),
+        LinkAttribute::MaxMtu(mtu) => interface.max_mtu = Some(mtu),
+        LinkAttribute::OperState(state) => interface.oper_state = oper_state_name(state),
+        LinkAttribute::Controller(index) if index != 0 => interface.master = Some(index),
+        LinkAttribute::Link(index) if index != 0 => interface.link = Some(index),
+        LinkAttribute::LinkInfo(infos) => interface.kind = link_kind(&infos),
+        LinkAttribute::Stats64(stats) => {
+            interface.stats = Some(InterfaceStats {
+                rx_packets: stats.rx_packets,
+                tx_packets: stats.tx_packets,
+                rx_bytes: stats.rx_bytes,
+                tx_bytes: stats.tx_bytes,
+                rx_errors: stats.rx_errors,
+                tx_errors: stats.tx_errors,
+                rx_dropped: stats.rx_dropped,
+                tx_dropped: stats.tx_dropped,
+                rx_missed_errors: stats.rx_missed_errors,
+                rx_fifo_errors: stats.rx_fifo_errors,
+                rx_over_errors: stats.rx_over_errors,
+                tx_fifo_errors: stats.tx_fifo_errors,
+            })
+        }
+        _ => {}
+    }
+}
+
+/// The operational state as `ip link` prints it (RFC 2863 names).
+fn oper_state_name(state: State) -> String {
+    match state {
+        State::Unknown => "UNKNOWN".to_string(),
+        State::NotPresent => "NOTPRESENT".to_string(),
+        State::Down => "DOWN".to_string(),
+        State::LowerLayerDown => "LOWERLAYERDOWN".to_string(),
+        State::Testing => "TESTING".to_string(),
+        State::Dormant => "DORMANT".to_string(),
+        State::Up => "UP".to_string(),
+        State::Other(value) => format!("STATE{value}"),
+        _ => "UNKNOWN".to_string(),
+    }
+}
+
+fn link_kind(infos: &[LinkInfo]) -> Option<String> {
+    infos.iter().find_map(|info| match info {
+        LinkInfo::Kind(kind) => Some(match kind {
+            InfoKind::Other(name) => name.clone(),
+            known => known.to_string(),
+        }),
+        _ => None,
+    })
+}

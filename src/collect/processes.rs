@@ -1,0 +1,225 @@
+//! Which processes hold which sockets: a walk of `/proc/<pid>/fd`, matching `socket:[inode]`
+//! links against the inodes sockscope wants to attribute (listeners by default).
+//!
+//! The walk reads every descriptor of every process, which is what makes `ss -p` slow, so the
+//! result is cached by inode. A new walk happens only when a wanted inode is not in the cache,
+//! when a cached owner exited, or every [`FULL_RESCAN`] to notice sockets shared with new
+//! processes (workers forked by a master). Processes that exit mid-walk or cannot be read are
+//! counted, never fatal.
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::CStr;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rustix::fs::{Dir, Mode, OFlags};
+use rustix::io::Errno;
+
+use crate::sample::{ProcessRef, ProcessTable};
+
+/// A full walk is repeated at least this often while sockets are being attributed.
+pub const FULL_RESCAN: Duration = Duration::from_secs(30);
+
+/// The cache of socket owners, kept between samples.
+#[derive(Debug)]
+pub struct ProcessIndex {
+    proc_dir: PathBuf,
+    owners: HashMap<u64, Vec<ProcessRef>>,
+    start_times: HashMap<u32, u64>,
+    unresolved: HashSet<u64>,
+    last_walk: Option<Instant>,
+}
+
+/// Counters of one walk.
+#[derive(Debug, Default, Clone, Copy)]
+struct WalkStats {
+    scanned: u32,
+    vanished: u32,
+    denied: u32,
+}
+
+impl ProcessIndex {
+    /// An empty index over the process directory `proc_dir` (normally `/proc`).
+    pub fn new(proc_dir: &Path) -> ProcessIndex {
+        ProcessIndex {
+            proc_dir: proc_dir.to_path_buf(),
+            owners: HashMap::new(),
+            start_times: HashMap::new(),
+            unresolved: HashSet::new(),
+            last_walk: None,
+        }
+    }
+
+    /// The owners of each wanted inode, walking `/proc` only when the cache cannot answer.
+    pub fn attribute(&mut self, wanted: &[u64]) -> std::io::Result<ProcessTable> {
+        let mut stats = WalkStats::default();
+        if self.needs_walk(wanted) {
+            let wanted_set: HashSet<u64> = wanted.iter().copied().collect();
+            stats = self.walk(&wanted_set)?;
+            self.unresolved = wanted_set.into_iter().filter(|inode| !self.owners.contains_key(inode)).collect();
+            self.last_walk = Some(Instant::now());
+        }
+        let owners =
+            wanted.iter().filter_map(|inode| self.owners.get(inode).map(|owners| (*inode, owners.clone()))).collect();
+        Ok(ProcessTable { owners, scanned: stats.scanned, vanished: stats.vanished, denied: stats.denied })
+    }
+
+    fn needs_walk(&mut self, wanted: &[u64]) -> bool {
+        let stale = self.last_walk.is_none_or(|at| at.elapsed() >= FULL_RESCAN);
+        if stale || self.an_owner_changed() {
+            return true;
+        }
+        wanted.iter().any(|inode| !self.owners.contains_key(inode) && !self.unresolved.contains(inode))
+    }
+
+    /// Whether any cached owner exited or its pid was reused (start time changed).
+    fn an_owner_changed(&self) -> bool {
+        self.start_times.iter().any(|(pid, start)| start_time(&self.proc_dir, *pid) != Some(*start))
+    }
+
+    fn walk(&mut self, wanted: &HashSet<u64>) -> std::io::Result<WalkStats> {
+        self.owners.clear();
+        self.start_times.clear();
+        let mut stats = WalkStats::default();
+        let mut link = vec![0u8; 64];
+        for pid in list_pids(&self.proc_dir)? {
+            let inodes = match socket_inodes(&self.proc_dir, pid, wanted, &mut link) {
+                Ok(inodes) => inodes,
+                Err(Errno::NOENT | Errno::SRCH) => {
+                    stats.vanished += 1;
+                    continue;
+                }
+                Err(_) => {
+                    stats.denied += 1;
+                    continue;
+                }
+            };
+            stats.scanned += 1;
+            if inodes.is_empty() {
+                continue;
+            }
+            let Some(process) = describe(&self.proc_dir, pid) else {
+                stats.vanished += 1;
+                continue;
+            };
+            self.start_times.insert(pid, process.1);
+            for inode in inodes {
+                let owners = self.owners.entry(inode).or_default();
+                owners.push(process.0.clone());
+                owners.sort();
+            }
+        }
+        Ok(stats)
+    }
+}
+
+/// Numeric entries of the process directory.
+fn list_pids(proc_dir: &Path) -> std::io::Result<Vec<u32>> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir(proc_dir)? {
+        let Ok(entry) = entry else { continue };
+        if let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) {
+            pids.push(pid);
+        }
+    }
+    pids.sort_unstable();
+    Ok(pids)
+}
+
+/// The wanted socket inodes among a process's descriptors. `link` is a reused buffer.
+fn socket_inodes(proc_dir: &Path, pid: u32, wanted: &HashSet<u64>, link: &mut [u8]) -> Result<Vec<u64>, Errno> {
+    let fd_dir: OwnedFd = rustix::fs::open(
+        proc_dir.join(pid.to_string()).join("fd"),
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let mut dir = Dir::read_from(&fd_dir)?;
+    let mut found = Vec::new();
+    while let Some(entry) = dir.read() {
+        let entry = entry?;
+        let name: &CStr = entry.file_name();
+        if name.to_bytes().first() == Some(&b'.') {
+            continue;
+        }
+        let Ok(length) = rustix::fs::readlinkat_raw(&fd_dir, name, &mut *link) else {
+            // The descriptor was closed between readdir and readlink.
+            continue;
+        };
+        if let Some(inode) = socket_inode(&link[..length.min(link.len())])
+            && wanted.contains(&inode)
+            && !found.contains(&inode)
+        {
+            found.push(inode);
+        }
+    }
+    Ok(found)
+}
+
+/// The inode of a `socket:[12345]` link target.
+fn socket_inode(target: &[u8]) -> Option<u64> {
+    let digits = target.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
+    std::str::from_utf8(digits).ok()?.parse().ok()
+}
+
+/// A process's name and start time (clock ticks since boot, field 22 of `stat`).
+fn describe(proc_dir: &Path, pid: u32) -> Option<(ProcessRef, u64)> {
+    let stat = std::fs::read_to_string(proc_dir.join(pid.to_string()).join("stat")).ok()?;
+    let (command, start) = parse_stat(&stat)?;
+    Some((ProcessRef { pid, command }, start))
+}
+
+fn start_time(proc_dir: &Path, pid: u32) -> Option<u64> {
+    describe(proc_dir, pid).map(|(_, start)| start)
+}
+
+/// The command name and start time from `/proc/<pid>/stat`. The name sits between the first
+/// `(` and the last `)`, and may itself contain spaces and parentheses.
+fn parse_stat(stat: &str) -> Option<(String, u64)> {
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let command = stat.get(open + 1..close)?.to_string();
+    let start = stat.get(close + 1..)?.split_whitespace().nth(19)?.parse().ok()?;
+    Some((command, start))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_links_are_recognised() {
+        assert_eq!(socket_inode(b"socket:[123456]"), Some(123_456));
+        assert_eq!(socket_inode(b"pipe:[5]"), None);
+        assert_eq!(socket_inode(b"socket:[12"), None);
+        assert_eq!(socket_inode(b"/dev/null"), None);
+    }
+
+    #[test]
+    fn stat_names_with_spaces_and_parentheses() {
+        let stat = "42 (evil) name)) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10";
+        assert_eq!(parse_stat(stat), Some(("evil) name)".to_string(), 98_765)));
+        assert_eq!(parse_stat("42 (x"), None);
+    }
+
+    #[test]
+    fn this_process_owns_its_own_socket() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let inode = inode_of(&listener);
+        let mut index = ProcessIndex::new(Path::new("/proc"));
+        let table = index.attribute(&[inode]).expect("walk /proc");
+        let owners = &table.owners[&inode];
+        assert_eq!(owners.len(), 1);
+        assert_eq!(owners[0].pid, std::process::id());
+        assert!(table.scanned >= 1);
+        // A second call is answered from the cache: no walk, so nothing scanned.
+        let again = index.attribute(&[inode]).expect("cached");
+        assert_eq!(again.scanned, 0);
+        assert_eq!(again.owners[&inode][0].pid, std::process::id());
+    }
+
+    fn inode_of(listener: &std::net::TcpListener) -> u64 {
+        use std::os::fd::AsFd;
+        rustix::fs::fstat(listener.as_fd()).map(|stat| stat.st_ino).expect("fstat socket")
+    }
+}

@@ -1,0 +1,420 @@
+//! Socket collectors over sock_diag: TCP listeners, the all-states TCP summary, UDP sockets and
+//! UNIX listeners.
+//!
+//! Each collector asks the kernel for as little as it needs: listeners come from a LISTEN-only
+//! dump (the kernel walks just the listening hash) with `tcp_info` and memory; the TCP summary
+//! comes from one dump of all states without attributes and keeps counts, not sockets.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+
+use netlink_packet_sock_diag::SockDiagMessage;
+use netlink_packet_sock_diag::unix::{ShowFlags, StateFlags as UnixStates, UnixRequest};
+
+use super::inet_diag::{self, ALL_STATES, IPPROTO_TCP, IPPROTO_UDP, InetDiagMsg, LISTEN_ONLY, Query};
+use super::netlink::{Attributes, DumpError, DumpSocket, DumpStats};
+use crate::sample::{
+    DestinationPorts, EphemeralPorts, Family, SynRecvGroup, TcpListener, TcpState, TcpSummary, UdpSocket, UnixListener,
+};
+
+/// `SOCK_DIAG_BY_FAMILY`, the message type of every sock_diag reply.
+const SOCK_DIAG_BY_FAMILY: u16 = 20;
+
+/// What one socket collector produced: its data (if any family could be read), the failures
+/// (one line per family or dump), and the malformed-message count.
+#[derive(Debug)]
+pub(crate) struct Collected<T> {
+    /// The data; `None` when nothing could be read.
+    pub(crate) data: Option<T>,
+    /// One reason per failed dump.
+    pub(crate) failures: Vec<String>,
+    /// Messages skipped because they could not be decoded.
+    pub(crate) malformed: u64,
+}
+
+/// Runs `dump` for IPv4 and IPv6, collecting failures per family.
+fn per_family<T>(
+    mut dump: impl FnMut(Family) -> Result<DumpStats, DumpError>,
+    data: impl FnOnce() -> T,
+) -> Collected<T> {
+    let mut failures = Vec::new();
+    let mut malformed = 0;
+    let mut any_ok = false;
+    for family in [Family::Ipv4, Family::Ipv6] {
+        match dump(family) {
+            Ok(stats) => {
+                any_ok = true;
+                malformed += stats.malformed;
+            }
+            Err(error) => failures.push(format!("{}: {}", family_label(family), error)),
+        }
+    }
+    Collected { data: any_ok.then(data), failures, malformed }
+}
+
+fn family_label(family: Family) -> &'static str {
+    match family {
+        Family::Ipv4 => "IPv4",
+        Family::Ipv6 => "IPv6",
+    }
+}
+
+/// Dumps every TCP listener with `tcp_info` and socket memory.
+pub(crate) fn tcp_listeners(socket: &mut DumpSocket) -> Collected<Vec<TcpListener>> {
+    let mut listeners = Vec::new();
+    let collected = per_family(
+        |family| {
+            let query = Query { family, protocol: IPPROTO_TCP, states: LISTEN_ONLY, tcp_info: true, memory: true };
+            socket.dump(inet_diag::request(query), |kind, body| {
+                decode_listener(kind, body).map(|listener| listeners.push(listener)).is_some()
+            })
+        },
+        || (),
+    );
+    listeners.sort_by(|a, b| {
+        (a.local_port, a.family, a.local_address, a.cookie).cmp(&(b.local_port, b.family, b.local_address, b.cookie))
+    });
+    Collected { data: collected.data.map(|()| listeners), failures: collected.failures, malformed: collected.malformed }
+}
+
+fn decode_listener(kind: u16, body: &[u8]) -> Option<TcpListener> {
+    let message = inet_reply(kind, body)?;
+    let extras = inet_diag::extras(&message);
+    if extras.malformed {
+        return None;
+    }
+    Some(TcpListener {
+        family: message.family(),
+        local_address: message.local_address(),
+        local_port: message.local_port(),
+        bound_interface: message.interface(),
+        accept_queue: message.rqueue(),
+        backlog: message.wqueue(),
+        drops: extras.memory.and_then(|memory| memory.drops),
+        inode: message.inode(),
+        uid: message.uid(),
+        cookie: message.cookie(),
+        v6only: extras.v6only,
+        memory: extras.memory,
+        tcp_info: extras.tcp_info,
+    })
+}
+
+fn inet_reply(kind: u16, body: &[u8]) -> Option<InetDiagMsg<'_>> {
+    if kind != SOCK_DIAG_BY_FAMILY {
+        return None;
+    }
+    InetDiagMsg::parse(body)
+}
+
+/// Dumps every TCP socket without attributes and reduces them to counts.
+///
+/// `range` is the ephemeral port range to account against; `listen_ports` are the ports of
+/// local listeners, whose children and request sockets are not ephemeral-port users.
+pub(crate) fn tcp_summary(
+    socket: &mut DumpSocket,
+    range: Option<(u16, u16)>,
+    listen_ports: &HashSet<u16>,
+) -> Collected<TcpSummary> {
+    let mut builder = SummaryBuilder::new(range, listen_ports);
+    let collected = per_family(
+        |family| {
+            let query = Query { family, protocol: IPPROTO_TCP, states: ALL_STATES, tcp_info: false, memory: false };
+            socket.dump(inet_diag::request(query), |kind, body| match inet_reply(kind, body) {
+                Some(message) => builder.add(&message),
+                None => false,
+            })
+        },
+        || (),
+    );
+    Collected {
+        data: collected.data.map(|()| builder.finish()),
+        failures: collected.failures,
+        malformed: collected.malformed,
+    }
+}
+
+/// Accumulates the all-states dump into counts, one socket at a time.
+struct SummaryBuilder<'a> {
+    summary: TcpSummary,
+    listen_ports: &'a HashSet<u16>,
+    syn_recv: HashMap<(Family, IpAddr, u16), (u32, u32)>,
+    used_ports: Vec<u64>,
+    destinations: HashMap<(IpAddr, IpAddr, u16), (u64, u64)>,
+}
+
+impl<'a> SummaryBuilder<'a> {
+    fn new(range: Option<(u16, u16)>, listen_ports: &'a HashSet<u16>) -> SummaryBuilder<'a> {
+        let mut summary = TcpSummary::default();
+        summary.ephemeral.range = range;
+        SummaryBuilder {
+            summary,
+            listen_ports,
+            syn_recv: HashMap::new(),
+            used_ports: vec![0; 1024],
+            destinations: HashMap::new(),
+        }
+    }
+
+    /// Counts one socket; returns `false` for a state number sockscope does not know.
+    fn add(&mut self, message: &InetDiagMsg<'_>) -> bool {
+        let Some(state) = TcpState::from_kernel(message.state()) else {
+            return false;
+        };
+        self.summary.states.add(state);
+        match state {
+            TcpState::Listen => {}
+            TcpState::SynRecv if message.inode() == 0 => self.add_request(message),
+            _ => self.add_ephemeral(message, state),
+        }
+        true
+    }
+
+    fn add_request(&mut self, message: &InetDiagMsg<'_>) {
+        let key = (message.family(), message.local_address(), message.local_port());
+        let entry = self.syn_recv.entry(key).or_default();
+        entry.0 += 1;
+        if message.retrans() > 0 {
+            entry.1 += 1;
+        }
+    }
+
+    fn add_ephemeral(&mut self, message: &InetDiagMsg<'_>, state: TcpState) {
+        let Some((low, high)) = self.summary.ephemeral.range else {
+            return;
+        };
+        let port = message.local_port();
+        if port < low || port > high || self.listen_ports.contains(&port) {
+            return;
+        }
+        let ephemeral = &mut self.summary.ephemeral;
+        ephemeral.tcp_sockets += 1;
+        let word = &mut self.used_ports[usize::from(port / 64)];
+        let bit = 1u64 << (port % 64);
+        if *word & bit == 0 {
+            *word |= bit;
+            ephemeral.tcp_distinct_ports += 1;
+        }
+        let key =
+            (message.local_address().to_canonical(), message.remote_address().to_canonical(), message.remote_port());
+        let entry = self.destinations.entry(key).or_default();
+        entry.0 += 1;
+        if state == TcpState::TimeWait {
+            entry.1 += 1;
+        }
+    }
+
+    fn finish(mut self) -> TcpSummary {
+        let mut groups: Vec<SynRecvGroup> = self
+            .syn_recv
+            .into_iter()
+            .map(|((family, local_address, local_port), (requests, retransmitted))| SynRecvGroup {
+                family,
+                local_address,
+                local_port,
+                requests,
+                retransmitted,
+            })
+            .collect();
+        groups.sort_by_key(|group| (group.local_port, group.family, group.local_address));
+        self.summary.syn_recv = groups;
+        let ephemeral = &mut self.summary.ephemeral;
+        ephemeral.destinations = self.destinations.len() as u64;
+        let mut destinations: Vec<DestinationPorts> = self
+            .destinations
+            .into_iter()
+            .map(|((local_address, remote_address, remote_port), (sockets, time_wait))| DestinationPorts {
+                local_address,
+                remote_address,
+                remote_port,
+                sockets,
+                time_wait,
+            })
+            .collect();
+        destinations.sort_by(|a, b| {
+            b.sockets.cmp(&a.sockets).then_with(|| {
+                (a.remote_address, a.remote_port, a.local_address).cmp(&(
+                    b.remote_address,
+                    b.remote_port,
+                    b.local_address,
+                ))
+            })
+        });
+        destinations.truncate(EphemeralPorts::TOP);
+        ephemeral.by_destination = destinations;
+        self.summary
+    }
+}
+
+/// Dumps every UDP socket with its memory (for drops and the receive buffer).
+pub(crate) fn udp_sockets(socket: &mut DumpSocket) -> Collected<Vec<UdpSocket>> {
+    let mut sockets = Vec::new();
+    let collected = per_family(
+        |family| {
+            let query = Query { family, protocol: IPPROTO_UDP, states: ALL_STATES, tcp_info: false, memory: true };
+            socket.dump(inet_diag::request(query), |kind, body| {
+                decode_udp(kind, body).map(|udp| sockets.push(udp)).is_some()
+            })
+        },
+        || (),
+    );
+    sockets.sort_by(|a, b| {
+        (a.local_port, a.family, a.local_address, a.cookie).cmp(&(b.local_port, b.family, b.local_address, b.cookie))
+    });
+    Collected { data: collected.data.map(|()| sockets), failures: collected.failures, malformed: collected.malformed }
+}
+
+fn decode_udp(kind: u16, body: &[u8]) -> Option<UdpSocket> {
+    let message = inet_reply(kind, body)?;
+    let extras = inet_diag::extras(&message);
+    if extras.malformed {
+        return None;
+    }
+    Some(UdpSocket {
+        family: message.family(),
+        local_address: message.local_address(),
+        local_port: message.local_port(),
+        remote_address: message.remote_address(),
+        remote_port: message.remote_port(),
+        connected: message.state() == 1,
+        receive_queue: message.rqueue(),
+        send_queue: message.wqueue(),
+        drops: extras.memory.and_then(|memory| memory.drops),
+        rcvbuf: extras.memory.map(|memory| memory.rcvbuf),
+        inode: message.inode(),
+        uid: message.uid(),
+        cookie: message.cookie(),
+    })
+}
+
+/// `UDIAG_SHOW_UID` (Linux 5.3+); not among the crate's named flags.
+const UDIAG_SHOW_UID: u32 = 1 << 7;
+const UNIX_DIAG_NAME: u16 = 0;
+const UNIX_DIAG_RQLEN: u16 = 4;
+const UNIX_DIAG_UID: u16 = 7;
+const UNIX_DIAG_MSG_LEN: usize = 16;
+const AF_UNIX: u8 = 1;
+
+/// Dumps UNIX sockets in LISTEN state with their queue length, limit, path and owner.
+pub(crate) fn unix_listeners(socket: &mut DumpSocket) -> Collected<Vec<UnixListener>> {
+    let request = SockDiagMessage::UnixRequest(UnixRequest {
+        state_flags: UnixStates::LISTEN,
+        inode: 0,
+        show_flags: ShowFlags::from_bits_retain(ShowFlags::NAME.bits() | ShowFlags::RQLEN.bits() | UDIAG_SHOW_UID),
+        cookie: [0xff; 8],
+    });
+    let mut listeners = Vec::new();
+    let result = socket.dump(request, |kind, body| {
+        if kind != SOCK_DIAG_BY_FAMILY {
+            return false;
+        }
+        decode_unix_listener(body).map(|listener| listeners.push(listener)).is_some()
+    });
+    match result {
+        Ok(stats) => {
+            listeners.sort_by(|a, b| (&a.path, a.inode).cmp(&(&b.path, b.inode)));
+            Collected { data: Some(listeners), failures: Vec::new(), malformed: stats.malformed }
+        }
+        Err(error) => Collected { data: None, failures: vec![error.to_string()], malformed: 0 },
+    }
+}
+
+/// Decodes one `unix_diag_msg` reply with its NAME, RQLEN and UID attributes.
+pub(crate) fn decode_unix_listener(body: &[u8]) -> Option<UnixListener> {
+    if body.len() < UNIX_DIAG_MSG_LEN || body[0] != AF_UNIX {
+        return None;
+    }
+    let u32_at =
+        |offset: usize| u32::from_ne_bytes([body[offset], body[offset + 1], body[offset + 2], body[offset + 3]]);
+    let socket_type = match body[1] {
+        1 => "stream",
+        5 => "seqpacket",
+        2 => "dgram",
+        _ => "other",
+    };
+    let mut listener = UnixListener {
+        path: String::new(),
+        socket_type: socket_type.to_string(),
+        accept_queue: 0,
+        backlog: 0,
+        inode: u64::from(u32_at(4)),
+        cookie: u64::from(u32_at(8)) | (u64::from(u32_at(12)) << 32),
+        uid: None,
+    };
+    let mut queue_seen = false;
+    let mut attributes = Attributes::new(&body[UNIX_DIAG_MSG_LEN..]);
+    for (kind, payload) in attributes.by_ref() {
+        match kind {
+            UNIX_DIAG_NAME => listener.path = unix_path(payload),
+            UNIX_DIAG_RQLEN if payload.len() >= 8 => {
+                listener.accept_queue = u32::from_ne_bytes([payload[0], payload[1], payload[2], payload[3]]);
+                listener.backlog = u32::from_ne_bytes([payload[4], payload[5], payload[6], payload[7]]);
+                queue_seen = true;
+            }
+            UNIX_DIAG_UID if payload.len() >= 4 => {
+                listener.uid = Some(u32::from_ne_bytes([payload[0], payload[1], payload[2], payload[3]]));
+            }
+            _ => {}
+        }
+    }
+    (queue_seen && !attributes.malformed()).then_some(listener)
+}
+
+/// A UNIX socket name as `ss` prints it: abstract names (leading NUL) start with `@`.
+fn unix_path(raw: &[u8]) -> String {
+    match raw.split_first() {
+        Some((0, rest)) => format!("@{}", String::from_utf8_lossy(rest)),
+        _ => String::from_utf8_lossy(raw).into_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unix_reply(attributes: &[(u16, Vec<u8>)]) -> Vec<u8> {
+        let mut body = vec![AF_UNIX, 1, 10, 0];
+        body.extend_from_slice(&77u32.to_ne_bytes());
+        body.extend_from_slice(&5u32.to_ne_bytes());
+        body.extend_from_slice(&0u32.to_ne_bytes());
+        for (kind, payload) in attributes {
+            body.extend_from_slice(&((4 + payload.len()) as u16).to_ne_bytes());
+            body.extend_from_slice(&kind.to_ne_bytes());
+            body.extend_from_slice(payload);
+            while body.len() % 4 != 0 {
+                body.push(0);
+            }
+        }
+        body
+    }
+
+    fn rqlen(queue: u32, limit: u32) -> Vec<u8> {
+        let mut bytes = queue.to_ne_bytes().to_vec();
+        bytes.extend_from_slice(&limit.to_ne_bytes());
+        bytes
+    }
+
+    #[test]
+    fn a_unix_listener_reply_is_decoded() {
+        let body = unix_reply(&[
+            (UNIX_DIAG_NAME, b"\0abstract".to_vec()),
+            (UNIX_DIAG_RQLEN, rqlen(3, 128)),
+            (UNIX_DIAG_UID, 1000u32.to_ne_bytes().to_vec()),
+        ]);
+        let listener = decode_unix_listener(&body).expect("decodes");
+        assert_eq!(listener.path, "@abstract");
+        assert_eq!(listener.socket_type, "stream");
+        assert_eq!((listener.accept_queue, listener.backlog), (3, 128));
+        assert_eq!(listener.inode, 77);
+        assert_eq!(listener.cookie, 5);
+        assert_eq!(listener.uid, Some(1000));
+    }
+
+    #[test]
+    fn a_unix_reply_without_queue_lengths_is_rejected() {
+        let body = unix_reply(&[(UNIX_DIAG_NAME, b"/run/x.sock".to_vec())]);
+        assert!(decode_unix_listener(&body).is_none());
+        let short = unix_reply(&[(UNIX_DIAG_RQLEN, vec![1, 0, 0])]);
+        assert!(decode_unix_listener(&short).is_none());
+    }
+}

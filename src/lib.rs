@@ -1,0 +1,16 @@
+//! sockscope: a Linux network tuning inspector focused on TCP listen queues.
+//!
+//! The program is a one-way pipeline:
+//! [`collect`] reads the kernel into a [`sample::Sample`]; [`model`] derives the view (rates,
+//! fill, attribution) from one or two samples; [`report`] renders that view as text or JSON.
+
+pub mod cli;
+pub mod collect;
+pub mod manpage;
+pub mod model;
+pub mod report;
+pub mod run;
+pub mod sample;
+pub mod sanitize;
+pub mod settings;
+pub mod units;

@@ -1,0 +1,71 @@
+//! The man page, generated from the clap definition so it cannot drift from `--help`.
+//! `man/sockscope.1` is this output; a test fails when the file is stale.
+
+use std::io::Write;
+
+use clap::CommandFactory;
+
+use crate::cli::Cli;
+
+/// Sections written by hand: what clap cannot know.
+const TRAILER: &str = r#".SH "EXIT STATUS"
+.TP
+\fB0\fR
+success
+.TP
+\fB1\fR
+runtime failure, for example the output file could not be written
+.TP
+\fB2\fR
+usage error (bad arguments); the reason is printed on one line on standard error
+.SH "HOW FILL IS COMPUTED"
+A listener's accept queue holds \fIbacklog\fR + 1 connections: the kernel drops SYNs and final
+ACKs only when the queue length is greater than the backlog (\fBsk_acceptq_is_full\fR). sockscope
+therefore shows fill = accept queue / (backlog + 1), which is 100% exactly when the kernel drops,
+and marks such a listener FULL. The backlog is min(backlog passed to \fBlisten\fR(2),
+\fBnet.core.somaxconn\fR at the time of the call); raising somaxconn later changes nothing until
+the service calls listen() again.
+.SH PRIVILEGES
+Everything works without privileges except naming the processes that hold other users'
+sockets, which needs root or CAP_SYS_PTRACE. sockscope never writes to /proc/sys or changes the
+system.
+.SH EXAMPLES
+.TP
+\fBsockscope report\fR
+one sample; counters are totals since boot
+.TP
+\fBsockscope report \-\-interval 5s\fR
+two samples five seconds apart, with per\-second rates
+.TP
+\fBsockscope report \-\-format json | jq '.listeners[] | select(.full)'\fR
+listeners whose accept queue is full right now
+.TP
+\fBsockscope report \-o /tmp/report.txt\fR
+write the report atomically to a file
+.SH "SEE ALSO"
+\fBss\fR(8), \fBnstat\fR(8), \fBip\fR(8), \fBsysctl\fR(8), \fBlisten\fR(2)
+"#;
+
+/// Renders the complete man page.
+pub fn render() -> std::io::Result<Vec<u8>> {
+    let command = Cli::command();
+    let man = clap_mangen::Man::new(command.clone()).source(format!("sockscope {}", env!("CARGO_PKG_VERSION")));
+    let mut page = Vec::new();
+    man.render_title(&mut page)?;
+    man.render_name_section(&mut page)?;
+    man.render_synopsis_section(&mut page)?;
+    man.render_description_section(&mut page)?;
+    man.render_options_section(&mut page)?;
+    man.render_subcommands_section(&mut page)?;
+    for subcommand in command.get_subcommands().filter(|sub| sub.get_arguments().any(|arg| !arg.is_global_set())) {
+        let heading = format!("Options of sockscope {}", subcommand.get_name());
+        let titled = subcommand
+            .clone()
+            .mut_args(|arg| if arg.is_global_set() { arg.hide(true) } else { arg.help_heading(heading.clone()) })
+            .disable_help_flag(true);
+        clap_mangen::Man::new(titled).render_options_section(&mut page)?;
+    }
+    page.write_all(TRAILER.as_bytes())?;
+    man.render_version_section(&mut page)?;
+    Ok(page)
+}

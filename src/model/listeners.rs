@@ -1,0 +1,375 @@
+//! Listeners as sockscope shows them: accept-queue fill, SYN queue per listener, drop deltas,
+//! owning processes — TCP and UNIX alike.
+//!
+//! **Fill.** The kernel's accept queue holds `backlog + 1` connections: it is full when
+//! `accept_queue > backlog` (`sk_acceptq_is_full()` uses a strict `>`), and only then does it
+//! drop SYNs and final ACKs. So `fill = accept_queue / (backlog + 1)`, 1.0 exactly when the
+//! kernel would drop, and `full` is `accept_queue > backlog`. `listen(fd, 0)` is legal: such a
+//! queue holds one connection.
+//!
+//! **SYN queue.** The kernel does not export a listener's half-open count, so it is
+//! reconstructed from the SYN_RECV request sockets of the same sample: a request belongs to a
+//! listener on the same port with the same family and address, else to a wildcard listener of
+//! the family, else (for IPv4) to a dual-stack `::` listener. Several sockets on one address and
+//! port (an `SO_REUSEPORT` group) share their requests: the kernel does not say which member
+//! owns which, so each member shows the group's count and [`ListenerView::syn_shared_by`] says
+//! how many share it. Requests that match no listener are kept as unattributed.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::sample::{Family, ProcessRef, Sample, SynRecvGroup, TcpListener, UnixListener};
+
+use super::rates;
+
+/// `tcp` or `unix`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Protocol {
+    /// A TCP listener.
+    Tcp,
+    /// A UNIX stream or seqpacket listener.
+    Unix,
+}
+
+impl Protocol {
+    /// `tcp` or `unix`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "tcp",
+            Protocol::Unix => "unix",
+        }
+    }
+}
+
+/// One listener with every number sockscope shows for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListenerView {
+    /// TCP or UNIX.
+    pub protocol: Protocol,
+    /// `ipv4`, `ipv6` or `unix`.
+    pub family: &'static str,
+    /// Bound address (no brackets), or the UNIX socket path.
+    pub local_address: String,
+    /// Bound port; `None` for UNIX listeners.
+    pub local_port: Option<u16>,
+    /// Connections waiting for `accept()`.
+    pub accept_queue: u32,
+    /// The accept-queue limit (`min(listen() backlog, somaxconn at listen time)`).
+    pub backlog: u32,
+    /// `accept_queue / (backlog + 1)`: 1.0 exactly when the kernel drops.
+    pub fill: f64,
+    /// `accept_queue > backlog`: the kernel is dropping SYNs and final ACKs for this listener.
+    pub full: bool,
+    /// Half-open requests attributed to this listener (TCP only).
+    pub syn_queue: Option<u32>,
+    /// Of those, requests whose SYN-ACK was retransmitted.
+    pub syn_retransmitted: Option<u32>,
+    /// How many listener sockets share `syn_queue` (an `SO_REUSEPORT` group); 1 normally.
+    pub syn_shared_by: u32,
+    /// Packets dropped by this listener since it was created (Linux 4.7+).
+    pub drops: Option<u64>,
+    /// Drops since the previous sample (same socket, by cookie).
+    pub drops_delta: Option<u64>,
+    /// Drops per second since the previous sample.
+    pub drops_per_second: Option<f64>,
+    /// Socket inode.
+    pub inode: u64,
+    /// Kernel socket cookie (stable identity while the socket lives).
+    pub cookie: u64,
+    /// Owner uid, when known.
+    pub uid: Option<u32>,
+    /// For IPv6 listeners: whether IPv4 clients are refused.
+    pub v6only: Option<bool>,
+    /// Processes holding the socket.
+    pub processes: Vec<ProcessRef>,
+}
+
+impl ListenerView {
+    /// `addr:port` as users type it (`[::]:443` for IPv6), or the UNIX path.
+    pub fn endpoint(&self) -> String {
+        match self.local_port {
+            Some(port) if self.family == "ipv6" => format!("[{}]:{port}", self.local_address),
+            Some(port) => format!("{}:{port}", self.local_address),
+            None => self.local_address.clone(),
+        }
+    }
+
+    /// The queue capacity: `backlog + 1`.
+    pub fn capacity(&self) -> u64 {
+        u64::from(self.backlog) + 1
+    }
+}
+
+/// The accept-queue fill ratio: `accept_queue / (backlog + 1)`.
+pub fn fill_ratio(accept_queue: u32, backlog: u32) -> f64 {
+    f64::from(accept_queue) / (f64::from(backlog) + 1.0)
+}
+
+/// Every listener of the sample, fullest first, and the SYN_RECV groups no listener claimed.
+pub fn listeners(
+    current: &Sample,
+    previous: Option<&Sample>,
+    interval: Option<f64>,
+) -> (Vec<ListenerView>, Vec<SynRecvGroup>) {
+    let tcp = current.tcp_listeners.as_deref().unwrap_or_default();
+    let requests = current.tcp_summary.as_ref().map(|summary| summary.syn_recv.as_slice());
+    let attribution = requests.map(|groups| attribute_requests(tcp, groups));
+    let mut views: Vec<ListenerView> = tcp
+        .iter()
+        .enumerate()
+        .map(|(index, listener)| {
+            let syn = attribution.as_ref().map(|a| a.per_listener[index]);
+            tcp_view(current, previous, interval, listener, syn)
+        })
+        .collect();
+    views.extend(current.unix_listeners.iter().flatten().map(|listener| unix_view(current, listener)));
+    views.sort_by(|a, b| {
+        b.fill
+            .total_cmp(&a.fill)
+            .then(b.accept_queue.cmp(&a.accept_queue))
+            .then(a.protocol.cmp(&b.protocol))
+            .then(a.local_port.cmp(&b.local_port))
+            .then(a.local_address.cmp(&b.local_address))
+            .then(a.cookie.cmp(&b.cookie))
+    });
+    (views, attribution.map(|a| a.unattributed).unwrap_or_default())
+}
+
+fn tcp_view(
+    current: &Sample,
+    previous: Option<&Sample>,
+    interval: Option<f64>,
+    listener: &TcpListener,
+    syn: Option<SynShare>,
+) -> ListenerView {
+    let before = previous
+        .and_then(|sample| sample.tcp_listeners.as_ref())
+        .and_then(|list| list.iter().find(|old| old.cookie == listener.cookie));
+    let drops = listener.drops.map(i64::from);
+    let old_drops = before.and_then(|old| old.drops).map(i64::from);
+    ListenerView {
+        protocol: Protocol::Tcp,
+        family: listener.family.name(),
+        local_address: listener.local_address.to_string(),
+        local_port: Some(listener.local_port),
+        accept_queue: listener.accept_queue,
+        backlog: listener.backlog,
+        fill: fill_ratio(listener.accept_queue, listener.backlog),
+        full: listener.accept_queue > listener.backlog,
+        syn_queue: syn.map(|share| share.requests),
+        syn_retransmitted: syn.map(|share| share.retransmitted),
+        syn_shared_by: syn.map_or(1, |share| share.shared_by),
+        drops: listener.drops.map(u64::from),
+        drops_delta: rates::delta(old_drops, drops).and_then(|d| u64::try_from(d).ok()),
+        drops_per_second: rates::rate(old_drops, drops, interval),
+        inode: listener.inode,
+        cookie: listener.cookie,
+        uid: Some(listener.uid),
+        v6only: listener.v6only,
+        processes: owners(current, listener.inode),
+    }
+}
+
+fn unix_view(current: &Sample, listener: &UnixListener) -> ListenerView {
+    ListenerView {
+        protocol: Protocol::Unix,
+        family: "unix",
+        local_address: listener.path.clone(),
+        local_port: None,
+        accept_queue: listener.accept_queue,
+        backlog: listener.backlog,
+        fill: fill_ratio(listener.accept_queue, listener.backlog),
+        full: listener.accept_queue > listener.backlog,
+        syn_queue: None,
+        syn_retransmitted: None,
+        syn_shared_by: 1,
+        drops: None,
+        drops_delta: None,
+        drops_per_second: None,
+        inode: listener.inode,
+        cookie: listener.cookie,
+        uid: listener.uid,
+        v6only: None,
+        processes: owners(current, listener.inode),
+    }
+}
+
+/// The processes holding a socket, from the sample's process table.
+pub fn owners(sample: &Sample, inode: u64) -> Vec<ProcessRef> {
+    sample.processes.as_ref().and_then(|table| table.owners.get(&inode)).cloned().unwrap_or_default()
+}
+
+/// A listener's share of the half-open requests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct SynShare {
+    requests: u32,
+    retransmitted: u32,
+    shared_by: u32,
+}
+
+/// The result of matching request groups to listeners.
+#[derive(Debug, Default)]
+struct Attribution {
+    /// Per listener, in the order of the listener slice.
+    per_listener: Vec<SynShare>,
+    /// Request groups no listener matched.
+    unattributed: Vec<SynRecvGroup>,
+}
+
+/// Attributes SYN_RECV groups to listeners (see the module documentation for the rules).
+fn attribute_requests(listeners: &[TcpListener], groups: &[SynRecvGroup]) -> Attribution {
+    let mut attribution = Attribution {
+        per_listener: vec![SynShare { shared_by: 1, ..SynShare::default() }; listeners.len()],
+        unattributed: Vec::new(),
+    };
+    for group in groups {
+        let owners = matching_listeners(listeners, group);
+        if owners.is_empty() {
+            attribution.unattributed.push(group.clone());
+            continue;
+        }
+        let shared_by = owners.len() as u32;
+        for index in owners {
+            let share = &mut attribution.per_listener[index];
+            share.requests += group.requests;
+            share.retransmitted += group.retransmitted;
+            share.shared_by = shared_by;
+        }
+    }
+    attribution
+}
+
+/// Indices of the listeners that own requests of `group`: the first non-empty tier of exact
+/// address, wildcard of the same family, dual-stack IPv6 wildcard.
+fn matching_listeners(listeners: &[TcpListener], group: &SynRecvGroup) -> Vec<usize> {
+    let on_port = |predicate: &dyn Fn(&TcpListener) -> bool| -> Vec<usize> {
+        listeners
+            .iter()
+            .enumerate()
+            .filter(|(_, listener)| listener.local_port == group.local_port && predicate(listener))
+            .map(|(index, _)| index)
+            .collect()
+    };
+    let exact = on_port(&|l| l.family == group.family && l.local_address == group.local_address);
+    if !exact.is_empty() {
+        return exact;
+    }
+    let wildcard = on_port(&|l| l.family == group.family && is_wildcard(l.local_address));
+    if !wildcard.is_empty() || group.family == Family::Ipv6 {
+        return wildcard;
+    }
+    let mapped = match group.local_address {
+        IpAddr::V4(v4) => IpAddr::V6(v4.to_ipv6_mapped()),
+        other => other,
+    };
+    on_port(&|l| {
+        l.family == Family::Ipv6
+            && l.v6only != Some(true)
+            && (l.local_address == IpAddr::V6(Ipv6Addr::UNSPECIFIED) || l.local_address == mapped)
+    })
+}
+
+fn is_wildcard(address: IpAddr) -> bool {
+    address == IpAddr::V4(Ipv4Addr::UNSPECIFIED) || address == IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listener(family: Family, address: &str, port: u16, cookie: u64) -> TcpListener {
+        TcpListener {
+            family,
+            local_address: address.parse().expect("address"),
+            local_port: port,
+            bound_interface: 0,
+            accept_queue: 0,
+            backlog: 128,
+            drops: Some(0),
+            inode: cookie,
+            uid: 0,
+            cookie,
+            v6only: (family == Family::Ipv6).then_some(false),
+            memory: None,
+            tcp_info: None,
+        }
+    }
+
+    fn group(family: Family, address: &str, port: u16, requests: u32) -> SynRecvGroup {
+        SynRecvGroup {
+            family,
+            local_address: address.parse().expect("address"),
+            local_port: port,
+            requests,
+            retransmitted: 1,
+        }
+    }
+
+    #[test]
+    fn fill_counts_the_extra_slot() {
+        assert_eq!(fill_ratio(9, 8), 1.0);
+        assert_eq!(fill_ratio(4, 8), 4.0 / 9.0);
+        assert_eq!(fill_ratio(1, 0), 1.0);
+        assert_eq!(fill_ratio(0, 0), 0.0);
+    }
+
+    #[test]
+    fn exact_address_beats_wildcard() {
+        let listeners = [listener(Family::Ipv4, "0.0.0.0", 80, 1), listener(Family::Ipv4, "10.0.0.1", 80, 2)];
+        let result = attribute_requests(
+            &listeners,
+            &[group(Family::Ipv4, "10.0.0.1", 80, 3), group(Family::Ipv4, "10.0.0.2", 80, 4)],
+        );
+        assert_eq!(result.per_listener[1].requests, 3);
+        assert_eq!(result.per_listener[0].requests, 4);
+        assert!(result.unattributed.is_empty());
+    }
+
+    #[test]
+    fn ipv4_requests_go_to_a_dual_stack_listener_but_not_a_v6only_one() {
+        let mut dual = listener(Family::Ipv6, "::", 443, 1);
+        let groups = [group(Family::Ipv4, "192.0.2.7", 443, 5)];
+        assert_eq!(attribute_requests(std::slice::from_ref(&dual), &groups).per_listener[0].requests, 5);
+        dual.v6only = Some(true);
+        let result = attribute_requests(&[dual], &groups);
+        assert_eq!(result.per_listener[0].requests, 0);
+        assert_eq!(result.unattributed.len(), 1);
+    }
+
+    #[test]
+    fn a_reuseport_group_shares_its_requests() {
+        let listeners = [listener(Family::Ipv4, "0.0.0.0", 8080, 1), listener(Family::Ipv4, "0.0.0.0", 8080, 2)];
+        let result = attribute_requests(&listeners, &[group(Family::Ipv4, "127.0.0.1", 8080, 6)]);
+        assert_eq!(result.per_listener[0], SynShare { requests: 6, retransmitted: 1, shared_by: 2 });
+        assert_eq!(result.per_listener[1], SynShare { requests: 6, retransmitted: 1, shared_by: 2 });
+    }
+
+    #[test]
+    fn requests_on_a_port_nobody_listens_on_are_unattributed() {
+        let result =
+            attribute_requests(&[listener(Family::Ipv4, "0.0.0.0", 80, 1)], &[group(Family::Ipv6, "::1", 80, 2)]);
+        assert_eq!(result.per_listener[0].requests, 0);
+        assert_eq!(result.unattributed.len(), 1);
+    }
+
+    #[test]
+    fn listeners_sort_fullest_first_and_drops_rate_follows_the_cookie() {
+        let mut full = listener(Family::Ipv4, "127.0.0.1", 9000, 7);
+        full.accept_queue = 9;
+        full.backlog = 8;
+        full.drops = Some(30);
+        let idle = listener(Family::Ipv4, "127.0.0.1", 22, 8);
+        let mut previous = Sample::default();
+        let mut old = full.clone();
+        old.drops = Some(10);
+        previous.tcp_listeners = Some(vec![old, idle.clone()]);
+        let current = Sample { tcp_listeners: Some(vec![idle, full]), ..Sample::default() };
+        let (views, _) = listeners(&current, Some(&previous), Some(2.0));
+        assert_eq!(views[0].local_port, Some(9000));
+        assert!(views[0].full);
+        assert_eq!(views[0].fill, 1.0);
+        assert_eq!(views[0].drops_delta, Some(20));
+        assert_eq!(views[0].drops_per_second, Some(10.0));
+        assert_eq!(views[0].syn_queue, None, "no TCP summary, so no SYN queue");
+        assert_eq!(views[1].drops_per_second, Some(0.0));
+    }
+}

@@ -1,0 +1,92 @@
+//! Deltas and per-second rates of monotonically increasing counters.
+//!
+//! A counter that went backwards between two samples was reset (socket re-created, namespace
+//! re-created, wrap-around): its delta and rate are `None` for that interval, never a negative
+//! or wrapped number.
+
+use std::collections::BTreeMap;
+
+use crate::sample::CounterSections;
+
+/// The increase of a counter between two readings, `None` when it went backwards or a reading
+/// is missing.
+pub fn delta(previous: Option<i64>, current: Option<i64>) -> Option<i64> {
+    let (previous, current) = (previous?, current?);
+    (current >= previous).then(|| current - previous)
+}
+
+/// Per-second rate of a counter over `interval` seconds.
+pub fn rate(previous: Option<i64>, current: Option<i64>, interval: Option<f64>) -> Option<f64> {
+    let interval = interval.filter(|seconds| *seconds > 0.0)?;
+    Some(delta(previous, current)? as f64 / interval)
+}
+
+/// Fields of `/proc/net/snmp` that are gauges or constants, not counters: no rate is computed
+/// for them.
+const GAUGES: [(&str, &str); 7] = [
+    ("Tcp", "RtoAlgorithm"),
+    ("Tcp", "RtoMin"),
+    ("Tcp", "RtoMax"),
+    ("Tcp", "MaxConn"),
+    ("Tcp", "CurrEstab"),
+    ("Ip", "Forwarding"),
+    ("Ip", "DefaultTTL"),
+];
+
+/// Whether a counter-file field is a gauge (a level, not a running total).
+pub fn is_gauge(section: &str, field: &str) -> bool {
+    GAUGES.contains(&(section, field))
+}
+
+/// Per-second rates for every counter present in both samples, in the same section/field
+/// shape; gauges are left out, reset counters are `None`.
+pub fn counter_rates(
+    previous: &CounterSections,
+    current: &CounterSections,
+    interval: f64,
+) -> BTreeMap<String, BTreeMap<String, Option<f64>>> {
+    let mut rates = BTreeMap::new();
+    for (section, fields) in current {
+        let Some(before) = previous.get(section) else { continue };
+        let section_rates: BTreeMap<String, Option<f64>> = fields
+            .iter()
+            .filter(|(field, _)| !is_gauge(section, field))
+            .filter_map(|(field, value)| {
+                let old = before.get(field)?;
+                Some((field.clone(), rate(Some(*old), Some(*value), Some(interval))))
+            })
+            .collect();
+        rates.insert(section.clone(), section_rates);
+    }
+    rates
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reset_counter_has_no_rate() {
+        assert_eq!(delta(Some(10), Some(15)), Some(5));
+        assert_eq!(delta(Some(10), Some(3)), None);
+        assert_eq!(rate(Some(10), Some(20), Some(2.0)), Some(5.0));
+        assert_eq!(rate(Some(10), Some(20), None), None);
+        assert_eq!(rate(Some(10), Some(20), Some(0.0)), None);
+        assert_eq!(rate(None, Some(20), Some(1.0)), None);
+    }
+
+    #[test]
+    fn gauges_get_no_rate_and_new_fields_are_skipped() {
+        let mut before = CounterSections::new();
+        before.entry("Tcp".into()).or_default().insert("CurrEstab".into(), 5);
+        before.entry("Tcp".into()).or_default().insert("ActiveOpens".into(), 100);
+        let mut after = before.clone();
+        after.entry("Tcp".into()).or_default().insert("CurrEstab".into(), 9);
+        after.entry("Tcp".into()).or_default().insert("ActiveOpens".into(), 110);
+        after.entry("Tcp".into()).or_default().insert("NewField".into(), 1);
+        let rates = counter_rates(&before, &after, 2.0);
+        assert_eq!(rates["Tcp"].get("ActiveOpens"), Some(&Some(5.0)));
+        assert!(!rates["Tcp"].contains_key("CurrEstab"));
+        assert!(!rates["Tcp"].contains_key("NewField"));
+    }
+}

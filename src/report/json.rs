@@ -1,0 +1,333 @@
+//! The JSON report, schema version 1: a contract users script against with `jq`.
+//!
+//! These types exist only to be serialised; they are built from the [`View`], so every number
+//! here is the one the text report and the dashboard show. Fields are only ever added within a
+//! schema version; renaming or removing one bumps [`SCHEMA_VERSION`]. README.md documents each
+//! field.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::model::{RateSections, View};
+use crate::sample::{CounterSections, ProcessRef, SysctlValue, TcpStateCounts, Unavailable};
+
+/// Version of the JSON layout.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole report.
+#[derive(Debug, Serialize)]
+pub struct Report<'a> {
+    schema_version: u32,
+    taken_at: String,
+    interval_seconds: Option<f64>,
+    host: Option<Host<'a>>,
+    netns: Option<Netns<'a>>,
+    sysctl: BTreeMap<&'a str, &'a SysctlValue>,
+    interfaces: Vec<Interface<'a>>,
+    listeners: Vec<Listener<'a>>,
+    unattributed_syn_recv: Vec<SynRecv>,
+    tcp_states: Option<TcpStateCounts>,
+    udp: Vec<Udp<'a>>,
+    ports: Option<Ports>,
+    counters: &'a CounterSections,
+    rates: Option<&'a RateSections>,
+    sockstat: Option<&'a CounterSections>,
+    softnet: Vec<Softnet>,
+    unavailable: &'a [Unavailable],
+    skipped: &'a [String],
+    findings: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize)]
+struct Host<'a> {
+    hostname: &'a str,
+    kernel: &'a str,
+    uptime_seconds: u64,
+    cpus: u32,
+    load_average: [f64; 3],
+}
+
+#[derive(Debug, Serialize)]
+struct Netns<'a> {
+    inode: u64,
+    name: Option<&'a str>,
+}
+
+#[derive(Debug, Serialize)]
+struct Interface<'a> {
+    name: &'a str,
+    index: u32,
+    mtu: Option<u32>,
+    min_mtu: Option<u32>,
+    max_mtu: Option<u32>,
+    oper_state: &'a str,
+    admin_up: bool,
+    kind: Option<&'a str>,
+    master: Option<String>,
+    link: Option<String>,
+    rx_packets: Option<u64>,
+    tx_packets: Option<u64>,
+    rx_bytes: Option<u64>,
+    tx_bytes: Option<u64>,
+    rx_errors: Option<u64>,
+    tx_errors: Option<u64>,
+    rx_dropped: Option<u64>,
+    tx_dropped: Option<u64>,
+    rx_missed_errors: Option<u64>,
+    rx_fifo_errors: Option<u64>,
+    rx_dropped_per_second: Option<f64>,
+    tx_dropped_per_second: Option<f64>,
+    rx_errors_per_second: Option<f64>,
+    tx_errors_per_second: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct Listener<'a> {
+    protocol: &'static str,
+    family: &'static str,
+    local_address: &'a str,
+    local_port: Option<u16>,
+    accept_queue: u32,
+    backlog: u32,
+    fill: f64,
+    full: bool,
+    syn_queue: Option<u32>,
+    syn_queue_shared_by: u32,
+    syn_retransmitted: Option<u32>,
+    drops: Option<u64>,
+    drops_delta: Option<u64>,
+    drops_per_second: Option<f64>,
+    inode: u64,
+    cookie: u64,
+    uid: Option<u32>,
+    v6only: Option<bool>,
+    processes: &'a [ProcessRef],
+}
+
+#[derive(Debug, Serialize)]
+struct SynRecv {
+    family: &'static str,
+    local_address: String,
+    local_port: u16,
+    requests: u32,
+}
+
+#[derive(Debug, Serialize)]
+struct Udp<'a> {
+    family: &'static str,
+    local_address: String,
+    local_port: u16,
+    remote_address: String,
+    remote_port: u16,
+    connected: bool,
+    receive_queue: u32,
+    send_queue: u32,
+    drops: Option<u32>,
+    drops_per_second: Option<f64>,
+    rcvbuf: Option<u32>,
+    inode: u64,
+    uid: u32,
+    processes: &'a [ProcessRef],
+}
+
+#[derive(Debug, Serialize)]
+struct Ports {
+    range: [u16; 2],
+    range_size: u32,
+    reserved: u32,
+    listening_in_range: Vec<u16>,
+    usable: u32,
+    in_use: u64,
+    distinct_ports: u32,
+    udp_in_use: u64,
+    destinations: u64,
+    by_destination: Vec<Destination>,
+}
+
+#[derive(Debug, Serialize)]
+struct Destination {
+    local_address: String,
+    remote_address: String,
+    remote_port: u16,
+    in_use: u64,
+    time_wait: u64,
+    headroom: u64,
+    use_ratio: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct Softnet {
+    cpu: u32,
+    processed: Option<u32>,
+    dropped: Option<u32>,
+    time_squeeze: Option<u32>,
+    backlog_len: Option<u32>,
+    processed_per_second: Option<f64>,
+    dropped_per_second: Option<f64>,
+    squeezed_per_second: Option<f64>,
+}
+
+/// Builds the report from the view.
+pub fn report<'a>(view: &'a View<'a>) -> Report<'a> {
+    let sample = view.sample;
+    Report {
+        schema_version: SCHEMA_VERSION,
+        taken_at: sample.taken_at.to_string(),
+        interval_seconds: view.interval,
+        host: sample.host.as_ref().map(|host| Host {
+            hostname: &host.hostname,
+            kernel: &host.kernel,
+            uptime_seconds: host.uptime_seconds,
+            cpus: host.cpus,
+            load_average: host.load_average,
+        }),
+        netns: sample.netns.as_ref().map(|netns| Netns { inode: netns.inode, name: netns.name.as_deref() }),
+        sysctl: sample.sysctls.iter().flatten().map(|(name, value)| (name.as_str(), value)).collect(),
+        interfaces: view.interfaces.iter().map(interface).collect(),
+        listeners: view.listeners.iter().map(listener).collect(),
+        unattributed_syn_recv: view
+            .unattributed_syn_recv
+            .iter()
+            .map(|group| SynRecv {
+                family: group.family.name(),
+                local_address: group.local_address.to_string(),
+                local_port: group.local_port,
+                requests: group.requests,
+            })
+            .collect(),
+        tcp_states: view.tcp_states,
+        udp: view.udp.iter().map(udp).collect(),
+        ports: view.ports.as_ref().map(ports),
+        counters: &view.counters,
+        rates: view.rates.as_ref(),
+        sockstat: sample.sockstat.as_ref(),
+        softnet: view.softnet.iter().map(softnet).collect(),
+        unavailable: &sample.unavailable,
+        skipped: &sample.skipped,
+        findings: Vec::new(),
+    }
+}
+
+fn interface<'a>(view: &'a crate::model::InterfaceView<'a>) -> Interface<'a> {
+    let interface = view.interface;
+    let stats = interface.stats;
+    let rates = view.rates.unwrap_or_default();
+    Interface {
+        name: &interface.name,
+        index: interface.index,
+        mtu: interface.mtu,
+        min_mtu: interface.min_mtu,
+        max_mtu: interface.max_mtu,
+        oper_state: &interface.oper_state,
+        admin_up: interface.admin_up,
+        kind: interface.kind.as_deref(),
+        master: view.master_name.clone(),
+        link: view.link_name.clone(),
+        rx_packets: stats.map(|s| s.rx_packets),
+        tx_packets: stats.map(|s| s.tx_packets),
+        rx_bytes: stats.map(|s| s.rx_bytes),
+        tx_bytes: stats.map(|s| s.tx_bytes),
+        rx_errors: stats.map(|s| s.rx_errors),
+        tx_errors: stats.map(|s| s.tx_errors),
+        rx_dropped: stats.map(|s| s.rx_dropped),
+        tx_dropped: stats.map(|s| s.tx_dropped),
+        rx_missed_errors: stats.map(|s| s.rx_missed_errors),
+        rx_fifo_errors: stats.map(|s| s.rx_fifo_errors),
+        rx_dropped_per_second: rates.rx_dropped,
+        tx_dropped_per_second: rates.tx_dropped,
+        rx_errors_per_second: rates.rx_errors,
+        tx_errors_per_second: rates.tx_errors,
+    }
+}
+
+fn listener(view: &crate::model::ListenerView) -> Listener<'_> {
+    Listener {
+        protocol: view.protocol.name(),
+        family: view.family,
+        local_address: &view.local_address,
+        local_port: view.local_port,
+        accept_queue: view.accept_queue,
+        backlog: view.backlog,
+        fill: view.fill,
+        full: view.full,
+        syn_queue: view.syn_queue,
+        syn_queue_shared_by: view.syn_shared_by,
+        syn_retransmitted: view.syn_retransmitted,
+        drops: view.drops,
+        drops_delta: view.drops_delta,
+        drops_per_second: view.drops_per_second,
+        inode: view.inode,
+        cookie: view.cookie,
+        uid: view.uid,
+        v6only: view.v6only,
+        processes: &view.processes,
+    }
+}
+
+fn udp<'a>(view: &'a crate::model::UdpView<'a>) -> Udp<'a> {
+    let socket = view.socket;
+    Udp {
+        family: socket.family.name(),
+        local_address: socket.local_address.to_string(),
+        local_port: socket.local_port,
+        remote_address: socket.remote_address.to_string(),
+        remote_port: socket.remote_port,
+        connected: socket.connected,
+        receive_queue: socket.receive_queue,
+        send_queue: socket.send_queue,
+        drops: socket.drops,
+        drops_per_second: view.drops_per_second,
+        rcvbuf: socket.rcvbuf,
+        inode: socket.inode,
+        uid: socket.uid,
+        processes: &view.processes,
+    }
+}
+
+fn ports(view: &crate::model::PortsView) -> Ports {
+    Ports {
+        range: [view.range.0, view.range.1],
+        range_size: view.range_size,
+        reserved: view.reserved_in_range,
+        listening_in_range: view.listening_in_range.clone(),
+        usable: view.usable,
+        in_use: view.tcp_sockets,
+        distinct_ports: view.tcp_distinct_ports,
+        udp_in_use: view.udp_sockets,
+        destinations: view.destinations,
+        by_destination: view
+            .by_destination
+            .iter()
+            .map(|d| Destination {
+                local_address: d.local_address.to_string(),
+                remote_address: d.remote_address.to_string(),
+                remote_port: d.remote_port,
+                in_use: d.sockets,
+                time_wait: d.time_wait,
+                headroom: d.headroom,
+                use_ratio: d.use_ratio,
+            })
+            .collect(),
+    }
+}
+
+fn softnet(view: &crate::model::SoftnetView) -> Softnet {
+    Softnet {
+        cpu: view.cpu,
+        processed: view.processed,
+        dropped: view.dropped,
+        time_squeeze: view.time_squeeze,
+        backlog_len: view.backlog_len,
+        processed_per_second: view.processed_rate,
+        dropped_per_second: view.dropped_rate,
+        squeezed_per_second: view.squeezed_rate,
+    }
+}
+
+/// The report as pretty-printed JSON with a final newline.
+pub fn render(view: &View<'_>) -> Result<String, serde_json::Error> {
+    let mut text = serde_json::to_string_pretty(&report(view))?;
+    text.push('\n');
+    Ok(text)
+}

@@ -1,0 +1,434 @@
+//! The text report: readable sections with aligned columns, meant for a terminal, a file or a
+//! ticket. Plain text only: no escape codes, untrusted names sanitised.
+
+use std::fmt::Write as _;
+
+use super::table::{Align, Table};
+use crate::model::{ListenerView, View, format_setting};
+use crate::sample::{ProcessRef, TCP_STATES};
+use crate::sanitize::sanitize;
+use crate::units;
+
+/// Renders the whole report.
+pub fn render(view: &View<'_>) -> String {
+    let mut out = String::new();
+    header(&mut out, view);
+    listeners(&mut out, view);
+    overflow(&mut out, view);
+    tcp_states(&mut out, view);
+    ports(&mut out, view);
+    interfaces(&mut out, view);
+    settings(&mut out, view);
+    softnet(&mut out, view);
+    udp(&mut out, view);
+    unavailable(&mut out, view);
+    out
+}
+
+fn section(out: &mut String, title: &str) {
+    let _ = writeln!(out, "\n{title}\n{}", "=".repeat(title.chars().count()));
+}
+
+fn header(out: &mut String, view: &View<'_>) {
+    let sample = view.sample;
+    let _ = writeln!(out, "sockscope report");
+    match &sample.host {
+        Some(host) => {
+            let _ = writeln!(
+                out,
+                "Host      {}  (Linux {}, {} CPUs, up {}, load {:.2} {:.2} {:.2})",
+                sanitize(&host.hostname),
+                sanitize(&host.kernel),
+                host.cpus,
+                units::duration(host.uptime_seconds),
+                host.load_average[0],
+                host.load_average[1],
+                host.load_average[2],
+            );
+        }
+        None => {
+            let _ = writeln!(out, "Host      unavailable: {}", reason(view, "host"));
+        }
+    }
+    let _ = writeln!(out, "Taken at  {}", sample.taken_at.round(jiff::Unit::Second).unwrap_or(sample.taken_at));
+    if let Some(netns) = &sample.netns {
+        let _ = writeln!(
+            out,
+            "Netns     net:[{}]{}",
+            netns.inode,
+            netns.name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default()
+        );
+    }
+    let basis = match (view.interval, &sample.host) {
+        (Some(seconds), _) => format!("rates per second over {}", units::interval(seconds)),
+        (None, Some(host)) => format!(
+            "counters are totals since boot ({} ago); use --interval for rates",
+            units::duration(host.uptime_seconds)
+        ),
+        (None, None) => "counters are totals since boot; use --interval for rates".to_string(),
+    };
+    let _ = writeln!(out, "Counters  {basis}");
+}
+
+fn reason<'a>(view: &'a View<'_>, source: &str) -> &'a str {
+    view.sample.unavailable_reason(source).unwrap_or("not collected")
+}
+
+fn processes(owners: &[ProcessRef]) -> String {
+    match owners {
+        [] => "-".to_string(),
+        [only] => format!("{}[{}]", sanitize(&only.command), only.pid),
+        [first, rest @ ..] => format!("{}[{}] +{}", sanitize(&first.command), first.pid, rest.len()),
+    }
+}
+
+fn fill(listener: &ListenerView) -> String {
+    if listener.full { format!("{} FULL", units::percent(listener.fill)) } else { units::percent(listener.fill) }
+}
+
+fn syn_queue(listener: &ListenerView) -> String {
+    match listener.syn_queue {
+        None => "-".to_string(),
+        Some(count) if listener.syn_shared_by > 1 => format!("{count} (group of {})", listener.syn_shared_by),
+        Some(count) => count.to_string(),
+    }
+}
+
+fn listeners(out: &mut String, view: &View<'_>) {
+    section(out, "Listeners (fullest accept queue first)");
+    if view.sample.tcp_listeners.is_none() {
+        let _ = writeln!(out, "  TCP listeners unavailable: {}", reason(view, "tcp_listeners"));
+    }
+    if view.listeners.is_empty() {
+        let _ = writeln!(out, "  no listening sockets");
+        return;
+    }
+    let mut table = Table::new(&[
+        ("PROTO", Align::Left),
+        ("LOCAL ADDRESS", Align::Left),
+        ("PROCESS", Align::Left),
+        ("ACCEPTQ", Align::Right),
+        ("BACKLOG", Align::Right),
+        ("FILL", Align::Left),
+        ("SYNQ", Align::Right),
+        ("DROPS", Align::Right),
+        ("DROPS/S", Align::Right),
+    ]);
+    for listener in &view.listeners {
+        table.row(vec![
+            listener.protocol.name().to_string(),
+            sanitize(&listener.endpoint()).into_owned(),
+            processes(&listener.processes),
+            listener.accept_queue.to_string(),
+            listener.backlog.to_string(),
+            fill(listener),
+            syn_queue(listener),
+            units::count(listener.drops),
+            units::rate(listener.drops_per_second),
+        ]);
+    }
+    out.push_str(&table.render("  "));
+    let _ = writeln!(
+        out,
+        "\n  ACCEPTQ: connections waiting for accept(); BACKLOG: its limit, min(listen() backlog, somaxconn\n  \
+         at listen time). The queue holds BACKLOG+1, so FILL = ACCEPTQ/(BACKLOG+1) and FULL (ACCEPTQ > BACKLOG)\n  \
+         means the kernel is dropping new connections for that listener. SYNQ: half-open handshakes (SYN_RECV).\n  \
+         DROPS: packets the listener dropped since it was created (ss -tlm 'd')."
+    );
+    for group in &view.unattributed_syn_recv {
+        let _ = writeln!(
+            out,
+            "  {} half-open requests to {}:{} match no listener (listener closed?)",
+            group.requests, group.local_address, group.local_port
+        );
+    }
+}
+
+fn overflow(out: &mut String, view: &View<'_>) {
+    section(out, "Listen-overflow counters");
+    if !view.counters.contains_key("TcpExt") {
+        let _ = writeln!(out, "  unavailable: {}", reason(view, "netstat"));
+        return;
+    }
+    let mut table = Table::new(&[
+        ("COUNTER", Align::Left),
+        ("TOTAL", Align::Right),
+        ("RATE", Align::Right),
+        ("MEANING", Align::Left),
+    ]);
+    for counter in &view.overflow {
+        table.row(vec![
+            counter.name.to_string(),
+            units::count(counter.total),
+            units::rate(counter.rate),
+            counter.meaning.to_string(),
+        ]);
+    }
+    out.push_str(&table.render("  "));
+}
+
+fn tcp_states(out: &mut String, view: &View<'_>) {
+    section(out, "TCP states");
+    let Some(states) = view.tcp_states else {
+        let _ = writeln!(out, "  unavailable: {}", reason(view, "tcp_states"));
+        return;
+    };
+    let mut table = Table::new(&[("STATE", Align::Left), ("SOCKETS", Align::Right)]);
+    for state in TCP_STATES {
+        table.row(vec![state.name().to_string(), states.get(state).to_string()]);
+    }
+    table.row(vec!["total".to_string(), states.total().to_string()]);
+    out.push_str(&table.render("  "));
+}
+
+fn ports(out: &mut String, view: &View<'_>) {
+    section(out, "Ephemeral ports");
+    let Some(ports) = &view.ports else {
+        let _ = writeln!(
+            out,
+            "  unavailable: {}",
+            view.sample.unavailable_reason("tcp_states").unwrap_or("port range unknown")
+        );
+        return;
+    };
+    let listening = match ports.listening_in_range.as_slice() {
+        [] => String::new(),
+        list => format!(
+            " ({})",
+            list.iter().take(8).map(u16::to_string).collect::<Vec<_>>().join(", ")
+                + if list.len() > 8 { ", ..." } else { "" }
+        ),
+    };
+    let _ = writeln!(
+        out,
+        "  Range     {}-{}: {} ports, {} reserved, {} held by listeners{}, {} usable per destination",
+        ports.range.0,
+        ports.range.1,
+        ports.range_size,
+        ports.reserved_in_range,
+        ports.listening_in_range.len(),
+        listening,
+        ports.usable
+    );
+    let _ = writeln!(
+        out,
+        "  In use    {} TCP sockets on {} distinct ports ({} of the range), {} UDP sockets, {} destinations",
+        ports.tcp_sockets,
+        ports.tcp_distinct_ports,
+        units::percent(f64::from(ports.tcp_distinct_ports) / f64::from(ports.range_size.max(1))),
+        ports.udp_sockets,
+        ports.destinations
+    );
+    if ports.by_destination.is_empty() {
+        return;
+    }
+    let mut table = Table::new(&[
+        ("FROM", Align::Left),
+        ("TO", Align::Left),
+        ("SOCKETS", Align::Right),
+        ("TIME_WAIT", Align::Right),
+        ("HEADROOM", Align::Right),
+        ("USED", Align::Right),
+    ]);
+    for destination in ports.by_destination.iter().take(20) {
+        let to = match destination.remote_address {
+            std::net::IpAddr::V6(address) => format!("[{address}]:{}", destination.remote_port),
+            address => format!("{address}:{}", destination.remote_port),
+        };
+        table.row(vec![
+            destination.local_address.to_string(),
+            to,
+            destination.sockets.to_string(),
+            destination.time_wait.to_string(),
+            destination.headroom.to_string(),
+            units::percent(destination.use_ratio),
+        ]);
+    }
+    let _ = writeln!(out, "\n  Busiest destinations (each needs a distinct local port per connection):");
+    out.push_str(&table.render("  "));
+    if ports.by_destination.len() > 20 || ports.destinations > ports.by_destination.len() as u64 {
+        let _ = writeln!(out, "  ... {} destinations in all", ports.destinations);
+    }
+}
+
+fn interfaces(out: &mut String, view: &View<'_>) {
+    section(out, "Interfaces");
+    if view.sample.interfaces.is_none() {
+        let _ = writeln!(out, "  unavailable: {}", reason(view, "interfaces"));
+        return;
+    }
+    let rates = view.interval.is_some();
+    let mut table = Table::new(&[
+        ("NAME", Align::Left),
+        ("STATE", Align::Left),
+        ("MTU", Align::Right),
+        ("KIND", Align::Left),
+        ("MASTER", Align::Left),
+        (if rates { "RX DROP/S" } else { "RX DROPPED" }, Align::Right),
+        (if rates { "TX DROP/S" } else { "TX DROPPED" }, Align::Right),
+        (if rates { "RX ERR/S" } else { "RX ERRORS" }, Align::Right),
+        (if rates { "TX ERR/S" } else { "TX ERRORS" }, Align::Right),
+    ]);
+    for item in &view.interfaces {
+        let interface = item.interface;
+        let stats = interface.stats;
+        let numbers: [String; 4] = match (rates, item.rates) {
+            (true, Some(r)) => [
+                units::rate(r.rx_dropped),
+                units::rate(r.tx_dropped),
+                units::rate(r.rx_errors),
+                units::rate(r.tx_errors),
+            ],
+            (true, None) => ["-".into(), "-".into(), "-".into(), "-".into()],
+            (false, _) => [
+                units::count(stats.map(|s| s.rx_dropped)),
+                units::count(stats.map(|s| s.tx_dropped)),
+                units::count(stats.map(|s| s.rx_errors)),
+                units::count(stats.map(|s| s.tx_errors)),
+            ],
+        };
+        let [rx_drop, tx_drop, rx_err, tx_err] = numbers;
+        table.row(vec![
+            sanitize(&interface.name).into_owned(),
+            interface.oper_state.clone(),
+            units::count(interface.mtu),
+            interface.kind.as_deref().map_or_else(|| "-".to_string(), |kind| sanitize(kind).into_owned()),
+            item.master_name.as_deref().map_or_else(|| "-".to_string(), |name| sanitize(name).into_owned()),
+            rx_drop,
+            tx_drop,
+            rx_err,
+            tx_err,
+        ]);
+    }
+    out.push_str(&table.render("  "));
+}
+
+fn settings(out: &mut String, view: &View<'_>) {
+    section(out, "Kernel settings");
+    if view.sample.sysctls.is_none() {
+        let _ = writeln!(out, "  unavailable: {}", reason(view, "sysctl"));
+        return;
+    }
+    let mut group = None;
+    let mut table = Table::new(&[
+        ("SETTING", Align::Left),
+        ("VALUE", Align::Left),
+        ("DEFAULT", Align::Left),
+        ("BOUNDS", Align::Left),
+    ]);
+    for item in &view.settings {
+        if group != Some(item.setting.group) {
+            group = Some(item.setting.group);
+            table.row(vec![format!("[{}]", item.setting.group.title())]);
+        }
+        table.row(vec![
+            item.setting.name.to_string(),
+            format_setting(item.value),
+            item.setting.default.to_string(),
+            item.setting.bounds.to_string(),
+        ]);
+    }
+    out.push_str(&table.render("  "));
+    for unreadable in view.sample.unavailable.iter().filter(|u| u.source.starts_with("sysctl:")) {
+        let _ = writeln!(out, "  {} could not be read: {}", &unreadable.source["sysctl:".len()..], unreadable.reason);
+    }
+}
+
+fn softnet(out: &mut String, view: &View<'_>) {
+    section(out, "Softnet (per CPU input processing)");
+    if view.sample.softnet.is_none() {
+        let _ = writeln!(out, "  unavailable: {}", reason(view, "softnet_stat"));
+        return;
+    }
+    let rates = view.interval.is_some();
+    let mut table = Table::new(&[
+        ("CPU", Align::Right),
+        ("PROCESSED", Align::Right),
+        ("DROPPED", Align::Right),
+        ("SQUEEZED", Align::Right),
+        ("BACKLOG", Align::Right),
+        ("DROPPED/S", Align::Right),
+        ("SQUEEZED/S", Align::Right),
+    ]);
+    for cpu in &view.softnet {
+        table.row(vec![
+            cpu.cpu.to_string(),
+            units::count(cpu.processed),
+            units::count(cpu.dropped),
+            units::count(cpu.time_squeeze),
+            units::count(cpu.backlog_len),
+            if rates { units::rate(cpu.dropped_rate) } else { "-".into() },
+            if rates { units::rate(cpu.squeezed_rate) } else { "-".into() },
+        ]);
+    }
+    out.push_str(&table.render("  "));
+    let _ = writeln!(
+        out,
+        "  DROPPED: input backlog (net.core.netdev_max_backlog) full; SQUEEZED: softirq out of budget or time."
+    );
+}
+
+fn udp(out: &mut String, view: &View<'_>) {
+    section(out, "UDP sockets (fullest receive queue first)");
+    if view.sample.udp_sockets.is_none() {
+        let _ = writeln!(out, "  unavailable: {}", reason(view, "udp"));
+        return;
+    }
+    if view.udp.is_empty() {
+        let _ = writeln!(out, "  no UDP sockets");
+        return;
+    }
+    let mut sockets: Vec<_> = view.udp.iter().collect();
+    sockets
+        .sort_by(|a, b| b.socket.receive_queue.cmp(&a.socket.receive_queue).then(b.socket.drops.cmp(&a.socket.drops)));
+    let mut table = Table::new(&[
+        ("LOCAL ADDRESS", Align::Left),
+        ("PEER", Align::Left),
+        ("PROCESS", Align::Left),
+        ("RECV-Q", Align::Right),
+        ("SEND-Q", Align::Right),
+        ("RCVBUF", Align::Right),
+        ("DROPS", Align::Right),
+        ("DROPS/S", Align::Right),
+    ]);
+    for item in sockets {
+        let socket = item.socket;
+        let endpoint = |address: std::net::IpAddr, port: u16| match address {
+            std::net::IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+            v4 => format!("{v4}:{port}"),
+        };
+        table.row(vec![
+            endpoint(socket.local_address, socket.local_port),
+            if socket.connected { endpoint(socket.remote_address, socket.remote_port) } else { "*".to_string() },
+            processes(&item.processes),
+            socket.receive_queue.to_string(),
+            socket.send_queue.to_string(),
+            units::count(socket.rcvbuf),
+            units::count(socket.drops),
+            units::rate(item.drops_per_second),
+        ]);
+    }
+    out.push_str(&table.render("  "));
+}
+
+fn unavailable(out: &mut String, view: &View<'_>) {
+    let sample = view.sample;
+    let problems: Vec<_> = sample.unavailable.iter().filter(|u| !u.source.starts_with("sysctl:")).collect();
+    if problems.is_empty() && sample.skipped.is_empty() && sample.processes.as_ref().is_none_or(|p| p.denied == 0) {
+        return;
+    }
+    section(out, "Not collected");
+    for problem in problems {
+        let _ = writeln!(out, "  {}: {}", problem.source, problem.reason);
+    }
+    for skipped in &sample.skipped {
+        let _ = writeln!(out, "  {skipped}: skipped on request");
+    }
+    if let Some(table) = sample.processes.as_ref().filter(|p| p.denied > 0) {
+        let _ = writeln!(
+            out,
+            "  processes: {} processes could not be inspected (run as root to name every socket owner)",
+            table.denied
+        );
+    }
+}

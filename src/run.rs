@@ -1,0 +1,132 @@
+//! Running a parsed command line: pick the mode, do the work, and turn every failure into one
+//! line for stderr and an exit status.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use clap::CommandFactory;
+
+use crate::cli::{Cli, Command, ReportArgs};
+use crate::collect::{CollectOptions, Collector};
+use crate::model::View;
+use crate::report;
+use crate::sample::Sample;
+
+/// Exit status for a runtime failure.
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit status for a usage error.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Why a run failed: one line for stderr and the exit status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Exit status: [`EXIT_FAILURE`] or [`EXIT_USAGE`].
+    pub code: u8,
+    /// What went wrong, on one line.
+    pub message: String,
+}
+
+impl Failure {
+    /// A runtime failure.
+    pub fn runtime(message: impl Into<String>) -> Failure {
+        Failure { code: EXIT_FAILURE, message: message.into() }
+    }
+}
+
+/// Runs the command line.
+pub fn run(cli: Cli) -> Result<(), Failure> {
+    let options = CollectOptions { processes: !cli.no_processes };
+    match cli.command {
+        None => run_report(&ReportArgs::default(), options),
+        Some(Command::Report(args)) => run_report(&args, options),
+        Some(Command::Completions { shell }) => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "sockscope", &mut script);
+            write_stdout(&script)
+        }
+        Some(Command::Manpage) => {
+            let page = crate::manpage::render().map_err(|error| Failure::runtime(format!("man page: {error}")))?;
+            write_stdout(&page)
+        }
+    }
+}
+
+/// `sockscope report`: one sample, or two `--interval` apart, rendered and written out.
+fn run_report(args: &ReportArgs, options: CollectOptions) -> Result<(), Failure> {
+    let (current, previous) = take_samples(options, args.interval);
+    check_readable(&current)?;
+    let view = View::new(&current, previous.as_ref());
+    let text = report::render(&view, args.format)
+        .map_err(|error| Failure::runtime(format!("encoding the report: {error}")))?;
+    match &args.output {
+        Some(path) => write_atomically(path, text.as_bytes()),
+        None => write_stdout(text.as_bytes()),
+    }
+}
+
+/// The current sample and, with an interval, the one taken that long before it.
+fn take_samples(options: CollectOptions, interval: Option<Duration>) -> (Sample, Option<Sample>) {
+    let mut collector = Collector::new(options);
+    let first = collector.collect();
+    match interval {
+        Some(pause) => {
+            std::thread::sleep(pause);
+            (collector.collect(), Some(first))
+        }
+        None => (first, None),
+    }
+}
+
+/// Fails when none of the central sources could be read: such a report would say nothing.
+fn check_readable(sample: &Sample) -> Result<(), Failure> {
+    if sample.tcp_listeners.is_some() || sample.netstat.is_some() || sample.tcp_summary.is_some() {
+        return Ok(());
+    }
+    let reason =
+        sample.unavailable.first().map_or("unknown reason".to_string(), |u| format!("{}: {}", u.source, u.reason));
+    Err(Failure::runtime(format!("nothing could be read from the kernel ({reason})")))
+}
+
+/// Writes to stdout; a reader that went away (`| head`) ends the run quietly.
+fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(error) => Err(Failure::runtime(format!("writing to standard output: {error}"))),
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
+/// readers see the old file or the complete new one, never a partial one.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    let fail = |what: &str, error: &dyn std::fmt::Display| {
+        Failure::runtime(format!("cannot {what} {}: {error}", path.display()))
+    };
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut file =
+        tempfile::Builder::new().prefix(".sockscope-").tempfile_in(directory).map_err(|error| fail("write", &error))?;
+    file.write_all(bytes).and_then(|()| file.as_file().sync_all()).map_err(|error| fail("write", &error))?;
+    set_report_permissions(file.as_file(), path).map_err(|error| fail("write", &error))?;
+    file.persist(path).map_err(|error| fail("write", &error.error))?;
+    Ok(())
+}
+
+/// Gives the new file the existing file's permissions, or the usual 0666 minus the umask
+/// (the temporary file was created 0600).
+fn set_report_permissions(file: &std::fs::File, path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = match std::fs::metadata(path) {
+        Ok(existing) => existing.permissions().mode() & 0o7777,
+        Err(_) => {
+            let mask = rustix::process::umask(rustix::fs::Mode::empty());
+            rustix::process::umask(mask);
+            0o666 & !mask.bits()
+        }
+    };
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
+}

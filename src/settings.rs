@@ -1,0 +1,173 @@
+//! The catalogue of kernel settings sockscope reads: name, what each one bounds, its kernel
+//! default and the group it belongs to. The collector reads exactly these names; the report
+//! and the dashboard explain them with the same words.
+
+/// The group a setting belongs to, in the order the report shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Group {
+    /// Listen and SYN queues.
+    ListenQueues,
+    /// Local ports for outbound connections.
+    Ports,
+    /// TIME_WAIT, orphans and connection teardown.
+    Teardown,
+    /// Socket buffers and TCP memory.
+    Memory,
+    /// Packet ingress before the protocol stack.
+    Ingress,
+    /// Path MTU discovery.
+    PathMtu,
+    /// Other TCP behaviour.
+    Tcp,
+    /// Connection tracking (netfilter).
+    Conntrack,
+}
+
+impl Group {
+    /// Heading used in the report and the dashboard.
+    pub fn title(self) -> &'static str {
+        match self {
+            Group::ListenQueues => "Listen queues",
+            Group::Ports => "Ports",
+            Group::Teardown => "TIME_WAIT and teardown",
+            Group::Memory => "Buffers and memory",
+            Group::Ingress => "Ingress",
+            Group::PathMtu => "Path MTU",
+            Group::Tcp => "TCP",
+            Group::Conntrack => "Connection tracking",
+        }
+    }
+}
+
+/// One kernel setting sockscope knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Setting {
+    /// Dotted sysctl name, e.g. `net.core.somaxconn`.
+    pub name: &'static str,
+    /// What the setting bounds, in a few words.
+    pub bounds: &'static str,
+    /// The kernel's default on current kernels, as text.
+    pub default: &'static str,
+    /// Group for display.
+    pub group: Group,
+}
+
+impl Setting {
+    /// The path of the setting relative to `/proc/sys`.
+    pub fn relative_path(&self) -> String {
+        self.name.replace('.', "/")
+    }
+}
+
+macro_rules! settings {
+    ($( $group:ident $name:literal, $default:literal, $bounds:literal; )*) => {
+        /// Every setting sockscope reads, in display order.
+        pub const SETTINGS: &[Setting] = &[
+            $( Setting { name: $name, bounds: $bounds, default: $default, group: Group::$group }, )*
+        ];
+    };
+}
+
+settings! {
+    ListenQueues "net.core.somaxconn", "4096 (128 before 5.4)",
+        "caps every listen() backlog, i.e. each listener's accept and SYN queue; applied at listen() time";
+    ListenQueues "net.ipv4.tcp_max_syn_backlog", "max(128, ehash/128)",
+        "only with syncookies off: SYNs from unknown peers are dropped past 3/4 of it; no effect with cookies on";
+    ListenQueues "net.ipv4.tcp_syncookies", "1",
+        "1: answer SYNs with cookies when a SYN queue is full; 0: drop them; 2: cookies always";
+    ListenQueues "net.ipv4.tcp_abort_on_overflow", "0",
+        "1: reset clients whose final ACK meets a full accept queue; 0: ignore the ACK and retry";
+    ListenQueues "net.ipv4.tcp_synack_retries", "5",
+        "SYN-ACK retransmits before a half-open request is dropped (5: about 63 s)";
+    ListenQueues "net.ipv4.tcp_syn_retries", "6",
+        "SYN retransmits of an outbound connect() (6: about 127 s)";
+    ListenQueues "net.ipv4.tcp_fastopen", "1",
+        "TCP Fast Open: 1 client, 2 server, 3 both";
+    ListenQueues "net.ipv4.tcp_migrate_req", "0",
+        "move requests of a closing SO_REUSEPORT listener to a sibling (5.14+)";
+    Ports "net.ipv4.ip_local_port_range", "32768 60999",
+        "local ports picked for outbound connections (28,232 by default)";
+    Ports "net.ipv4.ip_local_reserved_ports", "(empty)",
+        "ports never picked as ephemeral ports";
+    Ports "net.ipv4.ip_unprivileged_port_start", "1024",
+        "lowest port an unprivileged process may bind";
+    Teardown "net.ipv4.tcp_max_tw_buckets", "ehash/2",
+        "TIME_WAIT sockets kept; past it closing sockets skip TIME_WAIT (TCPTimeWaitOverflow)";
+    Teardown "net.ipv4.tcp_tw_reuse", "2",
+        "reuse TIME_WAIT ports for outbound connections: 1 always, 2 loopback only (needs timestamps)";
+    Teardown "net.ipv4.tcp_tw_recycle", "(removed in 4.12)",
+        "broke clients behind NAT; gone since Linux 4.12";
+    Teardown "net.ipv4.tcp_fin_timeout", "60",
+        "seconds an orphaned FIN_WAIT2 socket lives; does not shorten TIME_WAIT (fixed 60 s)";
+    Teardown "net.ipv4.tcp_max_orphans", "ehash/2 (memory based)",
+        "sockets closed by the application but not yet finished; past it they are reset";
+    Teardown "net.ipv4.tcp_orphan_retries", "0 (means 8)",
+        "retries before an orphaned socket is killed";
+    Memory "net.core.rmem_max", "212992",
+        "largest receive buffer an application may set with SO_RCVBUF";
+    Memory "net.core.wmem_max", "212992",
+        "largest send buffer an application may set with SO_SNDBUF";
+    Memory "net.core.rmem_default", "212992",
+        "receive buffer of non-TCP sockets (UDP) that set none";
+    Memory "net.core.wmem_default", "212992",
+        "send buffer of non-TCP sockets that set none";
+    Memory "net.ipv4.tcp_rmem", "4096 131072 6291456",
+        "TCP receive buffer min, default and autotuning ceiling (bytes)";
+    Memory "net.ipv4.tcp_wmem", "4096 16384 4194304",
+        "TCP send buffer min, default and autotuning ceiling (bytes)";
+    Memory "net.ipv4.tcp_mem", "memory based",
+        "TCP memory in pages: below min no pressure; above pressure buffers shrink; max refuses memory";
+    Memory "net.ipv4.udp_mem", "memory based",
+        "UDP memory in pages: min, pressure, max";
+    Memory "net.ipv4.tcp_moderate_rcvbuf", "1",
+        "receive-buffer autotuning";
+    Ingress "net.core.netdev_max_backlog", "1000",
+        "per-CPU input queue (RPS, loopback, veth) before the protocol stack; overflow counts as softnet drops";
+    Ingress "net.core.netdev_budget", "300",
+        "packets one NAPI softirq run may process before yielding (time_squeeze)";
+    Ingress "net.core.netdev_budget_usecs", "2 jiffies",
+        "time one NAPI softirq run may take before yielding (time_squeeze)";
+    PathMtu "net.ipv4.tcp_mtu_probing", "0",
+        "packetization-layer MTU probing: 1 after a black hole is detected, 2 always";
+    PathMtu "net.ipv4.tcp_base_mss", "1024",
+        "starting MSS for MTU probing";
+    PathMtu "net.ipv4.ip_no_pmtu_disc", "0",
+        "disables path-MTU discovery when non-zero";
+    Tcp "net.ipv4.tcp_timestamps", "1",
+        "TCP timestamps; syncookies need them to keep window scaling and SACK, tcp_tw_reuse needs them";
+    Tcp "net.ipv4.tcp_congestion_control", "cubic",
+        "congestion control for new connections";
+    Tcp "net.ipv4.tcp_slow_start_after_idle", "1",
+        "restart from a small window after an idle period";
+    Tcp "net.ipv4.tcp_keepalive_time", "7200",
+        "seconds of idle before keepalive probes start (only for sockets that enable it)";
+    Tcp "net.ipv4.tcp_notsent_lowat", "4294967295",
+        "unsent bytes a socket may queue before it stops being writable";
+    Conntrack "net.netfilter.nf_conntrack_count", "(state)",
+        "connections tracked right now";
+    Conntrack "net.netfilter.nf_conntrack_max", "nf_conntrack_buckets",
+        "tracked connections before new flows are dropped";
+    Conntrack "net.netfilter.nf_conntrack_buckets", "memory based",
+        "size of the conntrack hash table";
+    Conntrack "net.netfilter.nf_conntrack_tcp_timeout_time_wait", "120",
+        "conntrack's own TIME_WAIT timeout; does not change TCP's";
+}
+
+/// The catalogue entry for a dotted name.
+pub fn find(name: &str) -> Option<&'static Setting> {
+    SETTINGS.iter().find(|setting| setting.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_map_to_proc_sys_paths() {
+        let mut names: Vec<&str> = SETTINGS.iter().map(|s| s.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), SETTINGS.len());
+        assert_eq!(find("net.core.somaxconn").map(Setting::relative_path), Some("net/core/somaxconn".to_string()));
+    }
+}

@@ -1,0 +1,90 @@
+//! Formatting of numbers with their units, shared by every text front end.
+
+/// A per-second rate: `-` when unknown (one sample, or a reset counter), else up to one
+/// decimal for small values (`0.4/s`) and whole numbers from 100 up (`1520/s`).
+pub fn rate(value: Option<f64>) -> String {
+    match value {
+        None => "-".to_string(),
+        Some(0.0) => "0/s".to_string(),
+        Some(v) if v < 0.05 => "<0.1/s".to_string(),
+        Some(v) if v < 100.0 => format!("{v:.1}/s"),
+        Some(v) => format!("{v:.0}/s"),
+    }
+}
+
+/// An optional integer, `-` when unknown.
+pub fn count<T: std::fmt::Display>(value: Option<T>) -> String {
+    value.map_or_else(|| "-".to_string(), |v| v.to_string())
+}
+
+/// A ratio as a whole percentage (`44%`); values that are not zero never round down to `0%`.
+pub fn percent(ratio: f64) -> String {
+    let percent = ratio * 100.0;
+    if percent > 0.0 && percent < 1.0 { "<1%".to_string() } else { format!("{percent:.0}%") }
+}
+
+/// A duration in seconds as `3d 04h`, `2h 07m`, `5m 03s` or `42s`.
+pub fn duration(seconds: u64) -> String {
+    let (days, hours, minutes, secs) = (seconds / 86_400, seconds / 3_600 % 24, seconds / 60 % 60, seconds % 60);
+    if days > 0 {
+        format!("{days}d {hours:02}h")
+    } else if hours > 0 {
+        format!("{hours}h {minutes:02}m")
+    } else if minutes > 0 {
+        format!("{minutes}m {secs:02}s")
+    } else {
+        format!("{secs}s")
+    }
+}
+
+/// An interval in seconds as `5s`, `1.5s` or `250ms`.
+pub fn interval(seconds: f64) -> String {
+    if seconds < 1.0 {
+        format!("{:.0}ms", seconds * 1000.0)
+    } else if (seconds - seconds.round()).abs() < 0.05 {
+        format!("{seconds:.0}s")
+    } else {
+        format!("{seconds:.1}s")
+    }
+}
+
+/// Bytes with a binary unit (`512B`, `208KiB`, `6.0MiB`).
+pub fn bytes(value: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if value < 1024 {
+        return format!("{value}B");
+    }
+    let mut scaled = value as f64 / 1024.0;
+    let mut unit = 0;
+    while scaled >= 1024.0 && unit + 1 < UNITS.len() {
+        scaled /= 1024.0;
+        unit += 1;
+    }
+    if scaled < 10.0 { format!("{scaled:.1}{}", UNITS[unit]) } else { format!("{scaled:.0}{}", UNITS[unit]) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_read_naturally() {
+        assert_eq!(rate(None), "-");
+        assert_eq!(rate(Some(0.0)), "0/s");
+        assert_eq!(rate(Some(0.01)), "<0.1/s");
+        assert_eq!(rate(Some(2.25)), "2.2/s");
+        assert_eq!(rate(Some(1520.4)), "1520/s");
+        assert_eq!(percent(1.0), "100%");
+        assert_eq!(percent(0.001), "<1%");
+        assert_eq!(percent(0.0), "0%");
+        assert_eq!(duration(7651), "2h 07m");
+        assert_eq!(duration(3 * 86_400 + 4 * 3600), "3d 04h");
+        assert_eq!(duration(42), "42s");
+        assert_eq!(interval(5.0), "5s");
+        assert_eq!(interval(0.25), "250ms");
+        assert_eq!(interval(1.5), "1.5s");
+        assert_eq!(bytes(212_992), "208KiB");
+        assert_eq!(bytes(6_291_456), "6.0MiB");
+        assert_eq!(bytes(12), "12B");
+    }
+}
