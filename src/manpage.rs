@@ -46,6 +46,31 @@ write the report atomically to a file
 \fBss\fR(8), \fBnstat\fR(8), \fBip\fR(8), \fBsysctl\fR(8), \fBlisten\fR(2)
 "#;
 
+/// The SUBCOMMANDS section, written here because clap_mangen would point at one page per
+/// subcommand (`sockscope-report(1)`), and sockscope ships a single page.
+fn subcommands_section(command: &clap::Command) -> String {
+    use clap_mangen::roff::{Roff, bold, roman};
+    let mut roff = Roff::new();
+    roff.control("SH", ["SUBCOMMANDS"]);
+    for subcommand in command.get_subcommands() {
+        let own: Vec<&clap::Arg> = subcommand.get_arguments().filter(|arg| !arg.is_global_set()).collect();
+        let mut usage = String::new();
+        if own.iter().any(|arg| !arg.is_positional()) {
+            usage.push_str(" [OPTIONS]");
+        }
+        for arg in own.iter().filter(|arg| arg.is_positional()) {
+            usage.push_str(&format!(" <{}>", arg.get_id().as_str().to_uppercase()));
+        }
+        roff.control("TP", []);
+        roff.text([bold(format!("sockscope {}", subcommand.get_name())), roman(usage)]);
+        roff.text([roman(subcommand.get_about().map(ToString::to_string).unwrap_or_default())]);
+    }
+    roff.control("TP", []);
+    roff.text([bold("sockscope help"), roman(" [SUBCOMMAND]")]);
+    roff.text([roman("Print the help of sockscope or of a subcommand")]);
+    roff.to_roff()
+}
+
 /// Renders the complete man page.
 pub fn render() -> std::io::Result<Vec<u8>> {
     let command = Cli::command();
@@ -56,7 +81,7 @@ pub fn render() -> std::io::Result<Vec<u8>> {
     man.render_synopsis_section(&mut page)?;
     man.render_description_section(&mut page)?;
     man.render_options_section(&mut page)?;
-    man.render_subcommands_section(&mut page)?;
+    page.extend(subcommands_section(&command).into_bytes());
     for subcommand in command.get_subcommands().filter(|sub| sub.get_arguments().any(|arg| !arg.is_global_set())) {
         let heading = format!("Options of sockscope {}", subcommand.get_name());
         let titled = subcommand

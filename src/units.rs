@@ -63,6 +63,11 @@ pub fn bytes(value: u64) -> String {
     if scaled < 10.0 { format!("{scaled:.1}{}", UNITS[unit]) } else { format!("{scaled:.0}{}", UNITS[unit]) }
 }
 
+/// `1 socket`, `2 sockets`: a count with its noun, plural when needed.
+pub fn plural(count: u64, noun: &str) -> String {
+    if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +91,7 @@ mod tests {
         assert_eq!(bytes(212_992), "208KiB");
         assert_eq!(bytes(6_291_456), "6.0MiB");
         assert_eq!(bytes(12), "12B");
+        assert_eq!(plural(1, "socket"), "1 socket");
+        assert_eq!(plural(0, "socket"), "0 sockets");
     }
 }

@@ -121,6 +121,16 @@ impl Collector {
         sample
     }
 
+    /// Takes a sample of the file-based sources only (settings and counters), as read under
+    /// this collector's [`ProcPaths`]. Used on fixture trees; sources without a file there are
+    /// recorded as unavailable.
+    pub fn collect_files(&mut self) -> Sample {
+        let mut sample = Sample { taken_at: jiff::Timestamp::now(), boottime_ns: boottime_ns(), ..Sample::default() };
+        self.collect_sysctls(&mut sample);
+        self.collect_counters(&mut sample);
+        sample
+    }
+
     fn collect_identity(&mut self, sample: &mut Sample) {
         let started = Instant::now();
         match rustix::fs::stat(&self.paths.netns_link) {

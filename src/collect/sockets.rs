@@ -287,8 +287,9 @@ fn decode_udp(kind: u16, body: &[u8]) -> Option<UdpSocket> {
     })
 }
 
-/// `UDIAG_SHOW_UID` (Linux 5.3+); not among the crate's named flags.
-const UDIAG_SHOW_UID: u32 = 1 << 7;
+/// `UDIAG_SHOW_UID` (Linux 5.3+, include/uapi/linux/unix_diag.h); not among the crate's
+/// named flags. Unlike the others it is not `1 << UNIX_DIAG_UID`.
+const UDIAG_SHOW_UID: u32 = 0x40;
 const UNIX_DIAG_NAME: u16 = 0;
 const UNIX_DIAG_RQLEN: u16 = 4;
 const UNIX_DIAG_UID: u16 = 7;
@@ -360,11 +361,19 @@ pub(crate) fn decode_unix_listener(body: &[u8]) -> Option<UnixListener> {
     (queue_seen && !attributes.malformed()).then_some(listener)
 }
 
-/// A UNIX socket name as `ss` prints it: abstract names (leading NUL) start with `@`.
+/// A UNIX socket name as `ss` prints it: a path ends at its first NUL (the kernel may include
+/// the terminator); an abstract name (leading NUL) starts with `@`, and NULs inside it, which
+/// are part of the name, are shown as `@` too.
 fn unix_path(raw: &[u8]) -> String {
     match raw.split_first() {
-        Some((0, rest)) => format!("@{}", String::from_utf8_lossy(rest)),
-        _ => String::from_utf8_lossy(raw).into_owned(),
+        Some((0, rest)) => {
+            let shown: Vec<u8> = rest.iter().map(|byte| if *byte == 0 { b'@' } else { *byte }).collect();
+            format!("@{}", String::from_utf8_lossy(&shown))
+        }
+        _ => {
+            let end = raw.iter().position(|byte| *byte == 0).unwrap_or(raw.len());
+            String::from_utf8_lossy(&raw[..end]).into_owned()
+        }
     }
 }
 
@@ -408,6 +417,62 @@ mod tests {
         assert_eq!(listener.inode, 77);
         assert_eq!(listener.cookie, 5);
         assert_eq!(listener.uid, Some(1000));
+    }
+
+    /// Real reply bodies for this kernel's LISTEN dump.
+    fn live_listener_replies() -> Vec<(u16, Vec<u8>)> {
+        let mut socket = DumpSocket::open(netlink_sys::protocols::NETLINK_SOCK_DIAG).expect("sock_diag socket");
+        let query =
+            Query { family: Family::Ipv4, protocol: IPPROTO_TCP, states: LISTEN_ONLY, tcp_info: true, memory: true };
+        let mut bodies = Vec::new();
+        socket
+            .dump(inet_diag::request(query), |kind, body| {
+                bodies.push((kind, body.to_vec()));
+                true
+            })
+            .expect("LISTEN dump");
+        bodies
+    }
+
+    #[test]
+    fn a_real_listener_reply_decodes_with_consistent_fields() {
+        let server = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = server.local_addr().expect("addr").port();
+        let listener = live_listener_replies()
+            .iter()
+            .filter_map(|(kind, body)| decode_listener(*kind, body))
+            .find(|listener| listener.local_port == port)
+            .expect("our listener is in the dump");
+        let info = listener.tcp_info.as_ref().expect("tcp_info");
+        // For a listener tcp_info aliases the queue: unacked = accept queue, sacked = limit.
+        assert_eq!(info.unacked, Some(listener.accept_queue));
+        assert_eq!(info.sacked, Some(listener.backlog));
+        assert_eq!(info.state, Some(10));
+        assert_eq!(listener.memory.and_then(|m| m.drops), listener.drops);
+        assert_ne!(listener.inode, 0);
+    }
+
+    #[test]
+    fn every_truncation_of_a_real_reply_is_rejected_or_decoded_without_panic() {
+        let _server = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        for (kind, body) in live_listener_replies() {
+            for len in 0..body.len() {
+                let decoded = decode_listener(kind, &body[..len]);
+                if len < inet_diag::INET_DIAG_MSG_LEN {
+                    assert!(decoded.is_none(), "a {len}-byte header must be rejected");
+                }
+            }
+            assert!(decode_listener(kind, &body).is_some());
+            // A reply of another type is not a listener.
+            assert!(decode_listener(kind + 1, &body).is_none());
+        }
+    }
+
+    #[test]
+    fn unix_names_are_shown_like_ss() {
+        assert_eq!(unix_path(b"/run/app.sock\0"), "/run/app.sock");
+        assert_eq!(unix_path(b"\0name\0more"), "@name@more");
+        assert_eq!(unix_path(b""), "");
     }
 
     #[test]

@@ -212,12 +212,12 @@ fn ports(out: &mut String, view: &View<'_>) {
     );
     let _ = writeln!(
         out,
-        "  In use    {} TCP sockets on {} distinct ports ({} of the range), {} UDP sockets, {} destinations",
-        ports.tcp_sockets,
-        ports.tcp_distinct_ports,
+        "  In use    {} on {} ({} of the range), {}, {}",
+        units::plural(ports.tcp_sockets, "TCP socket"),
+        units::plural(u64::from(ports.tcp_distinct_ports), "distinct port"),
         units::percent(f64::from(ports.tcp_distinct_ports) / f64::from(ports.range_size.max(1))),
-        ports.udp_sockets,
-        ports.destinations
+        units::plural(ports.udp_sockets, "UDP socket"),
+        units::plural(ports.destinations, "destination")
     );
     if ports.by_destination.is_empty() {
         return;

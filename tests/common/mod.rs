@@ -1,0 +1,228 @@
+//! Shared helpers for tests that run against the real kernel: private network namespaces,
+//! real sockets on loopback, and running `sockscope`, `ss`, `ip` and `nstat` inside them.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+/// The sockscope binary built for these tests.
+pub const SOCKSCOPE: &str = env!("CARGO_BIN_EXE_sockscope");
+
+/// Whether the tests run as root (namespaces and sysctl changes need it).
+pub fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// Prints a visible skip line and returns true when not root.
+pub fn skip_unless_root(test: &str) -> bool {
+    if is_root() {
+        return false;
+    }
+    eprintln!("skipped: {test} needs root (network namespaces)");
+    true
+}
+
+/// A network namespace created for one test and deleted when dropped.
+pub struct TestNetns {
+    /// Its name under /run/netns.
+    pub name: String,
+}
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+impl TestNetns {
+    /// Creates a namespace with loopback up. Needs root.
+    pub fn new() -> TestNetns {
+        let name = format!("sockscope-t{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+        run_ok(Command::new("ip").args(["netns", "add", &name]));
+        let netns = TestNetns { name };
+        netns.ip(&["link", "set", "lo", "up"]);
+        netns
+    }
+
+    /// Runs `ip -n <name> ARGS`, panicking on failure.
+    pub fn ip(&self, args: &[&str]) -> String {
+        let mut command = Command::new("ip");
+        command.args(["-n", &self.name]).args(args);
+        run_ok(&mut command)
+    }
+
+    /// A command that runs `program ARGS` inside the namespace.
+    pub fn command(&self, program: &str, args: &[&str]) -> Command {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", &self.name, program]).args(args);
+        command
+    }
+
+    /// Runs `program ARGS` inside the namespace and returns its stdout, panicking on failure.
+    pub fn run(&self, program: &str, args: &[&str]) -> String {
+        run_ok(&mut self.command(program, args))
+    }
+
+    /// Runs `f` on a thread that has joined the namespace; sockets it creates live there.
+    pub fn enter<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let path = format!("/run/netns/{}", self.name);
+        std::thread::spawn(move || {
+            let file = std::fs::File::open(&path).expect("open the namespace file");
+            rustix::thread::move_into_link_name_space(
+                std::os::fd::AsFd::as_fd(&file),
+                Some(rustix::thread::LinkNameSpaceType::Network),
+            )
+            .expect("setns into the test namespace");
+            f()
+        })
+        .join()
+        .expect("namespace thread panicked")
+    }
+
+    /// `sockscope report --format json` (plus `extra` arguments) inside the namespace.
+    pub fn report_json(&self, extra: &[&str]) -> serde_json::Value {
+        let mut args = vec!["report", "--format", "json"];
+        args.extend_from_slice(extra);
+        let text = self.run(SOCKSCOPE, &args);
+        serde_json::from_str(&text).expect("sockscope prints valid JSON")
+    }
+}
+
+impl Drop for TestNetns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
+    }
+}
+
+/// Runs a command, panicking with its stderr when it fails; returns stdout.
+pub fn run_ok(command: &mut Command) -> String {
+    let output: Output = command.output().expect("spawn command");
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8 output")
+}
+
+/// `sockscope report --format json` on the host.
+pub fn host_report_json(extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["report", "--format", "json"];
+    args.extend_from_slice(extra);
+    let text = run_ok(Command::new(SOCKSCOPE).args(&args));
+    serde_json::from_str(&text).expect("sockscope prints valid JSON")
+}
+
+/// A TCP listener with an explicit `listen()` backlog, bound to `address` (port 0 = any).
+pub fn listener(address: &str, backlog: i32) -> Socket {
+    let address: SocketAddr = address.parse().expect("socket address");
+    let socket = Socket::new(Domain::for_address(address), Type::STREAM, Some(Protocol::TCP)).expect("socket");
+    socket.set_reuse_address(true).expect("SO_REUSEADDR");
+    socket.bind(&SockAddr::from(address)).expect("bind");
+    socket.listen(backlog).expect("listen");
+    socket
+}
+
+/// The local address of a socket.
+pub fn local_addr(socket: &Socket) -> SocketAddr {
+    socket.local_addr().expect("local address").as_socket().expect("inet address")
+}
+
+/// Starts `count` non-blocking connections to `target` and returns the client sockets.
+pub fn connect_many(target: SocketAddr, count: usize) -> Vec<Socket> {
+    (0..count)
+        .map(|_| {
+            let socket = Socket::new(Domain::for_address(target), Type::STREAM, Some(Protocol::TCP)).expect("socket");
+            socket.set_nonblocking(true).expect("non-blocking");
+            match socket.connect(&SockAddr::from(target)) {
+                Ok(()) => {}
+                Err(error) if error.raw_os_error() == Some(libc_einprogress()) => {}
+                Err(error) => panic!("connect: {error}"),
+            }
+            socket
+        })
+        .collect()
+}
+
+fn libc_einprogress() -> i32 {
+    rustix::io::Errno::INPROGRESS.raw_os_error()
+}
+
+/// Polls `check` every 20 ms until it returns true or `timeout` passes.
+pub fn wait_until(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    check()
+}
+
+/// One line of `ss -Hltn` (or `-Hlxn`, `-Huan`): Recv-Q, Send-Q and the local address column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsLine {
+    /// State column.
+    pub state: String,
+    /// Recv-Q.
+    pub recv_q: u64,
+    /// Send-Q.
+    pub send_q: u64,
+    /// Local address:port as ss prints it.
+    pub local: String,
+    /// Peer column.
+    pub peer: String,
+}
+
+/// Parses `ss -H...` output whose columns start with State, Recv-Q, Send-Q, Local, Peer.
+pub fn parse_ss(text: &str) -> Vec<SsLine> {
+    text.lines()
+        .filter_map(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            Some(SsLine {
+                state: words.first()?.to_string(),
+                recv_q: words.get(1)?.parse().ok()?,
+                send_q: words.get(2)?.parse().ok()?,
+                local: words.get(3)?.to_string(),
+                peer: words.get(4)?.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// `address:port` as ss prints a listener from the JSON report: `[::1]:80`, `0.0.0.0:80`,
+/// `[::]:80` for a v6-only wildcard and `*:80` for a dual-stack one.
+pub fn ss_endpoint(listener: &serde_json::Value) -> String {
+    let address = listener["local_address"].as_str().expect("local_address");
+    let port = listener["local_port"].as_u64().expect("local_port");
+    match (listener["family"].as_str(), address, listener["v6only"].as_bool()) {
+        (Some("ipv6"), "::", Some(false)) => format!("*:{port}"),
+        (Some("ipv6"), _, _) => format!("[{address}]:{port}"),
+        _ => format!("{address}:{port}"),
+    }
+}
+
+/// Counts of `ss -Htan` lines per state name as sockscope names them.
+pub fn ss_state_counts(text: &str) -> std::collections::BTreeMap<String, u64> {
+    let mut counts = std::collections::BTreeMap::new();
+    for line in parse_ss(text) {
+        let name = match line.state.as_str() {
+            "ESTAB" => "ESTABLISHED",
+            "SYN-SENT" => "SYN_SENT",
+            "SYN-RECV" => "SYN_RECV",
+            "FIN-WAIT-1" => "FIN_WAIT1",
+            "FIN-WAIT-2" => "FIN_WAIT2",
+            "TIME-WAIT" => "TIME_WAIT",
+            "UNCONN" | "CLOSE" => "CLOSE",
+            "CLOSE-WAIT" => "CLOSE_WAIT",
+            "LAST-ACK" => "LAST_ACK",
+            "LISTEN" => "LISTEN",
+            "CLOSING" => "CLOSING",
+            other => panic!("unknown ss state {other}"),
+        };
+        *counts.entry(name.to_string()).or_insert(0) += 1;
+    }
+    counts
+}
