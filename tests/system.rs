@@ -108,7 +108,8 @@ fn interfaces_with_custom_mtus_kinds_and_masters() {
         if status.success() {
             names.push(name);
         } else {
-            eprintln!("note: {name} not created (kernel lacks the link kind); compared without it");
+            let note = format!("note: {name} not created (the kernel lacks the link kind); compared without it\n");
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), note.as_bytes());
         }
     }
     for name in &names {

@@ -36,7 +36,16 @@ pub struct Report<'a> {
     softnet: Vec<Softnet>,
     unavailable: &'a [Unavailable],
     skipped: &'a [String],
+    collection: Collection<'a>,
     findings: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize)]
+struct Collection<'a> {
+    malformed_messages: u64,
+    skipped_fields: u64,
+    processes_denied: Option<u32>,
+    source_micros: &'a BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -205,6 +214,12 @@ pub fn report<'a>(view: &'a View<'a>) -> Report<'a> {
         softnet: view.softnet.iter().map(softnet).collect(),
         unavailable: &sample.unavailable,
         skipped: &sample.skipped,
+        collection: Collection {
+            malformed_messages: sample.diagnostics.malformed_messages,
+            skipped_fields: sample.diagnostics.skipped_fields,
+            processes_denied: sample.processes.as_ref().map(|table| table.denied),
+            source_micros: &sample.diagnostics.source_micros,
+        },
         findings: Vec::new(),
     }
 }

@@ -414,10 +414,23 @@ fn udp(out: &mut String, view: &View<'_>) {
 fn unavailable(out: &mut String, view: &View<'_>) {
     let sample = view.sample;
     let problems: Vec<_> = sample.unavailable.iter().filter(|u| !u.source.starts_with("sysctl:")).collect();
-    if problems.is_empty() && sample.skipped.is_empty() && sample.processes.as_ref().is_none_or(|p| p.denied == 0) {
+    let diagnostics = &sample.diagnostics;
+    let denied = sample.processes.as_ref().is_some_and(|p| p.denied > 0);
+    let odd = diagnostics.malformed_messages > 0 || diagnostics.skipped_fields > 0;
+    if problems.is_empty() && sample.skipped.is_empty() && !denied && !odd {
         return;
     }
     section(out, "Not collected");
+    if diagnostics.malformed_messages > 0 {
+        let _ = writeln!(
+            out,
+            "  {} netlink messages could not be decoded and were skipped",
+            diagnostics.malformed_messages
+        );
+    }
+    if diagnostics.skipped_fields > 0 {
+        let _ = writeln!(out, "  {} malformed fields of /proc/net files were skipped", diagnostics.skipped_fields);
+    }
     for problem in problems {
         let _ = writeln!(out, "  {}: {}", problem.source, problem.reason);
     }

@@ -2,6 +2,7 @@
 //! real sockets on loopback, and running `sockscope`, `ss`, `ip` and `nstat` inside them.
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,7 +23,9 @@ pub fn skip_unless_root(test: &str) -> bool {
     if is_root() {
         return false;
     }
-    eprintln!("skipped: {test} needs root (network namespaces)");
+    // Written to stderr directly: libtest captures `eprintln!` of passing tests, and a skip
+    // must stay visible.
+    let _ = writeln!(std::io::stderr(), "skipped: {test} needs root (network namespaces)");
     true
 }
 
