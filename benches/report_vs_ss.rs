@@ -112,6 +112,8 @@ struct Measure {
 /// Runs a command with stdout discarded, returning its wall time, CPU time (wait4) and peak
 /// RSS. The peak comes from GNU time when installed: a child's `ru_maxrss` never drops below the
 /// RSS of the process that spawned it, and this benchmark is large; `time` is 1 MiB.
+// The child is reaped by wait4 below (for its rusage), which clippy cannot see.
+#[allow(clippy::zombie_processes)]
 fn measure(argv: &[String]) -> Measure {
     let rss_file = std::env::temp_dir().join(format!("sockscope-bench-rss-{}", std::process::id()));
     let wrapped: Vec<String> = if std::path::Path::new(GNU_TIME).exists() {
