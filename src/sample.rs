@@ -283,6 +283,21 @@ pub struct TcpSummary {
     pub syn_recv: Vec<SynRecvGroup>,
     /// Use of the ephemeral (local) port range.
     pub ephemeral: EphemeralPorts,
+    /// Every socket in CLOSE_WAIT: the peer closed, the application has not.
+    pub close_wait: Vec<CloseWaitSocket>,
+}
+
+/// A TCP socket in CLOSE_WAIT.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloseWaitSocket {
+    /// Local address.
+    pub local_address: IpAddr,
+    /// Local port.
+    pub local_port: u16,
+    /// Socket inode; 0 while the connection still waits in a listener's accept queue.
+    pub inode: u64,
+    /// Kernel socket cookie.
+    pub cookie: u64,
 }
 
 /// Number of TCP sockets in each state, as `ss -tan` lists them.
@@ -609,6 +624,9 @@ pub struct ProcessTable {
     pub vanished: u32,
     /// Processes whose descriptors could not be read (another user's, without privileges).
     pub denied: u32,
+    /// Soft `RLIMIT_NOFILE` of the owning processes, by pid (from `/proc/<pid>/limits`).
+    #[serde(default)]
+    pub open_files_limit: BTreeMap<u32, u64>,
 }
 
 /// A process, as named in reports.

@@ -230,12 +230,14 @@ impl Collector {
     }
 }
 
-/// The inodes whose owners sockscope shows: TCP and UNIX listeners and UDP sockets.
+/// The inodes whose owners sockscope shows: TCP and UNIX listeners, UDP sockets, and sockets
+/// in CLOSE_WAIT (a leak is named by its process).
 fn wanted_inodes(sample: &Sample) -> Vec<u64> {
     let tcp = sample.tcp_listeners.iter().flatten().map(|listener| listener.inode);
     let unix = sample.unix_listeners.iter().flatten().map(|listener| listener.inode);
     let udp = sample.udp_sockets.iter().flatten().map(|socket| socket.inode);
-    let mut inodes: Vec<u64> = tcp.chain(unix).chain(udp).filter(|inode| *inode != 0).collect();
+    let close_wait = sample.tcp_summary.iter().flat_map(|summary| summary.close_wait.iter().map(|socket| socket.inode));
+    let mut inodes: Vec<u64> = tcp.chain(unix).chain(udp).chain(close_wait).filter(|inode| *inode != 0).collect();
     inodes.sort_unstable();
     inodes.dedup();
     inodes

@@ -7,7 +7,7 @@
 //! processes (workers forked by a master). Processes that exit mid-walk or cannot be read are
 //! counted, never fatal.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ffi::CStr;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
@@ -60,9 +60,18 @@ impl ProcessIndex {
             self.unresolved = wanted_set.into_iter().filter(|inode| !self.owners.contains_key(inode)).collect();
             self.last_walk = Some(Instant::now());
         }
-        let owners =
+        let owners: BTreeMap<u64, Vec<ProcessRef>> =
             wanted.iter().filter_map(|inode| self.owners.get(inode).map(|owners| (*inode, owners.clone()))).collect();
-        Ok(ProcessTable { owners, scanned: stats.scanned, vanished: stats.vanished, denied: stats.denied })
+        let pids: BTreeSet<u32> = owners.values().flatten().map(|process| process.pid).collect();
+        let open_files_limit =
+            pids.into_iter().filter_map(|pid| Some((pid, open_files_limit(&self.proc_dir, pid)?))).collect();
+        Ok(ProcessTable {
+            owners,
+            scanned: stats.scanned,
+            vanished: stats.vanished,
+            denied: stats.denied,
+            open_files_limit,
+        })
     }
 
     fn needs_walk(&mut self, wanted: &[u64]) -> bool {
@@ -173,6 +182,18 @@ fn start_time(proc_dir: &Path, pid: u32) -> Option<u64> {
     describe(proc_dir, pid).map(|(_, start)| start)
 }
 
+/// The soft open-files limit from `/proc/<pid>/limits` (`Max open files  1024  524288  files`);
+/// `None` when unreadable or "unlimited".
+fn open_files_limit(proc_dir: &Path, pid: u32) -> Option<u64> {
+    let limits = std::fs::read_to_string(proc_dir.join(pid.to_string()).join("limits")).ok()?;
+    parse_open_files_limit(&limits)
+}
+
+fn parse_open_files_limit(limits: &str) -> Option<u64> {
+    let line = limits.lines().find(|line| line.starts_with("Max open files"))?;
+    line["Max open files".len()..].split_whitespace().next()?.parse().ok()
+}
+
 /// The command name and start time from `/proc/<pid>/stat`. The name sits between the first
 /// `(` and the last `)`, and may itself contain spaces and parentheses.
 fn parse_stat(stat: &str) -> Option<(String, u64)> {
@@ -200,6 +221,15 @@ mod tests {
         let stat = "42 (evil) name)) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10";
         assert_eq!(parse_stat(stat), Some(("evil) name)".to_string(), 98_765)));
         assert_eq!(parse_stat("42 (x"), None);
+    }
+
+    #[test]
+    fn open_file_limits_are_read_from_the_limits_file() {
+        let limits = "Limit                     Soft Limit           Hard Limit           Units\n\
+                      Max open files            1024                 524288               files\n";
+        assert_eq!(parse_open_files_limit(limits), Some(1024));
+        assert_eq!(parse_open_files_limit("Max open files  unlimited unlimited files\n"), None);
+        assert!(open_files_limit(Path::new("/proc"), std::process::id()).is_some());
     }
 
     #[test]

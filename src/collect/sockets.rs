@@ -14,7 +14,8 @@ use netlink_packet_sock_diag::unix::{ShowFlags, StateFlags as UnixStates, UnixRe
 use super::inet_diag::{self, ALL_STATES, IPPROTO_TCP, IPPROTO_UDP, InetDiagMsg, LISTEN_ONLY, Query};
 use super::netlink::{Attributes, DumpError, DumpSocket, DumpStats};
 use crate::sample::{
-    DestinationPorts, EphemeralPorts, Family, SynRecvGroup, TcpListener, TcpState, TcpSummary, UdpSocket, UnixListener,
+    CloseWaitSocket, DestinationPorts, EphemeralPorts, Family, SynRecvGroup, TcpListener, TcpState, TcpSummary,
+    UdpSocket, UnixListener,
 };
 
 /// `SOCK_DIAG_BY_FAMILY`, the message type of every sock_diag reply.
@@ -166,6 +167,14 @@ impl<'a> SummaryBuilder<'a> {
             TcpState::Listen => {}
             TcpState::SynRecv if message.inode() == 0 => self.add_request(message),
             _ => self.add_ephemeral(message, state),
+        }
+        if state == TcpState::CloseWait {
+            self.summary.close_wait.push(CloseWaitSocket {
+                local_address: message.local_address().to_canonical(),
+                local_port: message.local_port(),
+                inode: message.inode(),
+                cookie: message.cookie(),
+            });
         }
         true
     }

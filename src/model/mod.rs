@@ -6,6 +6,7 @@
 //! through it. Renderers read the view (and, through [`View::sample`], the raw facts); they
 //! never compute domain numbers themselves.
 
+pub mod history;
 pub mod listeners;
 pub mod ports;
 pub mod rates;
@@ -22,6 +23,9 @@ pub use ports::{DestinationView, PortsView};
 
 /// Counter rates by section and field; `None` where a counter was reset.
 pub type RateSections = BTreeMap<String, BTreeMap<String, Option<f64>>>;
+
+/// Counter increases by section and field; `None` where a counter was reset.
+pub type DeltaSections = BTreeMap<String, BTreeMap<String, Option<i64>>>;
 
 /// The derived view of one sample (and the previous one, for rates).
 #[derive(Debug, Clone)]
@@ -46,10 +50,19 @@ pub struct View<'a> {
     pub counters: CounterSections,
     /// Per-second rates of `counters` (two samples only).
     pub rates: Option<RateSections>,
+    /// Increases of `counters` since the previous sample (two samples only).
+    pub deltas: Option<DeltaSections>,
     /// Per-CPU softnet numbers.
     pub softnet: Vec<SoftnetView>,
     /// UDP sockets with owners and drop rates.
     pub udp: Vec<UdpView<'a>>,
+    /// CLOSE_WAIT sockets grouped by owning process, most first.
+    pub close_wait: Vec<CloseWaitGroup>,
+    /// CLOSE_WAIT children still in an accept queue (inode 0 on a listening port): the client
+    /// gave up before the application accepted them. Not a leak.
+    pub close_wait_queued: u64,
+    /// CLOSE_WAIT sockets whose owner is unknown (not looked up, or not readable).
+    pub close_wait_unowned: u64,
     /// The kernel settings present in the sample, in catalogue order.
     pub settings: Vec<SettingView<'a>>,
 }
@@ -60,10 +73,14 @@ impl<'a> View<'a> {
         let interval = previous.and_then(|previous| interval_seconds(previous, current));
         let previous = previous.filter(|_| interval.is_some());
         let (listeners, unattributed_syn_recv) = listeners::listeners(current, previous, interval);
+        let close_wait = close_wait(current);
         let counters = merged_counters(current);
-        let rates = previous
+        let previous_counters = previous.map(merged_counters);
+        let rates = previous_counters
+            .as_ref()
             .zip(interval)
-            .map(|(previous, seconds)| rates::counter_rates(&merged_counters(previous), &counters, seconds));
+            .map(|(previous, seconds)| rates::counter_rates(previous, &counters, seconds));
+        let deltas = previous_counters.as_ref().map(|previous| rates::counter_deltas(previous, &counters));
         View {
             sample: current,
             interval,
@@ -72,11 +89,15 @@ impl<'a> View<'a> {
             tcp_states: current.tcp_summary.as_ref().map(|summary| summary.states),
             ports: ports::ports(current),
             interfaces: interfaces(current, previous, interval),
-            overflow: overflow_counters(&counters, previous.map(merged_counters).as_ref(), interval),
+            overflow: overflow_counters(&counters, previous_counters.as_ref(), interval),
             counters,
             rates,
+            deltas,
             softnet: softnet(current, previous, interval),
             udp: udp(current, previous, interval),
+            close_wait: close_wait.groups,
+            close_wait_queued: close_wait.queued,
+            close_wait_unowned: close_wait.unowned,
             settings: settings(current),
         }
     }
@@ -89,6 +110,17 @@ impl<'a> View<'a> {
     /// A counter's per-second rate, when two samples exist and it was not reset.
     pub fn rate(&self, section: &str, field: &str) -> Option<f64> {
         *self.rates.as_ref()?.get(section)?.get(field)?
+    }
+
+    /// A counter's increase since the previous sample, when two samples exist and it was not
+    /// reset.
+    pub fn delta(&self, section: &str, field: &str) -> Option<i64> {
+        *self.deltas.as_ref()?.get(section)?.get(field)?
+    }
+
+    /// A setting's value as one integer.
+    pub fn sysctl(&self, name: &str) -> Option<i64> {
+        self.sample.sysctl(name)?.as_integer()
     }
 }
 
@@ -303,6 +335,59 @@ fn udp<'a>(current: &'a Sample, previous: Option<&Sample>, interval: Option<f64>
             }
         })
         .collect()
+}
+
+/// CLOSE_WAIT sockets held by one process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseWaitGroup {
+    /// The process.
+    pub process: ProcessRef,
+    /// How many CLOSE_WAIT sockets it holds.
+    pub sockets: u64,
+    /// Their socket cookies (to follow them over time).
+    pub cookies: Vec<u64>,
+    /// The process's soft open-files limit, when readable.
+    pub open_files_limit: Option<u64>,
+}
+
+struct CloseWaitSplit {
+    groups: Vec<CloseWaitGroup>,
+    queued: u64,
+    unowned: u64,
+}
+
+fn close_wait(sample: &Sample) -> CloseWaitSplit {
+    let mut split = CloseWaitSplit { groups: Vec::new(), queued: 0, unowned: 0 };
+    let Some(summary) = sample.tcp_summary.as_ref() else {
+        return split;
+    };
+    let listening: std::collections::HashSet<u16> =
+        sample.tcp_listeners.iter().flatten().map(|listener| listener.local_port).collect();
+    let mut by_pid: BTreeMap<u32, CloseWaitGroup> = BTreeMap::new();
+    for socket in &summary.close_wait {
+        if socket.inode == 0 && listening.contains(&socket.local_port) {
+            split.queued += 1;
+            continue;
+        }
+        let owners = listeners::owners(sample, socket.inode);
+        if owners.is_empty() {
+            split.unowned += 1;
+        }
+        for process in owners {
+            let limit = sample.processes.as_ref().and_then(|table| table.open_files_limit.get(&process.pid).copied());
+            let group = by_pid.entry(process.pid).or_insert_with(|| CloseWaitGroup {
+                process,
+                sockets: 0,
+                cookies: Vec::new(),
+                open_files_limit: limit,
+            });
+            group.sockets += 1;
+            group.cookies.push(socket.cookie);
+        }
+    }
+    split.groups = by_pid.into_values().collect();
+    split.groups.sort_by(|a, b| b.sockets.cmp(&a.sockets).then(a.process.pid.cmp(&b.process.pid)));
+    split
 }
 
 /// A kernel setting present in the sample, with its catalogue entry.

@@ -45,20 +45,33 @@ pub fn counter_rates(
     current: &CounterSections,
     interval: f64,
 ) -> BTreeMap<String, BTreeMap<String, Option<f64>>> {
-    let mut rates = BTreeMap::new();
+    per_counter(previous, current, |old, new| rate(Some(old), Some(new), Some(interval)))
+}
+
+/// Increases of every counter present in both samples; gauges left out, resets `None`.
+pub fn counter_deltas(
+    previous: &CounterSections,
+    current: &CounterSections,
+) -> BTreeMap<String, BTreeMap<String, Option<i64>>> {
+    per_counter(previous, current, |old, new| delta(Some(old), Some(new)))
+}
+
+fn per_counter<T>(
+    previous: &CounterSections,
+    current: &CounterSections,
+    derive: impl Fn(i64, i64) -> T,
+) -> BTreeMap<String, BTreeMap<String, T>> {
+    let mut derived = BTreeMap::new();
     for (section, fields) in current {
         let Some(before) = previous.get(section) else { continue };
-        let section_rates: BTreeMap<String, Option<f64>> = fields
+        let section_values: BTreeMap<String, T> = fields
             .iter()
             .filter(|(field, _)| !is_gauge(section, field))
-            .filter_map(|(field, value)| {
-                let old = before.get(field)?;
-                Some((field.clone(), rate(Some(*old), Some(*value), Some(interval))))
-            })
+            .filter_map(|(field, value)| Some((field.clone(), derive(*before.get(field)?, *value))))
             .collect();
-        rates.insert(section.clone(), section_rates);
+        derived.insert(section.clone(), section_values);
     }
-    rates
+    derived
 }
 
 #[cfg(test)]

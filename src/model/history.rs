@@ -1,0 +1,211 @@
+//! A bounded history of derived numbers, one point per sample: what the dashboard's sparklines
+//! draw and what the advisor's trend checks ("3 consecutive samples", "grows over 5 samples")
+//! read. Only small numbers are kept per point, never whole samples.
+
+use std::collections::{HashMap, VecDeque};
+
+use super::{OVERFLOW_COUNTERS, View};
+use crate::sample::{TCP_STATES, TcpStateCounts};
+
+/// How many points a history keeps by default: ten minutes at one sample per second.
+pub const DEFAULT_CAPACITY: usize = 600;
+
+/// The numbers kept for one sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    /// `CLOCK_BOOTTIME` of the sample, in nanoseconds.
+    pub boottime_ns: u64,
+    /// Accept-queue fill per listener, by socket cookie.
+    pub listener_fill: HashMap<u64, f64>,
+    /// Listener drops per second, by socket cookie (absent for the first sample).
+    pub listener_drop_rate: HashMap<u64, f64>,
+    /// Rates of [`OVERFLOW_COUNTERS`], in that order.
+    pub overflow_rates: Vec<Option<f64>>,
+    /// TCP state counts.
+    pub states: Option<TcpStateCounts>,
+    /// Received-packet drops per second, by interface index.
+    pub interface_rx_drop_rate: HashMap<u32, f64>,
+    /// Softnet drops per second, by CPU.
+    pub softnet_drop_rate: HashMap<u32, f64>,
+    /// CLOSE_WAIT sockets per owning process id.
+    pub close_wait_by_pid: HashMap<u32, u64>,
+}
+
+impl Point {
+    /// Extracts the point of a view.
+    pub fn of(view: &View<'_>) -> Point {
+        Point {
+            boottime_ns: view.sample.boottime_ns,
+            listener_fill: view.listeners.iter().map(|l| (l.cookie, l.fill)).collect(),
+            listener_drop_rate: view.listeners.iter().filter_map(|l| Some((l.cookie, l.drops_per_second?))).collect(),
+            overflow_rates: view.overflow.iter().map(|counter| counter.rate).collect(),
+            states: view.tcp_states,
+            interface_rx_drop_rate: view
+                .interfaces
+                .iter()
+                .filter_map(|i| Some((i.interface.index, i.rates?.rx_dropped?)))
+                .collect(),
+            softnet_drop_rate: view.softnet.iter().filter_map(|cpu| Some((cpu.cpu, cpu.dropped_rate?))).collect(),
+            close_wait_by_pid: view.close_wait.iter().map(|group| (group.process.pid, group.sockets)).collect(),
+        }
+    }
+}
+
+/// The last `capacity` points, oldest first.
+#[derive(Debug, Clone)]
+pub struct History {
+    capacity: usize,
+    points: VecDeque<Point>,
+    close_wait_first_seen: HashMap<u64, u64>,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        History::new(DEFAULT_CAPACITY)
+    }
+}
+
+impl History {
+    /// An empty history keeping at most `capacity` points (at least one).
+    pub fn new(capacity: usize) -> History {
+        History { capacity: capacity.max(1), points: VecDeque::new(), close_wait_first_seen: HashMap::new() }
+    }
+
+    /// Records the view of a new sample, dropping the oldest point when full.
+    pub fn push(&mut self, view: &View<'_>) {
+        let now = view.sample.boottime_ns;
+        let present: std::collections::HashSet<u64> =
+            view.close_wait.iter().flat_map(|group| group.cookies.iter().copied()).collect();
+        self.close_wait_first_seen.retain(|cookie, _| present.contains(cookie));
+        for cookie in present {
+            self.close_wait_first_seen.entry(cookie).or_insert(now);
+        }
+        self.push_point(Point::of(view));
+    }
+
+    /// Seconds since the oldest of these CLOSE_WAIT sockets was first seen (by cookie), as of
+    /// the newest point; `None` when none of them was seen before.
+    pub fn close_wait_age(&self, cookies: &[u64]) -> Option<f64> {
+        let newest = self.points.back()?.boottime_ns;
+        let first = cookies.iter().filter_map(|cookie| self.close_wait_first_seen.get(cookie)).min()?;
+        Some(newest.saturating_sub(*first) as f64 / 1e9)
+    }
+
+    /// Records a point directly (tests, replays).
+    pub fn push_point(&mut self, point: Point) {
+        if self.points.len() == self.capacity {
+            self.points.pop_front();
+        }
+        self.points.push_back(point);
+    }
+
+    /// Number of points held.
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    /// Whether no point is held.
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
+    /// The points, oldest first.
+    pub fn points(&self) -> impl DoubleEndedIterator<Item = &Point> + ExactSizeIterator {
+        self.points.iter()
+    }
+
+    /// Seconds covered from the oldest to the newest point.
+    pub fn span_seconds(&self) -> f64 {
+        match (self.points.front(), self.points.back()) {
+            (Some(first), Some(last)) => last.boottime_ns.saturating_sub(first.boottime_ns) as f64 / 1e9,
+            _ => 0.0,
+        }
+    }
+
+    /// A listener's fill over time, oldest first; `None` where the socket did not exist.
+    pub fn listener_fill(&self, cookie: u64) -> Vec<Option<f64>> {
+        self.points.iter().map(|point| point.listener_fill.get(&cookie).copied()).collect()
+    }
+
+    /// A listener's drops per second over time, oldest first.
+    pub fn listener_drop_rate(&self, cookie: u64) -> Vec<Option<f64>> {
+        self.points.iter().map(|point| point.listener_drop_rate.get(&cookie).copied()).collect()
+    }
+
+    /// One overflow counter's rate over time (by its name in [`OVERFLOW_COUNTERS`]).
+    pub fn overflow_rate(&self, name: &str) -> Vec<Option<f64>> {
+        let Some(index) = OVERFLOW_COUNTERS.iter().position(|(_, counter, _)| *counter == name) else {
+            return Vec::new();
+        };
+        self.points.iter().map(|point| point.overflow_rates.get(index).copied().flatten()).collect()
+    }
+
+    /// One TCP state's count over time (by its name, e.g. `TIME_WAIT`).
+    pub fn state(&self, name: &str) -> Vec<Option<u64>> {
+        let Some(state) = TCP_STATES.iter().find(|state| state.name() == name) else {
+            return Vec::new();
+        };
+        self.points.iter().map(|point| point.states.map(|counts| counts.get(*state))).collect()
+    }
+
+    /// An interface's received-packet drops per second over time.
+    pub fn interface_rx_drop_rate(&self, index: u32) -> Vec<Option<f64>> {
+        self.points.iter().map(|point| point.interface_rx_drop_rate.get(&index).copied()).collect()
+    }
+
+    /// A CPU's softnet drops per second over time.
+    pub fn softnet_drop_rate(&self, cpu: u32) -> Vec<Option<f64>> {
+        self.points.iter().map(|point| point.softnet_drop_rate.get(&cpu).copied()).collect()
+    }
+
+    /// A process's CLOSE_WAIT count over time.
+    pub fn close_wait(&self, pid: u32) -> Vec<Option<u64>> {
+        self.points.iter().map(|point| point.close_wait_by_pid.get(&pid).copied()).collect()
+    }
+
+    /// The newest `n` values of a series that are all present, or `None` if fewer exist.
+    pub fn last_n<T: Copy>(series: &[Option<T>], n: usize) -> Option<Vec<T>> {
+        if n == 0 || series.len() < n {
+            return None;
+        }
+        series[series.len() - n..].iter().copied().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(at: u64, fill: f64) -> Point {
+        Point {
+            boottime_ns: at * 1_000_000_000,
+            listener_fill: HashMap::from([(7, fill)]),
+            listener_drop_rate: HashMap::new(),
+            overflow_rates: vec![None; OVERFLOW_COUNTERS.len()],
+            states: None,
+            interface_rx_drop_rate: HashMap::new(),
+            softnet_drop_rate: HashMap::new(),
+            close_wait_by_pid: HashMap::new(),
+        }
+    }
+
+    #[test]
+    fn the_oldest_point_falls_off() {
+        let mut history = History::new(3);
+        for second in 0..5 {
+            history.push_point(point(second, second as f64 / 10.0));
+        }
+        assert_eq!(history.len(), 3);
+        assert_eq!(history.listener_fill(7), vec![Some(0.2), Some(0.3), Some(0.4)]);
+        assert_eq!(history.listener_fill(8), vec![None, None, None]);
+        assert_eq!(history.span_seconds(), 2.0);
+    }
+
+    #[test]
+    fn last_n_needs_every_value() {
+        assert_eq!(History::last_n(&[Some(1), Some(2), Some(3)], 2), Some(vec![2, 3]));
+        assert_eq!(History::last_n(&[Some(1), None, Some(3)], 2), None);
+        assert_eq!(History::last_n(&[Some(1)], 2), None);
+        assert_eq!(History::last_n::<u8>(&[], 0), None);
+    }
+}
