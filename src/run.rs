@@ -36,7 +36,7 @@ impl Failure {
 
 /// Runs the command line.
 pub fn run(cli: Cli) -> Result<(), Failure> {
-    let options = CollectOptions { processes: !cli.no_processes };
+    let options = CollectOptions { processes: !cli.no_processes, ..CollectOptions::default() };
     match cli.command {
         None => run_report(&ReportArgs::default(), options),
         Some(Command::Report(args)) => run_report(&args, options),

@@ -14,6 +14,9 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::collect::flows::{Flow, FlowSummary};
+pub use crate::collect::kmsg::{KernelEvent, KernelEventKind};
+pub use crate::collect::netns::HostNamespace;
 use crate::collect::tcp_info::TcpInfo;
 
 /// One reading of the kernel's network state, taken by [`crate::collect::Collector`].
@@ -52,6 +55,19 @@ pub struct Sample {
     pub softnet: Option<Vec<SoftnetRow>>,
     /// Owners of the sockets sockscope attributes (listeners by default), by socket inode.
     pub processes: Option<ProcessTable>,
+    /// `/proc/net/stat/nf_conntrack` summed over CPUs; absent when connection tracking is not
+    /// loaded.
+    #[serde(default)]
+    pub conntrack: Option<BTreeMap<String, u64>>,
+    /// Kernel log lines that report a networking limit being hit (`/dev/kmsg`).
+    #[serde(default)]
+    pub kernel_events: Option<Vec<KernelEvent>>,
+    /// Established TCP flows, summarised (busiest and retransmitting).
+    #[serde(default)]
+    pub flows: Option<FlowSummary>,
+    /// How this namespace relates to the host's, with the host's settings when they differ.
+    #[serde(default)]
+    pub host_netns: Option<HostNamespace>,
     /// Sources that failed, in full or in part, with the reason.
     pub unavailable: Vec<Unavailable>,
     /// Sources that were not read on purpose (for example `processes` with `--no-processes`).

@@ -20,8 +20,10 @@ fn collect(label: &str) -> Sample {
         sys: root.join("sys"),
         sys_cpu: root.join("no-cpu"),
         netns_link: root.join("no-netns"),
+        host_netns_link: root.join("no-netns"),
+        kmsg: root.join("no-kmsg"),
     };
-    Collector::with_paths(paths, CollectOptions { processes: false }).collect_files()
+    Collector::with_paths(paths, CollectOptions { processes: false, flows: false }).collect_files()
 }
 
 /// The value of `section`/`field` in a header/value file, read the naive way.

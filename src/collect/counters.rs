@@ -132,6 +132,34 @@ pub fn parse_softnet(text: &str) -> Parsed<Vec<SoftnetRow>> {
     parsed
 }
 
+/// Parses `/proc/net/stat/nf_conntrack`: a header of names, then one row of hex values per CPU.
+/// Columns are summed over CPUs, except `entries`, a table-wide gauge repeated on every row.
+pub fn parse_conntrack_stat(text: &str) -> Parsed<BTreeMap<String, u64>> {
+    let mut parsed = Parsed::<BTreeMap<String, u64>>::default();
+    let mut lines = text.lines().filter(|line| !line.trim().is_empty());
+    let Some(header) = lines.next() else {
+        return parsed;
+    };
+    let names: Vec<&str> = header.split_whitespace().collect();
+    for line in lines {
+        let values: Result<Vec<u64>, _> = line.split_whitespace().map(|word| u64::from_str_radix(word, 16)).collect();
+        let Ok(values) = values.map_err(|_| ()).and_then(|v| if v.len() == names.len() { Ok(v) } else { Err(()) })
+        else {
+            parsed.skipped += 1;
+            continue;
+        };
+        for (name, value) in names.iter().zip(values) {
+            let total = parsed.value.entry((*name).to_string()).or_insert(0);
+            if *name == "entries" {
+                *total = value;
+            } else {
+                *total = total.saturating_add(value);
+            }
+        }
+    }
+    parsed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +230,19 @@ mod tests {
         assert_eq!(new.value[0].dropped(), Some(2));
         assert_eq!(new.value[0].time_squeeze(), Some(16));
         assert_eq!(new.value[0].received_rps(), Some(5));
+    }
+
+    #[test]
+    fn conntrack_rows_are_summed_over_cpus() {
+        let text = "entries  clashres found new invalid ignore delete chainlength insert insert_failed drop early_drop icmp_error expect_new expect_create expect_delete search_restart\n\
+                    00000021  00000000 00000000 00000000 00000003 0000001c 00000000 00000000 00000000 00000000 00000002 00000000 00000000 00000000 00000000 00000000 00000000\n\
+                    00000021  00000000 00000000 00000000 00000001 00000010 00000000 00000000 00000000 00000000 00000003 00000001 00000000 00000000 00000000 00000000 00000000\n";
+        let parsed = parse_conntrack_stat(text);
+        assert_eq!(parsed.value["entries"], 0x21);
+        assert_eq!(parsed.value["drop"], 5);
+        assert_eq!(parsed.value["early_drop"], 1);
+        assert_eq!(parsed.value["invalid"], 4);
+        assert_eq!(parsed.skipped, 0);
     }
 
     #[test]

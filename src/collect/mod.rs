@@ -11,10 +11,13 @@
 //! another namespace, create and use a [`Collector`] on a thread that has joined it.
 
 pub mod counters;
+pub mod flows;
 pub(crate) mod host;
 pub(crate) mod inet_diag;
+pub mod kmsg;
 pub(crate) mod links;
 pub mod netlink;
+pub mod netns;
 pub mod processes;
 pub(crate) mod sockets;
 pub mod sysctl;
@@ -28,6 +31,7 @@ use netlink_sys::protocols::{NETLINK_ROUTE, NETLINK_SOCK_DIAG};
 
 use crate::sample::{CounterSections, Netns, Sample, SysctlValue, Unavailable};
 use counters::Parsed;
+use kmsg::KernelLog;
 use netlink::DumpSocket;
 use processes::ProcessIndex;
 use sockets::Collected;
@@ -46,6 +50,10 @@ pub struct ProcPaths {
     pub sys_cpu: PathBuf,
     /// The calling thread's network-namespace link (`/proc/thread-self/ns/net`).
     pub netns_link: PathBuf,
+    /// The host's network-namespace link (`/proc/1/ns/net`).
+    pub host_netns_link: PathBuf,
+    /// The kernel log device (`/dev/kmsg`).
+    pub kmsg: PathBuf,
 }
 
 impl ProcPaths {
@@ -59,6 +67,8 @@ impl ProcPaths {
             sys: PathBuf::from("/proc/sys"),
             sys_cpu: PathBuf::from("/sys/devices/system/cpu"),
             netns_link: PathBuf::from(own).join("ns/net"),
+            host_netns_link: PathBuf::from("/proc/1/ns/net"),
+            kmsg: PathBuf::from("/dev/kmsg"),
         }
     }
 
@@ -70,6 +80,8 @@ impl ProcPaths {
             sys: root.join("proc/sys"),
             sys_cpu: root.join("sys/devices/system/cpu"),
             netns_link: root.join("proc/self/ns/net"),
+            host_netns_link: root.join("proc/1/ns/net"),
+            kmsg: root.join("dev/kmsg"),
         }
     }
 }
@@ -79,11 +91,13 @@ impl ProcPaths {
 pub struct CollectOptions {
     /// Attribute listeners and UDP sockets to processes (the `/proc/<pid>/fd` walk).
     pub processes: bool,
+    /// Dump established flows with `tcp_info` (a second full walk of the connection table).
+    pub flows: bool,
 }
 
 impl Default for CollectOptions {
     fn default() -> Self {
-        CollectOptions { processes: true }
+        CollectOptions { processes: true, flows: true }
     }
 }
 
@@ -94,6 +108,7 @@ pub struct Collector {
     sock_diag: Option<DumpSocket>,
     route: Option<DumpSocket>,
     processes: ProcessIndex,
+    kernel_log: KernelLog,
 }
 
 impl Collector {
@@ -105,7 +120,8 @@ impl Collector {
     /// A collector whose file readers use `paths`; netlink always asks the running kernel.
     pub fn with_paths(paths: ProcPaths, options: CollectOptions) -> Collector {
         let processes = ProcessIndex::new(&paths.proc);
-        Collector { paths, options, sock_diag: None, route: None, processes }
+        let kernel_log = KernelLog::new(paths.kmsg.clone());
+        Collector { paths, options, sock_diag: None, route: None, processes, kernel_log }
     }
 
     /// Takes one sample. Never fails as a whole: every failing source is recorded in
@@ -114,9 +130,12 @@ impl Collector {
         let mut sample = Sample { taken_at: jiff::Timestamp::now(), boottime_ns: boottime_ns(), ..Sample::default() };
         self.collect_identity(&mut sample);
         self.collect_sysctls(&mut sample);
+        Self::fill_host_wide_settings(&mut sample);
         self.collect_sockets(&mut sample);
+        self.collect_flows(&mut sample);
         self.collect_interfaces(&mut sample);
         self.collect_counters(&mut sample);
+        self.collect_kernel_log(&mut sample);
         self.collect_processes(&mut sample);
         sample
     }
@@ -141,7 +160,51 @@ impl Collector {
             Ok(host) => sample.host = Some(host),
             Err(reason) => unavailable(sample, "host", reason),
         }
+        sample.host_netns = Some(netns::compare_with_host(&self.paths.netns_link, &self.paths.host_netns_link));
         record_time(sample, "host", started);
+    }
+
+    /// Inside a child namespace, host-wide settings are missing from `/proc/sys`; they are the
+    /// values that apply, so they are taken from the host's namespace when it could be read.
+    fn fill_host_wide_settings(sample: &mut Sample) {
+        let (Some(netns::HostNamespace::Other { sysctls: host, .. }), Some(own)) =
+            (&sample.host_netns, sample.sysctls.as_mut())
+        else {
+            return;
+        };
+        for name in netns::HOST_WIDE_SETTINGS {
+            if let (false, Some(value)) = (own.contains_key(name), host.get(name)) {
+                own.insert(name.to_string(), value.clone());
+            }
+        }
+    }
+
+    fn collect_flows(&mut self, sample: &mut Sample) {
+        if !self.options.flows {
+            sample.skipped.push("flows".to_string());
+            return;
+        }
+        let started = Instant::now();
+        let result = open_socket(&mut self.sock_diag, NETLINK_SOCK_DIAG)
+            .map_err(|error| format!("sock_diag netlink socket: {error}"))
+            .and_then(|socket| flows::flows(socket).map_err(|error| error.to_string()));
+        match result {
+            Ok((summary, malformed)) => {
+                sample.diagnostics.malformed_messages += malformed;
+                sample.flows = Some(summary);
+            }
+            Err(reason) => unavailable(sample, "flows", reason),
+        }
+        record_time(sample, "flows", started);
+    }
+
+    fn collect_kernel_log(&mut self, sample: &mut Sample) {
+        let started = Instant::now();
+        match self.kernel_log.read() {
+            Ok(events) => sample.kernel_events = Some(events),
+            Err(error) => unavailable(sample, "kernel_log", format!("{}: {error}", self.paths.kmsg.display())),
+        }
+        record_time(sample, "kernel_log", started);
     }
 
     fn collect_sysctls(&mut self, sample: &mut Sample) {
@@ -212,6 +275,7 @@ impl Collector {
         sample.snmp6 = read_parsed(sample, &net, "snmp6", counters::parse_snmp6);
         sample.sockstat = read_sockstat(sample, &net);
         sample.softnet = read_parsed(sample, &net, "softnet_stat", counters::parse_softnet);
+        sample.conntrack = read_conntrack_stat(sample, &net);
         record_time(sample, "counters", started);
     }
 
@@ -277,6 +341,22 @@ fn read_parsed<T>(sample: &mut Sample, net: &Path, file: &str, parse: fn(&str) -
         }
         Err(error) => {
             unavailable(sample, file, error);
+            None
+        }
+    }
+}
+
+/// `stat/nf_conntrack`; its absence only means connection tracking is not loaded.
+fn read_conntrack_stat(sample: &mut Sample, net: &Path) -> Option<std::collections::BTreeMap<String, u64>> {
+    match std::fs::read_to_string(net.join("stat/nf_conntrack")) {
+        Ok(text) => {
+            let parsed = counters::parse_conntrack_stat(&text);
+            sample.diagnostics.skipped_fields += parsed.skipped;
+            Some(parsed.value)
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+        Err(error) => {
+            unavailable(sample, "nf_conntrack", error);
             None
         }
     }

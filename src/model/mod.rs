@@ -130,13 +130,18 @@ pub fn interval_seconds(previous: &Sample, current: &Sample) -> Option<f64> {
     (nanos > 0).then(|| nanos as f64 / 1e9)
 }
 
-/// netstat, snmp and snmp6 in one section map (their section names do not collide).
+/// netstat, snmp and snmp6 in one section map (their section names do not collide), plus the
+/// connection-tracking statistics as section `nf_conntrack` when present.
 fn merged_counters(sample: &Sample) -> CounterSections {
     let mut merged = CounterSections::new();
     for sections in [&sample.netstat, &sample.snmp, &sample.snmp6].into_iter().flatten() {
         for (section, fields) in sections {
             merged.entry(section.clone()).or_default().extend(fields.iter().map(|(k, v)| (k.clone(), *v)));
         }
+    }
+    if let Some(conntrack) = &sample.conntrack {
+        let fields = conntrack.iter().filter_map(|(name, value)| Some((name.clone(), i64::try_from(*value).ok()?)));
+        merged.entry("nf_conntrack".to_string()).or_default().extend(fields);
     }
     merged
 }
@@ -223,6 +228,8 @@ pub struct InterfaceRates {
     pub tx_errors: Option<f64>,
     /// Packets missed by the NIC (ring full) per second.
     pub rx_missed: Option<f64>,
+    /// Receive FIFO overruns per second.
+    pub rx_fifo: Option<f64>,
 }
 
 fn interfaces<'a>(current: &'a Sample, previous: Option<&Sample>, interval: Option<f64>) -> Vec<InterfaceView<'a>> {
@@ -256,6 +263,7 @@ fn interface_rates(old: &InterfaceStats, new: &InterfaceStats, interval: Option<
         rx_errors: per_second(old.rx_errors, new.rx_errors),
         tx_errors: per_second(old.tx_errors, new.tx_errors),
         rx_missed: per_second(old.rx_missed_errors, new.rx_missed_errors),
+        rx_fifo: per_second(old.rx_fifo_errors, new.rx_fifo_errors),
     }
 }
 

@@ -23,7 +23,7 @@ pub fn rate(previous: Option<i64>, current: Option<i64>, interval: Option<f64>) 
 
 /// Fields of `/proc/net/snmp` that are gauges or constants, not counters: no rate is computed
 /// for them.
-const GAUGES: [(&str, &str); 7] = [
+const GAUGES: [(&str, &str); 8] = [
     ("Tcp", "RtoAlgorithm"),
     ("Tcp", "RtoMin"),
     ("Tcp", "RtoMax"),
@@ -31,6 +31,7 @@ const GAUGES: [(&str, &str); 7] = [
     ("Tcp", "CurrEstab"),
     ("Ip", "Forwarding"),
     ("Ip", "DefaultTTL"),
+    ("nf_conntrack", "entries"),
 ];
 
 /// Whether a counter-file field is a gauge (a level, not a running total).
