@@ -13,8 +13,9 @@ const ABOUT: &str = "Inspect Linux TCP listen queues, SYN queues, drops and the 
 const LONG_ABOUT: &str = "\
 sockscope shows whether a Linux host's TCP listen queues are overflowing and why: accept-queue fill \
 and backlog per listener, SYN queue, TCP state counts, overflow and drop counters, the kernel settings \
-that bound them, interface MTUs and ephemeral-port use. It reads the kernel directly (sock_diag and \
-rtnetlink, /proc/net, /proc/sys/net) and never changes anything.
+that bound them, interface MTUs and ephemeral-port use, and an advisor that names each problem with its \
+evidence and remedy. It reads the kernel directly (sock_diag and rtnetlink, /proc/net, /proc/sys/net) and \
+never changes anything.
 
 Without a subcommand it prints the text report (the live dashboard is not part of this release).";
 
@@ -22,13 +23,15 @@ const AFTER_LONG_HELP: &str = "\
 Exit status:
   0  success
   1  runtime failure (for example the output file could not be written)
-  2  usage error (bad arguments)
+  2  usage error (bad arguments or configuration)
+  check mode: 0 OK (nothing above info), 1 WARNING, 2 CRITICAL, 3 UNKNOWN (could not judge)
 
 Examples:
   sockscope report                         one sample, counters since boot
   sockscope report --interval 5s           two samples 5 s apart, with per-second rates
   sockscope report --format json | jq '.listeners[] | select(.full)'
   sockscope report -o /tmp/net-report.txt  write the report atomically to a file
+  sockscope check                          for Nagios/Icinga: status line, findings, exit 0-3
 
 Privileges: everything works unprivileged except naming the processes that own other users' \
 sockets, which needs root (or CAP_SYS_PTRACE).";
@@ -44,13 +47,20 @@ pub struct Cli {
     /// Do not look up which processes own the sockets (skips the /proc/<pid>/fd walk).
     #[arg(long, global = true)]
     pub no_processes: bool,
+
+    /// Advisor configuration (thresholds, silenced checks); default
+    /// $XDG_CONFIG_HOME/sockscope/config.toml when it exists.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print a one-shot report: listeners, overflow counters, TCP states, ports, interfaces, settings.
+    /// Print a one-shot report: findings, listeners, overflow counters, TCP states, ports, interfaces, settings.
     Report(ReportArgs),
+    /// Judge the host for monitoring: sample twice, print a Nagios-style status line and the findings, exit 0/1/2/3.
+    Check(CheckArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell to complete for.
@@ -74,6 +84,18 @@ pub struct ReportArgs {
     /// Take two samples this far apart and report per-second rates (e.g. 5s, 500ms, 2).
     #[arg(short, long, value_name = "DURATION", value_parser = parse_interval)]
     pub interval: Option<Duration>,
+}
+
+/// Options of `sockscope check`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// Time between the two samples, so rates exist (e.g. 5s, 500ms, 10).
+    #[arg(short, long, value_name = "DURATION", value_parser = parse_interval, default_value = "5s")]
+    pub interval: Duration,
+
+    /// Output format: the status line and findings as text, or JSON.
+    #[arg(short, long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 impl Default for ReportArgs {

@@ -4,6 +4,7 @@
 //! [`collect`] reads the kernel into a [`sample::Sample`]; [`model`] derives the view (rates,
 //! fill, attribution) from one or two samples; [`report`] renders that view as text or JSON.
 
+pub mod advise;
 pub mod cli;
 pub mod collect;
 pub mod manpage;

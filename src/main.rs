@@ -20,7 +20,7 @@ fn main() -> ExitCode {
         }
     };
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(failure) => {
             eprintln!("sockscope: error: {}", failure.message);
             ExitCode::from(failure.code)

@@ -17,7 +17,17 @@ success
 runtime failure, for example the output file could not be written
 .TP
 \fB2\fR
-usage error (bad arguments); the reason is printed on one line on standard error
+usage error (bad arguments or an unusable configuration file); the reason is printed on one line on
+standard error
+.PP
+\fBsockscope check\fR exits like a monitoring plugin: \fB0\fR OK (nothing above info), \fB1\fR
+WARNING, \fB2\fR CRITICAL, \fB3\fR UNKNOWN (the listen-queue checks could not run). Usage and
+configuration errors also exit with 2, so a broken check alerts rather than passes.
+.SH CONFIGURATION
+The advisor reads \fI$XDG_CONFIG_HOME/sockscope/config.toml\fR (else
+\fI~/.config/sockscope/config.toml\fR; under sudo, the invoking user's) when it exists, or the file
+given with \fB\-\-config\fR. \fBsilence\fR lists check ids to leave out; \fB[thresholds]\fR changes
+any threshold, e.g. \fBaccept_queue_fill = 0.9\fR. Unknown keys and check ids are errors.
 .SH "HOW FILL IS COMPUTED"
 A listener's accept queue holds \fIbacklog\fR + 1 connections: the kernel drops SYNs and final
 ACKs only when the queue length is greater than the backlog (\fBsk_acceptq_is_full\fR). sockscope
@@ -42,6 +52,9 @@ listeners whose accept queue is full right now
 .TP
 \fBsockscope report \-o /tmp/report.txt\fR
 write the report atomically to a file
+.TP
+\fBsockscope check \-\-interval 10s\fR
+for Nagios or Icinga: a status line with performance data, the findings, exit 0 to 3
 .SH "SEE ALSO"
 \fBss\fR(8), \fBnstat\fR(8), \fBip\fR(8), \fBsysctl\fR(8), \fBlisten\fR(2)
 "#;

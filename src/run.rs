@@ -7,10 +7,13 @@ use std::time::Duration;
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, ReportArgs};
+use crate::advise::{self, Config, Outcome, Severity};
+use crate::cli::{CheckArgs, Cli, Command, ReportArgs};
 use crate::collect::{CollectOptions, Collector};
 use crate::model::View;
-use crate::report;
+use crate::model::history::History;
+use crate::report::findings::{self, Status, status_line};
+use crate::report::{self, Format};
 use crate::sample::Sample;
 
 /// Exit status for a runtime failure.
@@ -34,35 +37,89 @@ impl Failure {
     }
 }
 
-/// Runs the command line.
-pub fn run(cli: Cli) -> Result<(), Failure> {
+/// Runs the command line; returns the exit status (non-zero only in check mode).
+pub fn run(cli: Cli) -> Result<u8, Failure> {
     let options = CollectOptions { processes: !cli.no_processes, ..CollectOptions::default() };
     match cli.command {
-        None => run_report(&ReportArgs::default(), options),
-        Some(Command::Report(args)) => run_report(&args, options),
+        None => run_report(&ReportArgs::default(), options, &load_config(&cli.config)?).map(|()| 0),
+        Some(Command::Report(args)) => run_report(&args, options, &load_config(&cli.config)?).map(|()| 0),
+        Some(Command::Check(args)) => run_check(&args, options, &load_config(&cli.config)?),
         Some(Command::Completions { shell }) => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "sockscope", &mut script);
-            write_stdout(&script)
+            write_stdout(&script).map(|()| 0)
         }
         Some(Command::Manpage) => {
             let page = crate::manpage::render().map_err(|error| Failure::runtime(format!("man page: {error}")))?;
-            write_stdout(&page)
+            write_stdout(&page).map(|()| 0)
         }
     }
 }
 
+/// The advisor configuration; a file that cannot be used is a usage error.
+fn load_config(explicit: &Option<std::path::PathBuf>) -> Result<Config, Failure> {
+    Config::load(explicit.as_deref())
+        .map(|(config, _)| config)
+        .map_err(|error| Failure { code: EXIT_USAGE, message: error.to_string() })
+}
+
+/// Runs the advisor over the current sample, with history built from the previous one.
+fn advise(view: &View<'_>, previous: Option<&Sample>, config: &Config) -> Outcome {
+    let mut history = History::default();
+    if let Some(previous) = previous {
+        history.push(&View::new(previous, None));
+    }
+    history.push(view);
+    advise::run(&advise::Context { view, history: &history, config })
+}
+
 /// `sockscope report`: one sample, or two `--interval` apart, rendered and written out.
-fn run_report(args: &ReportArgs, options: CollectOptions) -> Result<(), Failure> {
+fn run_report(args: &ReportArgs, options: CollectOptions, config: &Config) -> Result<(), Failure> {
     let (current, previous) = take_samples(options, args.interval);
     check_readable(&current)?;
     let view = View::new(&current, previous.as_ref());
-    let text = report::render(&view, args.format)
+    let outcome = advise(&view, previous.as_ref(), config);
+    let text = report::render(&view, &outcome, args.format)
         .map_err(|error| Failure::runtime(format!("encoding the report: {error}")))?;
     match &args.output {
         Some(path) => write_atomically(path, text.as_bytes()),
         None => write_stdout(text.as_bytes()),
     }
+}
+
+/// `sockscope check`: two samples, a status line fit for monitoring plugins, the findings, and
+/// the plugin exit status (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+fn run_check(args: &CheckArgs, options: CollectOptions, config: &Config) -> Result<u8, Failure> {
+    let (current, previous) = take_samples(options, Some(args.interval));
+    if let Err(failure) = check_readable(&current) {
+        let line = format!("SOCKSCOPE UNKNOWN - {}\n", failure.message);
+        write_stdout(line.as_bytes())?;
+        return Ok(Status::Unknown.exit_code());
+    }
+    let view = View::new(&current, previous.as_ref());
+    let outcome = advise(&view, previous.as_ref(), config);
+    let text = match args.format {
+        Format::Text => {
+            format!("{} | {}\n{}", status_line(&outcome), perfdata(&view, &outcome), findings::render(&outcome))
+        }
+        Format::Json => report::json::render_check(&view, &outcome)
+            .map_err(|error| Failure::runtime(format!("encoding the result: {error}")))?,
+    };
+    write_stdout(text.as_bytes())?;
+    Ok(Status::of(&outcome).exit_code())
+}
+
+/// Performance data for the status line (`label=value`, as monitoring plugins print it).
+fn perfdata(view: &View<'_>, outcome: &Outcome) -> String {
+    let rate = |name: &str| view.rate("TcpExt", name).map_or_else(|| "U".to_string(), |rate| format!("{rate:.3}"));
+    let fill = view.listeners.iter().map(|listener| listener.fill).fold(0.0, f64::max);
+    format!(
+        "listen_overflows_per_second={} listen_drops_per_second={} max_accept_queue_fill={fill:.3} critical={} warning={}",
+        rate("ListenOverflows"),
+        rate("ListenDrops"),
+        outcome.count(Severity::Critical),
+        outcome.count(Severity::Warning)
+    )
 }
 
 /// The current sample and, with an interval, the one taken that long before it.

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::advise::{Evidence, NotEvaluated, Outcome, Severity, Subject};
 use crate::model::{RateSections, View};
 use crate::sample::{CounterSections, ProcessRef, SysctlValue, TcpStateCounts, Unavailable};
 
@@ -37,7 +38,28 @@ pub struct Report<'a> {
     unavailable: &'a [Unavailable],
     skipped: &'a [String],
     collection: Collection<'a>,
-    findings: Vec<serde_json::Value>,
+    kernel_events: Option<&'a [crate::sample::KernelEvent]>,
+    findings: Vec<FindingJson<'a>>,
+    not_evaluated: &'a [NotEvaluated],
+}
+
+/// A finding with its subject's label spelled out.
+#[derive(Debug, Serialize)]
+struct FindingJson<'a> {
+    id: &'static str,
+    severity: Severity,
+    subject: SubjectJson<'a>,
+    summary: &'a str,
+    explanation: &'a str,
+    evidence: &'a [Evidence],
+    remedy: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct SubjectJson<'a> {
+    label: String,
+    #[serde(flatten)]
+    subject: &'a Subject,
 }
 
 #[derive(Debug, Serialize)]
@@ -177,8 +199,8 @@ struct Softnet {
     squeezed_per_second: Option<f64>,
 }
 
-/// Builds the report from the view.
-pub fn report<'a>(view: &'a View<'a>) -> Report<'a> {
+/// Builds the report from the view and the advisor's outcome.
+pub fn report<'a>(view: &'a View<'a>, outcome: &'a Outcome) -> Report<'a> {
     let sample = view.sample;
     Report {
         schema_version: SCHEMA_VERSION,
@@ -220,7 +242,21 @@ pub fn report<'a>(view: &'a View<'a>) -> Report<'a> {
             processes_denied: sample.processes.as_ref().map(|table| table.denied),
             source_micros: &sample.diagnostics.source_micros,
         },
-        findings: Vec::new(),
+        kernel_events: sample.kernel_events.as_deref(),
+        findings: outcome
+            .findings
+            .iter()
+            .map(|finding| FindingJson {
+                id: finding.id,
+                severity: finding.severity,
+                subject: SubjectJson { label: finding.subject.label(), subject: &finding.subject },
+                summary: &finding.summary,
+                explanation: &finding.explanation,
+                evidence: &finding.evidence,
+                remedy: &finding.remedy,
+            })
+            .collect(),
+        not_evaluated: &outcome.not_evaluated,
     }
 }
 
@@ -341,8 +377,30 @@ fn softnet(view: &crate::model::SoftnetView) -> Softnet {
 }
 
 /// The report as pretty-printed JSON with a final newline.
-pub fn render(view: &View<'_>) -> Result<String, serde_json::Error> {
-    let mut text = serde_json::to_string_pretty(&report(view))?;
+pub fn render(view: &View<'_>, outcome: &Outcome) -> Result<String, serde_json::Error> {
+    let mut text = serde_json::to_string_pretty(&report(view, outcome))?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// The check-mode JSON: the report with the monitoring status first.
+pub fn render_check(view: &View<'_>, outcome: &Outcome) -> Result<String, serde_json::Error> {
+    #[derive(Serialize)]
+    struct Check<'a> {
+        status: &'static str,
+        exit_code: u8,
+        summary: String,
+        #[serde(flatten)]
+        report: Report<'a>,
+    }
+    let status = super::findings::Status::of(outcome);
+    let check = Check {
+        status: status.name(),
+        exit_code: status.exit_code(),
+        summary: super::findings::status_line(outcome),
+        report: report(view, outcome),
+    };
+    let mut text = serde_json::to_string_pretty(&check)?;
     text.push('\n');
     Ok(text)
 }

@@ -1,9 +1,11 @@
 //! Renderers of the one-shot report: text for people, JSON for scripts.
 
+pub mod findings;
 pub mod json;
 pub mod table;
 pub mod text;
 
+use crate::advise::Outcome;
 use crate::model::View;
 
 /// Output format of a report.
@@ -15,10 +17,10 @@ pub enum Format {
     Json,
 }
 
-/// Renders a view in the chosen format.
-pub fn render(view: &View<'_>, format: Format) -> Result<String, serde_json::Error> {
+/// Renders a view and the advisor's outcome in the chosen format.
+pub fn render(view: &View<'_>, outcome: &Outcome, format: Format) -> Result<String, serde_json::Error> {
     match format {
-        Format::Text => Ok(text::render(view)),
-        Format::Json => json::render(view),
+        Format::Text => Ok(text::render(view, outcome)),
+        Format::Json => json::render(view, outcome),
     }
 }

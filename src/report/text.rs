@@ -4,15 +4,18 @@
 use std::fmt::Write as _;
 
 use super::table::{Align, Table};
+use crate::advise::Outcome;
 use crate::model::{ListenerView, View, format_setting};
 use crate::sample::{ProcessRef, TCP_STATES};
 use crate::sanitize::sanitize;
 use crate::units;
 
 /// Renders the whole report.
-pub fn render(view: &View<'_>) -> String {
+pub fn render(view: &View<'_>, outcome: &Outcome) -> String {
     let mut out = String::new();
     header(&mut out, view);
+    section(&mut out, "Findings (most severe first)");
+    out.push_str(&super::findings::render(outcome));
     listeners(&mut out, view);
     overflow(&mut out, view);
     tcp_states(&mut out, view);

@@ -1,0 +1,259 @@
+use super::*;
+use crate::advise::testkit::*;
+use crate::advise::{Config, Outcome};
+use crate::sample::{Sample, SynRecvGroup, SysctlValue};
+
+fn ids(outcome: &Outcome) -> Vec<(&'static str, Severity)> {
+    outcome.findings.iter().map(|finding| (finding.id, finding.severity)).collect()
+}
+
+/// Two samples a second apart with one listener; `change` edits the second.
+fn pair(listener: crate::sample::TcpListener, change: impl FnOnce(&mut Sample)) -> Vec<Sample> {
+    let mut first = sample(100);
+    add_listener(&mut first, listener.clone(), Some((812, "nginx")));
+    let mut second = sample(101);
+    add_listener(&mut second, listener, Some((812, "nginx")));
+    change(&mut second);
+    vec![first, second]
+}
+
+#[test]
+fn a_full_accept_queue_is_critical() {
+    let samples = pair(listener("0.0.0.0", 8080, 7, 129, 128), |_| {});
+    let outcome = run_check(&ACCEPT_QUEUE_FULL, &samples);
+    assert_eq!(ids(&outcome), vec![("accept-queue-full", Severity::Critical)]);
+    let finding = &outcome.findings[0];
+    assert_eq!(finding.subject.label(), "tcp 0.0.0.0:8080 (nginx[812])");
+    assert!(finding.summary.contains("129 of 129"), "{}", finding.summary);
+    assert!(finding.remedy.contains("restart"));
+}
+
+#[test]
+fn a_queue_at_80_percent_warns_and_a_calm_one_does_not() {
+    let warm = pair(listener("0.0.0.0", 8080, 7, 104, 128), |_| {});
+    assert_eq!(ids(&run_check(&ACCEPT_QUEUE_FULL, &warm)), vec![("accept-queue-full", Severity::Warning)]);
+    let calm = pair(listener("0.0.0.0", 8080, 7, 3, 128), |_| {});
+    assert!(run_check(&ACCEPT_QUEUE_FULL, &calm).findings.is_empty());
+}
+
+#[test]
+fn a_sustained_half_full_queue_warns_after_three_samples() {
+    let samples: Vec<Sample> = (0..3)
+        .map(|second| {
+            let mut s = sample(100 + second);
+            add_listener(&mut s, listener("0.0.0.0", 8080, 7, 70, 128), None);
+            s
+        })
+        .collect();
+    assert_eq!(ids(&run_check(&ACCEPT_QUEUE_FULL, &samples)), vec![("accept-queue-full", Severity::Warning)]);
+    assert!(run_check(&ACCEPT_QUEUE_FULL, &samples[..2]).findings.is_empty(), "two samples are not sustained");
+}
+
+#[test]
+fn listener_drops_with_overflows_are_critical() {
+    let samples = pair(listener("0.0.0.0", 8080, 7, 10, 128), |s| {
+        if let Some(l) = s.tcp_listeners.as_mut() {
+            l[0].drops = Some(14);
+        }
+        set_counter(s, "TcpExt", "ListenOverflows", 14);
+        set_counter(s, "TcpExt", "ListenDrops", 14);
+    });
+    let outcome = run_check(&LISTENER_DROPS, &samples);
+    assert_eq!(ids(&outcome), vec![("listener-drops", Severity::Critical)]);
+    assert!(outcome.findings[0].summary.contains("14"));
+}
+
+#[test]
+fn defer_accept_drops_are_only_information() {
+    let samples = pair(listener("0.0.0.0", 9000, 7, 0, 64), |s| {
+        if let Some(l) = s.tcp_listeners.as_mut() {
+            l[0].drops = Some(5);
+        }
+        set_counter(s, "TcpExt", "TCPDeferAcceptDrop", 5);
+    });
+    assert_eq!(ids(&run_check(&LISTENER_DROPS, &samples)), vec![("listener-drops", Severity::Info)]);
+}
+
+#[test]
+fn listener_drops_need_two_samples_and_quiet_listeners_do_not_fire() {
+    let quiet = pair(listener("0.0.0.0", 8080, 7, 0, 128), |_| {});
+    assert!(run_check(&LISTENER_DROPS, &quiet).findings.is_empty());
+    let single = run_check(&LISTENER_DROPS, &quiet[1..]);
+    assert!(single.findings.is_empty());
+    assert_eq!(single.not_evaluated[0].id, "listener-drops");
+}
+
+#[test]
+fn overflows_at_more_than_one_per_second_are_critical() {
+    let samples = pair(listener("0.0.0.0", 8080, 7, 0, 128), |s| {
+        set_counter(s, "TcpExt", "ListenOverflows", 5);
+        set_counter(s, "TcpExt", "ListenDrops", 5);
+        set_counter(s, "Tcp", "PassiveOpens", 10_000);
+    });
+    assert_eq!(ids(&run_check(&LISTEN_OVERFLOW_RATE, &samples)), vec![("listen-overflow-rate", Severity::Critical)]);
+}
+
+#[test]
+fn a_rare_overflow_warns_and_none_is_silent() {
+    let mut samples = pair(listener("0.0.0.0", 8080, 7, 0, 128), |s| {
+        set_counter(s, "TcpExt", "ListenOverflows", 1);
+        set_counter(s, "TcpExt", "ListenDrops", 1);
+        set_counter(s, "Tcp", "PassiveOpens", 1000);
+        s.boottime_ns += 9_000_000_000;
+    });
+    assert_eq!(ids(&run_check(&LISTEN_OVERFLOW_RATE, &samples)), vec![("listen-overflow-rate", Severity::Warning)]);
+    set_counter(&mut samples[1], "TcpExt", "ListenOverflows", 0);
+    set_counter(&mut samples[1], "TcpExt", "ListenDrops", 0);
+    assert!(run_check(&LISTEN_OVERFLOW_RATE, &samples).findings.is_empty());
+}
+
+#[test]
+fn listen_drops_without_overflow_are_decomposed() {
+    let samples = pair(listener("0.0.0.0", 8080, 7, 0, 128), |s| set_counter(s, "TcpExt", "ListenDrops", 3));
+    let outcome = run_check(&LISTEN_OVERFLOW_RATE, &samples);
+    assert_eq!(ids(&outcome), vec![("listen-overflow-rate", Severity::Warning)]);
+    assert!(outcome.findings[0].summary.contains("not explained"));
+}
+
+#[test]
+fn one_sample_reports_overflows_since_boot_as_information() {
+    let mut single = sample(86_400);
+    set_counter(&mut single, "TcpExt", "ListenOverflows", 700);
+    assert_eq!(ids(&run_check(&LISTEN_OVERFLOW_RATE, &[single])), vec![("listen-overflow-rate", Severity::Info)]);
+    assert!(run_check(&LISTEN_OVERFLOW_RATE, &[sample(5)]).findings.is_empty());
+}
+
+fn with_somaxconn(mut samples: Vec<Sample>, value: i64) -> Vec<Sample> {
+    for s in &mut samples {
+        set_sysctl(s, "net.core.somaxconn", SysctlValue::Integer(value));
+    }
+    samples
+}
+
+#[test]
+fn a_clamped_backlog_on_an_overflowing_listener_warns() {
+    let samples = with_somaxconn(pair(listener("0.0.0.0", 8080, 7, 129, 128), |_| {}), 128);
+    let outcome = run_check(&BACKLOG_CLAMPED_BY_SOMAXCONN, &samples);
+    assert_eq!(ids(&outcome), vec![("backlog-clamped-by-somaxconn", Severity::Warning)]);
+    assert!(outcome.findings[0].remedy.contains("net.core.somaxconn=4096"), "{}", outcome.findings[0].remedy);
+}
+
+#[test]
+fn a_backlog_above_somaxconn_means_it_was_lowered_later() {
+    let samples = with_somaxconn(pair(listener("0.0.0.0", 8080, 7, 0, 4096), |_| {}), 128);
+    assert_eq!(
+        ids(&run_check(&BACKLOG_CLAMPED_BY_SOMAXCONN, &samples)),
+        vec![("backlog-clamped-by-somaxconn", Severity::Info)]
+    );
+    let idle_equal = pair(listener("0.0.0.0", 8080, 7, 0, 4096), |_| {});
+    assert!(run_check(&BACKLOG_CLAMPED_BY_SOMAXCONN, &idle_equal).findings.is_empty(), "idle listeners stay quiet");
+}
+
+#[test]
+fn a_busy_listener_with_nginx_backlog_is_named() {
+    let samples = pair(listener("0.0.0.0", 80, 7, 512, 511), |_| {});
+    let outcome = run_check(&BACKLOG_BELOW_SOMAXCONN, &samples);
+    assert_eq!(ids(&outcome), vec![("backlog-below-somaxconn", Severity::Warning)]);
+    assert!(outcome.findings[0].evidence.iter().any(|e| e.value.contains("nginx")));
+    let idle = pair(listener("0.0.0.0", 22, 8, 0, 128), |_| {});
+    assert!(run_check(&BACKLOG_BELOW_SOMAXCONN, &idle).findings.is_empty());
+}
+
+#[test]
+fn somaxconn_128_with_a_full_clamped_listener_is_critical() {
+    let samples = with_somaxconn(pair(listener("0.0.0.0", 8080, 7, 129, 128), |_| {}), 128);
+    let outcome = run_check(&SOMAXCONN_LOW, &samples);
+    assert_eq!(ids(&outcome), vec![("somaxconn-low", Severity::Critical)]);
+    assert!(outcome.findings[0].explanation.contains("somebody lowered it"));
+    let calm = with_somaxconn(pair(listener("0.0.0.0", 8080, 7, 0, 128), |_| {}), 128);
+    assert_eq!(ids(&run_check(&SOMAXCONN_LOW, &calm)), vec![("somaxconn-low", Severity::Warning)]);
+    let fine = pair(listener("0.0.0.0", 8080, 7, 0, 4096), |_| {});
+    assert!(run_check(&SOMAXCONN_LOW, &fine).findings.is_empty());
+}
+
+#[test]
+fn a_syn_queue_at_its_limit_warns() {
+    let samples = pair(listener("0.0.0.0", 443, 7, 0, 16), |s| {
+        if let Some(summary) = s.tcp_summary.as_mut() {
+            summary.syn_recv.push(SynRecvGroup {
+                family: crate::sample::Family::Ipv4,
+                local_address: "10.0.0.5".parse().unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])),
+                local_port: 443,
+                requests: 16,
+                retransmitted: 12,
+            });
+        }
+    });
+    let outcome = run_check(&SYN_QUEUE_PRESSURE, &samples);
+    assert_eq!(ids(&outcome), vec![("syn-queue-pressure", Severity::Warning)]);
+    assert!(outcome.findings[0].summary.contains("at its limit"));
+    let quiet = pair(listener("0.0.0.0", 443, 7, 0, 16), |_| {});
+    assert!(run_check(&SYN_QUEUE_PRESSURE, &quiet).findings.is_empty());
+}
+
+#[test]
+fn cookies_with_failed_validation_suggest_spoofing() {
+    let samples = pair(listener("0.0.0.0", 443, 7, 0, 16), |s| {
+        set_counter(s, "TcpExt", "TCPReqQFullDoCookies", 100);
+        set_counter(s, "TcpExt", "SyncookiesSent", 100);
+        set_counter(s, "TcpExt", "SyncookiesFailed", 90);
+    });
+    let outcome = run_check(&SYN_QUEUE_PRESSURE, &samples);
+    assert_eq!(ids(&outcome), vec![("syn-queue-pressure", Severity::Warning)]);
+    assert!(outcome.findings[0].explanation.contains("spoofed"));
+    assert!(outcome.findings[0].remedy.contains("SYNPROXY"));
+}
+
+#[test]
+fn syn_drops_with_cookies_off_are_critical() {
+    let samples = pair(listener("0.0.0.0", 443, 7, 0, 16), |s| {
+        set_sysctl(s, "net.ipv4.tcp_syncookies", SysctlValue::Integer(0));
+        set_counter(s, "TcpExt", "TCPReqQFullDrop", 9);
+    });
+    assert_eq!(ids(&run_check(&SYNCOOKIES_DISABLED, &samples)), vec![("syncookies-disabled", Severity::Critical)]);
+}
+
+#[test]
+fn cookies_off_warns_only_with_listeners_on_the_network() {
+    let exposed =
+        pair(listener("0.0.0.0", 443, 7, 0, 16), |s| set_sysctl(s, "net.ipv4.tcp_syncookies", SysctlValue::Integer(0)));
+    assert_eq!(ids(&run_check(&SYNCOOKIES_DISABLED, &exposed)), vec![("syncookies-disabled", Severity::Warning)]);
+    let local = pair(listener("127.0.0.1", 443, 7, 0, 16), |s| {
+        set_sysctl(s, "net.ipv4.tcp_syncookies", SysctlValue::Integer(0))
+    });
+    assert!(run_check(&SYNCOOKIES_DISABLED, &local).findings.is_empty());
+    let default = pair(listener("0.0.0.0", 443, 7, 0, 16), |_| {});
+    assert!(run_check(&SYNCOOKIES_DISABLED, &default).findings.is_empty());
+}
+
+#[test]
+fn abort_on_overflow_and_timestamps_off_warn() {
+    let samples = pair(listener("0.0.0.0", 80, 7, 0, 511), |s| {
+        set_sysctl(s, "net.ipv4.tcp_abort_on_overflow", SysctlValue::Integer(1));
+        set_sysctl(s, "net.ipv4.tcp_timestamps", SysctlValue::Integer(0));
+        set_sysctl(s, "net.ipv4.tcp_max_syn_backlog", SysctlValue::Integer(65_536));
+        set_sysctl(s, "net.ipv4.tcp_synack_retries", SysctlValue::Integer(1));
+    });
+    let outcome = run_check(&HANDSHAKE_SYSCTLS, &samples);
+    let subjects: Vec<String> = outcome.findings.iter().map(|f| f.subject.label()).collect();
+    assert_eq!(subjects.len(), 4, "{subjects:?}");
+    assert!(subjects.contains(&"net.ipv4.tcp_abort_on_overflow".to_string()));
+    assert!(outcome.findings.iter().any(|f| f.summary.contains("no effect while syncookies are on")));
+    let defaults = pair(listener("0.0.0.0", 80, 7, 0, 511), |_| {});
+    assert!(
+        run_check(&HANDSHAKE_SYSCTLS, &defaults).findings.is_empty(),
+        "{:?}",
+        run_check(&HANDSHAKE_SYSCTLS, &defaults)
+    );
+}
+
+#[test]
+fn a_silenced_check_reports_nothing() {
+    let samples = pair(listener("0.0.0.0", 8080, 7, 129, 128), |_| {});
+    let config = Config { silence: vec!["accept-queue-full".into()], ..Config::default() };
+    let view = crate::model::View::new(&samples[1], Some(&samples[0]));
+    let history = crate::model::history::History::default();
+    let outcome = crate::advise::run(&Context { view: &view, history: &history, config: &config });
+    assert!(outcome.findings.iter().all(|f| f.id != "accept-queue-full"));
+    assert!(run_check_with(&ACCEPT_QUEUE_FULL, &samples, &config).findings.len() == 1, "silencing is the runner's job");
+}

@@ -1,0 +1,428 @@
+//! The advisor: checks over the model that name each problem, show the evidence and give the
+//! remedy.
+//!
+//! Every check is a small pure function of a [`Context`] — the current view (with rates when
+//! there was a previous sample), the history of earlier samples, and the configuration — that
+//! adds [`Finding`]s, or says why it could not judge ([`NotEvaluated`]). Ids come from the
+//! catalogue in `shared/reference/advisor-checks.md` and never change once released.
+
+pub mod config;
+mod ingress;
+mod listen;
+mod memory;
+mod path;
+mod ports;
+mod states;
+#[cfg(test)]
+mod testkit;
+
+use serde::Serialize;
+
+use crate::model::View;
+use crate::model::history::History;
+use crate::sample::ProcessRef;
+pub use config::{Config, Thresholds};
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Configuration worth knowing; nothing is lost.
+    Info,
+    /// Degradation is likely or starting; act soon.
+    Warning,
+    /// Connections or packets are being lost now.
+    Critical,
+}
+
+impl Severity {
+    /// `info`, `warning` or `critical`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// A short tag that reads without colour: `INFO`, `WARN`, `CRIT`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Severity::Info => "INFO",
+            Severity::Warning => "WARN",
+            Severity::Critical => "CRIT",
+        }
+    }
+}
+
+/// What a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Subject {
+    /// The host as a whole (global files such as softnet_stat).
+    Host,
+    /// The network namespace being inspected (per-namespace counters and settings).
+    Netns {
+        /// Namespace inode, when known.
+        inode: Option<u64>,
+    },
+    /// One listener (or an `SO_REUSEPORT` group on one address and port).
+    Listener {
+        /// `tcp` or `unix`.
+        protocol: &'static str,
+        /// `addr:port` or the UNIX path.
+        endpoint: String,
+        /// The processes holding it.
+        processes: Vec<ProcessRef>,
+    },
+    /// One network interface.
+    Interface {
+        /// Interface name.
+        name: String,
+    },
+    /// Outbound connections toward one destination.
+    Destination {
+        /// Local (source) address.
+        local_address: String,
+        /// Remote address.
+        remote_address: String,
+        /// Remote port.
+        remote_port: u16,
+    },
+    /// A kernel setting.
+    Sysctl {
+        /// Dotted name.
+        name: String,
+    },
+    /// A process.
+    Process {
+        /// The process.
+        process: ProcessRef,
+    },
+    /// One CPU.
+    Cpu {
+        /// CPU number.
+        cpu: u32,
+    },
+}
+
+impl Subject {
+    /// The subject in a few words, e.g. `tcp [::]:8080 (nginx[812])`.
+    pub fn label(&self) -> String {
+        match self {
+            Subject::Host => "host".to_string(),
+            Subject::Netns { inode: Some(inode) } => format!("network namespace net:[{inode}]"),
+            Subject::Netns { inode: None } => "network namespace".to_string(),
+            Subject::Listener { protocol, endpoint, processes } => match processes.as_slice() {
+                [] => format!("{protocol} {endpoint}"),
+                [first] => {
+                    format!("{protocol} {endpoint} ({}[{}])", first.command, first.pid)
+                }
+                [first, rest @ ..] => {
+                    format!("{protocol} {endpoint} ({}[{}] +{})", first.command, first.pid, rest.len())
+                }
+            },
+            Subject::Interface { name } => format!("interface {name}"),
+            Subject::Destination { local_address, remote_address, remote_port } => {
+                let remote = if remote_address.contains(':') {
+                    format!("[{remote_address}]:{remote_port}")
+                } else {
+                    format!("{remote_address}:{remote_port}")
+                };
+                format!("{local_address} -> {remote}")
+            }
+            Subject::Sysctl { name } => name.clone(),
+            Subject::Process { process } => format!("{}[{}]", process.command, process.pid),
+            Subject::Cpu { cpu } => format!("CPU {cpu}"),
+        }
+    }
+}
+
+/// One number (or fact) that made a check fire.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evidence {
+    /// What it is, e.g. `accept queue`.
+    pub label: String,
+    /// Its value as shown to people, with units, e.g. `129 of 129 slots`.
+    pub value: String,
+    /// The value as a number, for scripts; `None` for facts that are not numbers.
+    pub number: Option<f64>,
+}
+
+impl Evidence {
+    /// A numeric piece of evidence shown as `value`.
+    pub fn number(label: impl Into<String>, value: impl Into<String>, number: f64) -> Evidence {
+        Evidence { label: label.into(), value: value.into(), number: Some(number) }
+    }
+
+    /// A non-numeric fact.
+    pub fn fact(label: impl Into<String>, value: impl Into<String>) -> Evidence {
+        Evidence { label: label.into(), value: value.into(), number: None }
+    }
+}
+
+/// A problem the advisor found, with the numbers behind it and what to do.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// The check's stable id, e.g. `accept-queue-full`.
+    pub id: &'static str,
+    /// How bad it is.
+    pub severity: Severity,
+    /// What it is about.
+    pub subject: Subject,
+    /// One line saying what is wrong.
+    pub summary: String,
+    /// What is happening and why it hurts, in a sysadmin's words.
+    pub explanation: String,
+    /// The numbers that fired the check.
+    pub evidence: Vec<Evidence>,
+    /// What to do: commands or application settings.
+    pub remedy: String,
+}
+
+/// A check that could not judge, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotEvaluated {
+    /// The check's id.
+    pub id: &'static str,
+    /// Why it could not run, e.g. "needs two samples" or "netstat unavailable: ...".
+    pub reason: String,
+}
+
+/// What the advisor concluded from one view.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Outcome {
+    /// Findings, most severe first.
+    pub findings: Vec<Finding>,
+    /// Checks that could not judge.
+    pub not_evaluated: Vec<NotEvaluated>,
+}
+
+impl Outcome {
+    /// The most severe finding's severity, if any.
+    pub fn worst(&self) -> Option<Severity> {
+        self.findings.iter().map(|finding| finding.severity).max()
+    }
+
+    /// How many findings have this severity.
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings.iter().filter(|finding| finding.severity == severity).count()
+    }
+
+    /// Findings about one subject.
+    pub fn about<'a>(&'a self, subject: &'a Subject) -> impl Iterator<Item = &'a Finding> {
+        self.findings.iter().filter(move |finding| &finding.subject == subject)
+    }
+}
+
+/// What a check reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The current view, with rates when a previous sample existed.
+    pub view: &'a View<'a>,
+    /// Earlier samples' derived numbers (includes the current one when the caller pushed it).
+    pub history: &'a History,
+    /// Thresholds and silenced checks.
+    pub config: &'a Config,
+}
+
+/// Where a check adds its results.
+#[derive(Debug, Default)]
+pub struct Report {
+    findings: Vec<Finding>,
+    not_evaluated: Vec<NotEvaluated>,
+}
+
+impl Report {
+    /// Adds a finding.
+    pub fn add(&mut self, finding: Finding) {
+        self.findings.push(finding);
+    }
+
+    /// Records that check `id` could not judge.
+    pub fn not_evaluated(&mut self, id: &'static str, reason: impl Into<String>) {
+        self.not_evaluated.push(NotEvaluated { id, reason: reason.into() });
+    }
+}
+
+/// One check of the catalogue.
+#[derive(Debug, Clone, Copy)]
+pub struct Check {
+    /// Stable id.
+    pub id: &'static str,
+    /// Family, for grouping in help and docs.
+    pub family: &'static str,
+    /// What the check looks at, in one line.
+    pub title: &'static str,
+    /// The check itself.
+    pub run: fn(&Context<'_>, &mut Report),
+}
+
+/// Every check, in catalogue order.
+pub const CHECKS: &[Check] = &[
+    listen::ACCEPT_QUEUE_FULL,
+    listen::LISTENER_DROPS,
+    listen::LISTEN_OVERFLOW_RATE,
+    listen::BACKLOG_CLAMPED_BY_SOMAXCONN,
+    listen::BACKLOG_BELOW_SOMAXCONN,
+    listen::SOMAXCONN_LOW,
+    listen::SYN_QUEUE_PRESSURE,
+    listen::SYNCOOKIES_DISABLED,
+    listen::HANDSHAKE_SYSCTLS,
+    ports::EPHEMERAL_PORTS_EXHAUSTED,
+    ports::PORT_RANGE_CONFIG,
+    states::TIME_WAIT_BUCKETS,
+    states::TIME_WAIT_MYTHS,
+    states::CLOSE_WAIT_LEAK,
+    memory::ORPHAN_SOCKETS,
+    memory::TCP_MEM_PRESSURE,
+    memory::BUFFERS_VS_BDP,
+    memory::UDP_RCVBUF_ERRORS,
+    ingress::SOFTNET_DROPS,
+    ingress::NIC_RX_DROPS,
+    path::MTU_MISMATCH,
+    path::PMTU_BLACKHOLE_RISK,
+    path::RETRANSMIT_RATE,
+    path::CONNTRACK_FULL,
+    path::NETNS_DIVERGENCE,
+];
+
+/// The catalogue entry of a check id.
+pub fn check(id: &str) -> Option<&'static Check> {
+    CHECKS.iter().find(|check| check.id == id)
+}
+
+/// Runs every check that is not silenced. Findings come out most severe first, then by id and
+/// subject, so the order is stable from one sample to the next.
+pub fn run(context: &Context<'_>) -> Outcome {
+    let mut report = Report::default();
+    for check in CHECKS.iter().filter(|check| !context.config.is_silenced(check.id)) {
+        (check.run)(context, &mut report);
+    }
+    let mut findings = report.findings;
+    findings.sort_by(|a, b| {
+        b.severity.cmp(&a.severity).then(a.id.cmp(b.id)).then_with(|| a.subject.label().cmp(&b.subject.label()))
+    });
+    Outcome { findings, not_evaluated: report.not_evaluated }
+}
+
+/// A level measured against a kernel limit (TIME_WAIT buckets, orphans, conntrack entries):
+/// the shared severity ladder and evidence of such checks.
+pub(crate) struct LimitUsage {
+    /// What is counted, e.g. "orphaned sockets".
+    pub(crate) label: &'static str,
+    /// How many there are.
+    pub(crate) used: i64,
+    /// The limit's name, e.g. "tcp_max_orphans".
+    pub(crate) limit_label: &'static str,
+    /// The limit.
+    pub(crate) limit: i64,
+    /// Share of the limit that warns.
+    pub(crate) warning: f64,
+    /// Share of the limit that is critical.
+    pub(crate) critical: f64,
+    /// A counter proving loss in the interval (name, increase): critical whenever present.
+    pub(crate) lost: Option<(&'static str, i64)>,
+    /// A kernel log line about this limit: information at least.
+    pub(crate) logged: Option<Evidence>,
+}
+
+impl LimitUsage {
+    /// `used / limit`.
+    pub(crate) fn share(&self) -> f64 {
+        if self.limit > 0 { self.used as f64 / self.limit as f64 } else { 1.0 }
+    }
+
+    /// Critical on loss or past the critical share, warning past the warning share,
+    /// information when only the kernel log mentions it, else nothing.
+    pub(crate) fn severity(&self) -> Option<Severity> {
+        let share = self.share();
+        if self.lost.is_some() || share >= self.critical {
+            Some(Severity::Critical)
+        } else if share >= self.warning {
+            Some(Severity::Warning)
+        } else {
+            self.logged.as_ref().map(|_| Severity::Info)
+        }
+    }
+
+    /// The level, the limit, the share, the loss and the log line.
+    pub(crate) fn evidence(&self) -> Vec<Evidence> {
+        let share = self.share();
+        let mut evidence = vec![
+            Evidence::number(self.label, self.used.to_string(), self.used as f64),
+            Evidence::number(self.limit_label, self.limit.to_string(), self.limit as f64),
+            Evidence::number("share", crate::units::percent(share), share),
+        ];
+        if let Some((counter, delta)) = self.lost {
+            evidence.push(Evidence::number(format!("{counter} in the interval"), delta.to_string(), delta as f64));
+        }
+        evidence.extend(self.logged.clone());
+        evidence
+    }
+}
+
+/// A finding about one kernel setting, with its value as the evidence.
+pub(crate) fn setting_finding(
+    id: &'static str,
+    severity: Severity,
+    name: &str,
+    value: i64,
+    summary: String,
+    explanation: &str,
+    remedy: &str,
+) -> Finding {
+    Finding {
+        id,
+        severity,
+        subject: Subject::Sysctl { name: name.to_string() },
+        summary,
+        explanation: explanation.to_string(),
+        evidence: vec![Evidence::number(name, value.to_string(), value as f64)],
+        remedy: remedy.to_string(),
+    }
+}
+
+/// The kernel release as (major, minor), when it can be read from the sample.
+pub(crate) fn kernel_version(view: &View<'_>) -> Option<(u32, u32)> {
+    let release = &view.sample.host.as_ref()?.kernel;
+    let mut parts = release.split(|c: char| !c.is_ascii_digit()).filter(|part| !part.is_empty());
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_ids_are_unique_kebab_case_and_complete() {
+        let mut ids: Vec<&str> = CHECKS.iter().map(|check| check.id).collect();
+        assert_eq!(ids.len(), 25);
+        assert!(ids.iter().all(|id| id.chars().all(|c| c.is_ascii_lowercase() || c == '-')));
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), 25);
+    }
+
+    #[test]
+    fn severities_order_from_info_to_critical() {
+        assert!(Severity::Info < Severity::Warning && Severity::Warning < Severity::Critical);
+        assert_eq!(serde_json::to_string(&Severity::Warning).ok().as_deref(), Some("\"warning\""));
+    }
+
+    #[test]
+    fn subjects_read_naturally() {
+        let listener = Subject::Listener {
+            protocol: "tcp",
+            endpoint: "[::]:8080".into(),
+            processes: vec![ProcessRef { pid: 812, command: "nginx".into() }],
+        };
+        assert_eq!(listener.label(), "tcp [::]:8080 (nginx[812])");
+        let destination = Subject::Destination {
+            local_address: "10.0.0.1".into(),
+            remote_address: "2001:db8::5".into(),
+            remote_port: 443,
+        };
+        assert_eq!(destination.label(), "10.0.0.1 -> [2001:db8::5]:443");
+    }
+}

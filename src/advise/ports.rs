@@ -1,0 +1,216 @@
+//! Checks of outbound ports: ephemeral ports running out toward a destination, and the port
+//! range's own configuration.
+
+use super::listen::{listener_subject, netns_subject};
+use super::{Check, Context, Evidence, Finding, Report, Severity, Subject};
+use crate::model::PortsView;
+use crate::units;
+
+fn ports_or_not_evaluated<'a>(
+    context: &'a Context<'_>,
+    report: &mut Report,
+    id: &'static str,
+) -> Option<&'a PortsView> {
+    let ports = context.view.ports.as_ref();
+    if ports.is_none() {
+        let reason = context
+            .view
+            .sample
+            .unavailable_reason("tcp_states")
+            .unwrap_or("the port range or the TCP dump is unavailable");
+        report.not_evaluated(id, reason.to_string());
+    }
+    ports
+}
+
+/// `ephemeral-ports-exhausted`.
+pub const EPHEMERAL_PORTS_EXHAUSTED: Check = Check {
+    id: "ephemeral-ports-exhausted",
+    family: "ports",
+    title: "source ports running out toward one destination",
+    run: ephemeral_ports_exhausted,
+};
+
+fn ephemeral_ports_exhausted(context: &Context<'_>, report: &mut Report) {
+    let id = EPHEMERAL_PORTS_EXHAUSTED.id;
+    let Some(ports) = ports_or_not_evaluated(context, report, id) else { return };
+    let thresholds = &context.config.thresholds;
+    for destination in &ports.by_destination {
+        let severity = if destination.use_ratio >= thresholds.ephemeral_ports_critical {
+            Severity::Critical
+        } else if destination.use_ratio >= thresholds.ephemeral_ports_warning {
+            Severity::Warning
+        } else {
+            continue;
+        };
+        let subject = Subject::Destination {
+            local_address: destination.local_address.to_string(),
+            remote_address: destination.remote_address.to_string(),
+            remote_port: destination.remote_port,
+        };
+        let sustainable = f64::from(ports.usable) / 60.0;
+        report.add(Finding {
+            id,
+            severity,
+            subject: subject.clone(),
+            summary: format!(
+                "{} of {} usable source ports in use toward {} ({})",
+                destination.sockets,
+                ports.usable,
+                subject.label().split(" -> ").nth(1).unwrap_or_default(),
+                units::percent(destination.use_ratio)
+            ),
+            explanation: format!(
+                "Every outbound connection from {} to this destination needs its own local port, and a connection \
+                 closed by this host keeps its port for 60 s in TIME_WAIT. {} of {} ports are in use ({} in \
+                 TIME_WAIT). When they run out, connect() fails with EADDRNOTAVAIL (\"Cannot assign requested \
+                 address\"); programs that bind() before connect() get EADDRINUSE earlier. At most about {:.0} new \
+                 connections per second can be sustained toward one destination.",
+                destination.local_address, destination.sockets, ports.usable, destination.time_wait, sustainable
+            ),
+            evidence: vec![
+                Evidence::number("ports in use", destination.sockets.to_string(), destination.sockets as f64),
+                Evidence::number("of which TIME_WAIT", destination.time_wait.to_string(), destination.time_wait as f64),
+                Evidence::number("usable ports", ports.usable.to_string(), f64::from(ports.usable)),
+                Evidence::number("headroom", destination.headroom.to_string(), destination.headroom as f64),
+                Evidence::fact("ip_local_port_range", format!("{}-{}", ports.range.0, ports.range.1)),
+            ],
+            remedy: "Reuse connections (pooling, keep-alive); spread over more destination addresses or ports or more \
+                     source addresses; widen net.ipv4.ip_local_port_range (protect service ports with \
+                     ip_local_reserved_ports); in programs that bind() first, set IP_BIND_ADDRESS_NO_PORT. On the \
+                     client side only, net.ipv4.tcp_tw_reuse=1 (needs timestamps)."
+                .to_string(),
+        });
+    }
+}
+
+/// `port-range-config`.
+pub const PORT_RANGE_CONFIG: Check = Check {
+    id: "port-range-config",
+    family: "ports",
+    title: "the local port range: size, listeners inside it, parity",
+    run: port_range_config,
+};
+
+fn port_range_config(context: &Context<'_>, report: &mut Report) {
+    let id = PORT_RANGE_CONFIG.id;
+    let Some(ports) = ports_or_not_evaluated(context, report, id) else { return };
+    let thresholds = &context.config.thresholds;
+    let range = format!("{}-{}", ports.range.0, ports.range.1);
+    let remedy = "For example net.ipv4.ip_local_port_range = \"10240 65535\", plus net.ipv4.ip_local_reserved_ports \
+                  for service ports inside the range; persist in /etc/sysctl.d/."
+        .to_string();
+    if ports.range_size < thresholds.port_range_min {
+        let pressed = ports.by_destination.iter().any(|d| d.use_ratio >= thresholds.ephemeral_ports_warning);
+        report.add(Finding {
+            id,
+            severity: if pressed { Severity::Warning } else { Severity::Info },
+            subject: Subject::Sysctl { name: "net.ipv4.ip_local_port_range".into() },
+            summary: format!("the local port range {range} holds only {} ports", ports.range_size),
+            explanation: format!(
+                "Each destination can use at most {} source ports; the default 32768-60999 gives 28,232.",
+                ports.usable
+            ),
+            evidence: vec![
+                Evidence::number("ports in the range", ports.range_size.to_string(), f64::from(ports.range_size)),
+                Evidence::number("usable", ports.usable.to_string(), f64::from(ports.usable)),
+            ],
+            remedy: remedy.clone(),
+        });
+    }
+    for listener in context
+        .view
+        .listeners
+        .iter()
+        .filter(|l| l.local_port.is_some_and(|port| ports.listening_in_range.contains(&port)))
+    {
+        report.add(Finding {
+            id,
+            severity: Severity::Warning,
+            subject: listener_subject(listener),
+            summary: format!("listens inside the ephemeral range {range} without a reservation"),
+            explanation: format!(
+                "Port {} lies inside ip_local_port_range and is not in ip_local_reserved_ports: if the service \
+                 restarts while an outbound connection holds that port, it will fail to bind.",
+                listener.local_port.unwrap_or_default()
+            ),
+            evidence: vec![Evidence::fact("ip_local_port_range", range.clone())],
+            remedy: format!(
+                "Reserve it: sysctl -w net.ipv4.ip_local_reserved_ports={} (a comma-separated list; keep existing \
+                 entries), or move the service out of the range.",
+                listener.local_port.unwrap_or_default()
+            ),
+        });
+    }
+    if ports.range.0 % 2 == ports.range.1 % 2 {
+        report.add(Finding {
+            id,
+            severity: Severity::Info,
+            subject: netns_subject(context),
+            summary: format!("both ends of the local port range {range} have the same parity"),
+            explanation: "The kernel documentation says it is better that these numbers have different parity: \
+                          connect() prefers even ports and bind() odd ones, and newer kernels log \"prefer \
+                          different parity\"."
+                .to_string(),
+            evidence: vec![Evidence::fact("ip_local_port_range", range.clone())],
+            remedy,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::advise::testkit::*;
+    use crate::sample::{DestinationPorts, Sample, SysctlValue};
+
+    fn with_destination(sockets: u64, range: (u16, u16)) -> Sample {
+        let mut s = sample(10);
+        set_sysctl(
+            &mut s,
+            "net.ipv4.ip_local_port_range",
+            SysctlValue::Integers(vec![i64::from(range.0), i64::from(range.1)]),
+        );
+        if let Some(summary) = s.tcp_summary.as_mut() {
+            summary.ephemeral.range = Some(range);
+            summary.ephemeral.tcp_sockets = sockets;
+            summary.ephemeral.destinations = 1;
+            summary.ephemeral.by_destination = vec![DestinationPorts {
+                local_address: "10.0.0.1".parse().unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])),
+                remote_address: "10.0.0.9".parse().unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])),
+                remote_port: 5432,
+                sockets,
+                time_wait: sockets / 2,
+            }];
+        }
+        s
+    }
+
+    #[test]
+    fn a_nearly_used_up_range_is_critical_toward_its_destination() {
+        let outcome = run_check(&EPHEMERAL_PORTS_EXHAUSTED, &[with_destination(95, (40000, 40099))]);
+        assert_eq!(outcome.findings.len(), 1);
+        assert_eq!(outcome.findings[0].severity, Severity::Critical);
+        assert_eq!(outcome.findings[0].subject.label(), "10.0.0.1 -> 10.0.0.9:5432");
+        let warm = run_check(&EPHEMERAL_PORTS_EXHAUSTED, &[with_destination(75, (40000, 40099))]);
+        assert_eq!(warm.findings[0].severity, Severity::Warning);
+        assert!(run_check(&EPHEMERAL_PORTS_EXHAUSTED, &[with_destination(60, (40000, 40099))]).findings.is_empty());
+    }
+
+    #[test]
+    fn a_small_range_a_listener_inside_it_and_equal_parity() {
+        let mut s = with_destination(10, (40000, 40100));
+        add_listener(&mut s, listener("0.0.0.0", 40050, 3, 0, 128), Some((9, "app")));
+        let outcome = run_check(&PORT_RANGE_CONFIG, &[s]);
+        let summaries: Vec<&str> = outcome.findings.iter().map(|f| f.summary.as_str()).collect();
+        assert_eq!(outcome.findings.len(), 3, "{summaries:?}");
+        assert!(summaries.iter().any(|s| s.contains("holds only 101 ports")));
+        assert!(summaries.iter().any(|s| s.contains("listens inside the ephemeral range")));
+        assert!(summaries.iter().any(|s| s.contains("same parity")));
+    }
+
+    #[test]
+    fn the_default_range_is_fine() {
+        assert!(run_check(&PORT_RANGE_CONFIG, &[sample(1)]).findings.is_empty());
+    }
+}

@@ -1,0 +1,238 @@
+//! `sockscope check` in network namespaces holding planted trouble, run as monitoring would run
+//! it: the status line, the findings named by id with evidence and remedy, the exit status.
+
+mod common;
+
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::Path;
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+
+/// Runs `sockscope check --format json` in the namespace; returns the exit status and the JSON.
+fn check(netns: &TestNetns, extra: &[&str]) -> (i32, Value) {
+    let mut args = vec!["check", "--interval", "300ms", "--format", "json"];
+    args.extend_from_slice(extra);
+    let output = netns.command(SOCKSCOPE, &args).output().expect("run sockscope check");
+    let json: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|error| panic!("{error}: {}", String::from_utf8_lossy(&output.stdout)));
+    (output.status.code().expect("exit status"), json)
+}
+
+/// The findings with an id, as (severity, subject label).
+fn with_id<'a>(json: &'a Value, id: &str) -> Vec<&'a Value> {
+    json["findings"].as_array().expect("findings").iter().filter(|f| f["id"] == id).collect()
+}
+
+fn assert_actionable(finding: &Value) {
+    for field in ["summary", "explanation", "remedy"] {
+        assert!(finding[field].as_str().is_some_and(|text| text.len() > 20), "{field} of {finding}");
+    }
+    assert!(!finding["evidence"].as_array().expect("evidence").is_empty(), "{finding}");
+    assert!(finding["subject"]["label"].is_string());
+}
+
+#[test]
+fn a_clean_namespace_is_ok() {
+    if skip_unless_root("a_clean_namespace_is_ok") {
+        return;
+    }
+    let netns = TestNetns::new();
+    let _server = netns.enter(|| listener("0.0.0.0:8080", 511));
+    let (status, json) = check(&netns, &[]);
+    let severe: Vec<&Value> =
+        json["findings"].as_array().expect("findings").iter().filter(|f| f["severity"] != "info").collect();
+    assert!(severe.is_empty(), "{severe:?}");
+    assert_eq!(status, 0, "{}", json["summary"]);
+    assert_eq!(json["status"], "OK");
+    assert!(json["summary"].as_str().is_some_and(|s| s.starts_with("SOCKSCOPE OK - ")));
+}
+
+#[test]
+fn low_somaxconn_a_full_queue_and_syncookies_off_are_critical() {
+    if skip_unless_root("low_somaxconn_a_full_queue_and_syncookies_off_are_critical") {
+        return;
+    }
+    let netns = TestNetns::new();
+    netns.run("sysctl", &["-qw", "net.core.somaxconn=128", "net.ipv4.tcp_syncookies=0"]);
+    // The service asks for 511; the kernel clamps it to 128. 140 clients fill the queue.
+    let (_server, _clients) = netns.enter(|| {
+        let server = listener("0.0.0.0:8080", 511);
+        let clients = connect_many("127.0.0.1:8080".parse().expect("address"), 140);
+        (server, clients)
+    });
+    assert!(wait_until(Duration::from_secs(5), || {
+        parse_ss(&netns.run("ss", &["-Hltn"])).iter().any(|line| line.recv_q == 129 && line.send_q == 128)
+    }));
+    let (status, json) = check(&netns, &[]);
+    assert_eq!(status, 2, "{}", json["summary"]);
+    assert_eq!(json["status"], "CRITICAL");
+    let full = with_id(&json, "accept-queue-full");
+    assert_eq!(full.len(), 1);
+    assert_eq!(full[0]["severity"], "critical");
+    assert_eq!(full[0]["subject"]["endpoint"], "0.0.0.0:8080");
+    assert_actionable(full[0]);
+    assert_eq!(with_id(&json, "somaxconn-low")[0]["severity"], "critical");
+    let clamped = with_id(&json, "backlog-clamped-by-somaxconn");
+    assert_eq!(clamped[0]["severity"], "warning");
+    assert!(clamped[0]["remedy"].as_str().is_some_and(|r| r.contains("restart")));
+    let cookies = with_id(&json, "syncookies-disabled");
+    assert!(!cookies.is_empty(), "syncookies-disabled should fire: {}", json["findings"]);
+    assert_actionable(cookies[0]);
+    let summary = json["summary"].as_str().expect("summary");
+    assert!(summary.starts_with("SOCKSCOPE CRITICAL - ") && summary.contains("accept-queue-full"), "{summary}");
+    // The text form leads with the same status line.
+    let text = netns.command(SOCKSCOPE, &["check", "--interval", "200ms"]).output().expect("run");
+    assert_eq!(text.status.code(), Some(2));
+    let first = String::from_utf8_lossy(&text.stdout).lines().next().unwrap_or_default().to_string();
+    assert!(first.starts_with("SOCKSCOPE CRITICAL - ") && first.contains(" | listen_overflows_per_second="), "{first}");
+}
+
+#[test]
+fn a_narrow_port_range_nearly_used_up_toward_one_destination() {
+    if skip_unless_root("a_narrow_port_range_nearly_used_up_toward_one_destination") {
+        return;
+    }
+    let netns = TestNetns::new();
+    netns.run("sysctl", &["-qw", "net.ipv4.ip_local_port_range=40000 40099"]);
+    let _connections = netns.enter(|| {
+        let server = TcpListener::bind("127.0.0.1:5432").expect("bind");
+        let pairs: Vec<(TcpStream, TcpStream)> = (0..95)
+            .map(|_| {
+                let client = TcpStream::connect("127.0.0.1:5432").expect("connect");
+                let (accepted, _) = server.accept().expect("accept");
+                (client, accepted)
+            })
+            .collect();
+        (server, pairs)
+    });
+    let (status, json) = check(&netns, &[]);
+    assert_eq!(status, 2, "{}", json["summary"]);
+    let exhausted = with_id(&json, "ephemeral-ports-exhausted");
+    assert_eq!(exhausted.len(), 1, "{}", json["findings"]);
+    assert_eq!(exhausted[0]["severity"], "critical");
+    assert_eq!(exhausted[0]["subject"]["kind"], "destination");
+    assert_eq!(exhausted[0]["subject"]["remote_port"], 5432);
+    assert_actionable(exhausted[0]);
+    let range = with_id(&json, "port-range-config");
+    assert!(range.iter().any(|f| f["severity"] == "warning"), "a tiny range under pressure: {range:?}");
+}
+
+#[test]
+fn a_process_leaving_150_connections_in_close_wait() {
+    if skip_unless_root("a_process_leaving_150_connections_in_close_wait") {
+        return;
+    }
+    let netns = TestNetns::new();
+    // This test process accepts 150 connections and never closes them; the clients hang up.
+    let _held = netns.enter(|| {
+        let server = TcpListener::bind("127.0.0.1:7000").expect("bind");
+        let accepted: Vec<TcpStream> = (0..150)
+            .map(|_| {
+                let client = TcpStream::connect("127.0.0.1:7000").expect("connect");
+                let (accepted, _) = server.accept().expect("accept");
+                client.shutdown(Shutdown::Both).expect("client hangs up");
+                accepted
+            })
+            .collect();
+        (server, accepted)
+    });
+    assert!(wait_until(Duration::from_secs(5), || {
+        ss_state_counts(&netns.run("ss", &["-Htan"])).get("CLOSE_WAIT") == Some(&150)
+    }));
+    let (status, json) = check(&netns, &[]);
+    let leak = with_id(&json, "close-wait-leak");
+    assert_eq!(leak.len(), 1, "{}", json["findings"]);
+    assert_eq!(leak[0]["severity"], "warning");
+    assert_eq!(leak[0]["subject"]["kind"], "process");
+    assert_eq!(leak[0]["subject"]["process"]["pid"], std::process::id());
+    assert!(leak[0]["summary"].as_str().is_some_and(|s| s.starts_with("150 sockets in CLOSE_WAIT")));
+    assert_actionable(leak[0]);
+    assert_eq!(status, 1, "{}", json["summary"]);
+    // Raising the threshold through a config file silences it.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[thresholds]\nclose_wait_sockets = 500\n").expect("write config");
+    let (status, json) = check(&netns, &["--config", config.to_str().expect("utf-8")]);
+    assert!(with_id(&json, "close-wait-leak").is_empty());
+    assert_eq!(status, 0, "{}", json["summary"]);
+}
+
+#[test]
+fn abort_on_overflow_is_named() {
+    if skip_unless_root("abort_on_overflow_is_named") {
+        return;
+    }
+    let netns = TestNetns::new();
+    netns.run("sysctl", &["-qw", "net.ipv4.tcp_abort_on_overflow=1"]);
+    let (status, json) = check(&netns, &[]);
+    let handshake = with_id(&json, "handshake-sysctls");
+    assert_eq!(handshake.len(), 1, "{}", json["findings"]);
+    assert_eq!(handshake[0]["subject"]["name"], "net.ipv4.tcp_abort_on_overflow");
+    assert_eq!(handshake[0]["severity"], "warning");
+    assert_actionable(handshake[0]);
+    assert_eq!(status, 1);
+    // Silencing the check by id brings the namespace back to OK.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "silence = [\"handshake-sysctls\"]\n").expect("write config");
+    let (status, _) = check(&netns, &["--config", config.to_str().expect("utf-8")]);
+    assert_eq!(status, 0);
+}
+
+#[test]
+fn a_bad_config_is_one_line_and_status_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "[thresholds]\naccept_queue_fil = 0.9\n").expect("write");
+    for args in [vec!["check", "--config"], vec!["report", "--config"]] {
+        let mut args = args.clone();
+        args.push(config.to_str().expect("utf-8"));
+        let output = std::process::Command::new(SOCKSCOPE).args(&args).output().expect("run");
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("bad.toml") && stderr.contains("accept_queue_fil"), "{stderr}");
+        assert!(output.stdout.is_empty());
+    }
+    let missing = std::process::Command::new(SOCKSCOPE)
+        .args(["report", "--config", "/nonexistent/sockscope.toml"])
+        .output()
+        .expect("run");
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/sockscope.toml"));
+}
+
+#[test]
+fn findings_appear_in_the_report_too() {
+    if skip_unless_root("findings_appear_in_the_report_too") {
+        return;
+    }
+    let netns = TestNetns::new();
+    netns.run("sysctl", &["-qw", "net.core.somaxconn=128"]);
+    let _server = netns.enter(|| listener("0.0.0.0:80", 128));
+    let report = netns.report_json(&[]);
+    let findings = report["findings"].as_array().expect("findings");
+    assert!(findings.iter().any(|f| f["id"] == "somaxconn-low"), "{findings:?}");
+    let text = netns.run(SOCKSCOPE, &["report"]);
+    assert!(text.contains("Findings (most severe first)") && text.contains("[WARN] somaxconn-low"), "{text}");
+}
+
+#[test]
+fn the_host_namespace_comparison_reads_the_other_side() {
+    if skip_unless_root("the_host_namespace_comparison_reads_the_other_side") {
+        return;
+    }
+    // The test's own namespace plays the host; the test namespace is the container.
+    let netns = TestNetns::new();
+    netns.run("sysctl", &["-qw", "net.core.somaxconn=100"]);
+    let own = format!("/run/netns/{}", netns.name);
+    let comparison = sockscope::collect::netns::compare_with_host(Path::new(&own), Path::new("/proc/self/ns/net"));
+    let sockscope::sample::HostNamespace::Other { sysctls, .. } = comparison else {
+        panic!("expected another namespace, got {comparison:?}");
+    };
+    let host_somaxconn = std::fs::read_to_string("/proc/sys/net/core/somaxconn").expect("read");
+    assert_eq!(sysctls.get("net.core.somaxconn").and_then(|v| v.as_integer()), host_somaxconn.trim().parse().ok());
+    assert!(sysctls.contains_key("net.ipv4.tcp_mem"), "host-wide settings are read in the host's namespace");
+}
