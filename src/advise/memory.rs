@@ -140,8 +140,7 @@ fn buffers_vs_bdp(context: &Context<'_>, report: &mut Report) {
     let id = BUFFERS_VS_BDP.id;
     let view = context.view;
     let Some(flows) = view.sample.flows.as_ref() else {
-        let reason = view.sample.unavailable_reason("flows").unwrap_or("established flows were not collected");
-        report.not_evaluated(id, reason.to_string());
+        report.not_evaluated(id, super::flows_missing(view));
         return;
     };
     let ceiling = |name: &str| view.sample.sysctl(name).and_then(|v| v.as_integers()).and_then(|v| v.get(2).copied());

@@ -383,6 +383,14 @@ pub(crate) fn setting_finding(
     }
 }
 
+/// Why the established-flow summary is missing.
+pub(crate) fn flows_missing(view: &View<'_>) -> String {
+    match view.sample.unavailable_reason("tcp_states") {
+        Some(reason) => format!("the TCP socket dump failed: {reason}"),
+        None => "established flows were not collected".to_string(),
+    }
+}
+
 /// The kernel release as (major, minor), when it can be read from the sample.
 pub(crate) fn kernel_version(view: &View<'_>) -> Option<(u32, u32)> {
     let release = &view.sample.host.as_ref()?.kernel;

@@ -134,10 +134,7 @@ fn pmtu_blackhole_risk(context: &Context<'_>, report: &mut Report) {
         });
     }
     let Some(flows) = view.sample.flows.as_ref() else {
-        report.not_evaluated(
-            id,
-            view.sample.unavailable_reason("flows").unwrap_or("established flows were not collected").to_string(),
-        );
+        report.not_evaluated(id, super::flows_missing(view));
         return;
     };
     let probing = view.sysctl("net.ipv4.tcp_mtu_probing").unwrap_or(0);

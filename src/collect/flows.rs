@@ -1,16 +1,14 @@
-//! A compact summary of established TCP flows, from one sock_diag dump of ESTABLISHED sockets
-//! with `tcp_info` and socket memory: how many there are, the busiest ones, and the ones stuck
-//! in retransmission. The advisor's buffer and path-MTU checks read it; nothing per socket is
-//! kept beyond those few.
+//! A compact summary of established TCP flows, built while the all-states dump is read (with
+//! `tcp_info` and socket memory): how many there are, the busiest ones, and the ones stuck in
+//! retransmission. The advisor's buffer and path-MTU checks read it; nothing per socket is kept
+//! beyond those few.
 
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::inet_diag::{self, IPPROTO_TCP, InetDiagMsg, Query};
-use super::netlink::{DumpError, DumpSocket};
+use super::inet_diag::{self, InetDiagMsg};
 use super::tcp_info::TcpInfo;
-use crate::sample::Family;
 
 /// How many flows of each list are kept.
 pub const KEEP: usize = 32;
@@ -59,38 +57,22 @@ pub struct FlowSummary {
     pub retransmitting: Vec<Flow>,
 }
 
-/// Dumps established TCP sockets of both families.
-pub(crate) fn flows(socket: &mut DumpSocket) -> Result<(FlowSummary, u64), DumpError> {
-    let mut summary = FlowSummary::default();
-    let mut malformed = 0;
-    let mut failures = Vec::new();
-    for family in [Family::Ipv4, Family::Ipv6] {
-        let query = Query { family, protocol: IPPROTO_TCP, states: 1 << 1, tcp_info: true, memory: true };
-        let result = socket.dump(inet_diag::request(query), |kind, body| match decode(kind, body) {
-            Some(flow) => {
-                add(&mut summary, flow);
-                true
-            }
-            None => false,
-        });
-        match result {
-            Ok(stats) => malformed += stats.malformed,
-            Err(error) => failures.push(error),
-        }
-    }
-    trim(&mut summary.busiest);
-    match failures.len() {
-        2 => Err(failures.remove(0)),
-        _ => Ok((summary, malformed)),
+/// Adds one reply of the all-states dump for an ESTABLISHED socket (asked with `tcp_info` and
+/// memory); replies without `tcp_info` are ignored.
+pub(crate) fn add_message(summary: &mut FlowSummary, message: &InetDiagMsg<'_>) {
+    if let Some(flow) = decode(message) {
+        add(summary, flow);
     }
 }
 
-fn decode(kind: u16, body: &[u8]) -> Option<Flow> {
-    if kind != 20 {
-        return None;
-    }
-    let message = InetDiagMsg::parse(body)?;
-    let extras = inet_diag::extras(&message);
+/// Finishes a summary: the busiest flows, most first.
+pub(crate) fn finish(mut summary: FlowSummary) -> FlowSummary {
+    trim(&mut summary.busiest);
+    summary
+}
+
+fn decode(message: &InetDiagMsg<'_>) -> Option<Flow> {
+    let extras = inet_diag::extras(message);
     if extras.malformed {
         return None;
     }
@@ -138,9 +120,12 @@ mod tests {
         client.write_all(&[7u8; 200_000]).expect("write");
         let mut received = vec![0u8; 200_000];
         accepted.read_exact(&mut received).expect("read");
-        let mut socket = DumpSocket::open(netlink_sys::protocols::NETLINK_SOCK_DIAG).expect("socket");
-        let (summary, malformed) = flows(&mut socket).expect("dump");
-        assert_eq!(malformed, 0);
+        let mut socket =
+            crate::collect::netlink::DumpSocket::open(netlink_sys::protocols::NETLINK_SOCK_DIAG).expect("socket");
+        let collected =
+            crate::collect::sockets::tcp_summary(&mut socket, Some((32768, 60999)), &Default::default(), true);
+        assert_eq!(collected.malformed, 0);
+        let summary = collected.data.and_then(|(_, flows)| flows).expect("flows");
         assert!(summary.established >= 2);
         let port = client.local_addr().expect("addr").port();
         let flow = summary.busiest.iter().find(|flow| flow.local_port == port).expect("our flow is among the busiest");

@@ -91,7 +91,7 @@ impl ProcPaths {
 pub struct CollectOptions {
     /// Attribute listeners and UDP sockets to processes (the `/proc/<pid>/fd` walk).
     pub processes: bool,
-    /// Dump established flows with `tcp_info` (a second full walk of the connection table).
+    /// Summarise established flows with `tcp_info` (asked for in the all-states dump).
     pub flows: bool,
 }
 
@@ -132,7 +132,6 @@ impl Collector {
         self.collect_sysctls(&mut sample);
         Self::fill_host_wide_settings(&mut sample);
         self.collect_sockets(&mut sample);
-        self.collect_flows(&mut sample);
         self.collect_interfaces(&mut sample);
         self.collect_counters(&mut sample);
         self.collect_kernel_log(&mut sample);
@@ -179,25 +178,6 @@ impl Collector {
         }
     }
 
-    fn collect_flows(&mut self, sample: &mut Sample) {
-        if !self.options.flows {
-            sample.skipped.push("flows".to_string());
-            return;
-        }
-        let started = Instant::now();
-        let result = open_socket(&mut self.sock_diag, NETLINK_SOCK_DIAG)
-            .map_err(|error| format!("sock_diag netlink socket: {error}"))
-            .and_then(|socket| flows::flows(socket).map_err(|error| error.to_string()));
-        match result {
-            Ok((summary, malformed)) => {
-                sample.diagnostics.malformed_messages += malformed;
-                sample.flows = Some(summary);
-            }
-            Err(reason) => unavailable(sample, "flows", reason),
-        }
-        record_time(sample, "flows", started);
-    }
-
     fn collect_kernel_log(&mut self, sample: &mut Sample) {
         let started = Instant::now();
         match self.kernel_log.read() {
@@ -240,7 +220,15 @@ impl Collector {
         let listen_ports: HashSet<u16> =
             sample.tcp_listeners.iter().flatten().map(|listener| listener.local_port).collect();
         let range = port_range(sample.sysctl("net.ipv4.ip_local_port_range"));
-        sample.tcp_summary = take(sample, "tcp_states", sockets::tcp_summary(socket, range, &listen_ports));
+        let summary =
+            take(sample, "tcp_states", sockets::tcp_summary(socket, range, &listen_ports, self.options.flows));
+        if let Some((summary, flows)) = summary {
+            sample.tcp_summary = Some(summary);
+            sample.flows = flows;
+        }
+        if !self.options.flows {
+            sample.skipped.push("flows".to_string());
+        }
         record_time(sample, "tcp_states", started);
 
         let started = Instant::now();

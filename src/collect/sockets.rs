@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use netlink_packet_sock_diag::SockDiagMessage;
 use netlink_packet_sock_diag::unix::{ShowFlags, StateFlags as UnixStates, UnixRequest};
 
+use super::flows::{self as flow, FlowSummary};
 use super::inet_diag::{self, ALL_STATES, IPPROTO_TCP, IPPROTO_UDP, InetDiagMsg, LISTEN_ONLY, Query};
 use super::netlink::{Attributes, DumpError, DumpSocket, DumpStats};
 use crate::sample::{
@@ -112,24 +113,35 @@ fn inet_reply(kind: u16, body: &[u8]) -> Option<InetDiagMsg<'_>> {
 ///
 /// `range` is the ephemeral port range to account against; `listen_ports` are the ports of
 /// local listeners, whose children and request sockets are not ephemeral-port users.
+///
+/// With `flows`, the same dump also asks for `tcp_info` and memory — which the kernel fills only
+/// for full sockets, not for TIME_WAIT or request sockets — and summarises the established
+/// flows, so the connection table is walked once.
 pub(crate) fn tcp_summary(
     socket: &mut DumpSocket,
     range: Option<(u16, u16)>,
     listen_ports: &HashSet<u16>,
-) -> Collected<TcpSummary> {
+    flows: bool,
+) -> Collected<(TcpSummary, Option<FlowSummary>)> {
     let mut builder = SummaryBuilder::new(range, listen_ports);
+    let mut flow_summary = flows.then(FlowSummary::default);
     let collected = per_family(
         |family| {
-            let query = Query { family, protocol: IPPROTO_TCP, states: ALL_STATES, tcp_info: false, memory: false };
+            let query = Query { family, protocol: IPPROTO_TCP, states: ALL_STATES, tcp_info: flows, memory: flows };
             socket.dump(inet_diag::request(query), |kind, body| match inet_reply(kind, body) {
-                Some(message) => builder.add(&message),
+                Some(message) => {
+                    if let Some(summary) = flow_summary.as_mut().filter(|_| message.state() == 1) {
+                        flow::add_message(summary, &message);
+                    }
+                    builder.add(&message)
+                }
                 None => false,
             })
         },
         || (),
     );
     Collected {
-        data: collected.data.map(|()| builder.finish()),
+        data: collected.data.map(|()| (builder.finish(), flow_summary.map(flow::finish))),
         failures: collected.failures,
         malformed: collected.malformed,
     }
