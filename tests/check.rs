@@ -182,6 +182,54 @@ fn abort_on_overflow_is_named() {
 }
 
 #[test]
+fn a_syn_queue_overflowing_into_cookies_is_seen_and_logged() {
+    if skip_unless_root("a_syn_queue_overflowing_into_cookies_is_seen_and_logged") {
+        return;
+    }
+    // listen(4) with TCP_DEFER_ACCEPT: the first requests stay half-open, the SYN queue reaches
+    // its limit and the kernel answers the rest with cookies (kernel-queues.md §4.2). The cookie
+    // clients' ACKs create children directly, which fill the accept queue (5 of 5).
+    let started_micros = sockscope::collect::boottime_ns() / 1_000;
+    let netns = TestNetns::new();
+    let (_server, _clients, port) = netns.enter(|| {
+        let server = listener("127.0.0.1:8443", 4);
+        defer_accept(&server, 30);
+        let port = local_addr(&server).port();
+        let clients = connect_many(local_addr(&server), 10);
+        (server, clients, port)
+    });
+    let filter = format!("sport = :{port}");
+    assert!(wait_until(Duration::from_secs(5), || netns
+        .run("ss", &["-Htn", "state", "syn-recv", &filter])
+        .lines()
+        .count()
+        >= 4));
+    let (status, json) = check(&netns, &[]);
+    let pressure = with_id(&json, "syn-queue-pressure");
+    let at_limit = pressure.iter().find(|f| f["severity"] == "warning" && f["subject"]["kind"] == "listener");
+    assert!(
+        at_limit.is_some_and(|f| f["summary"].as_str().is_some_and(|s| s.contains("at its limit"))),
+        "{pressure:?}"
+    );
+    assert_eq!(with_id(&json, "accept-queue-full")[0]["severity"], "critical", "cookie children fill the accept queue");
+    assert_eq!(status, 2, "{}", json["summary"]);
+    let cookies = json["counters"]["TcpExt"]["TCPReqQFullDoCookies"].as_i64().expect("counter");
+    assert!(cookies >= 1, "the kernel sent cookies: {cookies}");
+    // The kernel logs the flood once per listener; /dev/kmsg is readable as root.
+    let events = json["kernel_events"].as_array().expect("kernel events are readable as root");
+    let line = format!(":{port}. Sending cookies");
+    let fresh = |e: &&Value| e["boot_micros"].as_u64().is_some_and(|at| at >= started_micros);
+    assert!(
+        events
+            .iter()
+            .filter(fresh)
+            .any(|e| e["kind"] == "syn_flood" && e["message"].as_str().is_some_and(|m| m.contains(&line))),
+        "no SYN-flood line logged since the test started: {events:?}"
+    );
+    assert!(pressure.iter().any(|f| f["severity"] == "info" && f["summary"].as_str().is_some_and(|s| s.contains("logged a SYN flood"))));
+}
+
+#[test]
 fn a_bad_config_is_one_line_and_status_2() {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("bad.toml");

@@ -177,18 +177,3 @@ fn syn_recv_on(netns: &TestNetns, port: u16) -> usize {
     let filter = format!("sport = :{port}");
     netns.run("ss", &["-Htn", "state", "syn-recv", &filter]).lines().count()
 }
-
-fn defer_accept(socket: &socket2::Socket, seconds: i32) {
-    use std::os::fd::AsRawFd;
-    // SAFETY: a valid socket descriptor and a pointer to an int of the size given.
-    let status = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_DEFER_ACCEPT,
-            (&seconds as *const i32).cast(),
-            std::mem::size_of::<i32>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(status, 0, "setsockopt(TCP_DEFER_ACCEPT)");
-}

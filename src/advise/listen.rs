@@ -613,6 +613,47 @@ fn syn_queue_pressure(context: &Context<'_>, report: &mut Report) {
         });
     }
     cookie_pressure(context, report);
+    flood_log_lines(context, report);
+}
+
+/// The port in "Possible SYN flooding on port 0.0.0.0:8080. Sending cookies." (newer kernels
+/// print the address, older ones only the port).
+fn flood_port(message: &str) -> Option<u16> {
+    let after = message.split("SYN flooding on port ").nth(1)?;
+    let endpoint = after.split(|c: char| c.is_whitespace()).next()?.trim_end_matches('.');
+    endpoint.rsplit(':').next()?.parse().ok()
+}
+
+/// Kernel log lines about SYN floods: evidence that a SYN queue overflowed at least once. The
+/// kernel prints the line once per listener, so it proves an event, not a rate.
+fn flood_log_lines(context: &Context<'_>, report: &mut Report) {
+    let view = context.view;
+    let Some(events) = view.sample.kernel_events.as_ref() else { return };
+    let mut seen = std::collections::HashSet::new();
+    for event in events.iter().rev().filter(|event| event.kind == crate::sample::KernelEventKind::SynFlood) {
+        let port = flood_port(&event.message);
+        if !seen.insert(port) {
+            continue;
+        }
+        let listener = view
+            .listeners
+            .iter()
+            .find(|l| l.protocol == Protocol::Tcp && l.local_port.is_some() && l.local_port == port);
+        let age = (view.sample.boottime_ns / 1_000).saturating_sub(event.boot_micros) / 1_000_000;
+        report.add(Finding {
+            id: SYN_QUEUE_PRESSURE.id,
+            severity: Severity::Info,
+            subject: listener.map_or_else(|| netns_subject(context), listener_subject),
+            summary: format!("the kernel logged a SYN flood {} ago", units::duration(age)),
+            explanation: format!(
+                "A SYN queue overflowed at least once; the kernel prints this line once per listener, so it proves                  the event, not a rate.{}",
+                if listener.is_none() { " No listener here has that port: it may be in another namespace, or gone." } else { "" }
+            ),
+            evidence: vec![Evidence::fact("kernel log", event.message.clone())],
+            remedy: "Watch TCPReqQFullDoCookies and SyncookiesSent (sockscope check, or the dashboard) to see whether it                      is still happening; then as for a SYN queue at its limit."
+                .to_string(),
+        });
+    }
 }
 
 fn cookie_pressure(context: &Context<'_>, report: &mut Report) {

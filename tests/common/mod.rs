@@ -127,6 +127,23 @@ pub fn listener(address: &str, backlog: i32) -> Socket {
     socket
 }
 
+/// Sets TCP_DEFER_ACCEPT: the listener ignores bare final ACKs, so handshakes stay half-open
+/// (SYN_RECV) until the client sends data.
+pub fn defer_accept(socket: &Socket, seconds: i32) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid socket descriptor and a pointer to an int of the size given.
+    let status = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_DEFER_ACCEPT,
+            (&seconds as *const i32).cast(),
+            std::mem::size_of::<i32>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(status, 0, "setsockopt(TCP_DEFER_ACCEPT)");
+}
+
 /// The local address of a socket.
 pub fn local_addr(socket: &Socket) -> SocketAddr {
     socket.local_addr().expect("local address").as_socket().expect("inet address")

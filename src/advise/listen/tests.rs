@@ -205,6 +205,30 @@ fn cookies_with_failed_validation_suggest_spoofing() {
 }
 
 #[test]
+fn a_logged_syn_flood_is_attributed_to_its_listener() {
+    assert_eq!(
+        flood_port("TCP: request_sock_TCP: Possible SYN flooding on port 0.0.0.0:8080. Sending cookies."),
+        Some(8080)
+    );
+    assert_eq!(
+        flood_port("TCP: Possible SYN flooding on port 443. Dropping request.  Check SNMP counters."),
+        Some(443)
+    );
+    assert_eq!(flood_port("TCP: Possible SYN flooding on port [::]:9000. Sending cookies."), Some(9000));
+    let samples = pair(listener("0.0.0.0", 8080, 7, 0, 128), |s| {
+        s.kernel_events = Some(vec![crate::sample::KernelEvent {
+            kind: crate::sample::KernelEventKind::SynFlood,
+            boot_micros: 90_000_000,
+            message: "TCP: request_sock_TCP: Possible SYN flooding on port 0.0.0.0:8080. Sending cookies.".into(),
+        }]);
+    });
+    let outcome = run_check(&SYN_QUEUE_PRESSURE, &samples);
+    assert_eq!(ids(&outcome), vec![("syn-queue-pressure", Severity::Info)]);
+    assert_eq!(outcome.findings[0].subject.label(), "tcp 0.0.0.0:8080 (nginx[812])");
+    assert!(outcome.findings[0].summary.contains("11s ago"), "{}", outcome.findings[0].summary);
+}
+
+#[test]
 fn syn_drops_with_cookies_off_are_critical() {
     let samples = pair(listener("0.0.0.0", 443, 7, 0, 16), |s| {
         set_sysctl(s, "net.ipv4.tcp_syncookies", SysctlValue::Integer(0));
