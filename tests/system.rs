@@ -195,6 +195,54 @@ fn split_nstat_name(name: &str) -> (&str, &str) {
 }
 
 #[test]
+fn sockstat_and_interface_counters_equal_proc_and_ip_in_a_quiet_namespace() {
+    if skip_unless_root("sockstat_and_interface_counters_equal_proc_and_ip_in_a_quiet_namespace") {
+        return;
+    }
+    let netns = TestNetns::new();
+    // Some traffic on loopback first, so the counters are not all zero; then silence.
+    let _held = netns.enter(|| {
+        let server = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let client = std::net::TcpStream::connect(server.local_addr().expect("addr")).expect("connect");
+        let (accepted, _) = server.accept().expect("accept");
+        (server, client, accepted)
+    });
+    let report = netns.report_json(&[]);
+    // sockstat: every line of the namespace's /proc/net/sockstat and sockstat6, by label and key.
+    for file in ["sockstat", "sockstat6"] {
+        for line in netns.run("cat", &[&format!("/proc/net/{file}")]).lines() {
+            let Some((label, pairs)) = line.split_once(':') else { continue };
+            let words: Vec<&str> = pairs.split_whitespace().collect();
+            for pair in words.chunks(2) {
+                let value: i64 = pair[1].parse().expect("number");
+                // Socket memory is host-wide and moves with other namespaces' traffic.
+                if pair[0] == "mem" || pair[0] == "memory" || label == "sockets" {
+                    continue;
+                }
+                assert_eq!(report["sockstat"][label][pair[0]], value, "{file} {label} {}", pair[0]);
+            }
+        }
+    }
+    // Interface counters: loopback's 64-bit statistics as `ip -s -j link` prints them.
+    let links: Vec<Value> = serde_json::from_str(&netns.ip(&["-s", "-j", "link", "show", "lo"])).expect("json");
+    let stats = &links[0]["stats64"];
+    let lo =
+        report["interfaces"].as_array().and_then(|all| all.iter().find(|i| i["name"] == "lo").cloned()).expect("lo");
+    for (ours, theirs) in [
+        ("rx_packets", &stats["rx"]["packets"]),
+        ("tx_packets", &stats["tx"]["packets"]),
+        ("rx_bytes", &stats["rx"]["bytes"]),
+        ("tx_bytes", &stats["tx"]["bytes"]),
+        ("rx_dropped", &stats["rx"]["dropped"]),
+        ("tx_dropped", &stats["tx"]["dropped"]),
+        ("rx_errors", &stats["rx"]["errors"]),
+    ] {
+        assert_eq!(&lo[ours], theirs, "lo {ours}");
+    }
+    assert!(lo["rx_packets"].as_u64().is_some_and(|packets| packets > 0));
+}
+
+#[test]
 fn counters_equal_proc_net_netstat_on_the_host_within_the_same_second() {
     // On the host counters move, so compare only counters that did not change across the run.
     let before = proc_counters(&std::fs::read_to_string("/proc/net/netstat").expect("netstat"));
