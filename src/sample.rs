@@ -68,6 +68,9 @@ pub struct Sample {
     /// How this namespace relates to the host's, with the host's settings when they differ.
     #[serde(default)]
     pub host_netns: Option<HostNamespace>,
+    /// Every TCP socket, kept only when the Connections view asks for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<Vec<Connection>>,
     /// Sources that failed, in full or in part, with the reason.
     pub unavailable: Vec<Unavailable>,
     /// Sources that were not read on purpose (for example `processes` with `--no-processes`).
@@ -370,7 +373,7 @@ pub const TCP_STATES: [TcpState; 11] = [
 ];
 
 /// A TCP state (`include/net/tcp_states.h`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum TcpState {
     /// TCP_ESTABLISHED (1).
     Established,
@@ -663,4 +666,37 @@ pub struct Diagnostics {
     pub skipped_fields: u64,
     /// Microseconds spent on each source.
     pub source_micros: BTreeMap<String, u64>,
+}
+
+/// One TCP socket of the all-states dump, kept only when the Connections view asks for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Connection {
+    /// Address family.
+    pub family: Family,
+    /// TCP state.
+    pub state: TcpState,
+    /// Local address.
+    pub local_address: IpAddr,
+    /// Local port.
+    pub local_port: u16,
+    /// Remote address.
+    pub remote_address: IpAddr,
+    /// Remote port.
+    pub remote_port: u16,
+    /// Receive queue (`idiag_rqueue`).
+    pub recv_q: u32,
+    /// Send queue (`idiag_wqueue`).
+    pub send_q: u32,
+    /// Socket inode (0 for TIME_WAIT and request sockets).
+    pub inode: u64,
+    /// Owner uid.
+    pub uid: u32,
+    /// Kernel socket cookie.
+    pub cookie: u64,
+    /// Retransmissions of the current segment (`idiag_retrans`).
+    pub retrans: u8,
+    /// `tcp_info`, absent for TIME_WAIT and request sockets.
+    pub tcp_info: Option<TcpInfo>,
+    /// Socket memory.
+    pub memory: Option<SocketMemory>,
 }

@@ -23,7 +23,7 @@ fn collect(label: &str) -> Sample {
         host_netns_link: root.join("no-netns"),
         kmsg: root.join("no-kmsg"),
     };
-    Collector::with_paths(paths, CollectOptions { processes: false, flows: false }).collect_files()
+    Collector::with_paths(paths, CollectOptions { processes: false, flows: false, connections: false }).collect_files()
 }
 
 /// The value of `section`/`field` in a header/value file, read the naive way.

@@ -185,3 +185,94 @@ fn a_held_connection_is_not_counted_twice() {
     let report = host_report_json(&["--no-processes"]);
     assert!(report["tcp_states"]["ESTABLISHED"].as_u64().expect("count") >= 2);
 }
+
+/// One socket of `ss -Htanei`: its first line and its `tcp_info` line joined.
+fn ss_sockets(output: &str) -> Vec<String> {
+    let mut sockets: Vec<String> = Vec::new();
+    for line in output.lines() {
+        match sockets.last_mut() {
+            Some(last) if line.starts_with(char::is_whitespace) => {
+                last.push(' ');
+                last.push_str(line.trim());
+            }
+            _ => sockets.push(line.trim().to_string()),
+        }
+    }
+    sockets
+}
+
+/// The value of `name:VALUE` in an ss line.
+fn ss_value<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+    line.split_whitespace().find_map(|word| word.strip_prefix(name)?.strip_prefix(':'))
+}
+
+#[test]
+fn every_connection_matches_ss_with_its_tcp_info() {
+    if skip_unless_root("every_connection_matches_ss_with_its_tcp_info") {
+        return;
+    }
+    use sockscope::collect::{CollectOptions, Collector};
+    let netns = TestNetns::new();
+    let (_server, mut open, _port) = netns.enter(open_and_close_connections);
+    for (index, (client, accepted)) in open.iter_mut().enumerate() {
+        client.write_all(&vec![b'x'; 1000 * (index + 1)]).expect("write");
+        let mut buffer = vec![0u8; 1000 * (index + 1)];
+        accepted.read_exact(&mut buffer).expect("read");
+    }
+    let settled = || ss_state_counts(&netns.run("ss", &["-Htan"])).get("TIME_WAIT") == Some(&7);
+    assert!(wait_until(Duration::from_secs(5), settled));
+    let sample = netns.enter(|| {
+        Collector::new(CollectOptions { connections: true, processes: true, ..CollectOptions::default() }).collect()
+    });
+    let ss = ss_sockets(&netns.run("ss", &["-Htanei"]));
+    let connections = sample.connections.as_ref().expect("connections kept");
+    assert_eq!(connections.len(), ss.len(), "{ss:#?}");
+    let owned = sample.processes.as_ref().expect("owners");
+    for connection in connections {
+        let local = format!("{}:{}", connection.local_address, connection.local_port);
+        let remote = format!("{}:{}", connection.remote_address, connection.remote_port);
+        let line = ss
+            .iter()
+            .find(|line| ss_value(line, "sk") == Some(&format!("{:x}", connection.cookie)))
+            .unwrap_or_else(|| panic!("cookie {:x} not in ss:\n{ss:#?}", connection.cookie));
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let state = match connection.state.name() {
+            "ESTABLISHED" => "ESTAB",
+            "TIME_WAIT" => "TIME-WAIT",
+            other => other,
+        };
+        assert_eq!(words[0], state, "{line}");
+        assert_eq!(words[1].parse::<u32>().ok(), Some(connection.recv_q), "{line}");
+        assert_eq!(words[2].parse::<u32>().ok(), Some(connection.send_q), "{line}");
+        assert_eq!(words[3], local, "{line}");
+        if connection.state.name() != "LISTEN" {
+            assert_eq!(words[4], remote, "{line}");
+        }
+        if let Some(inode) = ss_value(line, "ino") {
+            assert_eq!(inode.parse::<u64>().ok(), Some(connection.inode), "{line}");
+        }
+        match &connection.tcp_info {
+            Some(info) if connection.state.name() == "ESTABLISHED" => {
+                assert_eq!(ss_value(line, "cwnd").map(str::to_string), info.snd_cwnd.map(|c| c.to_string()), "{line}");
+                let bytes = |name| ss_value(line, name).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+                assert_eq!(info.bytes_acked.unwrap_or(0), bytes("bytes_acked"), "{line}");
+                assert_eq!(info.bytes_received.unwrap_or(0), bytes("bytes_received"), "{line}");
+                assert!(info.rtt.is_some(), "{line}");
+                if connection.inode != 0 {
+                    let owners = owned.owners.get(&connection.inode).expect("owner");
+                    assert!(owners.iter().any(|p| p.pid == std::process::id()), "{owners:?}");
+                }
+            }
+            None => {
+                assert!(matches!(connection.state.name(), "TIME_WAIT" | "LISTEN") || connection.inode == 0, "{line}")
+            }
+            Some(_) => {}
+        }
+    }
+    let time_wait = connections.iter().filter(|c| c.state.name() == "TIME_WAIT").count();
+    assert_eq!(time_wait, 7);
+
+    let without = netns.enter(|| Collector::new(CollectOptions::default()).collect());
+    assert!(without.connections.is_none());
+    assert_eq!(without.tcp_summary.map(|s| s.states), sample.tcp_summary.map(|s| s.states));
+}

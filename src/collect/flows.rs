@@ -122,10 +122,14 @@ mod tests {
         accepted.read_exact(&mut received).expect("read");
         let mut socket =
             crate::collect::netlink::DumpSocket::open(netlink_sys::protocols::NETLINK_SOCK_DIAG).expect("socket");
-        let collected =
-            crate::collect::sockets::tcp_summary(&mut socket, Some((32768, 60999)), &Default::default(), true);
+        let collected = crate::collect::sockets::tcp_summary(
+            &mut socket,
+            Some((32768, 60999)),
+            &Default::default(),
+            crate::collect::sockets::Extras { flows: true, connections: false },
+        );
         assert_eq!(collected.malformed, 0);
-        let summary = collected.data.and_then(|(_, flows)| flows).expect("flows");
+        let summary = collected.data.and_then(|(_, flows, _)| flows).expect("flows");
         assert!(summary.established >= 2);
         let port = client.local_addr().expect("addr").port();
         let flow = summary.busiest.iter().find(|flow| flow.local_port == port).expect("our flow is among the busiest");

@@ -93,11 +93,13 @@ pub struct CollectOptions {
     pub processes: bool,
     /// Summarise established flows with `tcp_info` (asked for in the all-states dump).
     pub flows: bool,
+    /// Keep every TCP socket with its tcp_info (the dashboard's Connections view); costs a struct per socket.
+    pub connections: bool,
 }
 
 impl Default for CollectOptions {
     fn default() -> Self {
-        CollectOptions { processes: true, flows: true }
+        CollectOptions { processes: true, flows: true, connections: false }
     }
 }
 
@@ -122,6 +124,11 @@ impl Collector {
         let processes = ProcessIndex::new(&paths.proc);
         let kernel_log = KernelLog::new(paths.kmsg.clone());
         Collector { paths, options, sock_diag: None, route: None, processes, kernel_log }
+    }
+
+    /// The options, to change between samples (the dashboard switches `connections`).
+    pub fn options_mut(&mut self) -> &mut CollectOptions {
+        &mut self.options
     }
 
     /// Takes one sample. Never fails as a whole: every failing source is recorded in
@@ -220,11 +227,12 @@ impl Collector {
         let listen_ports: HashSet<u16> =
             sample.tcp_listeners.iter().flatten().map(|listener| listener.local_port).collect();
         let range = port_range(sample.sysctl("net.ipv4.ip_local_port_range"));
-        let summary =
-            take(sample, "tcp_states", sockets::tcp_summary(socket, range, &listen_ports, self.options.flows));
-        if let Some((summary, flows)) = summary {
+        let extras = sockets::Extras { flows: self.options.flows, connections: self.options.connections };
+        let summary = take(sample, "tcp_states", sockets::tcp_summary(socket, range, &listen_ports, extras));
+        if let Some((summary, flows, connections)) = summary {
             sample.tcp_summary = Some(summary);
             sample.flows = flows;
+            sample.connections = connections;
         }
         if !self.options.flows {
             sample.skipped.push("flows".to_string());
@@ -282,14 +290,17 @@ impl Collector {
     }
 }
 
-/// The inodes whose owners sockscope shows: TCP and UNIX listeners, UDP sockets, and sockets
-/// in CLOSE_WAIT (a leak is named by its process).
+/// The inodes whose owners sockscope shows: TCP and UNIX listeners, UDP sockets, sockets in
+/// CLOSE_WAIT (a leak is named by its process), and every socket while the Connections view is
+/// open.
 fn wanted_inodes(sample: &Sample) -> Vec<u64> {
     let tcp = sample.tcp_listeners.iter().flatten().map(|listener| listener.inode);
     let unix = sample.unix_listeners.iter().flatten().map(|listener| listener.inode);
     let udp = sample.udp_sockets.iter().flatten().map(|socket| socket.inode);
     let close_wait = sample.tcp_summary.iter().flat_map(|summary| summary.close_wait.iter().map(|socket| socket.inode));
-    let mut inodes: Vec<u64> = tcp.chain(unix).chain(udp).chain(close_wait).filter(|inode| *inode != 0).collect();
+    let connections = sample.connections.iter().flatten().map(|connection| connection.inode);
+    let mut inodes: Vec<u64> =
+        tcp.chain(unix).chain(udp).chain(close_wait).chain(connections).filter(|inode| *inode != 0).collect();
     inodes.sort_unstable();
     inodes.dedup();
     inodes

@@ -15,8 +15,8 @@ use super::flows::{self as flow, FlowSummary};
 use super::inet_diag::{self, ALL_STATES, IPPROTO_TCP, IPPROTO_UDP, InetDiagMsg, LISTEN_ONLY, Query};
 use super::netlink::{Attributes, DumpError, DumpSocket, DumpStats};
 use crate::sample::{
-    CloseWaitSocket, DestinationPorts, EphemeralPorts, Family, SynRecvGroup, TcpListener, TcpState, TcpSummary,
-    UdpSocket, UnixListener,
+    CloseWaitSocket, Connection, DestinationPorts, EphemeralPorts, Family, SynRecvGroup, TcpListener, TcpState,
+    TcpSummary, UdpSocket, UnixListener,
 };
 
 /// `SOCK_DIAG_BY_FAMILY`, the message type of every sock_diag reply.
@@ -109,29 +109,47 @@ fn inet_reply(kind: u16, body: &[u8]) -> Option<InetDiagMsg<'_>> {
     InetDiagMsg::parse(body)
 }
 
-/// Dumps every TCP socket without attributes and reduces them to counts.
+/// What the all-states dump keeps besides the counts.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Extras {
+    /// Summarise established flows (needs `tcp_info` and memory).
+    pub flows: bool,
+    /// Keep every socket as a [`Connection`] (with `tcp_info` and memory where the kernel has them).
+    pub connections: bool,
+}
+
+/// What the all-states dump yields: counts, and the extras asked for.
+pub(crate) type SummaryParts = (TcpSummary, Option<FlowSummary>, Option<Vec<Connection>>);
+
+/// Dumps every TCP socket and reduces them to counts.
 ///
 /// `range` is the ephemeral port range to account against; `listen_ports` are the ports of
 /// local listeners, whose children and request sockets are not ephemeral-port users.
 ///
-/// With `flows`, the same dump also asks for `tcp_info` and memory — which the kernel fills only
-/// for full sockets, not for TIME_WAIT or request sockets — and summarises the established
-/// flows, so the connection table is walked once.
+/// With flows or connections, the same dump also asks for `tcp_info` and memory — which the
+/// kernel fills only for full sockets, not for TIME_WAIT or request sockets — so the connection
+/// table is walked once whatever is wanted; without them no attribute is asked for.
 pub(crate) fn tcp_summary(
     socket: &mut DumpSocket,
     range: Option<(u16, u16)>,
     listen_ports: &HashSet<u16>,
-    flows: bool,
-) -> Collected<(TcpSummary, Option<FlowSummary>)> {
+    extras: Extras,
+) -> Collected<SummaryParts> {
     let mut builder = SummaryBuilder::new(range, listen_ports);
-    let mut flow_summary = flows.then(FlowSummary::default);
+    let mut flow_summary = extras.flows.then(FlowSummary::default);
+    let mut connections = extras.connections.then(Vec::new);
+    let attributes = extras.flows || extras.connections;
     let collected = per_family(
         |family| {
-            let query = Query { family, protocol: IPPROTO_TCP, states: ALL_STATES, tcp_info: flows, memory: flows };
+            let query =
+                Query { family, protocol: IPPROTO_TCP, states: ALL_STATES, tcp_info: attributes, memory: attributes };
             socket.dump(inet_diag::request(query), |kind, body| match inet_reply(kind, body) {
                 Some(message) => {
                     if let Some(summary) = flow_summary.as_mut().filter(|_| message.state() == 1) {
                         flow::add_message(summary, &message);
+                    }
+                    if let Some(list) = connections.as_mut() {
+                        list.extend(connection(&message));
                     }
                     builder.add(&message)
                 }
@@ -141,10 +159,36 @@ pub(crate) fn tcp_summary(
         || (),
     );
     Collected {
-        data: collected.data.map(|()| (builder.finish(), flow_summary.map(flow::finish))),
+        data: collected.data.map(|()| (builder.finish(), flow_summary.map(flow::finish), connections)),
         failures: collected.failures,
         malformed: collected.malformed,
     }
+}
+
+/// One socket of the all-states dump as a [`Connection`]; `None` for an unknown state or
+/// malformed attributes.
+fn connection(message: &InetDiagMsg<'_>) -> Option<Connection> {
+    let state = TcpState::from_kernel(message.state())?;
+    let extras = inet_diag::extras(message);
+    if extras.malformed {
+        return None;
+    }
+    Some(Connection {
+        family: message.family(),
+        state,
+        local_address: message.local_address().to_canonical(),
+        local_port: message.local_port(),
+        remote_address: message.remote_address().to_canonical(),
+        remote_port: message.remote_port(),
+        recv_q: message.rqueue(),
+        send_q: message.wqueue(),
+        inode: message.inode(),
+        uid: message.uid(),
+        cookie: message.cookie(),
+        retrans: message.retrans(),
+        tcp_info: extras.tcp_info,
+        memory: extras.memory,
+    })
 }
 
 /// Accumulates the all-states dump into counts, one socket at a time.
