@@ -8,13 +8,14 @@
 //! Run: `cargo bench --bench report_vs_ss` (release build of sockscope is used). Peak memory
 //! needs GNU time (`apt-get install time`); without it the column shows -1.
 
-use std::net::{Shutdown, TcpListener, TcpStream};
+mod load;
+
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const LISTENERS: usize = 8;
-const HELD: usize = 6_000;
+use load::{Load, build_release, in_netns, median, socket_count};
+
 const RUNS: usize = 9;
 
 fn main() {
@@ -22,25 +23,10 @@ fn main() {
         eprintln!("skipped: the benchmark needs root (it builds a network namespace)");
         return;
     }
-    let target: usize = std::env::var("SOCKSCOPE_BENCH_SOCKETS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
     let sockscope = build_release();
-    let netns = format!("sockscope-bench-{}", std::process::id());
-    run(Command::new("ip").args(["netns", "add", &netns]));
-    run(Command::new("ip").args(["-n", &netns, "link", "set", "lo", "up"]));
-    // Loopback connects would otherwise recycle TIME_WAIT ports (tcp_tw_reuse = 2) and the
-    // TIME_WAIT population would stop growing.
-    // A wide port range keeps connect() fast while 100k client ports sit in TIME_WAIT.
-    run(Command::new("ip").args([
-        "netns",
-        "exec",
-        &netns,
-        "sysctl",
-        "-qw",
-        "net.ipv4.tcp_tw_reuse=0",
-        "net.ipv4.ip_local_port_range=1024 65535",
-    ]));
     let started = Instant::now();
-    let load = in_netns(&netns, move || make_sockets(target));
+    let load = Load::new("sockscope-bench", 100_000);
+    let netns = load.netns.clone();
     let built = started.elapsed();
     let count = socket_count(&netns);
     println!("namespace {netns}: {count} TCP sockets (ss -tan) built in {:.1}s", built.as_secs_f64());
@@ -66,40 +52,16 @@ fn main() {
         }
         results
     });
-    let baseline = median(&results[0], |m| m.wall.as_secs_f64());
+    let baseline = median_of(&results[0], |m| m.wall.as_secs_f64());
     println!("\n{:<42} {:>10} {:>10} {:>10} {:>12}", "command", "wall ms", "cpu ms", "max RSS", "wall vs ss -tan");
     for ((name, _), measures) in commands.iter().zip(&results) {
-        let wall = median(measures, |m| m.wall.as_secs_f64());
-        let cpu = median(measures, |m| m.cpu.as_secs_f64());
-        let rss = median(measures, |m| m.max_rss_kib as f64);
+        let wall = median_of(measures, |m| m.wall.as_secs_f64());
+        let cpu = median_of(measures, |m| m.cpu.as_secs_f64());
+        let rss = median_of(measures, |m| m.max_rss_kib as f64);
         println!("{name:<42} {:>10.1} {:>10.1} {:>8.0}Ki {:>11.2}x", wall * 1000.0, cpu * 1000.0, rss, wall / baseline);
     }
     println!("\nmedians of {RUNS} alternating runs; sockets still present at the end: {}", socket_count(&netns));
     drop(load);
-    let _ = Command::new("ip").args(["netns", "del", &netns]).status();
-}
-
-/// Listeners and held connections; the rest closed by the client so they sit in TIME_WAIT.
-fn make_sockets(target: usize) -> (Vec<TcpListener>, Vec<(TcpStream, TcpStream)>) {
-    let listeners: Vec<TcpListener> = (0..LISTENERS).map(|_| TcpListener::bind("127.0.0.1:0").expect("bind")).collect();
-    let ports: Vec<u16> = listeners.iter().map(|l| l.local_addr().expect("addr").port()).collect();
-    let held_target = HELD.min(target / 2);
-    let mut held = Vec::with_capacity(held_target);
-    for i in 0..held_target {
-        let client = TcpStream::connect(("127.0.0.1", ports[i % LISTENERS])).expect("connect");
-        let (accepted, _) = listeners[i % LISTENERS].accept().expect("accept");
-        held.push((client, accepted));
-    }
-    let time_wait = target.saturating_sub(LISTENERS + 2 * held_target);
-    for i in 0..time_wait {
-        let listener = &listeners[i % LISTENERS];
-        let Ok(client) = TcpStream::connect(("127.0.0.1", ports[i % LISTENERS])) else { break };
-        let Ok((accepted, _)) = listener.accept() else { break };
-        let _ = client.shutdown(Shutdown::Both);
-        drop(client);
-        drop(accepted);
-    }
-    (listeners, held)
 }
 
 #[derive(Clone, Copy)]
@@ -145,40 +107,6 @@ fn timeval(value: libc::timeval) -> Duration {
     Duration::from_secs(value.tv_sec as u64) + Duration::from_micros(value.tv_usec as u64)
 }
 
-fn median(measures: &[Measure], key: impl Fn(&Measure) -> f64) -> f64 {
-    let mut values: Vec<f64> = measures.iter().map(key).collect();
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
-fn socket_count(netns: &str) -> usize {
-    let output = Command::new("ip").args(["netns", "exec", netns, "ss", "-Htan"]).output().expect("ss");
-    output.stdout.iter().filter(|b| **b == b'\n').count()
-}
-
-fn in_netns<T: Send + 'static>(netns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let path = format!("/run/netns/{netns}");
-    std::thread::spawn(move || {
-        let file = std::fs::File::open(path).expect("namespace file");
-        rustix::thread::move_into_link_name_space(
-            std::os::fd::AsFd::as_fd(&file),
-            Some(rustix::thread::LinkNameSpaceType::Network),
-        )
-        .expect("setns");
-        f()
-    })
-    .join()
-    .expect("load thread")
-}
-
-fn build_release() -> String {
-    run(Command::new(env!("CARGO"))
-        .args(["build", "--release", "--quiet", "--bin", "sockscope"])
-        .current_dir(env!("CARGO_MANIFEST_DIR")));
-    format!("{}/target/release/sockscope", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run(command: &mut Command) {
-    let status = command.status().expect("spawn");
-    assert!(status.success(), "{command:?} failed");
+fn median_of(measures: &[Measure], key: impl Fn(&Measure) -> f64) -> f64 {
+    median(measures.iter().map(key).collect())
 }

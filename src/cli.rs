@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::report::Format;
+use crate::tui::theme::ThemeName;
 
 const ABOUT: &str = "Inspect Linux TCP listen queues, SYN queues, drops and the kernel settings that bound them";
 
@@ -17,7 +18,10 @@ that bound them, interface MTUs and ephemeral-port use, and an advisor that name
 evidence and remedy. It reads the kernel directly (sock_diag and rtnetlink, /proc/net, /proc/sys/net) and \
 never changes anything.
 
-Without a subcommand it prints the text report (the live dashboard is not part of this release).";
+Without a subcommand, on a terminal, it opens the live dashboard: listeners ranked by accept-queue fill \
+with their history, overflow counters as rates, TCP states, ports, interfaces, kernel settings and the \
+advisor's findings, refreshed every --interval. Press ? there for the keys. When standard output is not a \
+terminal (a pipe or a file) it prints the text report instead.";
 
 const AFTER_LONG_HELP: &str = "\
 Exit status:
@@ -26,7 +30,11 @@ Exit status:
   2  usage error (bad arguments or configuration)
   check mode: 0 OK (nothing above info), 1 WARNING, 2 CRITICAL, 3 UNKNOWN (could not judge)
 
+Dashboard exit status: 0 after q or Ctrl-C; 128 + the signal number after SIGTERM, SIGHUP, SIGQUIT or SIGINT.
+
 Examples:
+  sockscope                                the live dashboard (the text report when piped)
+  sockscope --interval 250ms --theme mono  sample four times a second, no colours
   sockscope report                         one sample, counters since boot
   sockscope report --interval 5s           two samples 5 s apart, with per-second rates
   sockscope report --format json | jq '.listeners[] | select(.full)'
@@ -40,9 +48,13 @@ sockets, which needs root (or CAP_SYS_PTRACE).";
 #[derive(Debug, Parser)]
 #[command(name = "sockscope", version, about = ABOUT, long_about = LONG_ABOUT, after_long_help = AFTER_LONG_HELP)]
 pub struct Cli {
-    /// What to do; without one, print the text report.
+    /// What to do; without one, open the dashboard (or print the text report when piped).
     #[command(subcommand)]
     pub command: Option<Command>,
+
+    /// Options of the dashboard.
+    #[command(flatten)]
+    pub dashboard: DashboardArgs,
 
     /// Do not look up which processes own the sockets (skips the /proc/<pid>/fd walk).
     #[arg(long, global = true)]
@@ -84,6 +96,23 @@ pub struct ReportArgs {
     /// Take two samples this far apart and report per-second rates (e.g. 5s, 500ms, 2).
     #[arg(short, long, value_name = "DURATION", value_parser = parse_interval)]
     pub interval: Option<Duration>,
+}
+
+/// Options of the dashboard (no subcommand, standard output a terminal).
+#[derive(Debug, Clone, Default, Args)]
+pub struct DashboardArgs {
+    /// Time between samples (default 1s; + and - change it live). When piped, the text report
+    /// takes two samples this far apart.
+    #[arg(short, long, value_name = "DURATION", value_parser = parse_interval)]
+    pub interval: Option<Duration>,
+
+    /// Colours: auto (mono when NO_COLOR is set), default, light (for light backgrounds), mono.
+    #[arg(long, value_enum, default_value_t = ThemeName::Auto)]
+    pub theme: ThemeName,
+
+    /// Do not capture the mouse (lets the terminal select text; m toggles it live).
+    #[arg(long)]
+    pub no_mouse: bool,
 }
 
 /// Options of `sockscope check`.

@@ -2,7 +2,8 @@
 //!
 //! The program is a one-way pipeline:
 //! [`collect`] reads the kernel into a [`sample::Sample`]; [`model`] derives the view (rates,
-//! fill, attribution) from one or two samples; [`report`] renders that view as text or JSON.
+//! fill, attribution) from one or two samples; [`advise`] judges it; [`report`] renders it as text or
+//! JSON and [`tui`] as the live dashboard.
 
 pub mod advise;
 pub mod cli;
@@ -14,4 +15,5 @@ pub mod run;
 pub mod sample;
 pub mod sanitize;
 pub mod settings;
+pub mod tui;
 pub mod units;

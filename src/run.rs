@@ -1,14 +1,14 @@
 //! Running a parsed command line: pick the mode, do the work, and turn every failure into one
 //! line for stderr and an exit status.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::Duration;
 
 use clap::CommandFactory;
 
 use crate::advise::{self, Config, Outcome, Severity};
-use crate::cli::{CheckArgs, Cli, Command, ReportArgs};
+use crate::cli::{CheckArgs, Cli, Command, DashboardArgs, ReportArgs};
 use crate::collect::{CollectOptions, Collector};
 use crate::model::View;
 use crate::model::history::History;
@@ -41,7 +41,11 @@ impl Failure {
 pub fn run(cli: Cli) -> Result<u8, Failure> {
     let options = CollectOptions { processes: !cli.no_processes, ..CollectOptions::default() };
     match cli.command {
-        None => run_report(&ReportArgs::default(), options, &load_config(&cli.config)?).map(|()| 0),
+        None if std::io::stdout().is_terminal() => run_dashboard(&cli.dashboard, options, load_config(&cli.config)?),
+        None => {
+            let args = ReportArgs { interval: cli.dashboard.interval, ..ReportArgs::default() };
+            run_report(&args, options, &load_config(&cli.config)?).map(|()| 0)
+        }
         Some(Command::Report(args)) => run_report(&args, options, &load_config(&cli.config)?).map(|()| 0),
         Some(Command::Check(args)) => run_check(&args, options, &load_config(&cli.config)?),
         Some(Command::Completions { shell }) => {
@@ -54,6 +58,18 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
             write_stdout(&page).map(|()| 0)
         }
     }
+}
+
+/// The live dashboard; its exit status is 0 or 128 + the signal that ended it.
+fn run_dashboard(args: &DashboardArgs, collect: CollectOptions, config: Config) -> Result<u8, Failure> {
+    let options = crate::tui::Options {
+        collect,
+        interval: args.interval.unwrap_or(Duration::from_secs(1)),
+        config,
+        theme: args.theme,
+        mouse: !args.no_mouse,
+    };
+    crate::tui::run(options).map_err(|error| Failure::runtime(format!("the dashboard failed: {error}")))
 }
 
 /// The advisor configuration; a file that cannot be used is a usage error.

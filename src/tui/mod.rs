@@ -1,0 +1,210 @@
+//! The live dashboard. Three threads feed one channel — the collector (a sample per interval),
+//! the input reader (keys, mouse, resizes) and the signal watcher — and the main thread owns
+//! the state and the terminal: it blocks for an event, drains what else is queued, applies it
+//! all, and draws once. Nothing on the main thread waits for the kernel.
+
+pub mod app;
+pub mod filter;
+pub mod keymap;
+pub mod terminal;
+pub mod theme;
+pub mod ui;
+mod views;
+pub mod widgets;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use ratatui::crossterm::event::{self as input, Event as InputEvent};
+
+use crate::advise::Config;
+use crate::collect::{CollectOptions, Collector};
+use app::{App, Effect, Event, Settings};
+use terminal::{COLLECTOR_THREAD, Guard};
+use theme::{Theme, ThemeName};
+
+pub use views::SORT_COLUMNS;
+
+/// How the dashboard was asked to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// What to collect.
+    pub collect: CollectOptions,
+    /// Time between samples.
+    pub interval: Duration,
+    /// Advisor configuration.
+    pub config: Config,
+    /// Colours.
+    pub theme: ThemeName,
+    /// Capture the mouse.
+    pub mouse: bool,
+}
+
+/// Messages from the main thread to the collector.
+#[derive(Debug, Clone, Copy)]
+enum Control {
+    Interval(Duration),
+    Connections(bool),
+}
+
+/// Runs the dashboard until the user quits or a signal ends it; returns the exit status
+/// (0, or 128 + the signal number).
+pub fn run(options: Options) -> std::io::Result<u8> {
+    let settings = Settings {
+        config: options.config.clone(),
+        theme: Theme::named(options.theme),
+        time_zone: jiff::tz::TimeZone::system(),
+    };
+    let mut app = App::new(settings, options.interval, SORT_COLUMNS);
+    app.mouse = options.mouse;
+    let (events, inbox) = mpsc::channel();
+    let (control, control_inbox) = mpsc::channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut guard = Guard::enter(options.mouse)?;
+    spawn_collector(options.collect, options.interval, control_inbox, events.clone())?;
+    let input_thread = spawn_input(events.clone(), stop.clone())?;
+    let signals = spawn_signals(events)?;
+    let status = event_loop(&mut guard, &mut app, &inbox, &control);
+    stop.store(true, Ordering::Relaxed);
+    signals.close();
+    drop(guard);
+    let _ = input_thread.join();
+    status
+}
+
+fn event_loop(
+    guard: &mut Guard,
+    app: &mut App,
+    inbox: &Receiver<Event>,
+    control: &Sender<Control>,
+) -> std::io::Result<u8> {
+    let mut last_sample: Option<Instant> = None;
+    guard.draw(|frame| ui::draw(frame, app))?;
+    loop {
+        let stale_after = app.interval * 2 + Duration::from_millis(250);
+        let timeout = last_sample.map_or(Duration::from_secs(3600), |at| stale_after.saturating_sub(at.elapsed()));
+        let first = match inbox.recv_timeout(timeout.max(Duration::from_millis(50))) {
+            Ok(event) => Some(event),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => return Ok(0),
+        };
+        let mut effects = Vec::new();
+        for event in first.into_iter().chain(std::iter::from_fn(|| inbox.try_recv().ok())) {
+            if matches!(event, Event::Sample(_)) {
+                last_sample = Some(Instant::now());
+            }
+            effects.extend(app.handle(event));
+        }
+        app.stale = last_sample.is_some_and(|at| at.elapsed() > stale_after);
+        for effect in effects {
+            match effect {
+                Effect::Exit(status) => return Ok(status),
+                Effect::SetInterval(interval) => {
+                    let _ = control.send(Control::Interval(interval));
+                }
+                Effect::CollectConnections(on) => {
+                    let _ = control.send(Control::Connections(on));
+                }
+                Effect::Mouse(on) => guard.set_mouse(on),
+                Effect::Suspend => guard.suspend(app.mouse)?,
+            }
+        }
+        guard.draw(|frame| ui::draw(frame, app))?;
+    }
+}
+
+/// The collector thread: a sample per interval, sleeping the rest of the interval (overruns are
+/// skipped, not queued); interval and connection-collection changes arrive on `control`.
+fn spawn_collector(
+    options: CollectOptions,
+    interval: Duration,
+    control: Receiver<Control>,
+    events: Sender<Event>,
+) -> std::io::Result<()> {
+    let report = events.clone();
+    thread::Builder::new().name(COLLECTOR_THREAD.to_string()).spawn(move || {
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            collect_forever(options, interval, &control, &events)
+        }));
+        if let Err(panic) = run {
+            let reason = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            let _ = report.send(Event::CollectorStopped(format!("collector panicked: {reason}")));
+        }
+    })?;
+    Ok(())
+}
+
+fn collect_forever(
+    options: CollectOptions,
+    mut interval: Duration,
+    control: &Receiver<Control>,
+    events: &Sender<Event>,
+) {
+    let mut collector = Collector::new(options);
+    loop {
+        let started = Instant::now();
+        if events.send(Event::Sample(Box::new(collector.collect()))).is_err() {
+            return;
+        }
+        loop {
+            let deadline = started + interval;
+            match control.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(Control::Interval(next)) => interval = next,
+                Ok(Control::Connections(on)) => {
+                    collector.options_mut().connections = on;
+                    if on {
+                        break; // sample now, so the view fills without waiting an interval
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+}
+
+/// The input thread: keys, mouse and resizes; polls so it notices the end of the dashboard.
+fn spawn_input(events: Sender<Event>, stop: Arc<AtomicBool>) -> std::io::Result<thread::JoinHandle<()>> {
+    thread::Builder::new().name("sockscope-input".to_string()).spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            match input::poll(Duration::from_millis(100)) {
+                Ok(false) => continue,
+                Ok(true) => {}
+                Err(_) => return,
+            }
+            let event = match input::read() {
+                Ok(InputEvent::Key(key)) => Event::Key(key),
+                Ok(InputEvent::Mouse(mouse)) => Event::Mouse(mouse),
+                Ok(InputEvent::Resize(_, _)) => Event::Resize,
+                Ok(_) => continue,
+                Err(_) => return,
+            };
+            if events.send(event).is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// The signal thread: SIGTERM, SIGHUP, SIGQUIT and SIGINT end the dashboard through the event
+/// loop, so the terminal is restored (no `exit()` inside a handler).
+fn spawn_signals(events: Sender<Event>) -> std::io::Result<signal_hook::iterator::Handle> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGQUIT, SIGINT])?;
+    let handle = signals.handle();
+    thread::Builder::new().name("sockscope-signals".to_string()).spawn(move || {
+        for signal in signals.forever() {
+            if events.send(Event::Terminate(signal)).is_err() {
+                return;
+            }
+        }
+    })?;
+    Ok(handle)
+}

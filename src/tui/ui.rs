@@ -1,0 +1,291 @@
+//! The frame around every view: the two-line header, the tab bar, the footer with key hints or
+//! the filter being typed, the help overlay, and the message shown when the terminal is too small.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+
+use super::app::{App, Snapshot, Tab};
+use super::keymap::{self, BINDINGS, Context};
+use super::theme::Theme;
+use super::views;
+use crate::advise::Severity;
+use crate::model::View;
+use crate::sanitize::sanitize;
+use crate::units;
+
+/// The smallest terminal the dashboard draws into.
+pub const MINIMUM: (u16, u16) = (60, 15);
+
+/// Draws the whole screen.
+pub fn draw(frame: &mut Frame, app: &mut App) {
+    let area = frame.area();
+    app.regions = Default::default();
+    if area.width < MINIMUM.0 || area.height < MINIMUM.1 {
+        draw_too_small(frame, area, &app.settings.theme);
+        return;
+    }
+    let [header, tabs, body, footer] =
+        Layout::vertical([Constraint::Length(2), Constraint::Length(1), Constraint::Fill(1), Constraint::Length(1)])
+            .areas(area);
+    draw_header(frame, header, app);
+    draw_tabs(frame, tabs, app);
+    match app.snapshot() {
+        Some(_) => views::draw(frame, body, app),
+        None => draw_waiting(frame, body, app),
+    }
+    draw_footer(frame, footer, app);
+    if app.help {
+        draw_help(frame, area, &app.settings.theme);
+    }
+}
+
+fn draw_too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let text =
+        format!("terminal too small: {}x{}, need {}x{} (q quits)", area.width, area.height, MINIMUM.0, MINIMUM.1);
+    frame.render_widget(Paragraph::new(Span::styled(text, theme.warning)).wrap(Wrap { trim: true }), area);
+}
+
+fn draw_waiting(frame: &mut Frame, area: Rect, app: &App) {
+    let text = match &app.collector_error {
+        Some(reason) => format!("the collector stopped: {reason}"),
+        None => "taking the first sample…".to_string(),
+    };
+    frame.render_widget(Paragraph::new(Span::styled(text, app.settings.theme.muted)).block(Block::bordered()), area);
+}
+
+fn separator(theme: &Theme) -> Span<'static> {
+    Span::styled(" │ ", theme.muted)
+}
+
+fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = &app.settings.theme;
+    let [first, second] = Layout::vertical([Constraint::Length(1); 2]).areas(area);
+    let Some(snapshot) = app.snapshot() else {
+        frame.render_widget(Line::from(Span::styled(" sockscope", theme.title)), first);
+        return;
+    };
+    let view = snapshot.view();
+    frame.render_widget(Paragraph::new(identity_line(snapshot, app)), first);
+    frame.render_widget(Paragraph::new(limits_line(&view, snapshot, theme)), second);
+    let banners = banners(app, snapshot);
+    let width = banners.width() as u16;
+    if width > 0 && first.width > width {
+        let right = Rect { x: first.right() - width, width, ..first };
+        frame.render_widget(Clear, right);
+        frame.render_widget(banners, right);
+    }
+}
+
+/// Interval and sample time first (is this screen fresh?), then host, kernel, uptime, namespace.
+fn identity_line<'a>(snapshot: &'a Snapshot, app: &App) -> Line<'a> {
+    let theme = &app.settings.theme;
+    let sample = &snapshot.current;
+    let mut spans = vec![
+        Span::styled(" sockscope ", theme.title),
+        Span::raw(format!("every {} ", units::interval(app.interval.as_secs_f64()))),
+        Span::styled(clock(&sample.taken_at, app), theme.muted),
+    ];
+    if let Some(host) = &sample.host {
+        spans.push(separator(theme));
+        spans.push(Span::styled(sanitize(&host.hostname).into_owned(), theme.title));
+        spans.push(separator(theme));
+        spans.push(Span::raw(format!("Linux {}", sanitize(&host.kernel))));
+        spans.push(separator(theme));
+        spans.push(Span::raw(format!("up {}", units::duration(host.uptime_seconds))));
+    }
+    if let Some(netns) = &sample.netns {
+        spans.push(separator(theme));
+        let name = netns.name.as_deref().map_or(format!("net:[{}]", netns.inode), |name| sanitize(name).into_owned());
+        spans.push(Span::raw(format!("netns {name}")));
+    }
+    Line::from(spans)
+}
+
+/// The limits a sysadmin checks first, and the advisor's verdict.
+fn limits_line<'a>(view: &View<'_>, snapshot: &'a Snapshot, theme: &Theme) -> Line<'a> {
+    let setting = |name: &str| view.sysctl(name).map_or("-".to_string(), |v| v.to_string());
+    let mut spans = vec![Span::raw(" ")];
+    spans.extend(verdict(snapshot, theme));
+    spans.extend([
+        separator(theme),
+        Span::styled("somaxconn ", theme.muted),
+        Span::raw(setting("net.core.somaxconn")),
+        separator(theme),
+        Span::styled("ports ", theme.muted),
+    ]);
+    match &view.ports {
+        Some(ports) => {
+            let used = f64::from(ports.tcp_distinct_ports) / f64::from(ports.usable.max(1));
+            spans.push(Span::raw(format!("{}-{} ", ports.range.0, ports.range.1)));
+            let style = if used >= 0.8 {
+                theme.critical
+            } else if used >= 0.5 {
+                theme.warning
+            } else {
+                theme.muted
+            };
+            spans.push(Span::styled(format!("{} used", units::percent(used)), style));
+        }
+        None => spans.push(Span::raw("-")),
+    }
+    spans.extend([
+        separator(theme),
+        Span::styled("syncookies ", theme.muted),
+        Span::raw(setting("net.ipv4.tcp_syncookies")),
+        separator(theme),
+        Span::styled("syn_backlog ", theme.muted),
+        Span::raw(setting("net.ipv4.tcp_max_syn_backlog")),
+    ]);
+    Line::from(spans)
+}
+
+/// `CRIT 1 WARN 2`, or `no problems` (informational findings are on the Findings view).
+fn verdict(snapshot: &Snapshot, theme: &Theme) -> Vec<Span<'static>> {
+    let outcome = &snapshot.outcome;
+    let counts = [(Severity::Critical, theme.critical), (Severity::Warning, theme.warning)];
+    let spans: Vec<Span> = counts
+        .iter()
+        .filter(|(severity, _)| outcome.count(*severity) > 0)
+        .map(|(severity, style)| Span::styled(format!("{} {}", severity.tag(), outcome.count(*severity)), *style))
+        .collect();
+    let spans = spans.into_iter().flat_map(|span| [span, Span::raw(" ")]).collect::<Vec<_>>();
+    let spans = spans[..spans.len().saturating_sub(1)].to_vec();
+    if spans.is_empty() { vec![Span::styled("no problems", theme.good)] } else { spans }
+}
+
+/// FROZEN (with the time frozen) and STALE, reversed so they cannot be missed.
+fn banners<'a>(app: &App, snapshot: &Snapshot) -> Line<'a> {
+    let theme = &app.settings.theme;
+    let mut spans = Vec::new();
+    if app.is_frozen() {
+        spans.push(Span::styled(format!(" FROZEN {} ", clock(&snapshot.current.taken_at, app)), theme.banner));
+        spans.push(Span::raw(" "));
+    }
+    if app.stale {
+        spans.push(Span::styled(" STALE ", theme.banner));
+        spans.push(Span::raw(" "));
+    }
+    Line::from(spans)
+}
+
+fn clock(at: &jiff::Timestamp, app: &App) -> String {
+    at.to_zoned(app.settings.time_zone.clone()).strftime("%H:%M:%S").to_string()
+}
+
+const SHORT_TITLES: [&str; 8] = ["Over", "Listen", "Conns", "States", "Ports", "Ifaces", "Kernel", "Finds"];
+
+fn draw_tabs(frame: &mut Frame, area: Rect, app: &mut App) {
+    let theme = app.settings.theme;
+    let long: usize = Tab::ALL.iter().map(|tab| tab.title().len() + 4).sum::<usize>() + 3;
+    let findings = app.snapshot().map(|snapshot| (snapshot.outcome.findings.len(), snapshot.outcome.worst()));
+    let mut x = area.x;
+    for tab in Tab::ALL {
+        let title = if long <= usize::from(area.width) { tab.title() } else { SHORT_TITLES[tab.index()] };
+        let mut label = format!(" {} {title}", tab.index() + 1);
+        let mut style = if tab == app.tab { theme.selected.patch(theme.title) } else { theme.muted };
+        if tab == Tab::Findings
+            && let Some((count, worst)) = findings.filter(|(count, _)| *count > 0)
+        {
+            label.push_str(&format!(" {count}"));
+            if tab != app.tab {
+                style = match worst {
+                    Some(Severity::Critical) => theme.critical,
+                    Some(Severity::Warning) => theme.warning,
+                    _ => style,
+                };
+            }
+        }
+        label.push(' ');
+        let width = (label.chars().count() as u16).min(area.right().saturating_sub(x));
+        if width == 0 {
+            break;
+        }
+        let cell = Rect { x, width, ..area };
+        frame.render_widget(Span::styled(label, style), cell);
+        app.regions.tabs.push((cell, tab));
+        x += width;
+    }
+}
+
+fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = &app.settings.theme;
+    let line = if let Some(input) = &app.filter_input {
+        let mut spans =
+            vec![Span::styled(" filter: ", theme.title), Span::raw(input.clone()), Span::styled("█", theme.muted)];
+        if let Some(message) = &app.message {
+            spans.push(Span::styled(format!("  {message}"), theme.warning));
+        } else {
+            spans.extend(hint_spans(&keymap::hints(&[Context::FilterInput]), theme));
+        }
+        Line::from(spans)
+    } else if let Some(message) = app.message.as_ref().or(app.collector_error.as_ref()) {
+        Line::from(Span::styled(format!(" {message}"), theme.warning))
+    } else {
+        let mut spans = Vec::new();
+        if !app.filter.is_empty() {
+            spans.push(Span::styled(format!(" filter: {} ", app.filter.text()), theme.banner));
+        }
+        spans.extend(hint_spans(&keymap::hints(&[Context::Global, Context::Table]), theme));
+        Line::from(spans)
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn hint_spans(hints: &[(String, &'static str)], theme: &Theme) -> Vec<Span<'static>> {
+    hints
+        .iter()
+        .flat_map(|(keys, word)| {
+            [Span::styled(format!(" {keys}"), theme.title), Span::styled(format!(" {word} "), theme.muted)]
+        })
+        .collect()
+}
+
+/// The help overlay, generated from the key bindings: global keys on the left, table and
+/// filter keys on the right, the filter words and mouse use below.
+fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let column = |contexts: &[Context]| -> Vec<Line<'static>> {
+        let mut lines = Vec::new();
+        for context in contexts {
+            if !lines.is_empty() {
+                lines.push(Line::raw(""));
+            }
+            lines.push(Line::from(Span::styled(context.title(), theme.title)));
+            for binding in BINDINGS.iter().filter(|binding| binding.context == *context) {
+                lines.push(Line::from(vec![
+                    Span::styled(format!(" {:<12}", keymap::display_keys(binding)), theme.title),
+                    Span::raw(binding.description),
+                ]));
+            }
+        }
+        lines
+    };
+    let left = column(&[Context::Global]);
+    let right = column(&[Context::Table, Context::FilterInput]);
+    let notes = vec![
+        Line::from(vec![
+            Span::styled("Filter words ", theme.title),
+            Span::raw("port:N sport:N dport:N addr:A src:A dst:A state:S proc:P, free text; !word negates; words AND."),
+        ]),
+        Line::from(vec![
+            Span::styled("Mouse ", theme.title),
+            Span::raw("wheel scrolls, click selects a row or a tab; hold Shift (or press m) to select text."),
+        ]),
+    ];
+    let body_height = left.len().max(right.len()) as u16;
+    let width = area.width.saturating_sub(4).min(96);
+    let notes_height = if width < 90 { 4 } else { 2 };
+    let height = (body_height + notes_height + 3).min(area.height);
+    let popup = Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height };
+    frame.render_widget(Clear, popup);
+    let block = Block::bordered().title(Line::from(Span::styled(" Keys — Esc or ? closes ", theme.title)));
+    let inner = block.inner(popup);
+    frame.render_widget(block, popup);
+    let [columns, _, notes_area] =
+        Layout::vertical([Constraint::Length(body_height), Constraint::Length(1), Constraint::Fill(1)]).areas(inner);
+    let [left_area, right_area] = Layout::horizontal([Constraint::Fill(1); 2]).spacing(1).areas(columns);
+    frame.render_widget(Paragraph::new(left), left_area);
+    frame.render_widget(Paragraph::new(right), right_area);
+    frame.render_widget(Paragraph::new(notes).wrap(Wrap { trim: true }), notes_area);
+}

@@ -1,0 +1,306 @@
+//! Every TCP and UNIX listener with all its numbers, sortable, and a detail pane: owners, the
+//! SYN_RECV requests waiting for it, fill and drop history, socket memory and `tcp_info`.
+
+use std::cmp::Ordering;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+use super::{Ctx, SortColumn, draw_pane, filtered, process_fields, processes_label, sort_positions, sort_rows, title};
+use crate::advise::Subject;
+use crate::model::{ListenerView, Protocol};
+use crate::sample::TcpState;
+use crate::sanitize::sanitize;
+use crate::tui::app::{Sort, TableNav};
+use crate::tui::filter::Record;
+use crate::tui::widgets::{Column, DataTable, bar, field, fill_style, sorted_mark, sparkline};
+use crate::units;
+
+const COLUMNS: [Column; 15] = [
+    Column::text("!", 1, 0),
+    Column::text("proto", 5, 3),
+    Column::flexible("address", 12),
+    Column::number("port", 5, 0),
+    Column::text("process", 14, 1),
+    Column::number("recv-q", 7, 0),
+    Column::number("backlog", 7, 0),
+    Column::text("fill", 12, 2),
+    Column::number("SYN q", 6, 3),
+    Column::number("SYN re", 6, 5),
+    Column::number("drops", 9, 4),
+    Column::number("drops/s", 8, 1),
+    Column::number("uid", 6, 6),
+    Column::number("inode", 10, 7),
+    Column::text("fill history", 20, 5),
+];
+
+/// The sorts `s` cycles through; the first is the model's order (fullest first).
+pub const SORTS: [SortColumn; 7] = [
+    SortColumn { name: "fill", column: 7 },
+    SortColumn { name: "recv-q", column: 5 },
+    SortColumn { name: "drops/s", column: 11 },
+    SortColumn { name: "drops", column: 10 },
+    SortColumn { name: "SYN q", column: 8 },
+    SortColumn { name: "port", column: 3 },
+    SortColumn { name: "process", column: 4 },
+];
+
+/// The listeners that pass the filter, in the sort's order (the model's order when `None`).
+pub fn order(ctx: &Ctx<'_>, sort: Option<Sort>) -> Vec<usize> {
+    let all = &ctx.view.listeners;
+    let mut rows = filtered(ctx.filter, all.len(), |index| record(&all[index]));
+    if let Some(sort) = sort {
+        let keys: Vec<u64> = all.iter().map(|listener| listener.cookie).collect();
+        sort_rows(&mut rows, sort, &keys, |a, b| compare(&all[a], &all[b], sort.column, a.cmp(&b)));
+    }
+    rows
+}
+
+/// Natural orders: largest first for numbers, ascending for ports and names.
+fn compare(a: &ListenerView, b: &ListenerView, column: usize, model: Ordering) -> Ordering {
+    let rate = |l: &ListenerView| l.drops_per_second.unwrap_or(-1.0);
+    match SORTS.get(column).map(|sort| sort.name) {
+        Some("recv-q") => b.accept_queue.cmp(&a.accept_queue),
+        Some("drops/s") => rate(b).total_cmp(&rate(a)),
+        Some("drops") => b.drops.cmp(&a.drops),
+        Some("SYN q") => b.syn_queue.cmp(&a.syn_queue),
+        Some("port") => a.local_port.cmp(&b.local_port).then(a.local_address.cmp(&b.local_address)),
+        Some("process") => processes_label(&a.processes).cmp(&processes_label(&b.processes)),
+        _ => model,
+    }
+}
+
+/// The fields of a listener the filter sees.
+pub fn record(listener: &ListenerView) -> Record {
+    Record {
+        local_address: Some(listener.local_address.clone()),
+        local_port: listener.local_port,
+        state: Some(TcpState::Listen.name()),
+        processes: process_fields(&listener.processes),
+        text: vec![listener.protocol.name().to_string(), listener.family.to_string()],
+        ..Record::default()
+    }
+}
+
+/// The marker column, the fill cell (`bar 9/8 FULL`) and the row style of a listener: full
+/// queues in the critical style with `!`, queues whose drop counter just moved with `▲`.
+pub fn fill_cells(listener: &ListenerView, ctx: &Ctx<'_>, width: usize) -> (Span<'static>, Span<'static>, Style) {
+    let threshold = ctx.config.thresholds.accept_queue_fill;
+    let style = fill_style(ctx.theme, listener.fill, listener.full, threshold);
+    let dropping = listener.drops_delta.is_some_and(|delta| delta > 0);
+    let marker = if listener.full {
+        "!"
+    } else if dropping {
+        "▲"
+    } else {
+        " "
+    };
+    let label = format!(
+        "{} {}/{}{}",
+        bar(listener.fill, width),
+        listener.accept_queue,
+        listener.backlog,
+        if listener.full { " FULL" } else { "" }
+    );
+    let row_style = if listener.full || dropping { ctx.theme.critical } else { Style::new() };
+    (Span::styled(marker, row_style), Span::styled(label, style), row_style)
+}
+
+/// Draws the Listeners view.
+pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Rect> {
+    let all = &ctx.view.listeners;
+    let rows = order(ctx, Some(ctx.sort));
+    let keys: Vec<u64> = rows.iter().map(|index| all[*index].cookie).collect();
+    let (table_area, pane) = super::split_detail(area, ctx.detail);
+    let spark_width = usize::from(COLUMNS[14].width);
+    let table = DataTable {
+        title: title("Listeners", rows.len(), all.len(), ctx),
+        columns: &COLUMNS,
+        sorted: sorted_mark(ctx.sort, &sort_positions(&SORTS)),
+        keys: &keys,
+        focused: true,
+        empty: if all.is_empty() { "no listening sockets" } else { "no listener matches the filter" },
+    };
+    let clicks = table.draw(frame, table_area, nav, ctx.theme, |row| {
+        let listener = &all[rows[row]];
+        let (marker, _, style) = fill_cells(listener, ctx, 0);
+        let fill_style = fill_style(ctx.theme, listener.fill, listener.full, ctx.config.thresholds.accept_queue_fill);
+        let history = sparkline(&ctx.history.listener_fill(listener.cookie), spark_width, Some(1.0));
+        let cells = vec![
+            marker,
+            Span::raw(listener.protocol.name()),
+            Span::raw(sanitize(&listener.local_address).into_owned()),
+            Span::raw(units::count(listener.local_port)),
+            Span::raw(processes_label(&listener.processes)),
+            Span::raw(listener.accept_queue.to_string()),
+            Span::raw(listener.backlog.to_string()),
+            Span::styled(format!("{} {:>4}", bar(listener.fill, 6), units::percent(listener.fill)), fill_style),
+            Span::raw(units::count(listener.syn_queue)),
+            Span::raw(units::count(listener.syn_retransmitted)),
+            Span::raw(units::count(listener.drops)),
+            Span::raw(units::rate(listener.drops_per_second)),
+            Span::raw(units::count(listener.uid)),
+            Span::raw(listener.inode.to_string()),
+            Span::styled(history, ctx.theme.chart),
+        ];
+        (cells, style)
+    });
+    if let (Some(pane), Some(listener)) = (pane, nav.key.and_then(|key| all.iter().find(|l| l.cookie == key))) {
+        let width = usize::from(pane.width.saturating_sub(22));
+        draw_pane(
+            frame,
+            pane,
+            format!("{} {}", listener.protocol.name(), sanitize(&listener.endpoint())),
+            details(listener, ctx, width),
+            ctx.theme,
+        );
+    }
+    Some(clicks)
+}
+
+fn details<'a>(listener: &ListenerView, ctx: &Ctx<'_>, width: usize) -> Vec<Line<'a>> {
+    let theme = ctx.theme;
+    let mut lines = vec![
+        field("processes", processes_label(&listener.processes), theme),
+        field(
+            "uid / inode",
+            format!("{} / {}  cookie {:#x}", units::count(listener.uid), listener.inode, listener.cookie),
+            theme,
+        ),
+        field(
+            "accept queue",
+            format!(
+                "{} waiting, backlog {} (holds {}), fill {}{}",
+                listener.accept_queue,
+                listener.backlog,
+                listener.capacity(),
+                units::percent(listener.fill),
+                if listener.full { " — FULL: new SYNs and final ACKs are dropped" } else { "" }
+            ),
+            theme,
+        ),
+        field("fill history", sparkline(&ctx.history.listener_fill(listener.cookie), width, Some(1.0)), theme),
+    ];
+    if listener.protocol == Protocol::Tcp {
+        lines.extend(tcp_details(listener, ctx, width));
+    }
+    for finding in ctx.snapshot.outcome.findings.iter().filter(|finding| about_listener(&finding.subject, listener)) {
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{:<18}", finding.severity.tag()),
+                super::overview::severity_style(finding.severity, ctx),
+            ),
+            Span::raw(format!("{} — {}", finding.id, sanitize(&finding.summary))),
+        ]));
+    }
+    lines
+}
+
+fn about_listener(subject: &Subject, listener: &ListenerView) -> bool {
+    matches!(subject, Subject::Listener { endpoint, .. } if *endpoint == listener.endpoint())
+}
+
+fn tcp_details<'a>(listener: &ListenerView, ctx: &Ctx<'_>, width: usize) -> Vec<Line<'a>> {
+    let theme = ctx.theme;
+    let shared = if listener.syn_shared_by > 1 {
+        format!(" (shared by {} SO_REUSEPORT sockets)", listener.syn_shared_by)
+    } else {
+        String::new()
+    };
+    let mut lines = vec![
+        field(
+            "SYN queue",
+            format!(
+                "{} half-open, {} with SYN-ACK retransmitted{shared}",
+                units::count(listener.syn_queue),
+                units::count(listener.syn_retransmitted)
+            ),
+            theme,
+        ),
+        field(
+            "drops",
+            format!(
+                "{} since creation, +{} last interval, {}",
+                units::count(listener.drops),
+                units::count(listener.drops_delta),
+                units::rate(listener.drops_per_second)
+            ),
+            theme,
+        ),
+        field("drop history", sparkline(&ctx.history.listener_drop_rate(listener.cookie), width, None), theme),
+    ];
+    lines.extend(syn_recv_lines(listener, ctx));
+    let raw = ctx.snapshot.current.tcp_listeners.iter().flatten().find(|raw| raw.cookie == listener.cookie);
+    if let Some(memory) = raw.and_then(|raw| raw.memory.as_ref()) {
+        lines.push(field(
+            "memory",
+            format!(
+                "rmem {} of rcvbuf {}, wmem {} of sndbuf {}, drops {}",
+                units::bytes(u64::from(memory.rmem_alloc)),
+                units::bytes(u64::from(memory.rcvbuf)),
+                units::bytes(u64::from(memory.wmem_alloc)),
+                units::bytes(u64::from(memory.sndbuf)),
+                units::count(memory.drops)
+            ),
+            theme,
+        ));
+    }
+    if let Some(info) = raw.and_then(|raw| raw.tcp_info.as_ref()) {
+        lines.push(field(
+            "tcp_info",
+            format!(
+                "unacked {} (accept queue) sacked {} (backlog) advmss {} options {:#04x} ({} bytes)",
+                units::count(info.unacked),
+                units::count(info.sacked),
+                units::count(info.advmss),
+                info.options.unwrap_or(0),
+                info.payload_len
+            ),
+            theme,
+        ));
+    }
+    if let Some(v6only) = listener.v6only {
+        lines.push(field(
+            "IPV6_V6ONLY",
+            if v6only { "yes: IPv4 clients refused" } else { "no: IPv4 clients accepted too" },
+            theme,
+        ));
+    }
+    lines
+}
+
+/// The SYN_RECV requests for this listener's port: per local address from the summary, and the
+/// peers themselves when every socket is being collected.
+fn syn_recv_lines<'a>(listener: &ListenerView, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
+    let Some(port) = listener.local_port else {
+        return Vec::new();
+    };
+    let sample = &ctx.snapshot.current;
+    let groups = sample.tcp_summary.iter().flat_map(|summary| summary.syn_recv.iter()).filter(|g| g.local_port == port);
+    let mut lines: Vec<Line> = groups
+        .map(|group| {
+            field(
+                "  SYN_RECV to",
+                format!(
+                    "{}:{}  {} requests, {} retransmitted",
+                    group.local_address, port, group.requests, group.retransmitted
+                ),
+                ctx.theme,
+            )
+        })
+        .collect();
+    let peers: Vec<String> = sample
+        .connections
+        .iter()
+        .flatten()
+        .filter(|c| c.state == TcpState::SynRecv && c.local_port == port)
+        .take(8)
+        .map(|c| format!("{}:{}", c.remote_address, c.remote_port))
+        .collect();
+    if !peers.is_empty() {
+        lines.push(field("  from peers", peers.join("  "), ctx.theme));
+    }
+    lines
+}

@@ -1,0 +1,229 @@
+//! The dashboard drawn from a recorded incident (`tests/fixtures/samples/incident.json`, made by
+//! `examples/capture_samples.rs` around `incident.py`) into ratatui's `TestBackend`: every view
+//! at 80x24 and 160x48, and the states keys lead to — help, filter, sort, details, freeze — driven
+//! through the same `App::handle` the live loop uses. No threads, no terminal, no sleeps.
+
+use std::time::Duration;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::style::Modifier;
+use sockscope::advise::Config;
+use sockscope::sample::Sample;
+use sockscope::tui::app::{App, Effect, Event, Settings, Tab};
+use sockscope::tui::theme::Theme;
+use sockscope::tui::{SORT_COLUMNS, ui};
+
+fn incident() -> Vec<Sample> {
+    let text = std::fs::read_to_string("tests/fixtures/samples/incident.json").expect("fixture");
+    serde_json::from_str(&text).expect("fixture parses")
+}
+
+fn app_with(samples: Vec<Sample>) -> App {
+    let settings = Settings { config: Config::default(), theme: Theme::mono(), time_zone: jiff::tz::TimeZone::UTC };
+    let mut app = App::new(settings, Duration::from_secs(1), SORT_COLUMNS);
+    for sample in samples {
+        app.handle(Event::Sample(Box::new(sample)));
+    }
+    app
+}
+
+fn app() -> App {
+    app_with(incident())
+}
+
+fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
+    app.handle(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn keys(app: &mut App, text: &str) {
+    for c in text.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+fn render(app: &mut App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
+    terminal.draw(|frame| ui::draw(frame, app)).expect("draw");
+    terminal
+}
+
+fn screen(app: &mut App, width: u16, height: u16) -> String {
+    let terminal = render(app, width, height);
+    let buffer = terminal.backend().buffer();
+    (0..height)
+        .map(|y| (0..width).map(|x| buffer[(x, y)].symbol()).collect::<String>().trim_end().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn every_view_at_80x24_and_160x48() {
+    for (index, tab) in Tab::ALL.iter().enumerate() {
+        let mut app = app();
+        keys(&mut app, &(index + 1).to_string());
+        assert_eq!(app.tab, *tab);
+        let name = tab.title().to_lowercase();
+        insta::assert_snapshot!(format!("{name}_80x24"), screen(&mut app, 80, 24));
+        insta::assert_snapshot!(format!("{name}_160x48"), screen(&mut app, 160, 48));
+    }
+}
+
+#[test]
+fn the_first_screen_shows_the_full_listener_and_somaxconn_at_100x30() {
+    let mut app = app();
+    let text = screen(&mut app, 100, 30);
+    let full = text.lines().find(|line| line.contains("127.0.0.1:8080")).expect("listener row");
+    assert!(full.contains("FULL") && full.contains('!'), "{full}");
+    assert!(text.contains("somaxconn 4096"), "{text}");
+    insta::assert_snapshot!("overview_100x30", text);
+}
+
+#[test]
+fn help_names_every_key() {
+    let mut app = app();
+    key(&mut app, KeyCode::Char('?'));
+    for (width, height) in [(80, 24), (100, 30)] {
+        let text = screen(&mut app, width, height);
+        for binding in sockscope::tui::keymap::BINDINGS {
+            let shown = sockscope::tui::keymap::display_keys(binding);
+            assert!(text.contains(&shown), "help at {width}x{height} lacks {shown}:\n{text}");
+        }
+        insta::assert_snapshot!(format!("help_{width}x{height}"), text);
+    }
+    key(&mut app, KeyCode::Esc);
+    assert!(!screen(&mut app, 80, 24).contains("Keys — Esc"));
+}
+
+#[test]
+fn a_filter_narrows_rows_and_says_how_many() {
+    let mut app = app();
+    keys(&mut app, "2/port:8080");
+    key(&mut app, KeyCode::Enter);
+    let text = screen(&mut app, 100, 30);
+    assert!(text.contains("(1 of 3)"), "{text}");
+    assert!(text.contains("filter: port:8080"), "{text}");
+    insta::assert_snapshot!("listeners_filtered", text);
+    keys(&mut app, "3");
+    let text = screen(&mut app, 100, 30);
+    assert!(text.lines().filter(|line| line.contains("8080")).count() > 3, "the filter applies to sockets too");
+    assert!(!text.contains(":8443"), "{text}");
+}
+
+#[test]
+fn a_bad_filter_keeps_the_table_and_names_the_word() {
+    let mut app = app();
+    keys(&mut app, "2/port:web");
+    key(&mut app, KeyCode::Enter);
+    let text = screen(&mut app, 100, 30);
+    assert!(text.contains("'web' in 'port:web' is not a port number"), "{text}");
+    assert!(text.contains("Listeners (3)"), "{text}");
+}
+
+#[test]
+fn details_of_the_full_listener() {
+    let mut app = app();
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.tab, Tab::Listeners, "Enter on the overview opens the listener");
+    let text = screen(&mut app, 100, 40);
+    assert!(text.contains("FULL: new SYNs and final ACKs"), "{text}");
+    insta::assert_snapshot!("listener_details", text);
+}
+
+#[test]
+fn sorting_connections_by_receive_queue() {
+    let mut app = app();
+    keys(&mut app, "3sss");
+    let text = screen(&mut app, 120, 30);
+    assert!(text.contains("recv-q▼"), "{text}");
+    insta::assert_snapshot!("connections_by_recv_q", text);
+    key(&mut app, KeyCode::Char('S'));
+    assert!(screen(&mut app, 120, 30).contains("recv-q▲"));
+}
+
+#[test]
+fn freezing_keeps_the_screen_while_samples_arrive() {
+    let samples = incident();
+    let (last, earlier) = samples.split_last().expect("samples");
+    let mut app = app_with(earlier.to_vec());
+    key(&mut app, KeyCode::Char(' '));
+    let frozen = screen(&mut app, 100, 30);
+    assert!(frozen.contains("FROZEN"), "{frozen}");
+    app.handle(Event::Sample(Box::new(last.clone())));
+    assert_eq!(screen(&mut app, 100, 30), frozen, "nothing moves while frozen");
+    key(&mut app, KeyCode::Char(' '));
+    let live = screen(&mut app, 100, 30);
+    assert!(!live.contains("FROZEN") && live != frozen);
+}
+
+#[test]
+fn selection_follows_the_listener_across_samples() {
+    let samples = incident();
+    let mut app = app_with(samples[..6].to_vec());
+    keys(&mut app, "2G");
+    screen(&mut app, 100, 30);
+    let selected = app.tables[Tab::Listeners.index()].key;
+    for sample in &samples[6..] {
+        app.handle(Event::Sample(Box::new(sample.clone())));
+        screen(&mut app, 100, 30);
+        assert_eq!(app.tables[Tab::Listeners.index()].key, selected);
+    }
+}
+
+#[test]
+fn before_the_first_sample_and_when_sources_fail() {
+    let mut app = app_with(Vec::new());
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("taking the first sample"), "{text}");
+    let mut broken = incident().pop().expect("sample");
+    broken.tcp_summary = None;
+    broken.interfaces = None;
+    broken.unavailable.push(sockscope::sample::Unavailable {
+        source: "tcp_states".into(),
+        reason: "sock_diag: Operation not permitted".into(),
+    });
+    let mut app = app_with(vec![broken]);
+    keys(&mut app, "4");
+    let text = screen(&mut app, 80, 24);
+    assert!(text.contains("unavailable: sock_diag: Operation not permitted"), "{text}");
+    keys(&mut app, "6");
+    assert!(screen(&mut app, 80, 24).contains("unavailable"));
+}
+
+#[test]
+fn full_rows_are_marked_without_colour() {
+    let mut app = app();
+    let terminal = render(&mut app, 100, 30);
+    let buffer = terminal.backend().buffer();
+    let row =
+        (0..30).find(|y| (0..100).map(|x| buffer[(x, *y)].symbol()).collect::<String>().contains("127.0.0.1:8080"));
+    let y = row.expect("listener row");
+    let x = (0..100).find(|x| buffer[(*x, y)].symbol() == "!").expect("marker");
+    let style = buffer[(x, y)].style();
+    assert!(style.add_modifier.contains(Modifier::BOLD), "{style:?}");
+    assert!(style.fg.is_none() || style.fg == Some(ratatui::style::Color::Reset), "mono sets no colour: {style:?}");
+}
+
+#[test]
+fn every_view_draws_at_every_size_without_panicking() {
+    let mut app = app();
+    for tab in 1..=8 {
+        keys(&mut app, &tab.to_string());
+        key(&mut app, KeyCode::Enter);
+        for width in (1..=120).step_by(7) {
+            for height in (1..=40).step_by(3) {
+                render(&mut app, width, height);
+            }
+        }
+    }
+    assert!(screen(&mut app, 50, 10).contains("terminal too small: 50x10"));
+}
+
+#[test]
+fn quit_and_signals_end_with_their_status() {
+    let mut app = app();
+    assert_eq!(key(&mut app, KeyCode::Char('q')), vec![Effect::Exit(0)]);
+    assert_eq!(app.handle(Event::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))), vec![Effect::Exit(0)]);
+    assert_eq!(app.handle(Event::Terminate(15)), vec![Effect::Exit(143)]);
+}

@@ -1,0 +1,139 @@
+//! The dashboard in a real terminal: tmux runs the binary in a 100x30 window (a private tmux
+//! server, no user configuration) while this process holds a listener at backlog 8 with 9
+//! unaccepted connections. The screen is read with `capture-pane`; keys and signals are sent;
+//! the wrapper shell then prints the exit status and whether the terminal is still raw.
+//! Without tmux these tests print a visible skip line.
+
+mod common;
+
+use std::io::Write;
+use std::process::Command;
+use std::time::Duration;
+
+use common::{SOCKSCOPE, connect_many, listener, wait_until};
+
+/// A private tmux server running sockscope in a shell wrapper; killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// Starts `sockscope ARGS` in a `width`x`height` window, or `None` without tmux.
+    fn start(test: &str, args: &str, width: u16, height: u16) -> Option<Tmux> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            let _ = writeln!(std::io::stderr(), "skipped: {test}: tmux not found");
+            return None;
+        }
+        let socket = format!("sockscope-test-{}-{test}", std::process::id());
+        let script = format!(
+            "{SOCKSCOPE} {args}; echo EXIT=$?; if stty -a | grep -q -- -icanon; then echo RAW=on; else echo RAW=off; fi; exec sleep 600"
+        );
+        let status = Command::new("tmux")
+            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d", "-x", &width.to_string(), "-y"])
+            .arg(height.to_string())
+            .args(["sh", "-c", &script])
+            .env_remove("NO_COLOR")
+            .status()
+            .expect("tmux runs");
+        assert!(status.success(), "tmux new-session failed");
+        Some(Tmux { socket })
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let output = Command::new("tmux").args(["-L", &self.socket]).args(args).output().expect("tmux runs");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p"])
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        self.tmux(&[&["send-keys"][..], keys].concat());
+    }
+
+    /// Waits (10 s at most) until the screen contains every one of `texts`; returns the screen.
+    fn wait_for(&self, texts: &[&str]) -> String {
+        let mut screen = String::new();
+        let found = wait_until(Duration::from_secs(10), || {
+            screen = self.screen();
+            texts.iter().all(|text| screen.contains(text))
+        });
+        assert!(found, "the screen never showed {texts:?}:\n{screen}");
+        screen
+    }
+
+    /// The pid of sockscope, the wrapper shell's child.
+    fn sockscope_pid(&self) -> String {
+        let shell = self.tmux(&["display", "-p", "#{pane_pid}"]).trim().to_string();
+        let output = Command::new("pgrep").args(["-P", &shell]).output().expect("pgrep runs");
+        String::from_utf8_lossy(&output.stdout).lines().next().unwrap_or_default().to_string()
+    }
+
+    /// `alternate_on cursor_flag` of the pane: `0 1` once the terminal is restored.
+    fn terminal_modes(&self) -> String {
+        self.tmux(&["display", "-p", "#{alternate_on} #{cursor_flag}"]).trim().to_string()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.tmux(&["kill-server"]);
+    }
+}
+
+#[test]
+fn a_full_listener_help_and_quit_in_a_real_terminal() {
+    let server = listener("127.0.0.1:0", 8);
+    let address = server.local_addr().expect("address").as_socket().expect("inet");
+    let _clients = connect_many(address, 9);
+    let full = format!("127.0.0.1:{}", address.port());
+    let Some(tmux) = Tmux::start("quit", "--no-processes", 100, 30) else {
+        return;
+    };
+    let screen = tmux.wait_for(&[&full, "somaxconn"]);
+    let row = screen.lines().find(|line| line.contains(&full)).unwrap_or_default();
+    assert!(row.contains("9/8 FULL") && row.contains('!'), "the full listener stands out:\n{screen}");
+
+    tmux.keys(&["?"]);
+    let help = tmux.wait_for(&["Keys — Esc or ? closes"]);
+    for binding in sockscope::tui::keymap::BINDINGS {
+        let keys = sockscope::tui::keymap::display_keys(binding);
+        assert!(help.contains(&keys), "help lacks {keys}:\n{help}");
+    }
+    tmux.keys(&["Escape"]);
+    tmux.keys(&["q"]);
+    let end = tmux.wait_for(&["EXIT=", "RAW="]);
+    assert!(end.contains("EXIT=0"), "{end}");
+    assert!(end.contains("RAW=off"), "the terminal was left raw:\n{end}");
+    assert_eq!(tmux.terminal_modes(), "0 1", "main screen and a visible cursor");
+}
+
+#[test]
+fn sigterm_restores_the_terminal_and_exits_143() {
+    let Some(tmux) = Tmux::start("sigterm", "--no-processes --no-mouse", 100, 30) else {
+        return;
+    };
+    tmux.wait_for(&["somaxconn"]);
+    let pid = tmux.sockscope_pid();
+    assert!(!pid.is_empty(), "sockscope runs under the wrapper shell");
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs").success());
+    let end = tmux.wait_for(&["EXIT=", "RAW="]);
+    assert!(end.contains("EXIT=143") && end.contains("RAW=off"), "{end}");
+    assert_eq!(tmux.terminal_modes(), "0 1");
+}
+
+#[test]
+fn a_small_window_says_so_and_still_quits() {
+    let Some(tmux) = Tmux::start("small", "--no-processes", 100, 30) else {
+        return;
+    };
+    tmux.wait_for(&["somaxconn"]);
+    tmux.tmux(&["resize-window", "-x", "50", "-y", "10"]);
+    tmux.wait_for(&["terminal too small: 50x10"]);
+    tmux.tmux(&["resize-window", "-x", "80", "-y", "24"]);
+    tmux.wait_for(&["somaxconn"]);
+    tmux.keys(&["C-c"]);
+    let end = tmux.wait_for(&["EXIT=", "RAW="]);
+    assert!(end.contains("EXIT=0") && end.contains("RAW=off"), "{end}");
+}
