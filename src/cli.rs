@@ -113,6 +113,10 @@ pub struct DashboardArgs {
     /// Do not capture the mouse (lets the terminal select text; m toggles it live).
     #[arg(long)]
     pub no_mouse: bool,
+
+    /// Panic after this many frames: lets the tests check that a crash restores the terminal.
+    #[arg(long, hide = true, value_name = "FRAMES")]
+    pub panic_after: Option<u64>,
 }
 
 /// Options of `sockscope check`.

@@ -68,6 +68,7 @@ fn run_dashboard(args: &DashboardArgs, collect: CollectOptions, config: Config) 
         config,
         theme: args.theme,
         mouse: !args.no_mouse,
+        panic_after: args.panic_after,
     };
     crate::tui::run(options).map_err(|error| Failure::runtime(format!("the dashboard failed: {error}")))
 }

@@ -12,6 +12,13 @@ use std::time::Duration;
 
 use common::{SOCKSCOPE, connect_many, listener, wait_until};
 
+/// Runs sockscope, then prints its exit status and whether the terminal was left raw.
+fn script(args: &str) -> String {
+    format!(
+        "{SOCKSCOPE} {args}; echo EXIT=$?; if stty -a | grep -q -- -icanon; then echo RAW=on; else echo RAW=off; fi"
+    )
+}
+
 /// A private tmux server running sockscope in a shell wrapper; killed when dropped.
 struct Tmux {
     socket: String,
@@ -20,18 +27,20 @@ struct Tmux {
 impl Tmux {
     /// Starts `sockscope ARGS` in a `width`x`height` window, or `None` without tmux.
     fn start(test: &str, args: &str, width: u16, height: u16) -> Option<Tmux> {
+        Tmux::start_command(test, &["sh", "-c", &format!("{}; exec sleep 600", script(args))], width, height)
+    }
+
+    /// Starts `command` in a `width`x`height` window, or `None` without tmux.
+    fn start_command(test: &str, command: &[&str], width: u16, height: u16) -> Option<Tmux> {
         if Command::new("tmux").arg("-V").output().is_err() {
             let _ = writeln!(std::io::stderr(), "skipped: {test}: tmux not found");
             return None;
         }
         let socket = format!("sockscope-test-{}-{test}", std::process::id());
-        let script = format!(
-            "{SOCKSCOPE} {args}; echo EXIT=$?; if stty -a | grep -q -- -icanon; then echo RAW=on; else echo RAW=off; fi; exec sleep 600"
-        );
         let status = Command::new("tmux")
             .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d", "-x", &width.to_string(), "-y"])
             .arg(height.to_string())
-            .args(["sh", "-c", &script])
+            .args(command)
             .env_remove("NO_COLOR")
             .status()
             .expect("tmux runs");
@@ -109,18 +118,63 @@ fn a_full_listener_help_and_quit_in_a_real_terminal() {
     assert_eq!(tmux.terminal_modes(), "0 1", "main screen and a visible cursor");
 }
 
-#[test]
-fn sigterm_restores_the_terminal_and_exits_143() {
-    let Some(tmux) = Tmux::start("sigterm", "--no-processes --no-mouse", 100, 30) else {
+/// Sends `signal` to the running dashboard and expects the restored terminal and `status`.
+fn signal_ends_the_dashboard(test: &str, signal: &str, status: u8) {
+    let Some(tmux) = Tmux::start(test, "--no-processes --no-mouse", 100, 30) else {
         return;
     };
     tmux.wait_for(&["somaxconn"]);
     let pid = tmux.sockscope_pid();
     assert!(!pid.is_empty(), "sockscope runs under the wrapper shell");
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs").success());
+    assert!(Command::new("kill").args([&format!("-{signal}"), &pid]).status().expect("kill runs").success());
     let end = tmux.wait_for(&["EXIT=", "RAW="]);
-    assert!(end.contains("EXIT=143") && end.contains("RAW=off"), "{end}");
+    assert!(end.contains(&format!("EXIT={status}")) && end.contains("RAW=off"), "{end}");
     assert_eq!(tmux.terminal_modes(), "0 1");
+}
+
+#[test]
+fn sigterm_restores_the_terminal_and_exits_143() {
+    signal_ends_the_dashboard("sigterm", "TERM", 143);
+}
+
+#[test]
+fn sigint_from_outside_restores_the_terminal_and_exits_130() {
+    signal_ends_the_dashboard("sigint", "INT", 130);
+}
+
+#[test]
+fn a_panic_restores_the_terminal_before_its_message() {
+    let Some(tmux) = Tmux::start("panic", "--no-processes --panic-after 3", 100, 30) else {
+        return;
+    };
+    let end = tmux.wait_for(&["EXIT=", "RAW="]);
+    assert!(end.contains("EXIT=101") && end.contains("RAW=off"), "{end}");
+    assert!(end.contains("a requested crash"), "the panic message lands on the restored screen:\n{end}");
+    assert_eq!(tmux.terminal_modes(), "0 1");
+}
+
+#[test]
+fn ctrl_z_suspends_to_the_shell_and_fg_resumes() {
+    // An interactive shell with job control, as a user has: Ctrl-Z stops the job, fg resumes it.
+    let shell = ["env", "PS1=$ ", "bash", "--norc", "--noprofile", "-i"];
+    let Some(tmux) = Tmux::start_command("suspend", &shell, 100, 30) else {
+        return;
+    };
+    tmux.wait_for(&["$"]);
+    tmux.keys(&[&format!("{SOCKSCOPE} --no-processes"), "Enter"]);
+    tmux.wait_for(&["somaxconn"]);
+    tmux.keys(&["C-z"]);
+    let stopped = tmux.wait_for(&["Stopped"]);
+    assert!(!stopped.contains("somaxconn"), "the shell is back on the main screen:\n{stopped}");
+    assert_eq!(tmux.terminal_modes(), "0 1");
+    tmux.keys(&["fg", "Enter"]);
+    tmux.wait_for(&["somaxconn", "1 Overview"]);
+    assert_eq!(tmux.terminal_modes().split(' ').next(), Some("1"), "back on the alternate screen");
+    tmux.keys(&["q"]);
+    assert!(wait_until(Duration::from_secs(10), || tmux.terminal_modes() == "0 1"), "restored after q");
+    tmux.keys(&["echo EXIT=$?; stty -a | grep -q -- -icanon && echo RAW=on || echo RAW=off", "Enter"]);
+    let end = tmux.wait_for(&["EXIT=0", "RAW="]);
+    assert!(end.contains("RAW=off"), "{end}");
 }
 
 #[test]

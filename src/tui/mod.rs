@@ -41,6 +41,8 @@ pub struct Options {
     pub theme: ThemeName,
     /// Capture the mouse.
     pub mouse: bool,
+    /// Panic after this many frames (the tests' check that a crash restores the terminal).
+    pub panic_after: Option<u64>,
 }
 
 /// Messages from the main thread to the collector.
@@ -67,11 +69,13 @@ pub fn run(options: Options) -> std::io::Result<u8> {
     spawn_collector(options.collect, options.interval, control_inbox, events.clone())?;
     let input_thread = spawn_input(events.clone(), stop.clone())?;
     let signals = spawn_signals(events)?;
-    let status = event_loop(&mut guard, &mut app, &inbox, &control);
+    let status = event_loop(&mut guard, &mut app, &inbox, &control, options.panic_after);
+    // The input thread must be gone before the terminal is handed back, or it would swallow
+    // what the user types at the shell prompt next.
     stop.store(true, Ordering::Relaxed);
+    let _ = input_thread.join();
     signals.close();
     drop(guard);
-    let _ = input_thread.join();
     status
 }
 
@@ -80,10 +84,14 @@ fn event_loop(
     app: &mut App,
     inbox: &Receiver<Event>,
     control: &Sender<Control>,
+    panic_after: Option<u64>,
 ) -> std::io::Result<u8> {
     let mut last_sample: Option<Instant> = None;
     guard.draw(|frame| ui::draw(frame, app))?;
-    loop {
+    for frame in 1.. {
+        if panic_after.is_some_and(|limit| frame > limit) {
+            panic!("--panic-after: a requested crash after {limit} frames", limit = frame - 1);
+        }
         let stale_after = app.interval * 2 + Duration::from_millis(250);
         let timeout = last_sample.map_or(Duration::from_secs(3600), |at| stale_after.saturating_sub(at.elapsed()));
         let first = match inbox.recv_timeout(timeout.max(Duration::from_millis(50))) {
@@ -114,6 +122,7 @@ fn event_loop(
         }
         guard.draw(|frame| ui::draw(frame, app))?;
     }
+    Ok(0)
 }
 
 /// The collector thread: a sample per interval, sleeping the rest of the interval (overruns are
