@@ -178,12 +178,20 @@ fn before_the_first_sample_and_when_sources_fail() {
     assert!(text.contains("taking the first sample"), "{text}");
     let mut broken = incident().pop().expect("sample");
     broken.tcp_summary = None;
+    broken.tcp_listeners = None;
+    broken.unavailable.push(sockscope::sample::Unavailable {
+        source: "tcp_listeners".into(),
+        reason: "sock_diag: Protocol not supported".into(),
+    });
     broken.interfaces = None;
     broken.unavailable.push(sockscope::sample::Unavailable {
         source: "tcp_states".into(),
         reason: "sock_diag: Operation not permitted".into(),
     });
     let mut app = app_with(vec![broken]);
+    let text = screen(&mut app, 120, 30);
+    assert!(text.contains("TCP listeners unavailable: sock_diag: Protocol not supported"), "{text}");
+    assert!(text.contains("listeners unreadable") && !text.contains("no problems"), "{text}");
     keys(&mut app, "4");
     let text = screen(&mut app, 80, 24);
     assert!(text.contains("unavailable: sock_diag: Operation not permitted"), "{text}");

@@ -191,3 +191,27 @@ fn a_small_window_says_so_and_still_quits() {
     let end = tmux.wait_for(&["EXIT=", "RAW="]);
     assert!(end.contains("EXIT=0") && end.contains("RAW=off"), "{end}");
 }
+
+#[test]
+fn no_color_means_no_colour_codes_but_still_bold_and_reverse() {
+    let server = listener("127.0.0.1:0", 0);
+    let address = server.local_addr().expect("address").as_socket().expect("inet");
+    let _clients = connect_many(address, 1);
+    let command = format!("NO_COLOR=1 {}; exec sleep 600", script("--no-processes"));
+    let Some(tmux) = Tmux::start_command("nocolor", &["sh", "-c", &command], 100, 30) else {
+        return;
+    };
+    tmux.wait_for(&[&format!("127.0.0.1:{}", address.port()), "somaxconn"]);
+    let escaped = tmux.tmux(&["capture-pane", "-e", "-p"]);
+    let colours: Vec<&str> = escaped
+        .split("\x1b[")
+        .skip(1)
+        .filter_map(|sequence| sequence.split_once('m').map(|(parameters, _)| parameters))
+        .filter(|parameters| {
+            parameters.split(';').any(|p| matches!(p.parse::<u8>(), Ok(30..=38 | 40..=48 | 90..=97 | 100..=107)))
+        })
+        .collect();
+    assert!(colours.is_empty(), "colour codes under NO_COLOR: {colours:?}");
+    assert!(escaped.contains("\x1b[1") || escaped.contains(";1m"), "bold is kept:\n{escaped}");
+    assert!(escaped.contains("7m"), "reverse is kept (the selection)");
+}

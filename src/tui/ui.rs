@@ -141,7 +141,8 @@ fn limits_line<'a>(view: &View<'_>, snapshot: &'a Snapshot, theme: &Theme) -> Li
     Line::from(spans)
 }
 
-/// `CRIT 1 WARN 2`, or `no problems` (informational findings are on the Findings view).
+/// `CRIT 1 WARN 2`, or `no problems` (informational findings are on the Findings view), led by
+/// `listeners unreadable` when the listen-queue checks could not run.
 fn verdict(snapshot: &Snapshot, theme: &Theme) -> Vec<Span<'static>> {
     let outcome = &snapshot.outcome;
     let counts = [(Severity::Critical, theme.critical), (Severity::Warning, theme.warning)];
@@ -152,6 +153,14 @@ fn verdict(snapshot: &Snapshot, theme: &Theme) -> Vec<Span<'static>> {
         .collect();
     let spans = spans.into_iter().flat_map(|span| [span, Span::raw(" ")]).collect::<Vec<_>>();
     let spans = spans[..spans.len().saturating_sub(1)].to_vec();
+    if snapshot.current.tcp_listeners.is_none() {
+        // Without the listeners the listen-queue checks cannot run: never say "no problems".
+        let mut unreadable = vec![Span::styled("listeners unreadable", theme.warning)];
+        if !spans.is_empty() {
+            unreadable.push(Span::raw(" "));
+        }
+        return unreadable.into_iter().chain(spans).collect();
+    }
     if spans.is_empty() { vec![Span::styled("no problems", theme.good)] } else { spans }
 }
 

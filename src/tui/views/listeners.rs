@@ -108,6 +108,31 @@ pub fn fill_cells(listener: &ListenerView, ctx: &Ctx<'_>, width: usize) -> (Span
     (Span::styled(marker, row_style), Span::styled(label, style), row_style)
 }
 
+/// What an empty listener table says: that nothing listens, or that the filter hides everything.
+pub fn empty_text(ctx: &Ctx<'_>) -> &'static str {
+    if ctx.view.listeners.is_empty() { "no listening sockets" } else { "no listener matches the filter" }
+}
+
+/// The table title, with the reason when TCP or UNIX listeners could not be read.
+pub fn table_title<'a>(name: &str, shown: usize, ctx: &Ctx<'_>) -> Line<'a> {
+    let mut line = title(name, shown, ctx.view.listeners.len(), ctx);
+    let sample = &ctx.snapshot.current;
+    let missing = [
+        ("TCP", "tcp_listeners", sample.tcp_listeners.is_none()),
+        ("UNIX", "unix_listeners", sample.unix_listeners.is_none()),
+    ];
+    for (what, source, absent) in missing {
+        if absent {
+            let reason = sample.unavailable_reason(source).unwrap_or("not collected");
+            line.push_span(Span::styled(
+                format!(" {what} listeners unavailable: {} ", sanitize(reason)),
+                ctx.theme.warning,
+            ));
+        }
+    }
+    line
+}
+
 /// Draws the Listeners view.
 pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Rect> {
     let all = &ctx.view.listeners;
@@ -116,12 +141,12 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
     let (table_area, pane) = super::split_detail(area, ctx.detail);
     let spark_width = usize::from(COLUMNS[14].width);
     let table = DataTable {
-        title: title("Listeners", rows.len(), all.len(), ctx),
+        title: table_title("Listeners", rows.len(), ctx),
         columns: &COLUMNS,
         sorted: sorted_mark(ctx.sort, &sort_positions(&SORTS)),
         keys: &keys,
         focused: true,
-        empty: if all.is_empty() { "no listening sockets" } else { "no listener matches the filter" },
+        empty: empty_text(ctx),
     };
     let clicks = table.draw(frame, table_area, nav, ctx.theme, |row| {
         let listener = &all[rows[row]];

@@ -6,8 +6,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
+use super::Ctx;
 use super::listeners::{self, fill_cells};
-use super::{Ctx, title};
 use crate::advise::Severity;
 use crate::sample::TCP_STATES;
 use crate::sanitize::sanitize;
@@ -50,12 +50,12 @@ fn draw_listeners(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableN
     let keys: Vec<u64> = rows.iter().map(|index| all[*index].cookie).collect();
     let spark_width = usize::from(LISTENER_COLUMNS[6].width);
     let table = DataTable {
-        title: title("Listeners by accept-queue fill", rows.len(), all.len(), ctx),
+        title: listeners::table_title("Listeners by accept-queue fill", rows.len(), ctx),
         columns: &LISTENER_COLUMNS,
         sorted: None,
         keys: &keys,
         focused: true,
-        empty: if all.is_empty() { "no listening sockets" } else { "no listener matches the filter" },
+        empty: listeners::empty_text(ctx),
     };
     table.draw(frame, area, nav, ctx.theme, |row| {
         let listener = &all[rows[row]];
