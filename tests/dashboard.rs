@@ -158,6 +158,17 @@ fn freezing_keeps_the_screen_while_samples_arrive() {
 }
 
 #[test]
+fn an_old_sample_is_marked_stale() {
+    let mut app = app();
+    assert!(!screen(&mut app, 100, 30).contains("STALE"));
+    app.stale = true;
+    assert!(screen(&mut app, 100, 30).lines().next().is_some_and(|line| line.contains("STALE")));
+    let samples = incident();
+    app.handle(Event::Sample(Box::new(samples[0].clone())));
+    assert!(!app.stale, "a new sample clears it");
+}
+
+#[test]
 fn selection_follows_the_listener_across_samples() {
     let samples = incident();
     let mut app = app_with(samples[..6].to_vec());

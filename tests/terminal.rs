@@ -104,6 +104,10 @@ fn a_full_listener_help_and_quit_in_a_real_terminal() {
     let row = screen.lines().find(|line| line.contains(&full)).unwrap_or_default();
     assert!(row.contains("9/8 FULL") && row.contains('!'), "the full listener stands out:\n{screen}");
 
+    tmux.keys(&["+"]);
+    tmux.wait_for(&["every 500ms"]);
+    tmux.keys(&["-", "-"]);
+    tmux.wait_for(&["every 2s"]);
     tmux.keys(&["?"]);
     let help = tmux.wait_for(&["Keys — Esc or ? closes"]);
     for binding in sockscope::tui::keymap::BINDINGS {

@@ -14,15 +14,17 @@ use super::theme::Theme;
 
 const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
-/// A sparkline of the newest `width` values as text: a space where no value exists yet, `▁`
-/// for zero, and `▂`..`█` for values up to `max` (any value above zero shows at least `▂`, so a
-/// single drop is never invisible). `max` is fixed by the caller so a flat line does not scale
-/// itself into a full bar; `None` scales to the largest value shown.
+/// A sparkline of a whole series as text, `width` cells wide: a space where no value exists yet,
+/// `▁` for zero, and `▂`..`█` for values up to `max` (any value above zero shows at least `▂`,
+/// so a single drop is never invisible). A series longer than `width` is compressed, each cell
+/// showing the largest value of its stretch, so a spike minutes ago still shows. `max` is fixed
+/// by the caller so a flat line does not scale itself into a full bar; `None` scales to the
+/// largest value.
 pub fn sparkline(values: &[Option<f64>], width: usize, max: Option<f64>) -> String {
-    let shown = &values[values.len().saturating_sub(width)..];
-    let top = max.unwrap_or_else(|| shown.iter().flatten().copied().fold(0.0, f64::max));
-    let mut line: String = " ".repeat(width - shown.len());
-    for value in shown {
+    let cells = compress(values, width);
+    let top = max.unwrap_or_else(|| cells.iter().flatten().copied().fold(0.0, f64::max));
+    let mut line: String = " ".repeat(width.saturating_sub(cells.len()));
+    for value in &cells {
         line.push(match value {
             None => ' ',
             Some(v) if *v <= 0.0 || !v.is_finite() => LEVELS[0],
@@ -33,6 +35,18 @@ pub fn sparkline(values: &[Option<f64>], width: usize, max: Option<f64>) -> Stri
         });
     }
     line
+}
+
+/// At most `width` values: the series itself, or the maximum of each of `width` equal stretches
+/// of it (oldest first), so the line always spans the whole history.
+fn compress(values: &[Option<f64>], width: usize) -> Vec<Option<f64>> {
+    let len = values.len();
+    if len <= width || width == 0 {
+        return values.iter().rev().take(width).rev().copied().collect();
+    }
+    (0..width)
+        .map(|cell| values[cell * len / width..(cell + 1) * len / width].iter().flatten().copied().reduce(f64::max))
+        .collect()
 }
 
 /// Integer series as `f64` for [`sparkline`].
@@ -230,8 +244,18 @@ mod tests {
     fn sparklines_show_absence_zero_and_any_positive_value() {
         assert_eq!(sparkline(&[None, Some(0.0), Some(0.01), Some(1.0)], 4, Some(1.0)), " ▁▂█");
         assert_eq!(sparkline(&[Some(5.0)], 3, None), "  █");
-        assert_eq!(sparkline(&[Some(1.0), Some(2.0), Some(3.0)], 2, Some(2.0)), "██");
         assert_eq!(sparkline(&[], 2, None), "  ");
+    }
+
+    #[test]
+    fn long_series_keep_their_spikes() {
+        let mut series = vec![Some(0.0); 60];
+        series[3] = Some(1.0);
+        let line = sparkline(&series, 10, Some(1.0));
+        assert_eq!(line.chars().count(), 10);
+        assert_eq!(line, "█▁▁▁▁▁▁▁▁▁", "a spike 57 samples ago still shows, in the oldest cell");
+        assert_eq!(sparkline(&[Some(1.0), Some(2.0), Some(3.0)], 2, Some(3.0)), "▄█", "max of [1], [2, 3]");
+        assert_eq!(sparkline(&[None, None, None, Some(1.0)], 2, Some(1.0)), " █");
     }
 
     #[test]

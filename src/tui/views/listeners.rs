@@ -206,7 +206,7 @@ fn details<'a>(listener: &ListenerView, ctx: &Ctx<'_>, width: usize) -> Vec<Line
             ),
             theme,
         ),
-        field("fill history", sparkline(&ctx.history.listener_fill(listener.cookie), width, Some(1.0)), theme),
+        field("fill history", history_line(&ctx.history.listener_fill(listener.cookie), width, Some(1.0), ctx), theme),
     ];
     if listener.protocol == Protocol::Tcp {
         lines.extend(tcp_details(listener, ctx, width));
@@ -221,6 +221,12 @@ fn details<'a>(listener: &ListenerView, ctx: &Ctx<'_>, width: usize) -> Vec<Line
         ]));
     }
     lines
+}
+
+/// A sparkline of the whole history and the time it covers: `▁▁▂█  last 2m 30s`.
+fn history_line(series: &[Option<f64>], width: usize, max: Option<f64>, ctx: &Ctx<'_>) -> String {
+    let span = format!("  last {}", units::duration(ctx.history.span_seconds().round() as u64));
+    format!("{}{span}", sparkline(series, width.saturating_sub(span.len()), max))
 }
 
 fn about_listener(subject: &Subject, listener: &ListenerView) -> bool {
@@ -254,7 +260,7 @@ fn tcp_details<'a>(listener: &ListenerView, ctx: &Ctx<'_>, width: usize) -> Vec<
             ),
             theme,
         ),
-        field("drop history", sparkline(&ctx.history.listener_drop_rate(listener.cookie), width, None), theme),
+        field("drop history", history_line(&ctx.history.listener_drop_rate(listener.cookie), width, None, ctx), theme),
     ];
     lines.extend(syn_recv_lines(listener, ctx));
     let raw = ctx.snapshot.current.tcp_listeners.iter().flatten().find(|raw| raw.cookie == listener.cookie);
