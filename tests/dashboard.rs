@@ -132,6 +132,17 @@ fn details_of_the_full_listener() {
 }
 
 #[test]
+fn a_destination_shows_its_sockets_by_state_and_owner() {
+    let mut app = app();
+    keys(&mut app, "5");
+    assert_eq!(key(&mut app, KeyCode::Enter), vec![Effect::CollectConnections(true)]);
+    let text = screen(&mut app, 100, 30);
+    assert!(text.contains("by state") && text.contains("TIME_WAIT 108"), "{text}");
+    assert!(text.contains("by process"), "{text}");
+    insta::assert_snapshot!("ports_destination", text);
+}
+
+#[test]
 fn sorting_connections_by_receive_queue() {
     let mut app = app();
     keys(&mut app, "3sss");

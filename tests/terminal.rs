@@ -103,6 +103,11 @@ fn a_full_listener_help_and_quit_in_a_real_terminal() {
     let screen = tmux.wait_for(&[&full, "somaxconn"]);
     let row = screen.lines().find(|line| line.contains(&full)).unwrap_or_default();
     assert!(row.contains("9/8 FULL") && row.contains('!'), "the full listener stands out:\n{screen}");
+    let output = Command::new("ss").args(["-Hltn", &format!("sport = :{}", address.port())]).output().expect("ss");
+    let ss = common::parse_ss(&String::from_utf8_lossy(&output.stdout));
+    assert_eq!(ss.iter().map(|line| (line.recv_q, line.send_q)).collect::<Vec<_>>(), vec![(9, 8)], "ss agrees");
+    let somaxconn = std::fs::read_to_string("/proc/sys/net/core/somaxconn").expect("somaxconn");
+    assert!(screen.contains(&format!("somaxconn {}", somaxconn.trim())), "{screen}");
 
     tmux.keys(&["+"]);
     tmux.wait_for(&["every 500ms"]);

@@ -377,7 +377,7 @@ impl App {
     /// Whether the active view wants every socket collected.
     pub fn wants_connections(&self) -> bool {
         matches!(self.tab, Tab::Connections | Tab::States)
-            || (self.tab == Tab::Listeners && self.details[Tab::Listeners.index()])
+            || (matches!(self.tab, Tab::Listeners | Tab::Ports) && self.details[self.tab.index()])
     }
 
     /// The active view's table state.

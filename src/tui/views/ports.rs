@@ -8,10 +8,13 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::{Ctx, SortColumn, draw_pane, filtered, sort_positions, sort_rows, title};
+use std::collections::BTreeMap;
+
 use crate::model::{DestinationView, PortsView};
+use crate::sample::Connection;
 use crate::tui::app::TableNav;
 use crate::tui::filter::Record;
-use crate::tui::widgets::{Column, DataTable, bar, key_of, sorted_mark};
+use crate::tui::widgets::{Column, DataTable, bar, field, key_of, sorted_mark};
 use crate::units;
 
 const COLUMNS: [Column; 6] = [
@@ -45,7 +48,8 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
         frame.render_widget(super::overview::unavailable(ctx, "Ephemeral ports", "tcp_states"), area);
         return None;
     };
-    let [summary, table_area] = Layout::vertical([Constraint::Length(7), Constraint::Fill(1)]).areas(area);
+    let [summary, rest] = Layout::vertical([Constraint::Length(7), Constraint::Fill(1)]).areas(area);
+    let (table_area, pane) = super::split_detail(rest, ctx.detail);
     draw_pane(
         frame,
         summary,
@@ -100,7 +104,63 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
         ];
         (cells, Style::new())
     });
+    if let Some(pane) = pane
+        && let Some(destination) = nav.key.and_then(|k| all.iter().find(|d| key(d) == k))
+    {
+        let title = format!(
+            "{} → {}",
+            destination.local_address,
+            endpoint(destination.remote_address, destination.remote_port)
+        );
+        draw_pane(frame, pane, title, details(destination, ctx), ctx.theme);
+    }
     Some(clicks)
+}
+
+/// `NAME count, NAME count`.
+fn counts(map: &BTreeMap<String, u64>) -> String {
+    map.iter().map(|(name, count)| format!("{name} {count}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The sockets toward one destination: how many in each state and which processes own them.
+fn details<'a>(destination: &DestinationView, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
+    let theme = ctx.theme;
+    let mut lines = vec![
+        field("sockets", format!("{} ({} in TIME_WAIT)", destination.sockets, destination.time_wait), theme),
+        field(
+            "headroom",
+            format!(
+                "{} more connections fit before connect() fails with EADDRNOTAVAIL (use {})",
+                destination.headroom,
+                units::percent(destination.use_ratio)
+            ),
+            theme,
+        ),
+    ];
+    let sample = &ctx.snapshot.current;
+    let Some(connections) = sample.connections.as_ref() else {
+        lines.push(field("by state", "collecting every socket (from the next sample)…", theme));
+        return lines;
+    };
+    let toward: Vec<&Connection> = connections
+        .iter()
+        .filter(|c| {
+            c.local_address == destination.local_address
+                && c.remote_address == destination.remote_address
+                && c.remote_port == destination.remote_port
+        })
+        .collect();
+    let mut states: BTreeMap<String, u64> = BTreeMap::new();
+    let mut owners: BTreeMap<String, u64> = BTreeMap::new();
+    let table = sample.processes.as_ref().map(|table| &table.owners);
+    for connection in &toward {
+        *states.entry(connection.state.name().to_string()).or_default() += 1;
+        let owner = table.and_then(|owners| owners.get(&connection.inode)).map(|p| super::processes_label(p));
+        *owners.entry(owner.unwrap_or_else(|| "(no owner: TIME_WAIT or closed)".to_string())).or_default() += 1;
+    }
+    lines.push(field("by state", counts(&states), theme));
+    lines.push(field("by process", counts(&owners), theme));
+    lines
 }
 
 fn summary_lines<'a>(ports: &PortsView, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
