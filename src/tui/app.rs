@@ -439,8 +439,22 @@ impl App {
         let context = if self.help { Context::Global } else { Context::Table };
         match keymap::lookup(context, &name) {
             Some(action) => self.apply(action, key),
-            None => Vec::new(),
+            None => self.unbound_alt(key),
         }
+    }
+
+    /// Esc followed quickly by a key reaches the program as that key with Alt (the terminal
+    /// cannot tell them apart). No Alt key is bound, so it is taken as what was typed: Esc, then
+    /// the key.
+    fn unbound_alt(&mut self, key: &KeyEvent) -> Vec<Effect> {
+        use ratatui::crossterm::event::KeyModifiers;
+        if !key.modifiers.contains(KeyModifiers::ALT) || key.modifiers.contains(KeyModifiers::CONTROL) {
+            return Vec::new();
+        }
+        let mut effects = self.apply(Action::Back, key);
+        let plain = KeyEvent::new(key.code, key.modifiers - KeyModifiers::ALT);
+        effects.extend(self.handle_key(&plain));
+        effects
     }
 
     /// Carries out an action (the key that triggered it is needed for the view number).
@@ -714,6 +728,15 @@ mod tests {
         press(&mut app, KeyCode::Char('s'));
         press(&mut app, KeyCode::Char('s'));
         assert_eq!(app.sorts[1], Sort { column: 0, reversed: false });
+    }
+
+    #[test]
+    fn esc_typed_quickly_before_a_key_is_both() {
+        let mut app = app();
+        press(&mut app, KeyCode::Char('?'));
+        let alt_q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::ALT);
+        assert_eq!(app.handle(Event::Key(alt_q)), vec![Effect::Exit(0)]);
+        assert!(!app.help, "the Esc closed the help");
     }
 
     #[test]
