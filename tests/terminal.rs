@@ -233,3 +233,19 @@ fn no_color_means_no_colour_codes_but_still_bold_and_reverse() {
     assert!(escaped.contains("\x1b[1") || escaped.contains(";1m"), "bold is kept:\n{escaped}");
     assert!(escaped.contains("7m"), "reverse is kept (the selection)");
 }
+
+#[test]
+fn a_vanished_terminal_ends_the_dashboard() {
+    let Some(tmux) = Tmux::start("hangup", "--no-processes", 100, 30) else {
+        return;
+    };
+    tmux.wait_for(&["somaxconn"]);
+    let pid = tmux.sockscope_pid();
+    assert!(!pid.is_empty());
+    drop(tmux); // kills the tmux server: the pane's terminal is gone, SIGHUP is sent
+    let running = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|stat| !stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')))
+    };
+    assert!(wait_until(Duration::from_secs(5), || !running()), "sockscope {pid} still runs without its terminal");
+}

@@ -67,13 +67,15 @@ pub fn run(options: Options) -> std::io::Result<u8> {
     let stop = Arc::new(AtomicBool::new(false));
     let mut guard = Guard::enter(options.mouse)?;
     spawn_collector(options.collect, options.interval, control_inbox, events.clone())?;
-    let input_thread = spawn_input(events.clone(), stop.clone())?;
+    let input_done = spawn_input(events.clone(), stop.clone())?;
     let signals = spawn_signals(events)?;
     let status = event_loop(&mut guard, &mut app, &inbox, &control, options.panic_after);
     // The input thread must be gone before the terminal is handed back, or it would swallow
-    // what the user types at the shell prompt next.
+    // what the user types at the shell prompt next. It notices `stop` within one poll; but when
+    // the terminal itself is gone (SIGHUP) crossterm's read can spin without returning, so wait
+    // a bounded time and let the process exit take the thread.
     stop.store(true, Ordering::Relaxed);
-    let _ = input_thread.join();
+    let _ = input_done.recv_timeout(INPUT_POLL * 3);
     signals.close();
     drop(guard);
     status
@@ -179,11 +181,17 @@ fn collect_forever(
     }
 }
 
-/// The input thread: keys, mouse and resizes; polls so it notices the end of the dashboard.
-fn spawn_input(events: Sender<Event>, stop: Arc<AtomicBool>) -> std::io::Result<thread::JoinHandle<()>> {
+/// How long the input thread waits for input before it looks at the stop flag again.
+const INPUT_POLL: Duration = Duration::from_millis(100);
+
+/// The input thread: keys, mouse and resizes; polls so it notices the end of the dashboard. The
+/// returned receiver disconnects when the thread has ended.
+fn spawn_input(events: Sender<Event>, stop: Arc<AtomicBool>) -> std::io::Result<Receiver<()>> {
+    let (done, input_done) = mpsc::channel::<()>();
     thread::Builder::new().name("sockscope-input".to_string()).spawn(move || {
+        let _done = done;
         while !stop.load(Ordering::Relaxed) {
-            match input::poll(Duration::from_millis(100)) {
+            match input::poll(INPUT_POLL) {
                 Ok(false) => continue,
                 Ok(true) => {}
                 Err(_) => return,
@@ -199,7 +207,8 @@ fn spawn_input(events: Sender<Event>, stop: Arc<AtomicBool>) -> std::io::Result<
                 return;
             }
         }
-    })
+    })?;
+    Ok(input_done)
 }
 
 /// The signal thread: SIGTERM, SIGHUP, SIGQUIT and SIGINT end the dashboard through the event
