@@ -165,14 +165,12 @@ pub(crate) fn tcp_summary(
     }
 }
 
-/// One socket of the all-states dump as a [`Connection`]; `None` for an unknown state or
-/// malformed attributes.
+/// One socket of the all-states dump as a [`Connection`]; `None` for an unknown state. A socket
+/// whose attributes cannot be decoded is kept without them, as it is counted in the states.
 fn connection(message: &InetDiagMsg<'_>) -> Option<Connection> {
     let state = TcpState::from_kernel(message.state())?;
     let extras = inet_diag::extras(message);
-    if extras.malformed {
-        return None;
-    }
+    let (tcp_info, memory) = if extras.malformed { (None, None) } else { (extras.tcp_info, extras.memory) };
     Some(Connection {
         family: message.family(),
         state,
@@ -186,8 +184,8 @@ fn connection(message: &InetDiagMsg<'_>) -> Option<Connection> {
         uid: message.uid(),
         cookie: message.cookie(),
         retrans: message.retrans(),
-        tcp_info: extras.tcp_info,
-        memory: extras.memory,
+        tcp_info,
+        memory,
     })
 }
 
