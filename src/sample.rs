@@ -695,8 +695,57 @@ pub struct Connection {
     pub cookie: u64,
     /// Retransmissions of the current segment (`idiag_retrans`).
     pub retrans: u8,
+    /// The pending timer, as `ss -o` shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timer: Option<SocketTimer>,
     /// `tcp_info`, absent for TIME_WAIT and request sockets.
     pub tcp_info: Option<TcpInfo>,
     /// Socket memory.
     pub memory: Option<SocketMemory>,
+}
+
+/// A socket's pending timer (`idiag_timer` and `idiag_expires`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SocketTimer {
+    /// Which timer.
+    pub kind: TimerKind,
+    /// Milliseconds until it fires.
+    pub expires_ms: u32,
+}
+
+/// The timers the kernel reports for a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimerKind {
+    /// Retransmission (or, for a request socket, the SYN-ACK retransmission).
+    Retransmit,
+    /// Keepalive.
+    Keepalive,
+    /// TIME_WAIT expiry.
+    TimeWait,
+    /// Zero-window probe.
+    Persist,
+}
+
+impl TimerKind {
+    /// The timer of an `idiag_timer` value; `None` for 0 (no timer) and unknown values.
+    pub fn from_kernel(timer: u8) -> Option<TimerKind> {
+        match timer {
+            1 => Some(TimerKind::Retransmit),
+            2 => Some(TimerKind::Keepalive),
+            3 => Some(TimerKind::TimeWait),
+            4 => Some(TimerKind::Persist),
+            _ => None,
+        }
+    }
+
+    /// The name `ss -o` prints: `on`, `keepalive`, `timewait`, `persist`.
+    pub fn ss_name(self) -> &'static str {
+        match self {
+            TimerKind::Retransmit => "on",
+            TimerKind::Keepalive => "keepalive",
+            TimerKind::TimeWait => "timewait",
+            TimerKind::Persist => "persist",
+        }
+    }
 }

@@ -137,7 +137,12 @@ fn a_destination_shows_its_sockets_by_state_and_owner() {
     keys(&mut app, "5");
     assert_eq!(key(&mut app, KeyCode::Enter), vec![Effect::CollectConnections(true)]);
     let text = screen(&mut app, 100, 30);
-    assert!(text.contains("by state") && text.contains("TIME_WAIT 108"), "{text}");
+    let samples = incident();
+    let view = sockscope::model::View::new(&samples[11], Some(&samples[10]));
+    let busiest = &view.ports.as_ref().expect("ports").by_destination[0];
+    let time_wait = busiest.time_wait;
+    assert!(text.contains(&format!("({time_wait} in TIME_WAIT)")), "{text}");
+    assert!(text.contains(&format!("TIME_WAIT {time_wait}")), "the per-socket count agrees with the summary: {text}");
     assert!(text.contains("by process"), "{text}");
     insta::assert_snapshot!("ports_destination", text);
 }

@@ -224,7 +224,7 @@ fn every_connection_matches_ss_with_its_tcp_info() {
     let sample = netns.enter(|| {
         Collector::new(CollectOptions { connections: true, processes: true, ..CollectOptions::default() }).collect()
     });
-    let ss = ss_sockets(&netns.run("ss", &["-Htanei"]));
+    let ss = ss_sockets(&netns.run("ss", &["-Htaneio"]));
     let connections = sample.connections.as_ref().expect("connections kept");
     assert_eq!(connections.len(), ss.len(), "{ss:#?}");
     let owned = sample.processes.as_ref().expect("owners");
@@ -248,6 +248,20 @@ fn every_connection_matches_ss_with_its_tcp_info() {
         if connection.state.name() != "LISTEN" {
             assert_eq!(words[4], remote, "{line}");
         }
+        // ss -o: `timer:(timewait,59sec,0)`, `timer:(keepalive,...)`; seconds are rounded down.
+        match (ss_value(line, "timer"), connection.timer) {
+            (Some(timer), Some(ours)) => {
+                let mut parts = timer.trim_matches(['(', ')']).split(',');
+                assert_eq!(parts.next(), Some(ours.kind.ss_name()), "{line}");
+                let left = parts.next().unwrap_or_default();
+                if let Some(seconds) = left.strip_suffix("sec").and_then(|s| s.parse::<f64>().ok()) {
+                    let ours = f64::from(ours.expires_ms) / 1000.0;
+                    assert!((ours - seconds).abs() <= 2.0, "timer {ours}s vs ss {seconds}s: {line}");
+                }
+            }
+            (None, None) => {}
+            (theirs, ours) => panic!("timer: ss {theirs:?}, sockscope {ours:?}: {line}"),
+        }
         if let Some(inode) = ss_value(line, "ino") {
             assert_eq!(inode.parse::<u64>().ok(), Some(connection.inode), "{line}");
         }
@@ -269,8 +283,9 @@ fn every_connection_matches_ss_with_its_tcp_info() {
             Some(_) => {}
         }
     }
-    let time_wait = connections.iter().filter(|c| c.state.name() == "TIME_WAIT").count();
-    assert_eq!(time_wait, 7);
+    let time_wait: Vec<_> = connections.iter().filter(|c| c.state.name() == "TIME_WAIT").collect();
+    assert_eq!(time_wait.len(), 7);
+    assert!(time_wait.iter().all(|c| c.timer.is_some_and(|t| t.expires_ms <= 60_000)), "{time_wait:?}");
 
     let without = netns.enter(|| Collector::new(CollectOptions::default()).collect());
     assert!(without.connections.is_none());

@@ -50,6 +50,17 @@ impl<'a> InetDiagMsg<'a> {
         self.bytes[1]
     }
 
+    /// `idiag_timer`: which timer is pending (0 none, 1 retransmit, 2 keepalive, 3 TIME_WAIT,
+    /// 4 zero-window probe).
+    pub(crate) fn timer(&self) -> u8 {
+        self.bytes[2]
+    }
+
+    /// `idiag_expires`: milliseconds until the pending timer fires.
+    pub(crate) fn expires(&self) -> u32 {
+        self.u32_at(52)
+    }
+
     /// Retransmit count (for a request socket: SYN-ACK retransmits).
     pub(crate) fn retrans(&self) -> u8 {
         self.bytes[3]

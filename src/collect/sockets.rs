@@ -15,8 +15,8 @@ use super::flows::{self as flow, FlowSummary};
 use super::inet_diag::{self, ALL_STATES, IPPROTO_TCP, IPPROTO_UDP, InetDiagMsg, LISTEN_ONLY, Query};
 use super::netlink::{Attributes, DumpError, DumpSocket, DumpStats};
 use crate::sample::{
-    CloseWaitSocket, Connection, DestinationPorts, EphemeralPorts, Family, SynRecvGroup, TcpListener, TcpState,
-    TcpSummary, UdpSocket, UnixListener,
+    CloseWaitSocket, Connection, DestinationPorts, EphemeralPorts, Family, SocketTimer, SynRecvGroup, TcpListener,
+    TcpState, TcpSummary, TimerKind, UdpSocket, UnixListener,
 };
 
 /// `SOCK_DIAG_BY_FAMILY`, the message type of every sock_diag reply.
@@ -184,6 +184,7 @@ fn connection(message: &InetDiagMsg<'_>) -> Option<Connection> {
         uid: message.uid(),
         cookie: message.cookie(),
         retrans: message.retrans(),
+        timer: TimerKind::from_kernel(message.timer()).map(|kind| SocketTimer { kind, expires_ms: message.expires() }),
         tcp_info,
         memory,
     })

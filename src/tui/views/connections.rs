@@ -12,13 +12,13 @@ use ratatui::text::{Line, Span};
 
 use super::{Ctx, SortColumn, draw_pane, processes_label, sort_positions, sort_rows, title};
 use crate::collect::tcp_info::TcpInfo;
-use crate::sample::{Connection, ProcessRef, Sample, TcpState, UdpSocket};
+use crate::sample::{Connection, ProcessRef, Sample, SocketTimer, TcpState, UdpSocket};
 use crate::tui::app::{RowCache, TableNav};
 use crate::tui::filter::Record;
 use crate::tui::widgets::{Column, DataTable, field, sorted_mark};
 use crate::units;
 
-const COLUMNS: [Column; 10] = [
+const COLUMNS: [Column; 11] = [
     Column::text("proto", 5, 6),
     Column::text("state", 11, 0),
     Column::flexible("local", 18),
@@ -29,6 +29,7 @@ const COLUMNS: [Column; 10] = [
     Column::number("cwnd", 5, 5),
     Column::number("retrans", 7, 4),
     Column::text("process", 16, 2),
+    Column::text("timer", 15, 6),
 ];
 
 /// Sorts: state, local port, peer, queues, rtt, retransmissions, process.
@@ -91,6 +92,12 @@ impl Socket<'_> {
         match self {
             Socket::Tcp(_) => "tcp",
             Socket::Udp(_) => "udp",
+        }
+    }
+    fn timer(&self) -> Option<SocketTimer> {
+        match self {
+            Socket::Tcp(c) => c.timer,
+            Socket::Udp(_) => None,
         }
     }
     fn info(&self) -> Option<&TcpInfo> {
@@ -215,6 +222,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav, ca
             Span::raw(units::count(info.and_then(|i| i.snd_cwnd))),
             Span::raw(units::count(info.and_then(|i| i.total_retrans))),
             Span::raw(processes_label(owners(sample, socket))),
+            Span::raw(socket.timer().map_or_else(String::new, timer_label)),
         ];
         (cells, if retransmitting { ctx.theme.warning } else { Style::new() })
     });
@@ -235,6 +243,7 @@ fn details<'a>(sample: &Sample, socket: &Socket<'_>, ctx: &Ctx<'_>) -> Vec<Line<
         field("processes", processes_label(owners(sample, socket)), theme),
         field("queues", format!("recv-q {recv_q}  send-q {send_q}"), theme),
         field("inode / cookie", format!("{} / {:#x}", socket.inode(), socket.cookie()), theme),
+        field("timer", socket.timer().map_or_else(|| "none pending".to_string(), timer_label), theme),
     ];
     match socket {
         Socket::Tcp(connection) => {
@@ -271,6 +280,16 @@ fn details<'a>(sample: &Sample, socket: &Socket<'_>, ctx: &Ctx<'_>) -> Vec<Line<
         }
     }
     lines
+}
+
+/// A pending timer as `ss -o` names it, with the time left: `timewait 42s`, `on 204ms`.
+fn timer_label(timer: SocketTimer) -> String {
+    let left = if timer.expires_ms < 1000 {
+        format!("{}ms", timer.expires_ms)
+    } else {
+        units::duration(u64::from(timer.expires_ms / 1000))
+    };
+    format!("{} {left}", timer.kind.ss_name())
 }
 
 fn micros(value: Option<u32>) -> String {
