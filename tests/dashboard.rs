@@ -159,6 +159,29 @@ fn sorting_connections_by_receive_queue() {
 }
 
 #[test]
+fn clicking_a_heading_sorts_by_it_and_again_reverses() {
+    use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut app = app();
+    keys(&mut app, "2");
+    let text = screen(&mut app, 160, 48);
+    let (row, line) = text.lines().enumerate().find(|(_, line)| line.contains("drops/s")).expect("heading");
+    let x = line.find("drops/s").map(|byte| line[..byte].chars().count()).expect("x") + 2;
+    let click = |app: &mut App| {
+        let at = MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: x as u16,
+            row: row as u16,
+            modifiers: KeyModifiers::NONE,
+        };
+        app.handle(Event::Mouse(at));
+        screen(app, 160, 48)
+    };
+    let sorted = click(&mut app);
+    assert!(sorted.contains("drops/s▼"), "{sorted}");
+    assert!(click(&mut app).contains("drops/s▲"));
+}
+
+#[test]
 fn freezing_keeps_the_screen_while_samples_arrive() {
     let samples = incident();
     let (last, earlier) = samples.split_last().expect("samples");

@@ -220,6 +220,8 @@ pub struct Regions {
     pub tabs: Vec<(Rect, Tab)>,
     /// The rows of the active table (without its header).
     pub table: Option<Rect>,
+    /// The active table's sortable headings, with their index among the view's sorts.
+    pub header: Vec<(Rect, usize)>,
 }
 
 /// Fixed choices made at start-up.
@@ -521,6 +523,16 @@ impl App {
         effects
     }
 
+    /// A click on a heading: sort by that column, or reverse the sort if it already is.
+    fn sort_by(&mut self, sort: usize) {
+        let current = &mut self.sorts[self.tab.index()];
+        if current.column == sort {
+            current.reversed ^= true;
+        } else {
+            *current = Sort { column: sort, reversed: false };
+        }
+    }
+
     fn switch_tab(&mut self, index: usize) {
         if let Some(tab) = Tab::ALL.get(index) {
             self.tab = *tab;
@@ -608,6 +620,10 @@ impl App {
                     if self.wants_connections() != before {
                         return vec![Effect::CollectConnections(self.wants_connections())];
                     }
+                } else if let Some(sort) =
+                    self.regions.header.iter().find(|(area, _)| area.contains(position)).map(|(_, sort)| *sort)
+                {
+                    self.sort_by(sort);
                 } else if let Some(table) = self.regions.table.filter(|area| area.contains(position)) {
                     let offset = self.nav().offset;
                     self.nav().select(offset + usize::from(position.y - table.y));

@@ -279,12 +279,14 @@ fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme) {
         ]),
         Line::from(vec![
             Span::styled("Mouse ", theme.title),
-            Span::raw("wheel scrolls, click selects a row or a tab; hold Shift (or press m) to select text."),
+            Span::raw("wheel scrolls; click a row, a tab or a heading (sorts); Shift or m selects text."),
         ]),
     ];
     let body_height = left.len().max(right.len()) as u16;
     let width = area.width.saturating_sub(4).min(96);
-    let notes_height = if width < 90 { 4 } else { 2 };
+    // Each note wraps at the inner width (a little less, as wrapping breaks at words).
+    let inner_width = usize::from(width.saturating_sub(4)).max(1);
+    let notes_height = notes.iter().map(|line| line.width().div_ceil(inner_width)).sum::<usize>() as u16;
     let height = (body_height + notes_height + 3).min(area.height);
     let popup = Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height };
     frame.render_widget(Clear, popup);

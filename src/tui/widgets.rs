@@ -2,7 +2,7 @@
 //! and a table that formats only its visible rows and drops low-priority columns when narrow.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
@@ -113,14 +113,35 @@ impl Column {
     }
 }
 
+/// One way a table can be sorted: its name and the column (by position in the table's column
+/// list) that carries the ▼/▲ mark and sorts on a click.
+#[derive(Debug, Clone, Copy)]
+pub struct SortColumn {
+    /// Name, as the view's comparator knows it.
+    pub name: &'static str,
+    /// Position of the marked column in the view's column list.
+    pub column: usize,
+}
+
+/// Where a drawn table landed, for mouse clicks.
+#[derive(Debug, Clone, Default)]
+pub struct Drawn {
+    /// The rows (without the header).
+    pub rows: Rect,
+    /// Each sortable column's heading, with its index among the view's sorts.
+    pub header: Vec<(Rect, usize)>,
+}
+
 /// A bordered table over `keys.len()` rows that builds only the visible rows.
 pub struct DataTable<'a> {
     /// Block title.
     pub title: Line<'a>,
     /// Columns, in display order.
     pub columns: &'a [Column],
-    /// The sorted column (index into `columns`) and direction, for the ▲/▼ mark.
-    pub sorted: Option<(usize, bool)>,
+    /// The ways the table can be sorted (empty for tables that cannot).
+    pub sorts: &'a [SortColumn],
+    /// The sort in force (an index into `sorts`).
+    pub sort: Sort,
     /// Row identities in display order.
     pub keys: &'a [u64],
     /// Whether the selection is shown.
@@ -131,7 +152,7 @@ pub struct DataTable<'a> {
 
 impl DataTable<'_> {
     /// Draws the table; `row(index)` gives the cells of row `index` (in `columns` order) and
-    /// the row's style. Returns the area of the rows, for mouse clicks.
+    /// the row's style. Returns where the rows and the sortable headings are, for mouse clicks.
     pub fn draw<'r>(
         self,
         frame: &mut Frame,
@@ -139,18 +160,19 @@ impl DataTable<'_> {
         nav: &mut TableNav,
         theme: &Theme,
         mut row: impl FnMut(usize) -> (Vec<Span<'r>>, Style),
-    ) -> Rect {
+    ) -> Drawn {
         let block = Block::bordered().title(self.title).title_style(theme.title);
         let inner = block.inner(area);
         frame.render_widget(block, area);
         let page = usize::from(inner.height.saturating_sub(1));
         nav.resolve(self.keys, page);
         let visible = visible_columns(self.columns, inner.width.saturating_sub(2));
+        let sorted = self.sorts.get(self.sort.column).map(|sort| sort.column);
         let header = Row::new(visible.iter().map(|&index| {
             let column = &self.columns[index];
-            let mark = match self.sorted {
-                Some((sorted, reversed)) if sorted == index => {
-                    if reversed {
+            let mark = match sorted {
+                Some(sorted) if sorted == index => {
+                    if self.sort.reversed {
                         "▲"
                     } else {
                         "▼"
@@ -172,10 +194,14 @@ impl DataTable<'_> {
             }))
             .style(style)
         });
-        let widths = visible.iter().map(|&index| {
-            let column = &self.columns[index];
-            if column.flexible { Constraint::Min(column.width) } else { Constraint::Length(column.width) }
-        });
+        let widths: Vec<Constraint> = visible
+            .iter()
+            .map(|&index| {
+                let column = &self.columns[index];
+                if column.flexible { Constraint::Min(column.width) } else { Constraint::Length(column.width) }
+            })
+            .collect();
+        let header_cells = header_cells(self.sorts, &visible, &widths, inner);
         let table = Table::new(rows, widths)
             .header(header)
             .column_spacing(1)
@@ -193,8 +219,24 @@ impl DataTable<'_> {
             let mut scrollbar = ScrollbarState::new(self.keys.len().saturating_sub(page)).position(nav.offset);
             frame.render_stateful_widget(Scrollbar::new(ScrollbarOrientation::VerticalRight), area, &mut scrollbar);
         }
-        Rect { y: inner.y + 1, height: inner.height.saturating_sub(1), ..inner }
+        Drawn { rows: Rect { y: inner.y + 1, height: inner.height.saturating_sub(1), ..inner }, header: header_cells }
     }
+}
+
+/// The headings of the sortable columns on screen, laid out as ratatui lays out the table (after
+/// the two-cell selection gutter, one cell between columns).
+fn header_cells(sorts: &[SortColumn], visible: &[usize], widths: &[Constraint], inner: Rect) -> Vec<(Rect, usize)> {
+    if sorts.is_empty() || inner.height == 0 {
+        return Vec::new();
+    }
+    let gutter = 2.min(inner.width);
+    let line = Rect { x: inner.x + gutter, width: inner.width - gutter, height: 1, ..inner };
+    let cells = Layout::horizontal(widths.iter().copied()).flex(Flex::Start).spacing(1).split(line);
+    visible
+        .iter()
+        .zip(cells.iter())
+        .filter_map(|(column, cell)| Some((*cell, sorts.iter().position(|sort| sort.column == *column)?)))
+        .collect()
 }
 
 fn align(line: Line<'_>, right: bool) -> Line<'_> {
@@ -218,11 +260,6 @@ fn visible_columns(columns: &[Column], width: u16) -> Vec<usize> {
         shown.remove(drop);
     }
     shown
-}
-
-/// The sort mark for a table whose sort columns are given by their position among `columns`.
-pub fn sorted_mark(sort: Sort, sort_columns: &[usize]) -> Option<(usize, bool)> {
-    sort_columns.get(sort.column).map(|column| (*column, sort.reversed))
 }
 
 /// A stable 64-bit identity for rows keyed by text (interfaces by name, settings, findings).

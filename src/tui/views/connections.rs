@@ -10,12 +10,12 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::{Ctx, SortColumn, draw_pane, processes_label, sort_positions, sort_rows, title};
+use super::{Ctx, draw_pane, processes_label, sort_rows, title};
 use crate::collect::tcp_info::TcpInfo;
 use crate::sample::{Connection, ProcessRef, Sample, SocketTimer, TcpState, UdpSocket};
 use crate::tui::app::{RowCache, TableNav};
 use crate::tui::filter::Record;
-use crate::tui::widgets::{Column, DataTable, field, sorted_mark};
+use crate::tui::widgets::{Column, DataTable, Drawn, SortColumn, field};
 use crate::units;
 
 const COLUMNS: [Column; 11] = [
@@ -182,7 +182,7 @@ fn order<'c>(ctx: &Ctx<'_>, sockets: &[Socket<'_>], cache: &'c mut RowCache) -> 
 }
 
 /// Draws the Connections view.
-pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav, cache: &mut RowCache) -> Option<Rect> {
+pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav, cache: &mut RowCache) -> Option<Drawn> {
     let sample = &ctx.snapshot.current;
     let sockets = sockets(sample);
     let cache = order(ctx, &sockets, cache);
@@ -199,7 +199,8 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav, ca
     let table = DataTable {
         title: title(name, cache.rows.len(), sockets.len(), ctx),
         columns: &COLUMNS,
-        sorted: sorted_mark(ctx.sort, &sort_positions(&SORTS)),
+        sorts: &SORTS,
+        sort: ctx.sort,
         keys: &cache.keys,
         focused: true,
         empty,

@@ -9,12 +9,12 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::overview::severity_style;
-use super::{Ctx, SortColumn, draw_pane, filtered, sort_positions, sort_rows, title};
+use super::{Ctx, draw_pane, filtered, sort_rows, title};
 use crate::advise::{Finding, Subject};
 use crate::sanitize::sanitize;
 use crate::tui::app::TableNav;
 use crate::tui::filter::Record;
-use crate::tui::widgets::{Column, DataTable, key_of, sorted_mark};
+use crate::tui::widgets::{Column, DataTable, Drawn, SortColumn, key_of};
 
 const COLUMNS: [Column; 4] = [
     Column::text("sev", 4, 0),
@@ -58,7 +58,7 @@ fn record(finding: &Finding) -> Record {
 }
 
 /// Draws the Findings view.
-pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Rect> {
+pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Drawn> {
     let outcome = &ctx.snapshot.outcome;
     let all = &outcome.findings;
     let mut rows = filtered(ctx.filter, all.len(), |index| record(&all[index]));
@@ -82,7 +82,8 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
     let table = DataTable {
         title: title("Findings", rows.len(), all.len(), ctx),
         columns: &COLUMNS,
-        sorted: sorted_mark(ctx.sort, &sort_positions(&SORTS)),
+        sorts: &SORTS,
+        sort: ctx.sort,
         keys: &row_keys,
         focused: true,
         empty: if all.is_empty() {

@@ -7,12 +7,12 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::{Ctx, SortColumn, draw_pane, filtered, sort_positions, sort_rows, title};
+use super::{Ctx, draw_pane, filtered, sort_rows, title};
 use crate::model::InterfaceView;
 use crate::sanitize::sanitize;
-use crate::tui::app::TableNav;
+use crate::tui::app::{Sort, TableNav};
 use crate::tui::filter::Record;
-use crate::tui::widgets::{Column, DataTable, field, sorted_mark, sparkline};
+use crate::tui::widgets::{Column, DataTable, Drawn, SortColumn, field, sparkline};
 use crate::units;
 
 const COLUMNS: [Column; 13] = [
@@ -47,7 +47,7 @@ fn record(interface: &InterfaceView<'_>) -> Record {
 }
 
 /// Draws the Interfaces view.
-pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Rect> {
+pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Drawn> {
     let all = &ctx.view.interfaces;
     if ctx.snapshot.current.interfaces.is_none() {
         frame.render_widget(super::overview::unavailable(ctx, "Interfaces", "interfaces"), area);
@@ -76,7 +76,8 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
     let table = DataTable {
         title: title("Interfaces", rows.len(), all.len(), ctx),
         columns: &COLUMNS,
-        sorted: sorted_mark(ctx.sort, &sort_positions(&SORTS)),
+        sorts: &SORTS,
+        sort: ctx.sort,
         keys: &row_keys,
         focused: true,
         empty: "no interface matches the filter",
@@ -170,7 +171,8 @@ fn draw_softnet(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
     let table = DataTable {
         title: Line::from(Span::styled(" Softnet backlog per CPU ", ctx.theme.title)),
         columns: &SOFTNET_COLUMNS,
-        sorted: None,
+        sorts: &[],
+        sort: Sort::default(),
         keys: &keys,
         focused: false,
         empty: "softnet_stat unavailable",

@@ -8,14 +8,14 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::overview::severity_style;
-use super::{Ctx, SortColumn, draw_pane, filtered, sort_positions, sort_rows, title};
+use super::{Ctx, draw_pane, filtered, sort_rows, title};
 use crate::advise::Subject;
 use crate::model::format_setting;
 use crate::sanitize::sanitize;
 use crate::settings::{SETTINGS, Setting};
 use crate::tui::app::TableNav;
 use crate::tui::filter::Record;
-use crate::tui::widgets::{Column, DataTable, field, key_of, sorted_mark};
+use crate::tui::widgets::{Column, DataTable, Drawn, SortColumn, field, key_of};
 
 const COLUMNS: [Column; 5] = [
     Column::text("group", 13, 3),
@@ -44,7 +44,7 @@ fn changed(value: Option<&str>, setting: &Setting) -> bool {
 }
 
 /// Draws the Kernel view.
-pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Rect> {
+pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Drawn> {
     let values: Vec<Option<String>> = SETTINGS.iter().map(|setting| value(ctx, setting)).collect();
     let mut rows = filtered(ctx.filter, SETTINGS.len(), |index| Record {
         text: vec![
@@ -67,7 +67,8 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
     let table = DataTable {
         title: title("Kernel settings in this namespace", rows.len(), SETTINGS.len(), ctx),
         columns: &COLUMNS,
-        sorted: sorted_mark(ctx.sort, &sort_positions(&SORTS)),
+        sorts: &SORTS,
+        sort: ctx.sort,
         keys: &row_keys,
         focused: true,
         empty: "no setting matches the filter",

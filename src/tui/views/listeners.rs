@@ -8,14 +8,14 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::{Ctx, SortColumn, draw_pane, filtered, process_fields, processes_label, sort_positions, sort_rows, title};
+use super::{Ctx, draw_pane, filtered, process_fields, processes_label, sort_rows, title};
 use crate::advise::Subject;
 use crate::model::{ListenerView, Protocol};
 use crate::sample::TcpState;
 use crate::sanitize::sanitize;
 use crate::tui::app::{Sort, TableNav};
 use crate::tui::filter::Record;
-use crate::tui::widgets::{Column, DataTable, bar, field, fill_style, sorted_mark, sparkline};
+use crate::tui::widgets::{Column, DataTable, Drawn, SortColumn, bar, field, fill_style, sparkline};
 use crate::units;
 
 const COLUMNS: [Column; 15] = [
@@ -134,7 +134,7 @@ pub fn table_title<'a>(name: &str, shown: usize, ctx: &Ctx<'_>) -> Line<'a> {
 }
 
 /// Draws the Listeners view.
-pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Rect> {
+pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Drawn> {
     let all = &ctx.view.listeners;
     let rows = order(ctx, Some(ctx.sort));
     let keys: Vec<u64> = rows.iter().map(|index| all[*index].cookie).collect();
@@ -143,7 +143,8 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
     let table = DataTable {
         title: table_title("Listeners", rows.len(), ctx),
         columns: &COLUMNS,
-        sorted: sorted_mark(ctx.sort, &sort_positions(&SORTS)),
+        sorts: &SORTS,
+        sort: ctx.sort,
         keys: &keys,
         focused: true,
         empty: empty_text(ctx),

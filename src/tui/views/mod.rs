@@ -74,7 +74,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         detail: parts.detail,
     };
     let nav: &mut TableNav = &mut parts.tables[parts.tab.index()];
-    parts.regions.table = match parts.tab {
+    let drawn = match parts.tab {
         Tab::Overview => overview::draw(frame, area, &ctx, nav),
         Tab::Listeners => listeners::draw(frame, area, &ctx, nav),
         Tab::Connections => connections::draw(frame, area, &ctx, nav, parts.connection_rows),
@@ -84,6 +84,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         Tab::Kernel => kernel::draw(frame, area, &ctx, nav),
         Tab::Findings => findings::draw(frame, area, &ctx, nav),
     };
+    if let Some(drawn) = drawn {
+        parts.regions.table = Some(drawn.rows);
+        parts.regions.header = drawn.header;
+    }
 }
 
 /// Splits a view's area between its table and, when open, the detail pane: side by side on
@@ -150,17 +154,4 @@ fn filtered(filter: &Filter, count: usize, mut record: impl FnMut(usize) -> Reco
         return (0..count).collect();
     }
     (0..count).filter(|index| filter.matches(&record(*index))).collect()
-}
-
-/// A view's sort columns: each has a name and the table column (by position) it marks.
-pub struct SortColumn {
-    /// Name, for the table header mark.
-    pub name: &'static str,
-    /// Position of the marked column in the view's column list.
-    pub column: usize,
-}
-
-/// The position of each sort's column, for [`super::widgets::sorted_mark`].
-fn sort_positions(sorts: &[SortColumn]) -> Vec<usize> {
-    sorts.iter().map(|sort| sort.column).collect()
 }

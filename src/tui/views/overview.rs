@@ -11,8 +11,8 @@ use super::listeners::{self, fill_cells};
 use crate::advise::Severity;
 use crate::sample::TCP_STATES;
 use crate::sanitize::sanitize;
-use crate::tui::app::TableNav;
-use crate::tui::widgets::{Column, DataTable, as_f64, sparkline};
+use crate::tui::app::{Sort, TableNav};
+use crate::tui::widgets::{Column, DataTable, Drawn, as_f64, sparkline};
 use crate::units;
 
 const LISTENER_COLUMNS: [Column; 7] = [
@@ -26,7 +26,7 @@ const LISTENER_COLUMNS: [Column; 7] = [
 ];
 
 /// Draws the overview; its table is the listeners panel.
-pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Rect> {
+pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Drawn> {
     let rows = listeners::order(ctx, None);
     let wanted_listeners = rows.len() as u16 + 3;
     let middle_height = 8;
@@ -45,14 +45,15 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
     Some(clicks)
 }
 
-fn draw_listeners(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav, rows: &[usize]) -> Rect {
+fn draw_listeners(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav, rows: &[usize]) -> Drawn {
     let all = &ctx.view.listeners;
     let keys: Vec<u64> = rows.iter().map(|index| all[*index].cookie).collect();
     let spark_width = usize::from(LISTENER_COLUMNS[6].width);
     let table = DataTable {
         title: listeners::table_title("Listeners by accept-queue fill", rows.len(), ctx),
         columns: &LISTENER_COLUMNS,
-        sorted: None,
+        sorts: &[],
+        sort: Sort::default(),
         keys: &keys,
         focused: true,
         empty: listeners::empty_text(ctx),
@@ -94,7 +95,8 @@ fn draw_counters(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
     let table = DataTable {
         title: Line::from(Span::styled(" Listen overflows ", ctx.theme.title)),
         columns: &COUNTER_COLUMNS,
-        sorted: None,
+        sorts: &[],
+        sort: Sort::default(),
         keys: &keys,
         focused: false,
         empty: "netstat unavailable",
@@ -129,7 +131,8 @@ fn draw_states(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
     let table = DataTable {
         title: Line::from(Span::styled(format!(" TCP states ({} sockets) ", counts.total()), ctx.theme.title)),
         columns: &STATE_COLUMNS,
-        sorted: None,
+        sorts: &[],
+        sort: Sort::default(),
         keys: &keys,
         focused: false,
         empty: "no TCP sockets",
@@ -161,7 +164,8 @@ fn draw_interfaces(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
     let table = DataTable {
         title: Line::from(Span::styled(" Interfaces ", ctx.theme.title)),
         columns: &INTERFACE_COLUMNS,
-        sorted: None,
+        sorts: &[],
+        sort: Sort::default(),
         keys: &keys,
         focused: false,
         empty: "interfaces unavailable",

@@ -7,14 +7,14 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::{Ctx, SortColumn, draw_pane, filtered, sort_positions, sort_rows, title};
+use super::{Ctx, draw_pane, filtered, sort_rows, title};
 use std::collections::BTreeMap;
 
 use crate::model::{DestinationView, PortsView};
 use crate::sample::Connection;
 use crate::tui::app::TableNav;
 use crate::tui::filter::Record;
-use crate::tui::widgets::{Column, DataTable, bar, field, key_of, sorted_mark};
+use crate::tui::widgets::{Column, DataTable, Drawn, SortColumn, bar, field, key_of};
 use crate::units;
 
 const COLUMNS: [Column; 6] = [
@@ -43,7 +43,7 @@ fn endpoint(address: std::net::IpAddr, port: u16) -> String {
 }
 
 /// Draws the Ports view.
-pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Rect> {
+pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Drawn> {
     let Some(ports) = &ctx.view.ports else {
         frame.render_widget(super::overview::unavailable(ctx, "Ephemeral ports", "tcp_states"), area);
         return None;
@@ -80,7 +80,8 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
     let table = DataTable {
         title: title(&format!("Busiest destinations of {}", ports.destinations), rows.len(), all.len(), ctx),
         columns: &COLUMNS,
-        sorted: sorted_mark(ctx.sort, &sort_positions(&SORTS)),
+        sorts: &SORTS,
+        sort: ctx.sort,
         keys: &row_keys,
         focused: true,
         empty: "no outbound TCP connection uses the ephemeral range",

@@ -10,12 +10,12 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType};
 
-use super::{Ctx, SortColumn, filtered, sort_positions, sort_rows, title};
+use super::{Ctx, filtered, sort_rows, title};
 use crate::sample::{ProcessRef, TCP_STATES, TcpState};
 use crate::sanitize::sanitize;
-use crate::tui::app::TableNav;
+use crate::tui::app::{Sort, TableNav};
 use crate::tui::filter::Record;
-use crate::tui::widgets::{Column, DataTable, as_f64, sorted_mark, sparkline};
+use crate::tui::widgets::{Column, DataTable, Drawn, SortColumn, as_f64, sparkline};
 
 const COLUMNS: [Column; 6] = [
     Column::text("state", 11, 0),
@@ -39,7 +39,7 @@ const CHARTED: [(TcpState, Color); 5] = [
 ];
 
 /// Draws the States view.
-pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Rect> {
+pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Drawn> {
     let Some(counts) = ctx.view.tcp_states else {
         frame.render_widget(super::overview::unavailable(ctx, "TCP states", "tcp_states"), area);
         return None;
@@ -61,7 +61,8 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
     let table = DataTable {
         title: title(&format!("TCP states, {} sockets", counts.total()), rows.len(), states.len(), ctx),
         columns: &COLUMNS,
-        sorted: sorted_mark(ctx.sort, &sort_positions(&SORTS)),
+        sorts: &SORTS,
+        sort: ctx.sort,
         keys: &row_keys,
         focused: true,
         empty: "no state matches the filter",
@@ -179,7 +180,8 @@ fn draw_processes(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
     let table = DataTable {
         title: Line::from(Span::styled(" Sockets per process ", ctx.theme.title)),
         columns: &PROCESS_COLUMNS,
-        sorted: None,
+        sorts: &[],
+        sort: Sort::default(),
         keys: &keys,
         focused: false,
         empty,
