@@ -12,6 +12,7 @@ use ratatui::style::Modifier;
 use sockscope::advise::Config;
 use sockscope::sample::Sample;
 use sockscope::tui::app::{App, Effect, Event, Settings, Tab};
+use sockscope::tui::keymap::Keymap;
 use sockscope::tui::theme::Theme;
 use sockscope::tui::{SORT_COLUMNS, ui};
 
@@ -21,7 +22,12 @@ fn incident() -> Vec<Sample> {
 }
 
 fn app_with(samples: Vec<Sample>) -> App {
-    let settings = Settings { config: Config::default(), theme: Theme::mono(), time_zone: jiff::tz::TimeZone::UTC };
+    let settings = Settings {
+        config: Config::default(),
+        theme: Theme::mono(),
+        time_zone: jiff::tz::TimeZone::UTC,
+        keymap: Keymap::default(),
+    };
     let mut app = App::new(settings, Duration::from_secs(1), SORT_COLUMNS);
     for sample in samples {
         app.handle(Event::Sample(Box::new(sample)));
@@ -86,14 +92,34 @@ fn help_names_every_key() {
     key(&mut app, KeyCode::Char('?'));
     for (width, height) in [(80, 24), (100, 30)] {
         let text = screen(&mut app, width, height);
-        for binding in sockscope::tui::keymap::BINDINGS {
-            let shown = sockscope::tui::keymap::display_keys(binding);
+        for bound in Keymap::default().bindings() {
+            let shown = bound.display_keys();
             assert!(text.contains(&shown), "help at {width}x{height} lacks {shown}:\n{text}");
         }
         insta::assert_snapshot!(format!("help_{width}x{height}"), text);
     }
     key(&mut app, KeyCode::Esc);
     assert!(!screen(&mut app, 80, 24).contains("Keys — Esc"));
+}
+
+#[test]
+fn rebound_keys_drive_the_dashboard_and_its_help() {
+    let config = Config::parse("[keys]\nquit = [\"ctrl+q\"]\ndown = [\"n\"]\n", std::path::Path::new("c.toml"))
+        .expect("valid configuration");
+    let mut app = app();
+    app.settings.keymap = Keymap::with_overrides(&config.keys).expect("valid keys");
+    assert!(key(&mut app, KeyCode::Char('q')).is_empty(), "q no longer quits");
+    key(&mut app, KeyCode::Char('?'));
+    let help = screen(&mut app, 100, 30);
+    assert!(help.contains("Ctrl-Q") && help.contains(" n "), "{help}");
+    key(&mut app, KeyCode::Esc);
+    keys(&mut app, "2");
+    screen(&mut app, 100, 30);
+    key(&mut app, KeyCode::Char('n'));
+    screen(&mut app, 100, 30);
+    assert_eq!(app.tables[Tab::Listeners.index()].selected, 1);
+    let quit = app.handle(Event::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL)));
+    assert_eq!(quit, vec![Effect::Exit(0)]);
 }
 
 #[test]

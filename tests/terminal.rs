@@ -124,7 +124,8 @@ fn a_full_listener_help_and_quit_in_a_real_terminal() {
     tmux.wait_for(&["every 2s"]);
     tmux.keys(&["?"]);
     // A frame can reach tmux in several writes: wait for the whole help, not its title.
-    let keys: Vec<String> = sockscope::tui::keymap::BINDINGS.iter().map(sockscope::tui::keymap::display_keys).collect();
+    let keymap = sockscope::tui::keymap::Keymap::default();
+    let keys: Vec<String> = keymap.bindings().iter().map(|bound| bound.display_keys()).collect();
     let mut expected: Vec<&str> = keys.iter().map(String::as_str).collect();
     expected.push("Keys — Esc or ? closes");
     tmux.wait_for(&expected);

@@ -1,4 +1,5 @@
-//! The advisor's configuration: thresholds with documented defaults, and checks silenced by id.
+//! The configuration file: the advisor's thresholds with documented defaults, checks silenced by
+//! id, and the dashboard's key bindings.
 //!
 //! Read from a TOML file — `--config FILE`, else `$XDG_CONFIG_HOME/sockscope/config.toml`, else
 //! `~/.config/sockscope/config.toml` (under `sudo`, the invoking user's). A missing default file
@@ -115,6 +116,8 @@ pub struct Config {
     pub silence: Vec<String>,
     /// Thresholds.
     pub thresholds: Thresholds,
+    /// The dashboard's keys: binding name → key names (`[keys]`, e.g. `quit = ["q", "ctrl+q"]`).
+    pub keys: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// Why a configuration could not be used.
@@ -152,6 +155,7 @@ impl Config {
             return Err(parse_error(format!("silence: unknown check id '{unknown}'")));
         }
         config.validate().map_err(parse_error)?;
+        crate::tui::keymap::Keymap::with_overrides(&config.keys).map_err(parse_error)?;
         Ok(config)
     }
 
@@ -258,6 +262,14 @@ mod tests {
     }
 
     #[test]
+    fn key_bindings_are_read_and_checked() {
+        let config = Config::parse("[keys]\nquit = [\"ctrl+q\"]\n", Path::new("c.toml")).expect("valid");
+        assert_eq!(config.keys.get("quit"), Some(&vec!["ctrl+q".to_string()]));
+        let clash = Config::parse("[keys]\nhelp = [\"j\"]\n", Path::new("c.toml")).expect_err("clash");
+        assert_eq!(clash.to_string(), "config c.toml: keys: 'j' is bound to both help and down");
+    }
+
+    #[test]
     fn the_readme_documents_every_threshold_and_check() {
         let readme = include_str!("../../README.md");
         let defaults = format!("{:?}", Thresholds::default());
@@ -268,6 +280,9 @@ mod tests {
         }
         for check in super::super::CHECKS {
             assert!(readme.contains(&format!("| `{}` |", check.id)), "README lacks check {}", check.id);
+        }
+        for binding in crate::tui::keymap::BINDINGS.iter().filter(|b| b.name != "go-to-view") {
+            assert!(readme.contains(&format!("`{}`", binding.name)), "README lacks key binding {}", binding.name);
         }
     }
 

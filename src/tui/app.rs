@@ -9,7 +9,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, Mo
 use ratatui::layout::{Position, Rect};
 
 use super::filter::Filter;
-use super::keymap::{self, Action, Context};
+use super::keymap::{self, Action, Context, Keymap};
 use super::theme::Theme;
 use crate::advise::{self, Config, Outcome};
 use crate::model::View;
@@ -233,6 +233,8 @@ pub struct Settings {
     pub theme: Theme,
     /// Time zone for clock times on screen.
     pub time_zone: jiff::tz::TimeZone,
+    /// The keys in force.
+    pub keymap: Keymap,
 }
 
 /// The whole state of the dashboard.
@@ -423,7 +425,7 @@ impl App {
         self.message = None;
         if let Some(input) = self.filter_input.as_mut() {
             let name = keymap::key_name(key).unwrap_or_default();
-            match keymap::lookup(Context::FilterInput, &name) {
+            match self.settings.keymap.lookup(Context::FilterInput, &name) {
                 Some(action) => return self.apply(action, key),
                 None => {
                     if let KeyCode::Char(c) = key.code
@@ -439,7 +441,7 @@ impl App {
             return Vec::new();
         };
         let context = if self.help { Context::Global } else { Context::Table };
-        match keymap::lookup(context, &name) {
+        match self.settings.keymap.lookup(context, &name) {
             Some(action) => self.apply(action, key),
             None => self.unbound_alt(key),
         }
@@ -641,7 +643,12 @@ mod tests {
     use ratatui::crossterm::event::KeyModifiers;
 
     fn app() -> App {
-        let settings = Settings { config: Config::default(), theme: Theme::mono(), time_zone: jiff::tz::TimeZone::UTC };
+        let settings = Settings {
+            config: Config::default(),
+            theme: Theme::mono(),
+            time_zone: jiff::tz::TimeZone::UTC,
+            keymap: Keymap::default(),
+        };
         App::new(settings, Duration::from_secs(1), [3; 8])
     }
 

@@ -1,6 +1,7 @@
-//! Every key the dashboard understands, defined once as data. Dispatch, the `?` help overlay and
-//! the footer hints all read [`BINDINGS`], so the help cannot name a key that does nothing and a
-//! working key cannot be missing from the help.
+//! Every key the dashboard understands, defined once as data. [`BINDINGS`] holds the defaults;
+//! a [`Keymap`] applies the `[keys]` table of the configuration file to them and checks it for
+//! clashes. Dispatch, the `?` help overlay and the footer hints all read the same [`Keymap`], so
+//! the help cannot name a key that does nothing and a working key cannot be missing from it.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -82,8 +83,10 @@ impl Context {
 }
 
 /// One binding: the keys that trigger an action in a context, and how the help describes it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Binding {
+    /// The name `[keys]` in the configuration file uses, e.g. `quit`, `page-down`.
+    pub name: &'static str,
     /// What happens.
     pub action: Action,
     /// Key names as [`key_name`] spells them, e.g. `q`, `ctrl+c`, `pgdn`.
@@ -97,43 +100,51 @@ pub struct Binding {
 }
 
 const fn bind(
+    name: &'static str,
     action: Action,
     keys: &'static [&'static str],
     context: Context,
     description: &'static str,
     hint: Option<&'static str>,
 ) -> Binding {
-    Binding { action, keys, context, description, hint }
+    Binding { name, action, keys, context, description, hint }
 }
 
 /// Every binding, in the order the help lists them.
 pub const BINDINGS: &[Binding] = &[
-    bind(Action::Quit, &["q", "ctrl+c"], Context::Global, "quit", Some("quit")),
-    bind(Action::Help, &["?", "f1"], Context::Global, "this help", Some("help")),
-    bind(Action::NextTab, &["tab"], Context::Global, "next view", None),
-    bind(Action::PreviousTab, &["shift+tab"], Context::Global, "previous view", None),
-    bind(Action::GoToTab, &["1", "2", "3", "4", "5", "6", "7", "8"], Context::Global, "go to view 1-8", Some("views")),
-    bind(Action::Freeze, &["space", "f"], Context::Global, "freeze, keep collecting", Some("freeze")),
-    bind(Action::Faster, &["+", "="], Context::Global, "sample more often", None),
-    bind(Action::Slower, &["-"], Context::Global, "sample less often", Some("interval")),
-    bind(Action::Filter, &["/"], Context::Global, "filter rows (see below)", Some("filter")),
-    bind(Action::Back, &["esc"], Context::Global, "back: pane, help, filter", None),
-    bind(Action::ToggleMouse, &["m"], Context::Global, "mouse capture on/off", None),
-    bind(Action::Suspend, &["ctrl+z"], Context::Global, "suspend; fg resumes", None),
-    bind(Action::Up, &["k", "up"], Context::Table, "move up", None),
-    bind(Action::Down, &["j", "down"], Context::Table, "move down", Some("move")),
-    bind(Action::PageUp, &["pgup", "ctrl+b"], Context::Table, "page up", None),
-    bind(Action::PageDown, &["pgdn", "ctrl+f"], Context::Table, "page down", None),
-    bind(Action::Top, &["g", "home"], Context::Table, "first row", None),
-    bind(Action::Bottom, &["G", "end"], Context::Table, "last row", None),
-    bind(Action::Details, &["enter"], Context::Table, "details of the row", Some("details")),
-    bind(Action::SortNext, &["s"], Context::Table, "sort by next column", Some("sort")),
-    bind(Action::SortReverse, &["S"], Context::Table, "reverse the sort", None),
-    bind(Action::FilterApply, &["enter"], Context::FilterInput, "apply the filter", Some("apply")),
-    bind(Action::FilterCancel, &["esc"], Context::FilterInput, "keep the old filter", Some("cancel")),
-    bind(Action::FilterBackspace, &["backspace"], Context::FilterInput, "delete a character", None),
-    bind(Action::FilterClear, &["ctrl+u"], Context::FilterInput, "clear the line", Some("clear")),
-    bind(Action::Quit, &["ctrl+c"], Context::FilterInput, "quit", None),
+    bind("quit", Action::Quit, &["q", "ctrl+c"], Context::Global, "quit", Some("quit")),
+    bind("help", Action::Help, &["?", "f1"], Context::Global, "this help", Some("help")),
+    bind("next-view", Action::NextTab, &["tab"], Context::Global, "next view", None),
+    bind("previous-view", Action::PreviousTab, &["shift+tab"], Context::Global, "previous view", None),
+    bind(
+        "go-to-view",
+        Action::GoToTab,
+        &["1", "2", "3", "4", "5", "6", "7", "8"],
+        Context::Global,
+        "go to view 1-8",
+        Some("views"),
+    ),
+    bind("freeze", Action::Freeze, &["space", "f"], Context::Global, "freeze, keep collecting", Some("freeze")),
+    bind("faster", Action::Faster, &["+", "="], Context::Global, "sample more often", None),
+    bind("slower", Action::Slower, &["-"], Context::Global, "sample less often", Some("interval")),
+    bind("filter", Action::Filter, &["/"], Context::Global, "filter rows (see below)", Some("filter")),
+    bind("back", Action::Back, &["esc"], Context::Global, "back: pane, help, filter", None),
+    bind("mouse", Action::ToggleMouse, &["m"], Context::Global, "mouse capture on/off", None),
+    bind("suspend", Action::Suspend, &["ctrl+z"], Context::Global, "suspend; fg resumes", None),
+    bind("up", Action::Up, &["k", "up"], Context::Table, "move up", None),
+    bind("down", Action::Down, &["j", "down"], Context::Table, "move down", Some("move")),
+    bind("page-up", Action::PageUp, &["pgup", "ctrl+b"], Context::Table, "page up", None),
+    bind("page-down", Action::PageDown, &["pgdn", "ctrl+f"], Context::Table, "page down", None),
+    bind("top", Action::Top, &["g", "home"], Context::Table, "first row", None),
+    bind("bottom", Action::Bottom, &["G", "end"], Context::Table, "last row", None),
+    bind("details", Action::Details, &["enter"], Context::Table, "details of the row", Some("details")),
+    bind("sort", Action::SortNext, &["s"], Context::Table, "sort by next column", Some("sort")),
+    bind("sort-reverse", Action::SortReverse, &["S"], Context::Table, "reverse the sort", None),
+    bind("filter-apply", Action::FilterApply, &["enter"], Context::FilterInput, "apply the filter", Some("apply")),
+    bind("filter-cancel", Action::FilterCancel, &["esc"], Context::FilterInput, "keep the old filter", Some("cancel")),
+    bind("filter-backspace", Action::FilterBackspace, &["backspace"], Context::FilterInput, "delete a character", None),
+    bind("filter-clear", Action::FilterClear, &["ctrl+u"], Context::FilterInput, "clear the line", Some("clear")),
+    bind("filter-quit", Action::Quit, &["ctrl+c"], Context::FilterInput, "quit", None),
 ];
 
 /// The name of a key press as bindings spell it: `q`, `G`, `?`, `ctrl+c`, `shift+tab`, `pgdn`,
@@ -169,19 +180,6 @@ pub fn key_name(event: &KeyEvent) -> Option<String> {
     })
 }
 
-/// The action bound to `key` in `context`; table and filter contexts fall back to global
-/// bindings only where that makes sense (a filter being typed takes every printable key).
-pub fn lookup(context: Context, key: &str) -> Option<Action> {
-    let find = |wanted: Context| {
-        BINDINGS.iter().find(|binding| binding.context == wanted && binding.keys.contains(&key)).map(|b| b.action)
-    };
-    match context {
-        Context::FilterInput => find(Context::FilterInput),
-        Context::Table => find(Context::Table).or_else(|| find(Context::Global)),
-        Context::Global => find(Context::Global),
-    }
-}
-
 /// A key name as the help shows it: `Ctrl-C`, `Shift-Tab`, `PgDn`, `Space`, `F1`.
 pub fn display(key: &str) -> String {
     if let Some(rest) = key.strip_prefix("ctrl+") {
@@ -205,37 +203,200 @@ pub fn display(key: &str) -> String {
     }
 }
 
-/// The keys of a binding as the help shows them: `q Ctrl-C`, or `1-8` for the view numbers.
-pub fn display_keys(binding: &Binding) -> String {
-    if binding.action == Action::GoToTab {
-        return format!("1-{}", binding.keys.len());
-    }
-    binding.keys.iter().map(|key| display(key)).collect::<Vec<_>>().join(" ")
+/// The key names a configuration may use besides single characters and `ctrl+`/`alt+` with a
+/// character.
+const NAMED_KEYS: [&str; 14] = [
+    "space",
+    "enter",
+    "esc",
+    "tab",
+    "shift+tab",
+    "backspace",
+    "up",
+    "down",
+    "left",
+    "right",
+    "pgup",
+    "pgdn",
+    "home",
+    "end",
+];
+
+/// Whether `name` is a key name [`key_name`] can produce.
+pub fn is_key_name(name: &str) -> bool {
+    let single = |rest: &str| rest.chars().count() == 1 && !rest.starts_with(' ');
+    single(name)
+        || name.strip_prefix("ctrl+").is_some_and(|rest| single(rest) && rest == rest.to_lowercase())
+        || name.strip_prefix("alt+").is_some_and(|rest| single(rest) && rest == rest.to_lowercase())
+        || NAMED_KEYS.contains(&name)
+        || name.strip_prefix('f').and_then(|n| n.parse::<u8>().ok()).is_some_and(|n| (1..=12).contains(&n))
 }
 
-/// Footer hints for a context: `(keys, word)` pairs, first key of each binding.
-pub fn hints(contexts: &[Context]) -> Vec<(String, &'static str)> {
-    BINDINGS
-        .iter()
-        .filter(|binding| contexts.contains(&binding.context))
-        .filter_map(|binding| {
-            let hint = binding.hint?;
-            let keys = if binding.action == Action::GoToTab {
-                display_keys(binding)
-            } else if binding.action == Action::Slower {
-                "+/-".to_string()
-            } else {
-                display(binding.keys[0])
+/// One binding with the keys in force (the default or the configuration's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bound {
+    /// The binding (action, context, description).
+    pub binding: &'static Binding,
+    /// Its keys.
+    pub keys: Vec<String>,
+}
+
+impl Bound {
+    /// The keys as the help shows them: `q Ctrl-C`, or `1-8` for the view numbers.
+    pub fn display_keys(&self) -> String {
+        if self.binding.action == Action::GoToTab {
+            return format!("1-{}", self.keys.len());
+        }
+        self.keys.iter().map(|key| display(key)).collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// The keys in force: [`BINDINGS`] with the configuration's `[keys]` applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keymap {
+    bound: Vec<Bound>,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        let bound = BINDINGS
+            .iter()
+            .map(|binding| Bound { binding, keys: binding.keys.iter().map(|key| key.to_string()).collect() })
+            .collect();
+        Keymap { bound }
+    }
+}
+
+impl Keymap {
+    /// The defaults with `overrides` (binding name → keys, from `[keys]`) applied; the error
+    /// names the unknown binding, the bad key, or both bindings of a clash.
+    pub fn with_overrides<'a>(
+        overrides: impl IntoIterator<Item = (&'a String, &'a Vec<String>)>,
+    ) -> Result<Keymap, String> {
+        let mut keymap = Keymap::default();
+        for (name, keys) in overrides {
+            let Some(bound) = keymap.bound.iter_mut().find(|bound| bound.binding.name == name) else {
+                let names: Vec<&str> = BINDINGS.iter().map(|b| b.name).filter(|n| *n != "go-to-view").collect();
+                return Err(format!("keys.{name}: no such binding (known: {})", names.join(", ")));
             };
-            Some((keys, hint))
-        })
-        .collect()
+            if bound.binding.action == Action::GoToTab {
+                return Err("keys.go-to-view: the view numbers cannot be rebound".to_string());
+            }
+            if keys.is_empty() {
+                return Err(format!("keys.{name}: give at least one key"));
+            }
+            if let Some(bad) = keys.iter().find(|key| !is_key_name(key)) {
+                return Err(format!(
+                    "keys.{name}: '{bad}' is not a key name (e.g. \"x\", \"ctrl+x\", \"pgdn\", \"f2\")"
+                ));
+            }
+            if bound.binding.context == Context::FilterInput
+                && let Some(text) = keys.iter().find(|key| key.chars().count() == 1)
+            {
+                return Err(format!("keys.{name}: '{text}' would be typed into the filter; use a ctrl+ or named key"));
+            }
+            bound.keys = keys.clone();
+        }
+        keymap.check()?;
+        Ok(keymap)
+    }
+
+    /// No key twice in one context, and no table key hiding a global one.
+    fn check(&self) -> Result<(), String> {
+        let clash = |a: &Bound, b: &Bound, key: &str| {
+            Err(format!("keys: '{key}' is bound to both {} and {}", a.binding.name, b.binding.name))
+        };
+        for (index, a) in self.bound.iter().enumerate() {
+            for b in &self.bound[index + 1..] {
+                let related = a.binding.context == b.binding.context
+                    || matches!(
+                        (a.binding.context, b.binding.context),
+                        (Context::Global, Context::Table) | (Context::Table, Context::Global)
+                    );
+                if let Some(key) = a.keys.iter().find(|key| related && b.keys.contains(key)) {
+                    return clash(a, b, key);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every binding with its keys, in help order.
+    pub fn bindings(&self) -> &[Bound] {
+        &self.bound
+    }
+
+    /// The action bound to `key` in `context`; the table context falls back to global keys,
+    /// while a filter being typed takes every other key as text.
+    pub fn lookup(&self, context: Context, key: &str) -> Option<Action> {
+        let find = |wanted: Context| {
+            self.bound
+                .iter()
+                .find(|bound| bound.binding.context == wanted && bound.keys.iter().any(|k| k == key))
+                .map(|bound| bound.binding.action)
+        };
+        match context {
+            Context::FilterInput => find(Context::FilterInput),
+            Context::Table => find(Context::Table).or_else(|| find(Context::Global)),
+            Context::Global => find(Context::Global),
+        }
+    }
+
+    /// Footer hints for some contexts: `(keys, word)`, the first key of each binding.
+    pub fn hints(&self, contexts: &[Context]) -> Vec<(String, &'static str)> {
+        self.bound
+            .iter()
+            .filter(|bound| contexts.contains(&bound.binding.context))
+            .filter_map(|bound| {
+                let hint = bound.binding.hint?;
+                let keys = match bound.binding.action {
+                    Action::GoToTab => bound.display_keys(),
+                    Action::Slower => {
+                        let faster = self.bound.iter().find(|b| b.binding.action == Action::Faster);
+                        let first = |b: &Bound| b.keys.first().map(|key| display(key)).unwrap_or_default();
+                        format!("{}/{}", faster.map(first).unwrap_or_default(), first(bound))
+                    }
+                    _ => display(bound.keys.first()?),
+                };
+                Some((keys, hint))
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn the_defaults_pass_their_own_check() {
+        assert_eq!(Keymap::default().check(), Ok(()));
+        let names: HashSet<&str> = BINDINGS.iter().map(|b| b.name).collect();
+        assert_eq!(names.len(), BINDINGS.len(), "binding names are unique");
+    }
+
+    #[test]
+    fn overrides_replace_keys_and_mistakes_are_named() {
+        let config = |text: &str| -> std::collections::BTreeMap<String, Vec<String>> {
+            toml::from_str(text).unwrap_or_else(|e| panic!("{e}"))
+        };
+        let keymap = Keymap::with_overrides(&config("quit = [\"ctrl+q\"]\ndown = [\"n\", \"down\"]")).expect("valid");
+        assert_eq!(keymap.lookup(Context::Table, "ctrl+q"), Some(Action::Quit));
+        assert_eq!(keymap.lookup(Context::Table, "q"), None, "the default is replaced");
+        assert_eq!(keymap.lookup(Context::Table, "n"), Some(Action::Down));
+        assert_eq!(keymap.lookup(Context::FilterInput, "ctrl+c"), Some(Action::Quit), "typing keeps its own quit");
+        let clash = Keymap::with_overrides(&config("help = [\"j\"]")).expect_err("clash");
+        assert_eq!(clash, "keys: 'j' is bound to both help and down");
+        let unknown = Keymap::with_overrides(&config("exit = [\"x\"]")).expect_err("unknown");
+        assert!(unknown.starts_with("keys.exit: no such binding"), "{unknown}");
+        let bad = Keymap::with_overrides(&config("quit = [\"Ctrl-Q\"]")).expect_err("bad key");
+        assert!(bad.contains("'Ctrl-Q' is not a key name"), "{bad}");
+        let typed = Keymap::with_overrides(&config("filter-apply = [\"a\"]")).expect_err("text");
+        assert!(typed.contains("would be typed into the filter"), "{typed}");
+        assert!(Keymap::with_overrides(&config("go-to-view = [\"x\"]")).is_err());
+        assert!(Keymap::with_overrides(&config("quit = []")).is_err());
+    }
 
     #[test]
     fn no_key_is_bound_twice_in_one_context() {
@@ -294,12 +455,15 @@ mod tests {
         for binding in BINDINGS {
             for key in binding.keys {
                 assert!(producible(key), "no key press is named {key}");
+                assert!(is_key_name(key), "{key} is a valid name for the configuration");
             }
         }
     }
 
     #[test]
     fn keys_resolve_by_context() {
+        let keymap = Keymap::default();
+        let lookup = |context, key: &str| keymap.lookup(context, key);
         let key = |code, modifiers| key_name(&KeyEvent::new(code, modifiers)).unwrap_or_default();
         assert_eq!(lookup(Context::Table, &key(KeyCode::Char('j'), KeyModifiers::NONE)), Some(Action::Down));
         assert_eq!(lookup(Context::Global, &key(KeyCode::Char('j'), KeyModifiers::NONE)), None);

@@ -55,10 +55,14 @@ enum Control {
 /// Runs the dashboard until the user quits or a signal ends it; returns the exit status
 /// (0, or 128 + the signal number).
 pub fn run(options: Options) -> std::io::Result<u8> {
+    // The configuration was checked when it was read; a failure here is a bug, reported as such.
+    let keymap = keymap::Keymap::with_overrides(&options.config.keys)
+        .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidInput, error))?;
     let settings = Settings {
         config: options.config.clone(),
         theme: Theme::named(options.theme),
         time_zone: jiff::tz::TimeZone::system(),
+        keymap,
     };
     let mut app = App::new(settings, options.interval, SORT_COLUMNS);
     app.mouse = options.mouse;

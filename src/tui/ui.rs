@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::app::{App, Snapshot, Tab};
-use super::keymap::{self, BINDINGS, Context};
+use super::keymap::{Context, Keymap};
 use super::theme::Theme;
 use super::views;
 use crate::advise::Severity;
@@ -37,7 +37,7 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     }
     draw_footer(frame, footer, app);
     if app.help {
-        draw_help(frame, area, &app.settings.theme);
+        draw_help(frame, area, &app.settings.theme, &app.settings.keymap);
     }
 }
 
@@ -226,7 +226,7 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
         if let Some(message) = &app.message {
             spans.push(Span::styled(format!("  {message}"), theme.warning));
         } else {
-            spans.extend(hint_spans(&keymap::hints(&[Context::FilterInput]), theme));
+            spans.extend(hint_spans(&app.settings.keymap.hints(&[Context::FilterInput]), theme));
         }
         Line::from(spans)
     } else if let Some(message) = app.message.as_ref().or(app.collector_error.as_ref()) {
@@ -236,7 +236,7 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
         if !app.filter.is_empty() {
             spans.push(Span::styled(format!(" filter: {} ", app.filter.text()), theme.banner));
         }
-        spans.extend(hint_spans(&keymap::hints(&[Context::Global, Context::Table]), theme));
+        spans.extend(hint_spans(&app.settings.keymap.hints(&[Context::Global, Context::Table]), theme));
         Line::from(spans)
     };
     frame.render_widget(Paragraph::new(line), area);
@@ -253,7 +253,7 @@ fn hint_spans(hints: &[(String, &'static str)], theme: &Theme) -> Vec<Span<'stat
 
 /// The help overlay, generated from the key bindings: global keys on the left, table and
 /// filter keys on the right, the filter words and mouse use below.
-fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme) {
+fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme, keymap: &Keymap) {
     let column = |contexts: &[Context]| -> Vec<Line<'static>> {
         let mut lines = Vec::new();
         for context in contexts {
@@ -261,10 +261,10 @@ fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme) {
                 lines.push(Line::raw(""));
             }
             lines.push(Line::from(Span::styled(context.title(), theme.title)));
-            for binding in BINDINGS.iter().filter(|binding| binding.context == *context) {
+            for bound in keymap.bindings().iter().filter(|bound| bound.binding.context == *context) {
                 lines.push(Line::from(vec![
-                    Span::styled(format!(" {:<12}", keymap::display_keys(binding)), theme.title),
-                    Span::raw(binding.description),
+                    Span::styled(format!(" {:<12}", bound.display_keys()), theme.title),
+                    Span::raw(bound.binding.description),
                 ]));
             }
         }
