@@ -292,15 +292,23 @@ fn full_rows_are_marked_without_colour() {
 #[test]
 fn every_view_draws_at_every_size_without_panicking() {
     let mut app = app();
+    let sweep = |app: &mut App| {
+        for width in (1..=120).step_by(7) {
+            for height in (1..=40).step_by(3) {
+                render(app, width, height);
+            }
+        }
+    };
     for tab in 1..=8 {
         keys(&mut app, &tab.to_string());
         key(&mut app, KeyCode::Enter);
-        for width in (1..=120).step_by(7) {
-            for height in (1..=40).step_by(3) {
-                render(&mut app, width, height);
-            }
-        }
+        sweep(&mut app);
     }
+    key(&mut app, KeyCode::Char('?'));
+    sweep(&mut app);
+    key(&mut app, KeyCode::Esc);
+    keys(&mut app, "/port:8080");
+    sweep(&mut app);
     assert!(screen(&mut app, 50, 10).contains("terminal too small: 50x10"));
 }
 

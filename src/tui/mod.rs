@@ -99,7 +99,11 @@ fn event_loop(
             panic!("--panic-after: a requested crash after {limit} frames", limit = frame - 1);
         }
         let stale_after = app.interval * 2 + Duration::from_millis(250);
-        let timeout = last_sample.map_or(Duration::from_secs(3600), |at| stale_after.saturating_sub(at.elapsed()));
+        // Wake up only to show STALE; once it shows, nothing changes until an event arrives.
+        let timeout = match last_sample {
+            Some(at) if !app.stale => stale_after.saturating_sub(at.elapsed()),
+            _ => Duration::from_secs(3600),
+        };
         let first = match inbox.recv_timeout(timeout.max(Duration::from_millis(50))) {
             Ok(event) => Some(event),
             Err(RecvTimeoutError::Timeout) => None,
