@@ -276,6 +276,27 @@ fn before_the_first_sample_and_when_sources_fail() {
 }
 
 #[test]
+fn names_with_control_characters_are_shown_escaped() {
+    let mut samples = incident();
+    for sample in &mut samples {
+        for owners in sample.processes.iter_mut().flat_map(|table| table.owners.values_mut()) {
+            for process in owners {
+                process.command = "evil\u{1b}[2J\u{202e}x".to_string();
+            }
+        }
+    }
+    let mut app = app_with(samples);
+    let overview = screen(&mut app, 120, 30);
+    assert!(overview.contains("evil\\x1b[2J"), "{overview}");
+    key(&mut app, KeyCode::Enter);
+    let details = screen(&mut app, 120, 40);
+    assert!(details.contains("evil\\x1b[2J\\u{202e}x["), "{details}");
+    for text in [overview, details] {
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{202e}'));
+    }
+}
+
+#[test]
 fn full_rows_are_marked_without_colour() {
     let mut app = app();
     let terminal = render(&mut app, 100, 30);
