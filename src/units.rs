@@ -1,4 +1,5 @@
-//! Formatting of numbers with their units, shared by every text front end.
+//! Formatting of numbers with their units, and of socket endpoints, shared by every text front
+//! end.
 
 /// A per-second rate: `-` when unknown (one sample, or a reset counter), else up to one
 /// decimal for small values (`0.4/s`) and whole numbers from 100 up (`1520/s`).
@@ -61,6 +62,14 @@ pub fn bytes(value: u64) -> String {
         unit += 1;
     }
     if scaled < 10.0 { format!("{scaled:.1}{}", UNITS[unit]) } else { format!("{scaled:.0}{}", UNITS[unit]) }
+}
+
+/// An address and port as users type them: `10.0.0.1:443`, `[::1]:443`.
+pub fn endpoint(address: std::net::IpAddr, port: u16) -> String {
+    match address {
+        std::net::IpAddr::V6(v6) => format!("[{v6}]:{port}"),
+        v4 => format!("{v4}:{port}"),
+    }
 }
 
 /// `1 socket`, `2 sockets`: a count with its noun, plural when needed.

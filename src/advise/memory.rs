@@ -181,14 +181,10 @@ fn buffer_finding(flow: &Flow, share: f64, ceiling: Option<i64>, send_side: bool
             ceiling as f64,
         ));
     }
-    let endpoint = |address: std::net::IpAddr, port: u16| match address {
-        std::net::IpAddr::V6(v6) => format!("[{v6}]:{port}"),
-        v4 => format!("{v4}:{port}"),
-    };
     let flow_name = format!(
         "{} -> {}",
-        endpoint(flow.local_address, flow.local_port),
-        endpoint(flow.remote_address, flow.remote_port)
+        units::endpoint(flow.local_address, flow.local_port),
+        units::endpoint(flow.remote_address, flow.remote_port)
     );
     Finding {
         id: BUFFERS_VS_BDP.id,

@@ -396,13 +396,9 @@ fn udp(out: &mut String, view: &View<'_>) {
     ]);
     for item in sockets {
         let socket = item.socket;
-        let endpoint = |address: std::net::IpAddr, port: u16| match address {
-            std::net::IpAddr::V6(v6) => format!("[{v6}]:{port}"),
-            v4 => format!("{v4}:{port}"),
-        };
         table.row(vec![
-            endpoint(socket.local_address, socket.local_port),
-            if socket.connected { endpoint(socket.remote_address, socket.remote_port) } else { "*".to_string() },
+            units::endpoint(socket.local_address, socket.local_port),
+            if socket.connected { units::endpoint(socket.remote_address, socket.remote_port) } else { "*".to_string() },
             processes(&item.processes),
             socket.receive_queue.to_string(),
             socket.send_queue.to_string(),

@@ -391,7 +391,8 @@ impl App {
 
     /// Applies one event; returns what the event loop must do.
     pub fn handle(&mut self, event: Event) -> Vec<Effect> {
-        match event {
+        let wanted_before = self.wants_connections();
+        let mut effects = match event {
             Event::Key(key) if key.kind != KeyEventKind::Release => self.handle_key(&key),
             Event::Key(_) | Event::Resize => Vec::new(),
             Event::Mouse(mouse) => self.handle_mouse(&mouse),
@@ -404,7 +405,13 @@ impl App {
                 Vec::new()
             }
             Event::Terminate(signal) => vec![Effect::Exit(128u8.saturating_add(u8::try_from(signal).unwrap_or(0)))],
+        };
+        // Whatever changed the view (a key, a click), the collector learns whether to keep
+        // every socket here, in one place.
+        if self.wants_connections() != wanted_before {
+            effects.push(Effect::CollectConnections(self.wants_connections()));
         }
+        effects
     }
 
     /// Takes a new sample: derives its view, extends the history, runs the advisor.
@@ -463,7 +470,6 @@ impl App {
 
     /// Carries out an action (the key that triggered it is needed for the view number).
     pub fn apply(&mut self, action: Action, key: &KeyEvent) -> Vec<Effect> {
-        let before = self.wants_connections();
         let mut effects = Vec::new();
         match action {
             Action::Quit => effects.push(Effect::Exit(0)),
@@ -518,9 +524,6 @@ impl App {
                 }
             }
             Action::FilterClear => self.filter_input = Some(String::new()),
-        }
-        if self.wants_connections() != before {
-            effects.push(Effect::CollectConnections(self.wants_connections()));
         }
         effects
     }
@@ -617,11 +620,7 @@ impl App {
             MouseEventKind::ScrollUp => self.nav().move_by(-3),
             MouseEventKind::Down(MouseButton::Left) => {
                 if let Some(tab) = self.regions.tabs.iter().find(|(area, _)| area.contains(position)).map(|(_, t)| *t) {
-                    let before = self.wants_connections();
                     self.switch_tab(tab.index());
-                    if self.wants_connections() != before {
-                        return vec![Effect::CollectConnections(self.wants_connections())];
-                    }
                 } else if let Some(sort) =
                     self.regions.header.iter().find(|(area, _)| area.contains(position)).map(|(_, sort)| *sort)
                 {

@@ -77,14 +77,6 @@ impl Theme {
             chart: Style::new(),
         }
     }
-
-    /// Whether this theme uses any colour (crossterm must then be told to emit it even under
-    /// `NO_COLOR`, because its own handling drops modifiers).
-    pub fn has_colour(&self) -> bool {
-        [self.critical, self.warning, self.good, self.title, self.muted, self.selected, self.banner, self.chart]
-            .iter()
-            .any(|style| style.fg.is_some() || style.bg.is_some())
-    }
 }
 
 /// `NO_COLOR` set to anything but the empty string (<https://no-color.org>).
@@ -95,6 +87,14 @@ fn no_color() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl Theme {
+        fn has_colour(&self) -> bool {
+            [self.critical, self.warning, self.good, self.title, self.muted, self.selected, self.banner, self.chart]
+                .iter()
+                .any(|style| style.fg.is_some() || style.bg.is_some())
+        }
+    }
 
     #[test]
     fn mono_has_no_colour_and_ansi_has_some() {

@@ -11,7 +11,6 @@ use super::keymap::{Context, Keymap};
 use super::theme::Theme;
 use super::views;
 use crate::advise::Severity;
-use crate::model::View;
 use crate::sanitize::sanitize;
 use crate::units;
 
@@ -66,9 +65,8 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(Line::from(Span::styled(" sockscope", theme.title)), first);
         return;
     };
-    let view = snapshot.view();
     frame.render_widget(Paragraph::new(identity_line(snapshot, app)), first);
-    frame.render_widget(Paragraph::new(limits_line(&view, snapshot, theme)), second);
+    frame.render_widget(Paragraph::new(limits_line(snapshot, theme)), second);
     let banners = banners(app, snapshot);
     let width = banners.width() as u16;
     if width > 0 && first.width > width {
@@ -104,8 +102,13 @@ fn identity_line<'a>(snapshot: &'a Snapshot, app: &App) -> Line<'a> {
 }
 
 /// The limits a sysadmin checks first, and the advisor's verdict.
-fn limits_line<'a>(view: &View<'_>, snapshot: &'a Snapshot, theme: &Theme) -> Line<'a> {
-    let setting = |name: &str| view.sysctl(name).map_or("-".to_string(), |v| v.to_string());
+/// Reads the few numbers it needs from the sample directly: the whole view is derived once per
+/// frame, by the view below the header.
+fn limits_line<'a>(snapshot: &'a Snapshot, theme: &Theme) -> Line<'a> {
+    let sample = &snapshot.current;
+    let setting = |name: &str| {
+        sample.sysctl(name).and_then(|value| value.as_integer()).map_or("-".to_string(), |v| v.to_string())
+    };
     let mut spans = vec![Span::raw(" ")];
     spans.extend(verdict(snapshot, theme));
     spans.extend([
@@ -115,7 +118,7 @@ fn limits_line<'a>(view: &View<'_>, snapshot: &'a Snapshot, theme: &Theme) -> Li
         separator(theme),
         Span::styled("ports ", theme.muted),
     ]);
-    match &view.ports {
+    match crate::model::ports::ports(sample) {
         Some(ports) => {
             let used = f64::from(ports.tcp_distinct_ports) / f64::from(ports.usable.max(1));
             spans.push(Span::raw(format!("{}-{} ", ports.range.0, ports.range.1)));

@@ -10,7 +10,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::{Ctx, draw_pane, processes_label, sort_rows, title};
+use super::{Ctx, draw_pane, filtered, processes_label, sort_rows, title};
 use crate::collect::tcp_info::TcpInfo;
 use crate::sample::{Connection, ProcessRef, Sample, SocketTimer, TcpState, UdpSocket};
 use crate::tui::app::{RowCache, TableNav};
@@ -122,10 +122,7 @@ fn owners<'a>(sample: &'a Sample, socket: &Socket<'_>) -> &'a [ProcessRef] {
 }
 
 fn endpoint((address, port): (IpAddr, u16)) -> String {
-    match address {
-        IpAddr::V6(v6) => format!("[{v6}]:{port}"),
-        IpAddr::V4(v4) => format!("{v4}:{port}"),
-    }
+    units::endpoint(address, port)
 }
 
 fn record(sample: &Sample, socket: &Socket<'_>) -> Record {
@@ -149,11 +146,7 @@ fn order<'c>(ctx: &Ctx<'_>, sockets: &[Socket<'_>], cache: &'c mut RowCache) -> 
         return cache;
     }
     let sample = &ctx.snapshot.current;
-    let mut rows: Vec<usize> = if ctx.filter.is_empty() {
-        (0..sockets.len()).collect()
-    } else {
-        (0..sockets.len()).filter(|index| ctx.filter.matches(&record(sample, &sockets[*index]))).collect()
-    };
+    let mut rows = filtered(ctx.filter, sockets.len(), |index| record(sample, &sockets[index]));
     let keys: Vec<u64> = sockets.iter().map(Socket::cookie).collect();
     let rtt = |s: &Socket<'_>| s.info().and_then(|info| info.rtt).unwrap_or(0);
     let retrans = |s: &Socket<'_>| s.info().and_then(|info| info.total_retrans).unwrap_or(0);

@@ -38,10 +38,6 @@ fn key(destination: &DestinationView) -> u64 {
     key_of(&format!("{} {} {}", destination.local_address, destination.remote_address, destination.remote_port))
 }
 
-fn endpoint(address: std::net::IpAddr, port: u16) -> String {
-    if address.is_ipv6() { format!("[{address}]:{port}") } else { format!("{address}:{port}") }
-}
-
 /// Draws the Ports view.
 pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Drawn> {
     let Some(ports) = &ctx.view.ports else {
@@ -97,7 +93,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
         };
         let cells = vec![
             Span::raw(d.local_address.to_string()),
-            Span::raw(endpoint(d.remote_address, d.remote_port)),
+            Span::raw(units::endpoint(d.remote_address, d.remote_port)),
             Span::raw(d.sockets.to_string()),
             Span::raw(d.time_wait.to_string()),
             Span::raw(d.headroom.to_string()),
@@ -111,7 +107,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
         let title = format!(
             "{} → {}",
             destination.local_address,
-            endpoint(destination.remote_address, destination.remote_port)
+            units::endpoint(destination.remote_address, destination.remote_port)
         );
         draw_pane(frame, pane, title, details(destination, ctx), ctx.theme);
     }

@@ -12,7 +12,6 @@ use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType};
 
 use super::{Ctx, filtered, sort_rows, title};
 use crate::sample::{ProcessRef, TCP_STATES, TcpState};
-use crate::sanitize::sanitize;
 use crate::tui::app::{Sort, TableNav};
 use crate::tui::filter::Record;
 use crate::tui::widgets::{Column, DataTable, Drawn, SortColumn, as_f64, sparkline};
@@ -188,7 +187,7 @@ fn draw_processes(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
     };
     table.draw(frame, area, &mut TableNav::default(), ctx.theme, |row| {
         let (process, counts) = &rows[row];
-        let mut cells = vec![Span::raw(format!("{}[{}]", sanitize(&process.command), process.pid))];
+        let mut cells = vec![Span::raw(super::processes_label(std::slice::from_ref(process)))];
         cells.extend(counts.iter().map(|count| Span::raw(count.to_string())));
         let style = if counts[1] > 0 { ctx.theme.warning } else { Style::new() };
         (cells, style)
