@@ -60,7 +60,7 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub no_processes: bool,
 
-    /// Advisor configuration (thresholds, silenced checks); default
+    /// Configuration (advisor thresholds, silenced checks, dashboard keys); default
     /// $XDG_CONFIG_HOME/sockscope/config.toml when it exists.
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
