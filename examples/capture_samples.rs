@@ -4,7 +4,8 @@
 //! earlier ones drop them to keep the file small). Run it inside the namespace of
 //! `tests/fixtures/samples/incident.py`.
 
-use sockscope::collect::{CollectOptions, Collector};
+use sockscope::collect::Collector;
+use sockscope::sample::CollectPlan;
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -12,7 +13,7 @@ fn main() {
         eprintln!("usage: capture_samples OUT.json COUNT");
         std::process::exit(2);
     };
-    let mut collector = Collector::new(CollectOptions { connections: true, ..CollectOptions::default() });
+    let mut collector = Collector::new(CollectPlan { connections: true, ..CollectPlan::default() });
     let mut samples = Vec::new();
     for index in 0..count {
         if index > 0 {

@@ -9,11 +9,12 @@ use clap::CommandFactory;
 
 use crate::advise::{self, Config, Outcome, Severity};
 use crate::cli::{CheckArgs, Cli, Command, DashboardArgs, ReportArgs};
-use crate::collect::{CollectOptions, Collector};
+use crate::collect::Collector;
 use crate::model::View;
 use crate::model::history::History;
 use crate::report::findings::{self, Status, status_line};
 use crate::report::{self, Format};
+use crate::sample::CollectPlan;
 use crate::sample::Sample;
 
 /// Exit status for a runtime failure.
@@ -39,7 +40,7 @@ impl Failure {
 
 /// Runs the command line; returns the exit status (non-zero only in check mode).
 pub fn run(cli: Cli) -> Result<u8, Failure> {
-    let options = CollectOptions { processes: !cli.no_processes, ..CollectOptions::default() };
+    let options = CollectPlan { processes: !cli.no_processes, ..CollectPlan::default() };
     match cli.command {
         None if std::io::stdout().is_terminal() => run_dashboard(&cli.dashboard, options, load_config(&cli.config)?),
         None => {
@@ -61,7 +62,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
 }
 
 /// The live dashboard; its exit status is 0 or 128 + the signal that ended it.
-fn run_dashboard(args: &DashboardArgs, collect: CollectOptions, config: Config) -> Result<u8, Failure> {
+fn run_dashboard(args: &DashboardArgs, collect: CollectPlan, config: Config) -> Result<u8, Failure> {
     let options = crate::tui::Options {
         collect,
         interval: args.interval.unwrap_or(Duration::from_secs(1)),
@@ -91,7 +92,7 @@ fn advise(view: &View<'_>, previous: Option<&Sample>, config: &Config) -> Outcom
 }
 
 /// `sockscope report`: one sample, or two `--interval` apart, rendered and written out.
-fn run_report(args: &ReportArgs, options: CollectOptions, config: &Config) -> Result<(), Failure> {
+fn run_report(args: &ReportArgs, options: CollectPlan, config: &Config) -> Result<(), Failure> {
     let (current, previous) = take_samples(options, args.interval);
     check_readable(&current)?;
     let view = View::new(&current, previous.as_ref());
@@ -106,7 +107,7 @@ fn run_report(args: &ReportArgs, options: CollectOptions, config: &Config) -> Re
 
 /// `sockscope check`: two samples, a status line fit for monitoring plugins, the findings, and
 /// the plugin exit status (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
-fn run_check(args: &CheckArgs, options: CollectOptions, config: &Config) -> Result<u8, Failure> {
+fn run_check(args: &CheckArgs, options: CollectPlan, config: &Config) -> Result<u8, Failure> {
     let (current, previous) = take_samples(options, Some(args.interval));
     if let Err(failure) = check_readable(&current) {
         let line = format!("SOCKSCOPE UNKNOWN - {}\n", failure.message);
@@ -140,7 +141,7 @@ fn perfdata(view: &View<'_>, outcome: &Outcome) -> String {
 }
 
 /// The current sample and, with an interval, the one taken that long before it.
-fn take_samples(options: CollectOptions, interval: Option<Duration>) -> (Sample, Option<Sample>) {
+fn take_samples(options: CollectPlan, interval: Option<Duration>) -> (Sample, Option<Sample>) {
     let mut collector = Collector::new(options);
     let first = collector.collect();
     match interval {

@@ -153,6 +153,33 @@ settings! {
         "conntrack's own TIME_WAIT timeout; does not change TCP's";
 }
 
+/// Settings that are per network namespace and worth comparing with the host's.
+pub const PER_NAMESPACE_SETTINGS: [&str; 12] = [
+    "net.core.somaxconn",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.tcp_max_syn_backlog",
+    "net.ipv4.tcp_abort_on_overflow",
+    "net.ipv4.tcp_synack_retries",
+    "net.ipv4.tcp_syn_retries",
+    "net.ipv4.tcp_timestamps",
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.tcp_tw_reuse",
+    "net.ipv4.tcp_max_tw_buckets",
+    "net.ipv4.tcp_fin_timeout",
+];
+
+/// Host-wide settings: one value for the whole kernel, invisible under `/proc/sys` inside a
+/// child network namespace, so the collector reads them in the host's namespace.
+pub const HOST_WIDE_SETTINGS: [&str; 6] = [
+    "net.core.netdev_budget",
+    "net.core.netdev_budget_usecs",
+    "net.core.netdev_max_backlog",
+    "net.ipv4.tcp_max_orphans",
+    "net.ipv4.tcp_mem",
+    "net.ipv4.udp_mem",
+];
+
 /// The catalogue entry for a dotted name.
 pub fn find(name: &str) -> Option<&'static Setting> {
     SETTINGS.iter().find(|setting| setting.name == name)

@@ -276,7 +276,9 @@ fn the_host_namespace_comparison_reads_the_other_side() {
     let netns = TestNetns::new();
     netns.run("sysctl", &["-qw", "net.core.somaxconn=100"]);
     let own = format!("/run/netns/{}", netns.name);
-    let comparison = sockscope::collect::netns::compare_with_host(Path::new(&own), Path::new("/proc/self/ns/net"));
+    let own_inode = sockscope::collect::host::namespaces::namespace_inode(Path::new(&own)).expect("test namespace");
+    let host = sockscope::collect::host::namespaces::HostNamespaceReader::at(Path::new("/proc/self/ns/net"));
+    let comparison = host.compare(own_inode);
     let sockscope::sample::HostNamespace::Other { sysctls, .. } = comparison else {
         panic!("expected another namespace, got {comparison:?}");
     };

@@ -256,12 +256,12 @@ fn before_the_first_sample_and_when_sources_fail() {
     broken.tcp_summary = None;
     broken.tcp_listeners = None;
     broken.unavailable.push(sockscope::sample::Unavailable {
-        source: "tcp_listeners".into(),
+        source: sockscope::sample::Source::TcpListeners,
         reason: "sock_diag: Protocol not supported".into(),
     });
     broken.interfaces = None;
     broken.unavailable.push(sockscope::sample::Unavailable {
-        source: "tcp_states".into(),
+        source: sockscope::sample::Source::TcpStates,
         reason: "sock_diag: Operation not permitted".into(),
     });
     let mut app = app_with(vec![broken]);

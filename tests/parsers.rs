@@ -3,9 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use sockscope::collect::counters::{parse_header_value_pairs, parse_softnet};
-use sockscope::collect::{CollectOptions, Collector, ProcPaths};
-use sockscope::sample::{Sample, SysctlValue};
+use sockscope::collect::ns::counters::{parse_header_value_pairs, parse_softnet};
+use sockscope::collect::{Collector, ProcPaths};
+use sockscope::sample::CollectPlan;
+use sockscope::sample::{Sample, Source, SysctlValue};
 
 fn fixture(label: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/proc").join(label)
@@ -20,10 +21,10 @@ fn collect(label: &str) -> Sample {
         sys: root.join("sys"),
         sys_cpu: root.join("no-cpu"),
         netns_link: root.join("no-netns"),
-        host_netns_link: root.join("no-netns"),
+        run_netns: root.join("no-run-netns"),
         kmsg: root.join("no-kmsg"),
     };
-    Collector::with_paths(paths, CollectOptions { processes: false, flows: false, connections: false }).collect_files()
+    Collector::with_paths(paths, CollectPlan { processes: false, flows: false, connections: false }).collect_files()
 }
 
 /// The value of `section`/`field` in a header/value file, read the naive way.
@@ -42,13 +43,13 @@ fn netstat_and_snmp_from_three_kernel_generations() {
         assert_eq!(netstat["TcpExt"].len(), tcp_ext_fields, "{label}: TcpExt fields");
         let text = std::fs::read_to_string(fixture(label).join("net/netstat")).expect("read fixture");
         for field in ["ListenOverflows", "ListenDrops", "SyncookiesSent", "TCPBacklogDrop"] {
-            assert_eq!(sample.counter("TcpExt", field), naive(&text, "TcpExt", field), "{label} {field}");
+            assert_eq!(sample.counter_at("TcpExt", field), naive(&text, "TcpExt", field), "{label} {field}");
         }
         let snmp_text = std::fs::read_to_string(fixture(label).join("net/snmp")).expect("read fixture");
         for field in ["PassiveOpens", "RetransSegs", "CurrEstab", "MaxConn"] {
-            assert_eq!(sample.counter("Tcp", field), naive(&snmp_text, "Tcp", field), "{label} Tcp {field}");
+            assert_eq!(sample.counter_at("Tcp", field), naive(&snmp_text, "Tcp", field), "{label} Tcp {field}");
         }
-        assert_eq!(sample.counter("Tcp", "MaxConn"), Some(-1), "{label}: MaxConn is -1 on Linux");
+        assert_eq!(sample.counter_at("Tcp", "MaxConn"), Some(-1), "{label}: MaxConn is -1 on Linux");
         assert_eq!(sample.diagnostics.skipped_fields, 0, "{label}: nothing skipped");
     }
 }
@@ -57,9 +58,9 @@ fn netstat_and_snmp_from_three_kernel_generations() {
 fn the_old_kernel_fixture_has_real_overflow_numbers() {
     let sample = collect("node_exporter-a");
     let text = std::fs::read_to_string(fixture("node_exporter-a").join("net/netstat")).expect("read");
-    assert_eq!(sample.counter("TcpExt", "TCPPrequeued"), naive(&text, "TcpExt", "TCPPrequeued"));
-    assert!(sample.counter("TcpExt", "TCPPrequeued").is_some(), "a field only old kernels have");
-    assert!(sample.counter("TcpExt", "TCPDelivered").is_none(), "a field only new kernels have");
+    assert_eq!(sample.counter_at("TcpExt", "TCPPrequeued"), naive(&text, "TcpExt", "TCPPrequeued"));
+    assert!(sample.counter_at("TcpExt", "TCPPrequeued").is_some(), "a field only old kernels have");
+    assert!(sample.counter_at("TcpExt", "TCPDelivered").is_none(), "a field only new kernels have");
 }
 
 #[test]
@@ -125,7 +126,7 @@ fn sockstat_and_snmp6_layouts() {
     assert!(sockstat["UDP"].contains_key("inuse"));
     assert!(!sockstat["UDP"].contains_key("mem"), "RHEL 4 layout has no UDP mem");
     assert!(rhel4.netstat.is_none());
-    assert!(rhel4.unavailable_reason("netstat").is_some_and(|reason| reason.contains("No such file")));
+    assert!(rhel4.unavailable_reason(&Source::Netstat).is_some_and(|reason| reason.contains("No such file")));
 
     for label in ["node_exporter-a", "procfs-a", "linux-6.18-local"] {
         let sample = collect(label);
@@ -147,8 +148,12 @@ fn sysctls_from_a_fixture_tree() {
     assert_eq!(sample.sysctl("net.ipv4.ip_local_reserved_ports"), Some(&SysctlValue::Text(String::new())));
     assert_eq!(sample.sysctl("net.ipv4.tcp_congestion_control"), Some(&SysctlValue::Text("bbr".into())));
     assert_eq!(sample.sysctl("net.ipv4.tcp_tw_recycle"), None, "absent settings are simply absent");
-    assert!(sample.unavailable.iter().all(|u| !u.source.starts_with("sysctl")), "{:?}", sample.unavailable);
+    assert!(
+        sample.unavailable.iter().all(|u| !matches!(u.source, Source::Sysctl(_) | Source::Sysctls)),
+        "{:?}",
+        sample.unavailable
+    );
     let missing = collect("node_exporter-b");
     assert!(missing.sysctls.is_none());
-    assert!(missing.unavailable_reason("sysctl").is_some());
+    assert!(missing.unavailable_reason(&Source::Sysctls).is_some());
 }

@@ -211,7 +211,8 @@ fn every_connection_matches_ss_with_its_tcp_info() {
     if skip_unless_root("every_connection_matches_ss_with_its_tcp_info") {
         return;
     }
-    use sockscope::collect::{CollectOptions, Collector};
+    use sockscope::collect::Collector;
+    use sockscope::sample::CollectPlan;
     let netns = TestNetns::new();
     let (_server, mut open, _port) = netns.enter(open_and_close_connections);
     for (index, (client, accepted)) in open.iter_mut().enumerate() {
@@ -222,7 +223,7 @@ fn every_connection_matches_ss_with_its_tcp_info() {
     let settled = || ss_state_counts(&netns.run("ss", &["-Htan"])).get("TIME_WAIT") == Some(&7);
     assert!(wait_until(Duration::from_secs(5), settled));
     let sample = netns.enter(|| {
-        Collector::new(CollectOptions { connections: true, processes: true, ..CollectOptions::default() }).collect()
+        Collector::new(CollectPlan { connections: true, processes: true, ..CollectPlan::default() }).collect()
     });
     let ss = ss_sockets(&netns.run("ss", &["-Htaneio"]));
     let connections = sample.connections.as_ref().expect("connections kept");
@@ -287,7 +288,7 @@ fn every_connection_matches_ss_with_its_tcp_info() {
     assert_eq!(time_wait.len(), 7);
     assert!(time_wait.iter().all(|c| c.timer.is_some_and(|t| t.expires_ms <= 60_000)), "{time_wait:?}");
 
-    let without = netns.enter(|| Collector::new(CollectOptions::default()).collect());
+    let without = netns.enter(|| Collector::new(CollectPlan::default()).collect());
     assert!(without.connections.is_none());
     assert_eq!(without.tcp_summary.map(|s| s.states), sample.tcp_summary.map(|s| s.states));
 }

@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 
-use sockscope::collect::tcp_info::TcpInfo;
+use sockscope::sample::TcpInfo;
 
 fn captured() -> Vec<u8> {
     std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tcp_info/linux-6.18-established.bin"))

@@ -17,7 +17,7 @@ fn softnet_drops(context: &Context<'_>, report: &mut Report) {
     let id = SOFTNET_DROPS.id;
     let view = context.view;
     if view.sample.softnet.is_none() {
-        let reason = view.sample.unavailable_reason("softnet_stat").unwrap_or("not collected");
+        let reason = view.sample.unavailable_reason(&crate::sample::Source::Softnet).unwrap_or("not collected");
         report.not_evaluated(id, format!("/proc/net/softnet_stat unavailable: {reason}"));
         return;
     }

@@ -51,7 +51,8 @@ fn tcp_listeners_unavailable(context: &Context<'_>, report: &mut Report, id: &'s
     if context.view.sample.tcp_listeners.is_some() {
         return false;
     }
-    let reason = context.view.sample.unavailable_reason("tcp_listeners").unwrap_or("not collected");
+    let reason =
+        context.view.sample.unavailable_reason(&crate::sample::Source::TcpListeners).unwrap_or("not collected");
     report.not_evaluated(id, format!("TCP listeners unavailable: {reason}"));
     true
 }
@@ -256,7 +257,8 @@ fn listen_overflow_rate(context: &Context<'_>, report: &mut Report) {
     let id = LISTEN_OVERFLOW_RATE.id;
     let view = context.view;
     if view.counter("TcpExt", "ListenOverflows").is_none() {
-        let reason = view.sample.unavailable_reason("netstat").unwrap_or("ListenOverflows not reported");
+        let reason =
+            view.sample.unavailable_reason(&crate::sample::Source::Netstat).unwrap_or("ListenOverflows not reported");
         report.not_evaluated(id, format!("/proc/net/netstat unavailable: {reason}"));
         return;
     }

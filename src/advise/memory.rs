@@ -297,7 +297,7 @@ fn udp_rcvbuf_errors(context: &Context<'_>, report: &mut Report) {
 mod tests {
     use super::*;
     use crate::advise::testkit::*;
-    use crate::collect::tcp_info::TcpInfo;
+    use crate::sample::TcpInfo;
     use crate::sample::{FlowSummary, Sample};
 
     #[test]

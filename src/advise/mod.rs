@@ -385,7 +385,7 @@ pub(crate) fn setting_finding(
 
 /// Why the established-flow summary is missing.
 pub(crate) fn flows_missing(view: &View<'_>) -> String {
-    match view.sample.unavailable_reason("tcp_states") {
+    match view.sample.unavailable_reason(&crate::sample::Source::TcpStates) {
         Some(reason) => format!("the TCP socket dump failed: {reason}"),
         None => "established flows were not collected".to_string(),
     }

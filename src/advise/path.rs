@@ -4,9 +4,9 @@
 use super::listen::netns_subject;
 use super::states::kernel_event;
 use super::{Check, Context, Evidence, Finding, LimitUsage, Report, Severity, Subject, kernel_version};
-use crate::collect::netns::PER_NAMESPACE_SETTINGS;
 use crate::model::format_setting;
 use crate::sample::{HostNamespace, Interface, KernelEventKind};
+use crate::settings::PER_NAMESPACE_SETTINGS;
 use crate::units;
 
 /// Encapsulation overhead in bytes of tunnel kinds over an IPv4 underlay (IPv6 adds 20).

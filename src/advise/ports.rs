@@ -16,7 +16,7 @@ fn ports_or_not_evaluated<'a>(
         let reason = context
             .view
             .sample
-            .unavailable_reason("tcp_states")
+            .unavailable_reason(&crate::sample::Source::TcpStates)
             .unwrap_or("the port range or the TCP dump is unavailable");
         report.not_evaluated(id, reason.to_string());
     }

@@ -9,7 +9,6 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-use crate::collect::port_range;
 use crate::sample::{Sample, SysctlValue};
 
 /// The ephemeral-port picture of one sample.
@@ -60,7 +59,8 @@ pub struct DestinationView {
 pub fn ports(sample: &Sample) -> Option<PortsView> {
     let summary = sample.tcp_summary.as_ref()?;
     let ephemeral = &summary.ephemeral;
-    let (low, high) = ephemeral.range.or_else(|| port_range(sample.sysctl("net.ipv4.ip_local_port_range")))?;
+    let (low, high) =
+        ephemeral.range.or_else(|| sample.sysctl("net.ipv4.ip_local_port_range").and_then(SysctlValue::port_range))?;
     let in_range = |port: u16| port >= low && port <= high;
     let range_size = u32::from(high - low) + 1;
     let reserved: BTreeSet<u16> = reserved_ports(sample.sysctl("net.ipv4.ip_local_reserved_ports"))

@@ -36,7 +36,7 @@ pub struct Report<'a> {
     sockstat: Option<&'a CounterSections>,
     softnet: Vec<Softnet>,
     unavailable: &'a [Unavailable],
-    skipped: &'a [String],
+    skipped: &'a [crate::sample::Source],
     collection: Collection<'a>,
     kernel_events: Option<&'a [crate::sample::KernelEvent]>,
     findings: Vec<FindingJson<'a>>,

@@ -74,7 +74,7 @@ fn header(out: &mut String, view: &View<'_>) {
 }
 
 fn reason<'a>(view: &'a View<'_>, source: &str) -> &'a str {
-    view.sample.unavailable_reason(source).unwrap_or("not collected")
+    view.sample.unavailable_reason(&crate::sample::Source::from_name(source)).unwrap_or("not collected")
 }
 
 fn processes(owners: &[ProcessRef]) -> String {
@@ -190,7 +190,7 @@ fn ports(out: &mut String, view: &View<'_>) {
         let _ = writeln!(
             out,
             "  unavailable: {}",
-            view.sample.unavailable_reason("tcp_states").unwrap_or("port range unknown")
+            view.sample.unavailable_reason(&crate::sample::Source::TcpStates).unwrap_or("port range unknown")
         );
         return;
     };
@@ -332,8 +332,10 @@ fn settings(out: &mut String, view: &View<'_>) {
         ]);
     }
     out.push_str(&table.render("  "));
-    for unreadable in view.sample.unavailable.iter().filter(|u| u.source.starts_with("sysctl:")) {
-        let _ = writeln!(out, "  {} could not be read: {}", &unreadable.source["sysctl:".len()..], unreadable.reason);
+    for unreadable in &view.sample.unavailable {
+        if let crate::sample::Source::Sysctl(name) = &unreadable.source {
+            let _ = writeln!(out, "  {name} could not be read: {}", unreadable.reason);
+        }
     }
 }
 
@@ -412,7 +414,8 @@ fn udp(out: &mut String, view: &View<'_>) {
 
 fn unavailable(out: &mut String, view: &View<'_>) {
     let sample = view.sample;
-    let problems: Vec<_> = sample.unavailable.iter().filter(|u| !u.source.starts_with("sysctl:")).collect();
+    let problems: Vec<_> =
+        sample.unavailable.iter().filter(|u| !matches!(u.source, crate::sample::Source::Sysctl(_))).collect();
     let diagnostics = &sample.diagnostics;
     let denied = sample.processes.as_ref().is_some_and(|p| p.denied > 0);
     let odd = diagnostics.malformed_messages > 0 || diagnostics.skipped_fields > 0;

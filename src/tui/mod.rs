@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 use ratatui::crossterm::event::{self as input, Event as InputEvent};
 
 use crate::advise::Config;
-use crate::collect::{CollectOptions, Collector};
+use crate::collect::Collector;
+use crate::sample::CollectPlan;
 use app::{App, Effect, Event, Settings};
 use terminal::{COLLECTOR_THREAD, Guard};
 use theme::{Theme, ThemeName};
@@ -32,7 +33,7 @@ pub use views::SORT_COLUMNS;
 #[derive(Debug, Clone)]
 pub struct Options {
     /// What to collect.
-    pub collect: CollectOptions,
+    pub collect: CollectPlan,
     /// Time between samples.
     pub interval: Duration,
     /// Advisor configuration.
@@ -138,7 +139,7 @@ fn event_loop(
 /// The collector thread: a sample per interval, sleeping the rest of the interval (overruns are
 /// skipped, not queued); interval and connection-collection changes arrive on `control`.
 fn spawn_collector(
-    options: CollectOptions,
+    options: CollectPlan,
     interval: Duration,
     control: Receiver<Control>,
     events: Sender<Event>,
@@ -160,12 +161,7 @@ fn spawn_collector(
     Ok(())
 }
 
-fn collect_forever(
-    options: CollectOptions,
-    mut interval: Duration,
-    control: &Receiver<Control>,
-    events: &Sender<Event>,
-) {
+fn collect_forever(options: CollectPlan, mut interval: Duration, control: &Receiver<Control>, events: &Sender<Event>) {
     let mut collector = Collector::new(options);
     loop {
         let started = Instant::now();
@@ -177,7 +173,8 @@ fn collect_forever(
             match control.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(Control::Interval(next)) => interval = next,
                 Ok(Control::Connections(on)) => {
-                    collector.options_mut().connections = on;
+                    let plan = CollectPlan { connections: on, ..collector.plan() };
+                    collector.set_plan(plan);
                     if on {
                         break; // sample now, so the view fills without waiting an interval
                     }

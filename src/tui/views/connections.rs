@@ -11,7 +11,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::{Ctx, draw_pane, filtered, processes_label, sort_rows, title};
-use crate::collect::tcp_info::TcpInfo;
+use crate::sample::TcpInfo;
 use crate::sample::{Connection, ProcessRef, Sample, SocketTimer, TcpState, UdpSocket};
 use crate::tui::app::{RowCache, TableNav};
 use crate::tui::filter::Record;

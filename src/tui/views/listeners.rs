@@ -123,7 +123,8 @@ pub fn table_title<'a>(name: &str, shown: usize, ctx: &Ctx<'_>) -> Line<'a> {
     ];
     for (what, source, absent) in missing {
         if absent {
-            let reason = sample.unavailable_reason(source).unwrap_or("not collected");
+            let reason =
+                sample.unavailable_reason(&crate::sample::Source::from_name(source)).unwrap_or("not collected");
             line.push_span(Span::styled(
                 format!(" {what} listeners unavailable: {} ", sanitize(reason)),
                 ctx.theme.warning,

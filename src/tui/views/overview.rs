@@ -215,7 +215,8 @@ pub(super) fn severity_style(severity: Severity, ctx: &Ctx<'_>) -> Style {
 
 /// A panel saying a source could not be read, and why.
 pub(super) fn unavailable<'a>(ctx: &Ctx<'_>, what: &str, source: &str) -> ratatui::widgets::Paragraph<'a> {
-    let reason = ctx.snapshot.current.unavailable_reason(source).unwrap_or("not collected");
+    let reason =
+        ctx.snapshot.current.unavailable_reason(&crate::sample::Source::from_name(source)).unwrap_or("not collected");
     ratatui::widgets::Paragraph::new(Span::styled(format!("unavailable: {}", sanitize(reason)), ctx.theme.warning))
         .block(ratatui::widgets::Block::bordered().title(format!(" {what} ")))
         .wrap(ratatui::widgets::Wrap { trim: true })

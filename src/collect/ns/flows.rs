@@ -1,61 +1,8 @@
-//! A compact summary of established TCP flows, built while the all-states dump is read (with
-//! `tcp_info` and socket memory): how many there are, the busiest ones, and the ones stuck in
-//! retransmission. The advisor's buffer and path-MTU checks read it; nothing per socket is kept
-//! beyond those few.
-
-use std::net::IpAddr;
-
-use serde::{Deserialize, Serialize};
+//! Builds the established-flow summary ([`FlowSummary`]) while the all-states dump is read
+//! (with `tcp_info` and socket memory). The advisor's buffer and path-MTU checks read it.
 
 use super::inet_diag::{self, InetDiagMsg};
-use super::tcp_info::TcpInfo;
-
-/// How many flows of each list are kept.
-pub const KEEP: usize = 32;
-
-/// One established flow's numbers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Flow {
-    /// Local address.
-    pub local_address: IpAddr,
-    /// Local port.
-    pub local_port: u16,
-    /// Remote address.
-    pub remote_address: IpAddr,
-    /// Remote port.
-    pub remote_port: u16,
-    /// Socket inode.
-    pub inode: u64,
-    /// Receive buffer size (bytes).
-    pub rcvbuf: Option<u32>,
-    /// Send buffer size (bytes).
-    pub sndbuf: Option<u32>,
-    /// The flow's `tcp_info`.
-    pub info: TcpInfo,
-}
-
-impl Flow {
-    /// Bytes moved both ways.
-    pub fn volume(&self) -> u64 {
-        self.info.bytes_acked.unwrap_or(0).saturating_add(self.info.bytes_received.unwrap_or(0))
-    }
-
-    /// Whether the flow is retransmitting now (a segment is being retried, or the timer backs off).
-    pub fn retransmitting(&self) -> bool {
-        self.info.retransmits.unwrap_or(0) > 0 || self.info.backoff.unwrap_or(0) > 0
-    }
-}
-
-/// The established flows of the namespace, summarised.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct FlowSummary {
-    /// Established sockets seen.
-    pub established: u64,
-    /// The busiest flows by bytes moved, most first.
-    pub busiest: Vec<Flow>,
-    /// Flows retransmitting now.
-    pub retransmitting: Vec<Flow>,
-}
+use crate::sample::flows::{Flow, FlowSummary, KEEP};
 
 /// Adds one reply of the all-states dump for an ESTABLISHED socket (asked with `tcp_info` and
 /// memory); replies without `tcp_info` are ignored.
@@ -110,7 +57,9 @@ fn trim(busiest: &mut Vec<Flow>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sample::TcpInfo;
     use std::io::{Read, Write};
+    use std::net::IpAddr;
 
     #[test]
     fn a_live_transfer_is_among_the_busiest_flows() {
@@ -121,12 +70,12 @@ mod tests {
         let mut received = vec![0u8; 200_000];
         accepted.read_exact(&mut received).expect("read");
         let mut socket =
-            crate::collect::netlink::DumpSocket::open(netlink_sys::protocols::NETLINK_SOCK_DIAG).expect("socket");
-        let collected = crate::collect::sockets::tcp_summary(
+            crate::collect::ns::netlink::DumpSocket::open(netlink_sys::protocols::NETLINK_SOCK_DIAG).expect("socket");
+        let collected = crate::collect::ns::sockets::tcp_summary(
             &mut socket,
             Some((32768, 60999)),
             &Default::default(),
-            crate::collect::sockets::Extras { flows: true, connections: false },
+            crate::collect::ns::sockets::Extras { flows: true, connections: false },
         );
         assert_eq!(collected.malformed, 0);
         let summary = collected.data.and_then(|(_, flows, _)| flows).expect("flows");

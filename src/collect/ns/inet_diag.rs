@@ -10,7 +10,7 @@ use netlink_packet_sock_diag::SockDiagMessage;
 use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, SocketId, StateFlags};
 
 use super::netlink::Attributes;
-use super::tcp_info::TcpInfo;
+use crate::sample::TcpInfo;
 use crate::sample::{Family, SocketMemory};
 
 /// Size of `struct inet_diag_msg`.

@@ -8,7 +8,7 @@ use crate::sample::Host;
 
 /// Reads the host identity. `sys_devices` is the sysfs CPU directory used to count online
 /// CPUs (normally `/sys/devices/system/cpu`).
-pub(crate) fn read_host(sys_cpu: &Path) -> Result<Host, String> {
+pub fn read_host(sys_cpu: &Path) -> Result<Host, String> {
     let hostname = System::host_name().map_err(|error| format!("host name: {error}"))?;
     let kernel = System::kernel_version().map_err(|error| format!("kernel release: {error}"))?;
     let uptime_seconds = System::uptime().map_err(|error| format!("uptime: {error}"))?;
@@ -31,7 +31,7 @@ fn online_cpus(sys_cpu: &Path) -> u32 {
 }
 
 /// Counts the CPUs in a kernel CPU list such as `0-3,6,8-9`.
-pub(crate) fn count_cpu_list(text: &str) -> Option<u32> {
+pub fn count_cpu_list(text: &str) -> Option<u32> {
     let mut count = 0u32;
     for part in text.trim().split(',').filter(|part| !part.is_empty()) {
         count += match part.split_once('-') {

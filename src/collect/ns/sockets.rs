@@ -11,9 +11,10 @@ use std::net::IpAddr;
 use netlink_packet_sock_diag::SockDiagMessage;
 use netlink_packet_sock_diag::unix::{ShowFlags, StateFlags as UnixStates, UnixRequest};
 
-use super::flows::{self as flow, FlowSummary};
+use super::flows as flow;
 use super::inet_diag::{self, ALL_STATES, IPPROTO_TCP, IPPROTO_UDP, InetDiagMsg, LISTEN_ONLY, Query};
 use super::netlink::{Attributes, DumpError, DumpSocket, DumpStats};
+use crate::sample::FlowSummary;
 use crate::sample::{
     CloseWaitSocket, Connection, DestinationPorts, EphemeralPorts, Family, SocketTimer, SynRecvGroup, TcpListener,
     TcpState, TcpSummary, TimerKind, UdpSocket, UnixListener,
@@ -32,6 +33,8 @@ pub(crate) struct Collected<T> {
     pub(crate) failures: Vec<String>,
     /// Messages skipped because they could not be decoded.
     pub(crate) malformed: u64,
+    /// Dumps the kernel marked inconsistent (`NLM_F_DUMP_INTR`).
+    pub(crate) interrupted: u64,
 }
 
 /// Runs `dump` for IPv4 and IPv6, collecting failures per family.
@@ -41,17 +44,19 @@ fn per_family<T>(
 ) -> Collected<T> {
     let mut failures = Vec::new();
     let mut malformed = 0;
+    let mut interrupted = 0;
     let mut any_ok = false;
     for family in [Family::Ipv4, Family::Ipv6] {
         match dump(family) {
             Ok(stats) => {
                 any_ok = true;
                 malformed += stats.malformed;
+                interrupted += u64::from(stats.interrupted);
             }
             Err(error) => failures.push(format!("{}: {}", family_label(family), error)),
         }
     }
-    Collected { data: any_ok.then(data), failures, malformed }
+    Collected { data: any_ok.then(data), failures, malformed, interrupted }
 }
 
 fn family_label(family: Family) -> &'static str {
@@ -76,7 +81,12 @@ pub(crate) fn tcp_listeners(socket: &mut DumpSocket) -> Collected<Vec<TcpListene
     listeners.sort_by(|a, b| {
         (a.local_port, a.family, a.local_address, a.cookie).cmp(&(b.local_port, b.family, b.local_address, b.cookie))
     });
-    Collected { data: collected.data.map(|()| listeners), failures: collected.failures, malformed: collected.malformed }
+    Collected {
+        data: collected.data.map(|()| listeners),
+        failures: collected.failures,
+        malformed: collected.malformed,
+        interrupted: collected.interrupted,
+    }
 }
 
 fn decode_listener(kind: u16, body: &[u8]) -> Option<TcpListener> {
@@ -162,6 +172,7 @@ pub(crate) fn tcp_summary(
         data: collected.data.map(|()| (builder.finish(), flow_summary.map(flow::finish), connections)),
         failures: collected.failures,
         malformed: collected.malformed,
+        interrupted: collected.interrupted,
     }
 }
 
@@ -325,7 +336,12 @@ pub(crate) fn udp_sockets(socket: &mut DumpSocket) -> Collected<Vec<UdpSocket>> 
     sockets.sort_by(|a, b| {
         (a.local_port, a.family, a.local_address, a.cookie).cmp(&(b.local_port, b.family, b.local_address, b.cookie))
     });
-    Collected { data: collected.data.map(|()| sockets), failures: collected.failures, malformed: collected.malformed }
+    Collected {
+        data: collected.data.map(|()| sockets),
+        failures: collected.failures,
+        malformed: collected.malformed,
+        interrupted: collected.interrupted,
+    }
 }
 
 fn decode_udp(kind: u16, body: &[u8]) -> Option<UdpSocket> {
@@ -378,9 +394,14 @@ pub(crate) fn unix_listeners(socket: &mut DumpSocket) -> Collected<Vec<UnixListe
     match result {
         Ok(stats) => {
             listeners.sort_by(|a, b| (&a.path, a.inode).cmp(&(&b.path, b.inode)));
-            Collected { data: Some(listeners), failures: Vec::new(), malformed: stats.malformed }
+            Collected {
+                data: Some(listeners),
+                failures: Vec::new(),
+                malformed: stats.malformed,
+                interrupted: u64::from(stats.interrupted),
+            }
         }
-        Err(error) => Collected { data: None, failures: vec![error.to_string()], malformed: 0 },
+        Err(error) => Collected { data: None, failures: vec![error.to_string()], malformed: 0, interrupted: 0 },
     }
 }
 

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use rustix::fs::{Dir, Mode, OFlags};
 use rustix::io::Errno;
 
-use crate::sample::{ProcessRef, ProcessTable};
+use crate::sample::{ProcessRef, ProcessTable, Sample};
 
 /// A full walk is repeated at least this often while sockets are being attributed.
 pub const FULL_RESCAN: Duration = Duration::from_secs(30);
@@ -121,6 +121,22 @@ impl ProcessIndex {
         }
         Ok(stats)
     }
+}
+
+/// The inodes whose owners sockscope shows: TCP and UNIX listeners, UDP sockets, sockets in
+/// CLOSE_WAIT (a leak is named by its process), and every socket while the Connections view is
+/// open.
+pub fn wanted_inodes(sample: &Sample) -> Vec<u64> {
+    let tcp = sample.tcp_listeners.iter().flatten().map(|listener| listener.inode);
+    let unix = sample.unix_listeners.iter().flatten().map(|listener| listener.inode);
+    let udp = sample.udp_sockets.iter().flatten().map(|socket| socket.inode);
+    let close_wait = sample.tcp_summary.iter().flat_map(|summary| summary.close_wait.iter().map(|socket| socket.inode));
+    let connections = sample.connections.iter().flatten().map(|connection| connection.inode);
+    let mut inodes: Vec<u64> =
+        tcp.chain(unix).chain(udp).chain(close_wait).chain(connections).filter(|inode| *inode != 0).collect();
+    inodes.sort_unstable();
+    inodes.dedup();
+    inodes
 }
 
 /// Numeric entries of the process directory.

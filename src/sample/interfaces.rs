@@ -1,0 +1,59 @@
+//! Network interfaces as rtnetlink reports them.
+
+use serde::{Deserialize, Serialize};
+
+/// A network interface, from RTM_GETLINK.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interface {
+    /// Interface name.
+    pub name: String,
+    /// Interface index.
+    pub index: u32,
+    /// MTU in bytes.
+    pub mtu: Option<u32>,
+    /// Smallest MTU the device accepts.
+    pub min_mtu: Option<u32>,
+    /// Largest MTU the device accepts.
+    pub max_mtu: Option<u32>,
+    /// Operational state as `ip link` prints it: UP, DOWN, UNKNOWN, LOWERLAYERDOWN, ...
+    pub oper_state: String,
+    /// Whether the interface is administratively up (IFF_UP).
+    pub admin_up: bool,
+    /// Link kind (`vlan`, `vxlan`, `bridge`, `veth`, `bond`, ...); `None` for plain devices.
+    pub kind: Option<String>,
+    /// Index of the master device (bridge, bond, VRF), if enslaved.
+    pub master: Option<u32>,
+    /// Index of the lower device (`IFLA_LINK`, e.g. a VLAN's parent), if any.
+    pub link: Option<u32>,
+    /// 64-bit traffic statistics.
+    pub stats: Option<InterfaceStats>,
+}
+
+/// Interface counters from `IFLA_STATS64`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InterfaceStats {
+    /// Packets received.
+    pub rx_packets: u64,
+    /// Packets sent.
+    pub tx_packets: u64,
+    /// Bytes received.
+    pub rx_bytes: u64,
+    /// Bytes sent.
+    pub tx_bytes: u64,
+    /// Receive errors.
+    pub rx_errors: u64,
+    /// Transmit errors.
+    pub tx_errors: u64,
+    /// Received packets dropped by the kernel.
+    pub rx_dropped: u64,
+    /// Packets dropped on transmit.
+    pub tx_dropped: u64,
+    /// Packets the NIC missed (ring full).
+    pub rx_missed_errors: u64,
+    /// Receive FIFO overruns.
+    pub rx_fifo_errors: u64,
+    /// Receive ring-buffer overflows.
+    pub rx_over_errors: u64,
+    /// Transmit FIFO errors.
+    pub tx_fifo_errors: u64,
+}
