@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::report::Format;
+use crate::render::Format;
 use crate::tui::theme::ThemeName;
 
 const ABOUT: &str = "Inspect Linux TCP listen queues, SYN queues, drops and the kernel settings that bound them";
@@ -113,10 +113,6 @@ pub struct DashboardArgs {
     /// Do not capture the mouse (lets the terminal select text; m toggles it live).
     #[arg(long)]
     pub no_mouse: bool,
-
-    /// Panic after this many frames: lets the tests check that a crash restores the terminal.
-    #[arg(long, hide = true, value_name = "FRAMES")]
-    pub panic_after: Option<u64>,
 }
 
 /// Options of `sockscope check`.

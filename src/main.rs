@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use clap::error::ErrorKind;
 use sockscope::cli::Cli;
-use sockscope::run::{EXIT_USAGE, run};
+use sockscope::modes::{EXIT_USAGE, run};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {

@@ -9,7 +9,8 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::Modifier;
-use sockscope::advise::Config;
+use sockscope::advise::Rules;
+use sockscope::config::Config;
 use sockscope::sample::Sample;
 use sockscope::tui::app::{App, Effect, Event, Settings, Tab};
 use sockscope::tui::keymap::Keymap;
@@ -23,7 +24,7 @@ fn incident() -> Vec<Sample> {
 
 fn app_with(samples: Vec<Sample>) -> App {
     let settings = Settings {
-        config: Config::default(),
+        rules: Rules::default(),
         theme: Theme::mono(),
         time_zone: jiff::tz::TimeZone::UTC,
         keymap: Keymap::default(),
@@ -163,9 +164,8 @@ fn a_destination_shows_its_sockets_by_state_and_owner() {
     keys(&mut app, "5");
     assert_eq!(key(&mut app, KeyCode::Enter), vec![Effect::CollectConnections(true)]);
     let text = screen(&mut app, 100, 30);
-    let samples = incident();
-    let view = sockscope::model::View::new(&samples[11], Some(&samples[10]));
-    let busiest = &view.ports.as_ref().expect("ports").by_destination[0];
+    let model = &app.frame().expect("a frame on screen").model;
+    let busiest = &model.ports.as_ref().expect("ports").by_destination[0];
     let time_wait = busiest.time_wait;
     assert!(text.contains(&format!("({time_wait} in TIME_WAIT)")), "{text}");
     assert!(text.contains(&format!("TIME_WAIT {time_wait}")), "the per-socket count agrees with the summary: {text}");

@@ -66,7 +66,6 @@ fn sysctls_are_read_from_the_namespace_being_inspected() {
     assert!(report["sysctl"]["net.core.netdev_max_backlog"].is_number(), "a host-wide setting is filled in");
     let host = host_report_json(&["--no-processes"]);
     assert_ne!(host["netns"]["inode"], report["netns"]["inode"]);
-
 }
 
 /// Compares every reported interface with `ip -j link` output.

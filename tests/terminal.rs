@@ -163,7 +163,9 @@ fn sigint_from_outside_restores_the_terminal_and_exits_130() {
 
 #[test]
 fn a_panic_restores_the_terminal_before_its_message() {
-    let Some(tmux) = Tmux::start("panic", "--no-processes --panic-after 3", 100, 30) else {
+    // The hook exists in debug builds only, the ones the tests run.
+    let command = format!("SOCKSCOPE_TEST_PANIC_AFTER=3 {}", script("--no-processes"));
+    let Some(tmux) = Tmux::start_command("panic", &["sh", "-c", &format!("{command}; exec sleep 600")], 100, 30) else {
         return;
     };
     let end = tmux.wait_for(&["EXIT=", "RAW="]);

@@ -3,7 +3,7 @@
 
 use super::{Check, Context, Evidence, Finding, Report, Severity, Subject};
 use crate::model::history::History;
-use crate::units;
+use crate::render::format as units;
 
 /// `softnet-drops`.
 pub const SOFTNET_DROPS: Check = Check {
@@ -15,19 +15,19 @@ pub const SOFTNET_DROPS: Check = Check {
 
 fn softnet_drops(context: &Context<'_>, report: &mut Report) {
     let id = SOFTNET_DROPS.id;
-    let view = context.view;
-    if view.sample.softnet.is_none() {
-        let reason = view.sample.unavailable_reason(&crate::sample::Source::Softnet).unwrap_or("not collected");
+    let model = context.model;
+    if context.sample.softnet.is_none() {
+        let reason = context.sample.unavailable_reason(&crate::sample::Source::Softnet).unwrap_or("not collected");
         report.not_evaluated(id, format!("/proc/net/softnet_stat unavailable: {reason}"));
         return;
     }
-    if view.interval.is_none() {
+    if model.interval.is_none() {
         report.not_evaluated(id, "needs two samples (use --interval)");
         return;
     }
-    let thresholds = &context.config.thresholds;
-    let backlog = view.sysctl("net.core.netdev_max_backlog");
-    for cpu in &view.softnet {
+    let thresholds = &context.rules.thresholds;
+    let backlog = context.sysctl("net.core.netdev_max_backlog");
+    for cpu in &model.softnet {
         let dropped = cpu.dropped_rate.unwrap_or(0.0);
         let squeezed = cpu.squeezed_rate.unwrap_or(0.0);
         let persistent =
@@ -74,6 +74,7 @@ fn softnet_drops(context: &Context<'_>, report: &mut Report) {
                      net.core.netdev_budget / netdev_budget_usecs on squeezes; spread IRQs and RPS over more CPUs; \
                      consider flow_limit_cpu_bitmap."
                 .to_string(),
+            settings: vec!["net.core.netdev_budget", "net.core.netdev_max_backlog"],
         });
     }
     imbalance(context, report);
@@ -81,18 +82,18 @@ fn softnet_drops(context: &Context<'_>, report: &mut Report) {
 
 /// One CPU handling most of the packets on a multi-CPU host.
 fn imbalance(context: &Context<'_>, report: &mut Report) {
-    let view = context.view;
-    let total: f64 = view.softnet.iter().filter_map(|cpu| cpu.processed_rate).sum();
-    if view.softnet.len() < 2 || total < 1000.0 {
+    let model = context.model;
+    let total: f64 = model.softnet.iter().filter_map(|cpu| cpu.processed_rate).sum();
+    if model.softnet.len() < 2 || total < 1000.0 {
         return;
     }
     let Some(busiest) =
-        view.softnet.iter().max_by(|a, b| a.processed_rate.unwrap_or(0.0).total_cmp(&b.processed_rate.unwrap_or(0.0)))
+        model.softnet.iter().max_by(|a, b| a.processed_rate.unwrap_or(0.0).total_cmp(&b.processed_rate.unwrap_or(0.0)))
     else {
         return;
     };
     let share = busiest.processed_rate.unwrap_or(0.0) / total;
-    if share <= context.config.thresholds.softnet_imbalance {
+    if share <= context.rules.thresholds.softnet_imbalance {
         return;
     }
     report.add(Finding {
@@ -105,11 +106,12 @@ fn imbalance(context: &Context<'_>, report: &mut Report) {
             .to_string(),
         evidence: vec![
             Evidence::number("share of packets", units::percent(share), share),
-            Evidence::number("CPUs", view.softnet.len().to_string(), view.softnet.len() as f64),
+            Evidence::number("CPUs", model.softnet.len().to_string(), model.softnet.len() as f64),
         ],
         remedy: "Spread the NIC's interrupts (irqbalance, /proc/irq/*/smp_affinity), enable RSS queues or RPS \
                  (/sys/class/net/<if>/queues/rx-*/rps_cpus)."
             .to_string(),
+        settings: Vec::new(),
     });
 }
 
@@ -119,23 +121,23 @@ pub const NIC_RX_DROPS: Check =
 
 fn nic_rx_drops(context: &Context<'_>, report: &mut Report) {
     let id = NIC_RX_DROPS.id;
-    let view = context.view;
-    if view.sample.interfaces.is_none() {
+    let model = context.model;
+    if context.sample.interfaces.is_none() {
         report.not_evaluated(id, "interfaces unavailable");
         return;
     }
-    if view.interval.is_none() {
+    if model.interval.is_none() {
         report.not_evaluated(id, "needs two samples (use --interval)");
         return;
     }
-    for item in &view.interfaces {
+    for item in &model.interfaces {
         let Some(rates) = item.rates else { continue };
         let dropped = rates.rx_dropped.unwrap_or(0.0);
         let packets = rates.rx_packets.unwrap_or(0.0);
         let missed = rates.rx_missed.unwrap_or(0.0);
         let fifo = rates.rx_fifo.unwrap_or(0.0);
         let share = dropped / (packets + dropped).max(1.0);
-        if share < context.config.thresholds.nic_rx_drop_ratio && missed == 0.0 && fifo == 0.0 {
+        if share < context.rules.thresholds.nic_rx_drop_ratio && missed == 0.0 && fifo == 0.0 {
             continue;
         }
         let name = item.interface.name.clone();
@@ -166,6 +168,7 @@ fn nic_rx_drops(context: &Context<'_>, report: &mut Report) {
                 "Larger rings (`ethtool -g {name}`, `ethtool -G {name} rx <max>`), IRQ affinity and RSS, interrupt \
                  coalescing (`ethtool -c`); `ethtool -S {name}` breaks the drops down."
             ),
+            settings: Vec::new(),
         });
     }
 }

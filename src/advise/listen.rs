@@ -5,34 +5,39 @@
 use super::{Check, Context, Evidence, Finding, Report, Severity, Subject, kernel_version, setting_finding};
 use crate::model::history::History;
 use crate::model::{ListenerView, Protocol};
-use crate::units;
+use crate::render::format as units;
+use crate::sample::counters::{
+    DEFER_ACCEPT_DROP, LISTEN_DROPS, LISTEN_OVERFLOWS, PASSIVE_OPENS, REQ_Q_FULL_DO_COOKIES, REQ_Q_FULL_DROP,
+    SYNCOOKIES_FAILED, SYNCOOKIES_RECV, SYNCOOKIES_SENT,
+};
 
 /// The subject of a listener finding.
 pub(crate) fn listener_subject(listener: &ListenerView) -> Subject {
     Subject::Listener {
-        protocol: listener.protocol.name(),
-        endpoint: listener.endpoint(),
+        key: listener.key,
+        protocol: listener.protocol,
+        endpoint: listener.endpoint.clone(),
         processes: listener.processes.clone(),
     }
 }
 
 /// The subject of a per-namespace finding.
 pub(crate) fn netns_subject(context: &Context<'_>) -> Subject {
-    Subject::Netns { inode: context.view.sample.netns.as_ref().map(|netns| netns.inode) }
+    Subject::Netns { inode: context.sample.netns.as_ref().map(|netns| netns.inode) }
 }
 
 fn who(listener: &ListenerView) -> String {
     match listener.processes.first() {
-        Some(process) => format!("{} on {}", process.command, listener.endpoint()),
-        None => format!("the listener on {}", listener.endpoint()),
+        Some(process) => format!("{} on {}", process.command, listener.endpoint),
+        None => format!("the listener on {}", listener.endpoint),
     }
 }
 
 /// Whether a listener is dropping connections because its accept queue overflows: full now, or
 /// its drop counter moved while the namespace counted overflows.
 fn in_trouble(context: &Context<'_>, listener: &ListenerView) -> bool {
-    let thresholds = &context.config.thresholds;
-    let overflowed = context.view.delta("TcpExt", "ListenOverflows").is_some_and(|delta| delta > 0);
+    let thresholds = &context.rules.thresholds;
+    let overflowed = context.model.counters.delta(LISTEN_OVERFLOWS).is_some_and(|delta| delta > 0);
     listener.full
         || listener.fill >= thresholds.accept_queue_fill
         || (overflowed && listener.drops_delta.is_some_and(|delta| delta > 0))
@@ -44,21 +49,20 @@ fn busy(context: &Context<'_>, listener: &ListenerView) -> bool {
     listener.accept_queue > 0
         || listener.syn_queue.is_some_and(|synq| synq > 0)
         || listener.drops_delta.is_some_and(|delta| delta > 0)
-        || context.history.listener_fill(listener.cookie).iter().flatten().any(|fill| *fill > 0.0)
+        || context.history.listener_fill(listener.key).iter().flatten().any(|fill| *fill > 0.0)
 }
 
 fn tcp_listeners_unavailable(context: &Context<'_>, report: &mut Report, id: &'static str) -> bool {
-    if context.view.sample.tcp_listeners.is_some() {
+    if context.sample.tcp_listeners.is_some() {
         return false;
     }
-    let reason =
-        context.view.sample.unavailable_reason(&crate::sample::Source::TcpListeners).unwrap_or("not collected");
+    let reason = context.sample.unavailable_reason(&crate::sample::Source::TcpListeners).unwrap_or("not collected");
     report.not_evaluated(id, format!("TCP listeners unavailable: {reason}"));
     true
 }
 
 fn needs_interval(context: &Context<'_>, report: &mut Report, id: &'static str) -> bool {
-    if context.view.interval.is_some() {
+    if context.model.interval.is_some() {
         return false;
     }
     report.not_evaluated(id, "needs two samples (use --interval)");
@@ -78,10 +82,10 @@ fn accept_queue_full(context: &Context<'_>, report: &mut Report) {
     if tcp_listeners_unavailable(context, report, id) {
         return;
     }
-    let thresholds = &context.config.thresholds;
-    for listener in &context.view.listeners {
+    let thresholds = &context.rules.thresholds;
+    for listener in &context.model.listeners {
         let samples = thresholds.accept_queue_sustained_samples;
-        let recent = History::last_n(&context.history.listener_fill(listener.cookie), samples);
+        let recent = History::last_n(&context.history.listener_fill(listener.key), samples);
         let sustained = recent
             .as_ref()
             .is_some_and(|fills| fills.iter().all(|fill| *fill >= thresholds.accept_queue_sustained_fill));
@@ -97,7 +101,7 @@ fn accept_queue_full(context: &Context<'_>, report: &mut Report) {
                 "accept queue full ({} of {} slots): new connections to {} are being dropped",
                 listener.accept_queue,
                 listener.capacity(),
-                listener.endpoint()
+                listener.endpoint
             )
         } else if listener.fill >= thresholds.accept_queue_fill {
             format!(
@@ -150,6 +154,7 @@ fn accept_queue_full(context: &Context<'_>, report: &mut Report) {
                      backlog and net.core.somaxconn, then restart the service (listen() must run again). Do not set \
                      net.ipv4.tcp_abort_on_overflow=1."
                 .to_string(),
+            settings: vec!["net.core.somaxconn", "net.ipv4.tcp_abort_on_overflow"],
         });
     }
 }
@@ -163,16 +168,16 @@ fn listener_drops(context: &Context<'_>, report: &mut Report) {
     if tcp_listeners_unavailable(context, report, id) || needs_interval(context, report, id) {
         return;
     }
-    if kernel_version(context.view).is_some_and(|version| version < (4, 7)) {
+    if kernel_version(context.sample).is_some_and(|version| version < (4, 7)) {
         report.not_evaluated(id, "listeners have no drop counter before Linux 4.7; see listen-overflow-rate");
         return;
     }
-    let view = context.view;
-    let overflows = view.delta("TcpExt", "ListenOverflows").unwrap_or(0);
-    let deferred = view.delta("TcpExt", "TCPDeferAcceptDrop").unwrap_or(0);
-    let interval = units::interval(view.interval.unwrap_or_default());
+    let model = context.model;
+    let overflows = model.counters.delta(LISTEN_OVERFLOWS).unwrap_or(0);
+    let deferred = model.counters.delta(DEFER_ACCEPT_DROP).unwrap_or(0);
+    let interval = units::interval(model.interval.unwrap_or_default());
     let mut any_moved = false;
-    for listener in view.listeners.iter().filter(|l| l.protocol == Protocol::Tcp) {
+    for listener in model.listeners.iter().filter(|l| l.protocol == Protocol::Tcp) {
         let Some(delta) = listener.drops_delta.filter(|delta| *delta > 0) else { continue };
         any_moved = true;
         let (severity, cause) = if overflows > 0 {
@@ -223,6 +228,7 @@ fn listener_drops(context: &Context<'_>, report: &mut Report) {
                  drop reason (Linux 6.15+)."
                     .to_string()
             },
+            settings: Vec::new(),
         });
     }
     if overflows > 0 && !any_moved {
@@ -241,6 +247,7 @@ fn listener_drops(context: &Context<'_>, report: &mut Report) {
             )],
             remedy: "Run sockscope in the namespace of each service (nsenter -n -t <pid>) to find the listener."
                 .to_string(),
+            settings: Vec::new(),
         });
     }
 }
@@ -255,22 +262,24 @@ pub const LISTEN_OVERFLOW_RATE: Check = Check {
 
 fn listen_overflow_rate(context: &Context<'_>, report: &mut Report) {
     let id = LISTEN_OVERFLOW_RATE.id;
-    let view = context.view;
-    if view.counter("TcpExt", "ListenOverflows").is_none() {
-        let reason =
-            view.sample.unavailable_reason(&crate::sample::Source::Netstat).unwrap_or("ListenOverflows not reported");
+    let model = context.model;
+    if model.counters.total(LISTEN_OVERFLOWS).is_none() {
+        let reason = context
+            .sample
+            .unavailable_reason(&crate::sample::Source::Netstat)
+            .unwrap_or("ListenOverflows not reported");
         report.not_evaluated(id, format!("/proc/net/netstat unavailable: {reason}"));
         return;
     }
-    let Some(interval) = view.interval else {
+    let Some(interval) = model.interval else {
         since_boot_overflows(context, report);
         return;
     };
-    let thresholds = &context.config.thresholds;
-    let overflows = view.delta("TcpExt", "ListenOverflows").unwrap_or(0);
-    let drops = view.delta("TcpExt", "ListenDrops").unwrap_or(0);
-    let queue_full_drops = view.delta("TcpExt", "TCPReqQFullDrop").unwrap_or(0);
-    let passive = view.delta("Tcp", "PassiveOpens").unwrap_or(0);
+    let thresholds = &context.rules.thresholds;
+    let overflows = model.counters.delta(LISTEN_OVERFLOWS).unwrap_or(0);
+    let drops = model.counters.delta(LISTEN_DROPS).unwrap_or(0);
+    let queue_full_drops = model.counters.delta(REQ_Q_FULL_DROP).unwrap_or(0);
+    let passive = model.counters.delta(PASSIVE_OPENS).unwrap_or(0);
     let other = drops - overflows - queue_full_drops;
     let rate = overflows as f64 / interval;
     let share = if passive > 0 { overflows as f64 / passive as f64 } else { 0.0 };
@@ -307,6 +316,7 @@ fn listen_overflow_rate(context: &Context<'_>, report: &mut Report) {
             remedy: "Find the listener (listener-drops, accept-queue-full) and make its application accept faster, \
                      or raise its backlog and somaxconn and restart it."
                 .to_string(),
+            settings: Vec::new(),
         });
     } else if other > 0 {
         report.add(Finding {
@@ -323,18 +333,19 @@ fn listen_overflow_rate(context: &Context<'_>, report: &mut Report) {
             remedy: "Check net.ipv4.tcp_syncookies (keep it at 1), memory pressure (tcp-mem-pressure) and routing \
                      for the clients' addresses."
                 .to_string(),
+            settings: vec!["net.ipv4.tcp_syncookies"],
         });
     }
 }
 
 /// One sample only: totals since boot, as information.
 fn since_boot_overflows(context: &Context<'_>, report: &mut Report) {
-    let view = context.view;
-    let total = view.counter("TcpExt", "ListenOverflows").unwrap_or(0);
+    let model = context.model;
+    let total = model.counters.total(LISTEN_OVERFLOWS).unwrap_or(0);
     if total == 0 {
         return;
     }
-    let uptime = view.sample.host.as_ref().map(|host| host.uptime_seconds);
+    let uptime = context.sample.host.as_ref().map(|host| host.uptime_seconds);
     let since = uptime.map_or_else(|| "since boot".to_string(), |s| format!("in {} since boot", units::duration(s)));
     report.add(Finding {
         id: LISTEN_OVERFLOW_RATE.id,
@@ -348,11 +359,12 @@ fn since_boot_overflows(context: &Context<'_>, report: &mut Report) {
             Evidence::number("ListenOverflows", total.to_string(), total as f64),
             Evidence::number(
                 "ListenDrops",
-                units::count(view.counter("TcpExt", "ListenDrops")),
-                view.counter("TcpExt", "ListenDrops").unwrap_or(0) as f64,
+                units::count(model.counters.total(LISTEN_DROPS)),
+                model.counters.total(LISTEN_DROPS).unwrap_or(0) as f64,
             ),
         ],
         remedy: "Run `sockscope check` (two samples) or `sockscope report --interval 10s`.".to_string(),
+        settings: Vec::new(),
     });
 }
 
@@ -386,11 +398,11 @@ fn somaxconn_and_listeners<'a>(
     if tcp_listeners_unavailable(context, report, id) {
         return None;
     }
-    let Some(somaxconn) = context.view.sysctl("net.core.somaxconn") else {
+    let Some(somaxconn) = context.sysctl("net.core.somaxconn") else {
         report.not_evaluated(id, "net.core.somaxconn unavailable");
         return None;
     };
-    Some((somaxconn, context.view.listeners.iter().filter(|l| l.protocol == Protocol::Tcp)))
+    Some((somaxconn, context.model.listeners.iter().filter(|l| l.protocol == Protocol::Tcp)))
 }
 
 fn backlog_clamped(context: &Context<'_>, report: &mut Report) {
@@ -442,6 +454,7 @@ fn backlog_clamped(context: &Context<'_>, report: &mut Report) {
                  pods do not inherit the host value.",
                 (somaxconn.max(1) * 2).max(4096)
             ),
+            settings: vec!["net.core.somaxconn"],
         });
     }
 }
@@ -491,6 +504,7 @@ fn backlog_below(context: &Context<'_>, report: &mut Report) {
                      Python socketserver `request_queue_size`, systemd socket units `Backlog=`. If it listened before \
                      a sysctl change, a restart alone is enough."
                 .to_string(),
+            settings: Vec::new(),
         });
     }
 }
@@ -505,14 +519,14 @@ pub const SOMAXCONN_LOW: Check = Check {
 
 fn somaxconn_low(context: &Context<'_>, report: &mut Report) {
     let id = SOMAXCONN_LOW.id;
-    let view = context.view;
-    let Some(somaxconn) = view.sysctl("net.core.somaxconn") else {
+    let model = context.model;
+    let Some(somaxconn) = context.sysctl("net.core.somaxconn") else {
         report.not_evaluated(id, "net.core.somaxconn unavailable");
         return;
     };
-    let listeners: Vec<&ListenerView> = view.listeners.iter().filter(|l| l.protocol == Protocol::Tcp).collect();
-    let modern = kernel_version(view).is_some_and(|version| version >= (5, 4));
-    let low = somaxconn < context.config.thresholds.somaxconn_min;
+    let listeners: Vec<&ListenerView> = model.listeners.iter().filter(|l| l.protocol == Protocol::Tcp).collect();
+    let modern = kernel_version(context.sample).is_some_and(|version| version >= (5, 4));
+    let low = somaxconn < context.rules.thresholds.somaxconn_min;
     let severity = if low && listeners.iter().any(|l| in_trouble(context, l) && i64::from(l.backlog) >= somaxconn) {
         Severity::Critical
     } else if low && !listeners.is_empty() {
@@ -526,12 +540,16 @@ fn somaxconn_low(context: &Context<'_>, report: &mut Report) {
         Evidence::number("net.core.somaxconn", somaxconn.to_string(), somaxconn as f64),
         Evidence::number("TCP listeners", listeners.len().to_string(), listeners.len() as f64),
     ];
-    let capped: Vec<String> =
-        listeners.iter().filter(|l| i64::from(l.backlog) == somaxconn).map(|l| l.endpoint()).take(5).collect();
+    let capped: Vec<String> = listeners
+        .iter()
+        .filter(|l| i64::from(l.backlog) == somaxconn)
+        .map(|l| l.endpoint.to_string())
+        .take(5)
+        .collect();
     if !capped.is_empty() {
         evidence.push(Evidence::fact("listeners capped at it", capped.join(", ")));
     }
-    if let Some(host) = &view.sample.host {
+    if let Some(host) = &context.sample.host {
         evidence.push(Evidence::fact("kernel", host.kernel.clone()));
     }
     report.add(Finding {
@@ -555,6 +573,7 @@ fn somaxconn_low(context: &Context<'_>, report: &mut Report) {
         remedy: "Set net.core.somaxconn = 4096 (or higher for bursty front ends) in /etc/sysctl.d/, apply it with \
                  `sysctl --system`, then restart the listeners: the limit is applied at listen() time."
             .to_string(),
+        settings: vec!["net.core.somaxconn"],
     });
 }
 
@@ -568,12 +587,12 @@ pub const SYN_QUEUE_PRESSURE: Check = Check {
 
 fn syn_queue_pressure(context: &Context<'_>, report: &mut Report) {
     let id = SYN_QUEUE_PRESSURE.id;
-    let view = context.view;
-    let thresholds = &context.config.thresholds;
-    if view.tcp_states.is_none() {
+    let model = context.model;
+    let thresholds = &context.rules.thresholds;
+    if model.tcp_states.is_none() {
         report.not_evaluated(id, "the TCP socket dump (SYN_RECV) is unavailable");
     }
-    for listener in view.listeners.iter().filter(|l| l.protocol == Protocol::Tcp) {
+    for listener in model.listeners.iter().filter(|l| l.protocol == Protocol::Tcp) {
         let Some(synq) = listener.syn_queue else { continue };
         let limit = f64::from(listener.backlog.max(1));
         let at_limit = synq >= listener.backlog.max(1);
@@ -612,6 +631,7 @@ fn syn_queue_pressure(context: &Context<'_>, report: &mut Report) {
                      queue size is the backlog) and restart it. If the SYN-ACKs are not answered, look for an attack \
                      or a return-path problem (asymmetric routing, a firewall dropping the clients' ACKs)."
                 .to_string(),
+            settings: Vec::new(),
         });
     }
     cookie_pressure(context, report);
@@ -629,19 +649,17 @@ fn flood_port(message: &str) -> Option<u16> {
 /// Kernel log lines about SYN floods: evidence that a SYN queue overflowed at least once. The
 /// kernel prints the line once per listener, so it proves an event, not a rate.
 fn flood_log_lines(context: &Context<'_>, report: &mut Report) {
-    let view = context.view;
-    let Some(events) = view.sample.kernel_events.as_ref() else { return };
+    let model = context.model;
+    let Some(events) = context.sample.kernel_events.as_ref() else { return };
     let mut seen = std::collections::HashSet::new();
     for event in events.iter().rev().filter(|event| event.kind == crate::sample::KernelEventKind::SynFlood) {
         let port = flood_port(&event.message);
         if !seen.insert(port) {
             continue;
         }
-        let listener = view
-            .listeners
-            .iter()
-            .find(|l| l.protocol == Protocol::Tcp && l.local_port.is_some() && l.local_port == port);
-        let age = (view.sample.boottime_ns / 1_000).saturating_sub(event.boot_micros) / 1_000_000;
+        let listener =
+            model.listeners.iter().find(|l| l.protocol == Protocol::Tcp && port.is_some() && l.endpoint.port() == port);
+        let age = (context.sample.boottime_ns / 1_000).saturating_sub(event.boot_micros) / 1_000_000;
         report.add(Finding {
             id: SYN_QUEUE_PRESSURE.id,
             severity: Severity::Info,
@@ -654,19 +672,20 @@ fn flood_log_lines(context: &Context<'_>, report: &mut Report) {
             evidence: vec![Evidence::fact("kernel log", event.message.clone())],
             remedy: "Watch TCPReqQFullDoCookies and SyncookiesSent (sockscope check, or the dashboard) to see whether it                      is still happening; then as for a SYN queue at its limit."
                 .to_string(),
+            settings: Vec::new(),
         });
     }
 }
 
 fn cookie_pressure(context: &Context<'_>, report: &mut Report) {
-    let view = context.view;
-    let Some(cookies) = view.delta("TcpExt", "TCPReqQFullDoCookies").filter(|delta| *delta > 0) else {
+    let model = context.model;
+    let Some(cookies) = model.counters.delta(REQ_Q_FULL_DO_COOKIES).filter(|delta| *delta > 0) else {
         return;
     };
-    let sent = view.delta("TcpExt", "SyncookiesSent").unwrap_or(0);
-    let received = view.delta("TcpExt", "SyncookiesRecv").unwrap_or(0);
-    let failed = view.delta("TcpExt", "SyncookiesFailed").unwrap_or(0);
-    let spoofed = sent > 0 && failed as f64 / sent as f64 > context.config.thresholds.syncookies_failed_ratio;
+    let sent = model.counters.delta(SYNCOOKIES_SENT).unwrap_or(0);
+    let received = model.counters.delta(SYNCOOKIES_RECV).unwrap_or(0);
+    let failed = model.counters.delta(SYNCOOKIES_FAILED).unwrap_or(0);
+    let spoofed = sent > 0 && failed as f64 / sent as f64 > context.rules.thresholds.syncookies_failed_ratio;
     let verdict = if spoofed {
         "Most cookies come back invalid: this looks like spoofed SYNs or an ACK flood."
     } else if sent > 0 && received * 2 >= sent {
@@ -700,6 +719,7 @@ fn cookie_pressure(context: &Context<'_>, report: &mut Report) {
              the SYN queue is as large as the backlog."
                 .to_string()
         },
+        settings: vec!["net.core.somaxconn", "net.ipv4.tcp_syncookies", "net.ipv4.tcp_timestamps"],
     });
 }
 
@@ -713,8 +733,8 @@ pub const SYNCOOKIES_DISABLED: Check = Check {
 
 fn syncookies_disabled(context: &Context<'_>, report: &mut Report) {
     let id = SYNCOOKIES_DISABLED.id;
-    let view = context.view;
-    let Some(mode) = view.sysctl("net.ipv4.tcp_syncookies") else {
+    let model = context.model;
+    let Some(mode) = context.sysctl("net.ipv4.tcp_syncookies") else {
         report.not_evaluated(id, "net.ipv4.tcp_syncookies unavailable");
         return;
     };
@@ -722,7 +742,7 @@ fn syncookies_disabled(context: &Context<'_>, report: &mut Report) {
     let remedy = "sysctl -w net.ipv4.tcp_syncookies=1 (the kernel default) and persist it in /etc/sysctl.d/. If \
                   Oracle's bpftune runs, check whether it turned cookies off."
         .to_string();
-    if let Some(dropped) = view.delta("TcpExt", "TCPReqQFullDrop").filter(|delta| *delta > 0) {
+    if let Some(dropped) = model.counters.delta(REQ_Q_FULL_DROP).filter(|delta| *delta > 0) {
         report.add(Finding {
             id,
             severity: Severity::Critical,
@@ -738,14 +758,15 @@ fn syncookies_disabled(context: &Context<'_>, report: &mut Report) {
                 Evidence::number("net.ipv4.tcp_syncookies", mode.to_string(), mode as f64),
             ],
             remedy: remedy.clone(),
+            settings: vec!["net.ipv4.tcp_syncookies"],
         });
         return;
     }
-    let exposed: Vec<String> = view
+    let exposed: Vec<String> = model
         .listeners
         .iter()
-        .filter(|l| l.protocol == Protocol::Tcp && !is_loopback(&l.local_address))
-        .map(ListenerView::endpoint)
+        .filter(|l| l.protocol == Protocol::Tcp && !l.endpoint.ip().is_some_and(|ip| ip.to_canonical().is_loopback()))
+        .map(|l| l.endpoint.to_string())
         .take(5)
         .collect();
     let (severity, summary, explanation) = match mode {
@@ -769,11 +790,8 @@ fn syncookies_disabled(context: &Context<'_>, report: &mut Report) {
     if !exposed.is_empty() {
         evidence.push(Evidence::fact("listeners on the network", exposed.join(", ")));
     }
-    report.add(Finding { id, severity, subject, summary, explanation, evidence, remedy });
-}
-
-fn is_loopback(address: &str) -> bool {
-    address.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.to_canonical().is_loopback())
+    let settings = vec!["net.ipv4.tcp_syncookies"];
+    report.add(Finding { id, severity, subject, summary, explanation, evidence, remedy, settings });
 }
 
 /// `handshake-sysctls`.
@@ -786,16 +804,17 @@ pub const HANDSHAKE_SYSCTLS: Check = Check {
 
 fn handshake_sysctls(context: &Context<'_>, report: &mut Report) {
     let id = HANDSHAKE_SYSCTLS.id;
-    let view = context.view;
-    if view.sample.sysctls.is_none() {
+    let model = context.model;
+    if context.sample.sysctls.is_none() {
         report.not_evaluated(id, "kernel settings unavailable");
         return;
     }
-    let setting = |name: &str| view.sysctl(name);
+    let setting = |name: &str| context.sysctl(name);
     let cookies = setting("net.ipv4.tcp_syncookies");
-    let mut add = |severity: Severity, name: &str, value: i64, summary: String, explanation: &str, remedy: &str| {
-        report.add(setting_finding(id, severity, name, value, summary, explanation, remedy));
-    };
+    let mut add =
+        |severity: Severity, name: &'static str, value: i64, summary: String, explanation: &str, remedy: &str| {
+            report.add(setting_finding(id, severity, name, value, summary, explanation, remedy));
+        };
     if setting("net.ipv4.tcp_abort_on_overflow") == Some(1) {
         add(
             Severity::Warning,
@@ -810,9 +829,10 @@ fn handshake_sysctls(context: &Context<'_>, report: &mut Report) {
         );
     }
     if let Some(backlog) = setting("net.ipv4.tcp_max_syn_backlog") {
-        let largest = view.listeners.iter().filter(|l| l.protocol == Protocol::Tcp).map(|l| i64::from(l.backlog)).max();
+        let largest =
+            model.listeners.iter().filter(|l| l.protocol == Protocol::Tcp).map(|l| i64::from(l.backlog)).max();
         match cookies {
-            Some(mode) if mode >= 1 && !syn_backlog_is_default(view, backlog) => add(
+            Some(mode) if mode >= 1 && !syn_backlog_is_default(context, backlog) => add(
                 Severity::Info,
                 "net.ipv4.tcp_max_syn_backlog",
                 backlog,
@@ -863,10 +883,10 @@ fn handshake_sysctls(context: &Context<'_>, report: &mut Report) {
 /// Whether tcp_max_syn_backlog equals the kernel's default `max(128, ehash / 128)`. The hash
 /// size is not exported, but the defaults of tcp_max_tw_buckets and tcp_max_orphans are both
 /// `ehash / 2`; a value matching the default derived from either counts as default.
-fn syn_backlog_is_default(view: &crate::model::View<'_>, backlog: i64) -> bool {
+fn syn_backlog_is_default(context: &Context<'_>, backlog: i64) -> bool {
     let candidates = ["net.ipv4.tcp_max_tw_buckets", "net.ipv4.tcp_max_orphans"]
         .iter()
-        .filter_map(|name| view.sysctl(name))
+        .filter_map(|name| context.sysctl(name))
         .map(|half_ehash| (half_ehash * 2 / 128).max(128));
     let mut any = false;
     for default in candidates {

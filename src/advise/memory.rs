@@ -4,15 +4,16 @@
 use super::listen::netns_subject;
 use super::states::{kernel_event, sockstat};
 use super::{Check, Context, Evidence, Finding, LimitUsage, Report, Severity, Subject};
+use crate::render::format as units;
+use crate::sample::counters::{self, ABORT_ON_MEMORY, MEMORY_PRESSURES};
 use crate::sample::{Flow, KernelEventKind};
-use crate::units;
 
 /// Why a check that needs sockstat and a host-wide setting cannot run.
 fn host_wide_missing(context: &Context<'_>, setting: &str) -> String {
-    if context.view.sample.sockstat.is_none() {
+    if context.sample.sockstat.is_none() {
         return "/proc/net/sockstat unavailable".to_string();
     }
-    match &context.view.sample.host_netns {
+    match &context.sample.host_netns {
         Some(crate::sample::HostNamespace::Unknown { reason }) => {
             format!("{setting} is host-wide and not visible inside this network namespace ({reason})")
         }
@@ -30,13 +31,12 @@ pub const ORPHAN_SOCKETS: Check = Check {
 
 fn orphan_sockets(context: &Context<'_>, report: &mut Report) {
     let id = ORPHAN_SOCKETS.id;
-    let (Some(orphans), Some(limit)) =
-        (sockstat(context, "TCP", "orphan"), context.view.sysctl("net.ipv4.tcp_max_orphans"))
+    let (Some(orphans), Some(limit)) = (sockstat(context, "TCP", "orphan"), context.sysctl("net.ipv4.tcp_max_orphans"))
     else {
         report.not_evaluated(id, host_wide_missing(context, "net.ipv4.tcp_max_orphans"));
         return;
     };
-    let thresholds = &context.config.thresholds;
+    let thresholds = &context.rules.thresholds;
     let usage = LimitUsage {
         label: "orphaned sockets",
         used: orphans,
@@ -44,11 +44,7 @@ fn orphan_sockets(context: &Context<'_>, report: &mut Report) {
         limit,
         warning: thresholds.orphans_warning,
         critical: thresholds.orphans_critical,
-        lost: context
-            .view
-            .delta("TcpExt", "TCPAbortOnMemory")
-            .filter(|delta| *delta > 0)
-            .map(|d| ("TCPAbortOnMemory", d)),
+        lost: context.model.counters.delta(ABORT_ON_MEMORY).filter(|delta| *delta > 0).map(|d| ("TCPAbortOnMemory", d)),
         logged: kernel_event(context, KernelEventKind::TooManyOrphans),
     };
     let Some(severity) = usage.severity() else { return };
@@ -66,6 +62,7 @@ fn orphan_sockets(context: &Context<'_>, report: &mut Report) {
         remedy: "Raise net.ipv4.tcp_max_orphans if RAM allows (never lower it); lower net.ipv4.tcp_orphan_retries on \
                  busy web servers; look for peers that advertise zero windows."
             .to_string(),
+        settings: vec!["net.ipv4.tcp_max_orphans", "net.ipv4.tcp_orphan_retries"],
     });
 }
 
@@ -75,19 +72,19 @@ pub const TCP_MEM_PRESSURE: Check =
 
 fn tcp_mem_pressure(context: &Context<'_>, report: &mut Report) {
     let id = TCP_MEM_PRESSURE.id;
-    let view = context.view;
-    let limits = view.sample.sysctl("net.ipv4.tcp_mem").and_then(|value| value.as_integers());
+    let model = context.model;
+    let limits = context.sample.sysctl("net.ipv4.tcp_mem").and_then(|value| value.as_integers());
     let (Some(pages), Some([low, pressure, max])) =
         (sockstat(context, "TCP", "mem"), limits.as_deref().and_then(|l| <&[i64; 3]>::try_from(l).ok()))
     else {
         report.not_evaluated(id, host_wide_missing(context, "net.ipv4.tcp_mem"));
         return;
     };
-    let aborted = view.delta("TcpExt", "TCPAbortOnMemory").filter(|delta| *delta > 0);
-    let pressured = view.delta("TcpExt", "TCPMemoryPressures").filter(|delta| *delta > 0);
+    let aborted = model.counters.delta(ABORT_ON_MEMORY).filter(|delta| *delta > 0);
+    let pressured = model.counters.delta(MEMORY_PRESSURES).filter(|delta| *delta > 0);
     let logged = kernel_event(context, KernelEventKind::TcpMemory);
     let share = pages as f64 / (*max).max(1) as f64;
-    let severity = if aborted.is_some() || share >= context.config.thresholds.tcp_mem_critical {
+    let severity = if aborted.is_some() || share >= context.rules.thresholds.tcp_mem_critical {
         Severity::Critical
     } else if pages > *pressure || pressured.is_some() {
         Severity::Warning
@@ -120,6 +117,7 @@ fn tcp_mem_pressure(context: &Context<'_>, report: &mut Report) {
         remedy: "Raise net.ipv4.tcp_mem (in pages) if RAM allows; otherwise cap per-socket maxima (tcp_rmem[2], \
                  tcp_wmem[2]) and find the sockets holding the memory (`ss -tm`: r and w per socket)."
             .to_string(),
+        settings: vec!["net.ipv4.tcp_mem"],
     });
 }
 
@@ -138,12 +136,12 @@ const LIMITED_SHARE: f64 = 0.2;
 
 fn buffers_vs_bdp(context: &Context<'_>, report: &mut Report) {
     let id = BUFFERS_VS_BDP.id;
-    let view = context.view;
-    let Some(flows) = view.sample.flows.as_ref() else {
-        report.not_evaluated(id, super::flows_missing(view));
+    let Some(flows) = context.sample.flows.as_ref() else {
+        report.not_evaluated(id, super::flows_missing(context.sample));
         return;
     };
-    let ceiling = |name: &str| view.sample.sysctl(name).and_then(|v| v.as_integers()).and_then(|v| v.get(2).copied());
+    let ceiling =
+        |name: &str| context.sample.sysctl(name).and_then(|v| v.as_integers()).and_then(|v| v.get(2).copied());
     let wmem = ceiling("net.ipv4.tcp_wmem");
     for flow in &flows.busiest {
         let Some(busy) = flow.info.busy_time.filter(|busy| *busy >= BUSY_MICROS) else { continue };
@@ -190,8 +188,8 @@ fn buffer_finding(flow: &Flow, share: f64, ceiling: Option<i64>, send_side: bool
         id: BUFFERS_VS_BDP.id,
         severity: if send_side { Severity::Warning } else { Severity::Info },
         subject: Subject::Destination {
-            local_address: flow.local_address.to_string(),
-            remote_address: flow.remote_address.to_string(),
+            local_address: flow.local_address,
+            remote_address: flow.remote_address,
             remote_port: flow.remote_port,
         },
         summary: if send_side {
@@ -219,6 +217,7 @@ fn buffer_finding(flow: &Flow, share: f64, ceiling: Option<i64>, send_side: bool
              tcp_moderate_rcvbuf=1, and remove hard-coded SO_RCVBUF from the receiving application."
                 .to_string()
         },
+        settings: vec!["net.core.wmem_max", "net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"],
     }
 }
 
@@ -232,23 +231,25 @@ pub const UDP_RCVBUF_ERRORS: Check = Check {
 
 fn udp_rcvbuf_errors(context: &Context<'_>, report: &mut Report) {
     let id = UDP_RCVBUF_ERRORS.id;
-    let view = context.view;
-    if view.counter("Udp", "RcvbufErrors").is_none() {
+    let model = context.model;
+    if model.counters.total(counters::UDP_RCVBUF_ERRORS).is_none() {
         report.not_evaluated(id, "/proc/net/snmp Udp counters unavailable");
         return;
     }
-    let Some(interval) = view.interval else {
+    let Some(interval) = model.interval else {
         report.not_evaluated(id, "needs two samples (use --interval)");
         return;
     };
-    let sum = |field: &str| view.delta("Udp", field).unwrap_or(0) + view.delta("Udp6", field).unwrap_or(0);
+    let sum = |field: &str| {
+        model.counters.delta_at("Udp", field).unwrap_or(0) + model.counters.delta_at("Udp6", field).unwrap_or(0)
+    };
     let (errors, memory, received) = (sum("RcvbufErrors"), sum("MemErrors"), sum("InDatagrams"));
     if errors == 0 && memory == 0 {
         return;
     }
     let rate = errors as f64 / interval;
     let share = errors as f64 / (received + errors).max(1) as f64;
-    let severity = if rate > context.config.thresholds.udp_rcvbuf_errors_rate || share > 0.01 {
+    let severity = if rate > context.rules.thresholds.udp_rcvbuf_errors_rate || share > 0.01 {
         Severity::Critical
     } else {
         Severity::Warning
@@ -258,7 +259,7 @@ fn udp_rcvbuf_errors(context: &Context<'_>, report: &mut Report) {
         Evidence::number("MemErrors", memory.to_string(), memory as f64),
         Evidence::number("share of datagrams", units::percent(share), share),
     ];
-    let mut droppers: Vec<_> = view.udp.iter().filter(|udp| udp.drops_per_second.is_some_and(|r| r > 0.0)).collect();
+    let mut droppers: Vec<_> = model.udp.iter().filter(|udp| udp.drops_per_second.is_some_and(|r| r > 0.0)).collect();
     droppers.sort_by(|a, b| b.drops_per_second.unwrap_or(0.0).total_cmp(&a.drops_per_second.unwrap_or(0.0)));
     for udp in droppers.iter().take(3) {
         let owner = udp.processes.first().map(|p| format!(" {}[{}]", p.command, p.pid)).unwrap_or_default();
@@ -290,6 +291,7 @@ fn udp_rcvbuf_errors(context: &Context<'_>, report: &mut Report) {
         remedy: "Let the application raise SO_RCVBUF (capped by net.core.rmem_max, so raise that too); add reader \
                  threads or SO_REUSEPORT sockets; raise net.ipv4.udp_mem on MemErrors."
             .to_string(),
+        settings: vec!["net.core.rmem_max", "net.ipv4.udp_mem"],
     });
 }
 

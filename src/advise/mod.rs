@@ -1,27 +1,32 @@
 //! The advisor: checks over the model that name each problem, show the evidence and give the
 //! remedy.
 //!
-//! Every check is a small pure function of a [`Context`] — the current view (with rates when
-//! there was a previous sample), the history of earlier samples, and the configuration — that
-//! adds [`Finding`]s, or says why it could not judge ([`NotEvaluated`]). Ids come from the
-//! catalogue in `shared/reference/advisor-checks.md` and never change once released.
+//! Every check is a small pure function of a [`Context`] — the current model (with rates when
+//! there was a previous sample), the raw sample, the history of earlier samples, and the rules —
+//! that adds [`Finding`]s, or says why it could not judge ([`NotEvaluated`]). Ids come from the
+//! catalogue in `shared/reference/advisor-checks.md` and never change once released. Findings
+//! name their subject by typed identity, and [`status`] turns an outcome into the monitoring
+//! verdict.
 
-pub mod config;
 mod ingress;
 mod listen;
 mod memory;
 mod path;
 mod ports;
+mod rules;
 mod states;
+pub mod status;
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
+
+use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::model::View;
 use crate::model::history::History;
-use crate::sample::ProcessRef;
-pub use config::{Config, Thresholds};
+use crate::model::{DestinationKey, Endpoint, ListenerKey, Model, Protocol};
+use crate::sample::{ProcessRef, Sample};
+pub use rules::{Rules, Thresholds};
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -55,7 +60,7 @@ impl Severity {
     }
 }
 
-/// What a finding is about.
+/// What a finding is about, by typed identity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Subject {
@@ -68,10 +73,12 @@ pub enum Subject {
     },
     /// One listener (or an `SO_REUSEPORT` group on one address and port).
     Listener {
+        /// Its identity: namespace and socket cookie.
+        key: ListenerKey,
         /// `tcp` or `unix`.
-        protocol: &'static str,
+        protocol: Protocol,
         /// `addr:port` or the UNIX path.
-        endpoint: String,
+        endpoint: Endpoint,
         /// The processes holding it.
         processes: Vec<ProcessRef>,
     },
@@ -83,9 +90,9 @@ pub enum Subject {
     /// Outbound connections toward one destination.
     Destination {
         /// Local (source) address.
-        local_address: String,
+        local_address: IpAddr,
         /// Remote address.
-        remote_address: String,
+        remote_address: IpAddr,
         /// Remote port.
         remote_port: u16,
     },
@@ -107,30 +114,44 @@ pub enum Subject {
 }
 
 impl Subject {
-    /// The subject in a few words, e.g. `tcp [::]:8080 (nginx[812])`.
+    /// The subject of a destination.
+    pub fn destination(key: &DestinationKey) -> Subject {
+        Subject::Destination {
+            local_address: key.local_address,
+            remote_address: key.remote_address,
+            remote_port: key.remote_port,
+        }
+    }
+
+    /// The listener this finding is about, if it is about one.
+    pub fn listener_key(&self) -> Option<ListenerKey> {
+        match self {
+            Subject::Listener { key, .. } => Some(*key),
+            _ => None,
+        }
+    }
+
+    /// The subject in a few words, e.g. `tcp [::]:8080 (nginx[812])`. Process names are
+    /// untrusted: print this through the sanitiser.
     pub fn label(&self) -> String {
         match self {
             Subject::Host => "host".to_string(),
             Subject::Netns { inode: Some(inode) } => format!("network namespace net:[{inode}]"),
             Subject::Netns { inode: None } => "network namespace".to_string(),
-            Subject::Listener { protocol, endpoint, processes } => match processes.as_slice() {
-                [] => format!("{protocol} {endpoint}"),
-                [first] => {
-                    format!("{protocol} {endpoint} ({}[{}])", first.command, first.pid)
-                }
+            Subject::Listener { protocol, endpoint, processes, .. } => match processes.as_slice() {
+                [] => format!("{} {endpoint}", protocol.name()),
+                [first] => format!("{} {endpoint} ({}[{}])", protocol.name(), first.command, first.pid),
                 [first, rest @ ..] => {
-                    format!("{protocol} {endpoint} ({}[{}] +{})", first.command, first.pid, rest.len())
+                    format!("{} {endpoint} ({}[{}] +{})", protocol.name(), first.command, first.pid, rest.len())
                 }
             },
             Subject::Interface { name } => format!("interface {name}"),
-            Subject::Destination { local_address, remote_address, remote_port } => {
-                let remote = if remote_address.contains(':') {
-                    format!("[{remote_address}]:{remote_port}")
-                } else {
-                    format!("{remote_address}:{remote_port}")
-                };
-                format!("{local_address} -> {remote}")
+            Subject::Destination { local_address, remote_address, remote_port } => DestinationKey {
+                local_address: *local_address,
+                remote_address: *remote_address,
+                remote_port: *remote_port,
             }
+            .to_string(),
             Subject::Sysctl { name } => name.clone(),
             Subject::Process { process } => format!("{}[{}]", process.command, process.pid),
             Subject::Cpu { cpu } => format!("CPU {cpu}"),
@@ -178,6 +199,9 @@ pub struct Finding {
     pub evidence: Vec<Evidence>,
     /// What to do: commands or application settings.
     pub remedy: String,
+    /// The kernel settings (dotted names) the remedy changes or the finding is about, so a view
+    /// of a setting can list the findings that concern it.
+    pub settings: Vec<&'static str>,
 }
 
 /// A check that could not judge, and why.
@@ -189,7 +213,7 @@ pub struct NotEvaluated {
     pub reason: String,
 }
 
-/// What the advisor concluded from one view.
+/// What the advisor concluded from one model.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Outcome {
     /// Findings, most severe first.
@@ -218,12 +242,21 @@ impl Outcome {
 /// What a check reads.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {
-    /// The current view, with rates when a previous sample existed.
-    pub view: &'a View<'a>,
-    /// Earlier samples' derived numbers (includes the current one when the caller pushed it).
+    /// The current model, with rates when a previous sample existed.
+    pub model: &'a Model,
+    /// The current sample's raw facts.
+    pub sample: &'a Sample,
+    /// Earlier samples' derived numbers, the current one included.
     pub history: &'a History,
     /// Thresholds and silenced checks.
-    pub config: &'a Config,
+    pub rules: &'a Rules,
+}
+
+impl Context<'_> {
+    /// A setting's value as one integer.
+    pub fn sysctl(&self, name: &str) -> Option<i64> {
+        self.sample.sysctl(name)?.as_integer()
+    }
 }
 
 /// Where a check adds its results.
@@ -236,6 +269,8 @@ pub struct Report {
 impl Report {
     /// Adds a finding.
     pub fn add(&mut self, finding: Finding) {
+        #[cfg(test)]
+        assert_names_its_settings(&finding);
         self.findings.push(finding);
     }
 
@@ -296,7 +331,7 @@ pub fn check(id: &str) -> Option<&'static Check> {
 /// subject, so the order is stable from one sample to the next.
 pub fn run(context: &Context<'_>) -> Outcome {
     let mut report = Report::default();
-    for check in CHECKS.iter().filter(|check| !context.config.is_silenced(check.id)) {
+    for check in CHECKS.iter().filter(|check| !context.rules.is_silenced(check.id)) {
         (check.run)(context, &mut report);
     }
     let mut findings = report.findings;
@@ -352,7 +387,7 @@ impl LimitUsage {
         let mut evidence = vec![
             Evidence::number(self.label, self.used.to_string(), self.used as f64),
             Evidence::number(self.limit_label, self.limit.to_string(), self.limit as f64),
-            Evidence::number("share", crate::units::percent(share), share),
+            Evidence::number("share", crate::render::format::percent(share), share),
         ];
         if let Some((counter, delta)) = self.lost {
             evidence.push(Evidence::number(format!("{counter} in the interval"), delta.to_string(), delta as f64));
@@ -362,11 +397,26 @@ impl LimitUsage {
     }
 }
 
+/// Every check's tests pass through here: a finding must list each catalogued setting its
+/// remedy names, and list only catalogued settings.
+#[cfg(test)]
+fn assert_names_its_settings(finding: &Finding) {
+    for setting in crate::settings::SETTINGS {
+        let named = finding.remedy.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '_'));
+        if named.into_iter().any(|word| word == setting.name) {
+            assert!(finding.settings.contains(&setting.name), "{} names {} in its remedy", finding.id, setting.name);
+        }
+    }
+    for name in &finding.settings {
+        assert!(crate::settings::find(name).is_some(), "{}: {name} is not a catalogued setting", finding.id);
+    }
+}
+
 /// A finding about one kernel setting, with its value as the evidence.
 pub(crate) fn setting_finding(
     id: &'static str,
     severity: Severity,
-    name: &str,
+    name: &'static str,
     value: i64,
     summary: String,
     explanation: &str,
@@ -380,20 +430,21 @@ pub(crate) fn setting_finding(
         explanation: explanation.to_string(),
         evidence: vec![Evidence::number(name, value.to_string(), value as f64)],
         remedy: remedy.to_string(),
+        settings: vec![name],
     }
 }
 
 /// Why the established-flow summary is missing.
-pub(crate) fn flows_missing(view: &View<'_>) -> String {
-    match view.sample.unavailable_reason(&crate::sample::Source::TcpStates) {
+pub(crate) fn flows_missing(sample: &Sample) -> String {
+    match sample.unavailable_reason(&crate::sample::Source::TcpStates) {
         Some(reason) => format!("the TCP socket dump failed: {reason}"),
         None => "established flows were not collected".to_string(),
     }
 }
 
 /// The kernel release as (major, minor), when it can be read from the sample.
-pub(crate) fn kernel_version(view: &View<'_>) -> Option<(u32, u32)> {
-    let release = &view.sample.host.as_ref()?.kernel;
+pub(crate) fn kernel_version(sample: &Sample) -> Option<(u32, u32)> {
+    let release = &sample.host.as_ref()?.kernel;
     let mut parts = release.split(|c: char| !c.is_ascii_digit()).filter(|part| !part.is_empty());
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
@@ -420,17 +471,24 @@ mod tests {
 
     #[test]
     fn subjects_read_naturally() {
+        let key = ListenerKey { netns: 4_026_531_833, cookie: 7 };
         let listener = Subject::Listener {
-            protocol: "tcp",
-            endpoint: "[::]:8080".into(),
+            key,
+            protocol: Protocol::Tcp,
+            endpoint: Endpoint::Inet("::".parse().expect("ip"), 8080),
             processes: vec![ProcessRef { pid: 812, command: "nginx".into() }],
         };
         assert_eq!(listener.label(), "tcp [::]:8080 (nginx[812])");
+        assert_eq!(listener.listener_key(), Some(key));
+        let json = serde_json::to_value(&listener).expect("serialises");
+        assert_eq!((json["protocol"].as_str(), json["endpoint"].as_str()), (Some("tcp"), Some("[::]:8080")));
+        assert_eq!(json["key"]["cookie"], 7);
         let destination = Subject::Destination {
-            local_address: "10.0.0.1".into(),
-            remote_address: "2001:db8::5".into(),
+            local_address: "10.0.0.1".parse().expect("ip"),
+            remote_address: "2001:db8::5".parse().expect("ip"),
             remote_port: 443,
         };
         assert_eq!(destination.label(), "10.0.0.1 -> [2001:db8::5]:443");
+        assert_eq!(serde_json::to_value(&destination).expect("serialises")["remote_address"], "2001:db8::5");
     }
 }

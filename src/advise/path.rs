@@ -5,9 +5,10 @@ use super::listen::netns_subject;
 use super::states::kernel_event;
 use super::{Check, Context, Evidence, Finding, LimitUsage, Report, Severity, Subject, kernel_version};
 use crate::model::format_setting;
+use crate::render::format as units;
+use crate::sample::counters::{ACTIVE_OPENS, ORIG_DATA_SENT, OUT_SEGS, RETRANS_SEGS, SYN_RETRANS};
 use crate::sample::{HostNamespace, Interface, KernelEventKind};
 use crate::settings::PER_NAMESPACE_SETTINGS;
-use crate::units;
 
 /// Encapsulation overhead in bytes of tunnel kinds over an IPv4 underlay (IPv6 adds 20).
 fn tunnel_overhead(kind: &str) -> Option<u32> {
@@ -26,7 +27,7 @@ pub const MTU_MISMATCH: Check =
 
 fn mtu_mismatch(context: &Context<'_>, report: &mut Report) {
     let id = MTU_MISMATCH.id;
-    let Some(interfaces) = context.view.sample.interfaces.as_deref() else {
+    let Some(interfaces) = context.sample.interfaces.as_deref() else {
         report.not_evaluated(id, "interfaces unavailable");
         return;
     };
@@ -77,6 +78,7 @@ fn mtu_mismatch(context: &Context<'_>, report: &mut Report) {
                 .to_string(),
             evidence: vec![evidence],
             remedy: "Compare `ip -d link` MTUs along the path and align them.".to_string(),
+            settings: Vec::new(),
         });
     }
 }
@@ -106,6 +108,7 @@ fn mismatch(interface: &Interface, other: &Interface, relation: &str, explanatio
             interface.name,
             mtu.min(other_mtu)
         ),
+        settings: Vec::new(),
     }
 }
 
@@ -119,8 +122,7 @@ pub const PMTU_BLACKHOLE_RISK: Check = Check {
 
 fn pmtu_blackhole_risk(context: &Context<'_>, report: &mut Report) {
     let id = PMTU_BLACKHOLE_RISK.id;
-    let view = context.view;
-    if let Some(mode) = view.sysctl("net.ipv4.ip_no_pmtu_disc").filter(|mode| *mode != 0) {
+    if let Some(mode) = context.sysctl("net.ipv4.ip_no_pmtu_disc").filter(|mode| *mode != 0) {
         report.add(Finding {
             id,
             severity: Severity::Info,
@@ -131,14 +133,15 @@ fn pmtu_blackhole_risk(context: &Context<'_>, report: &mut Report) {
                 .to_string(),
             evidence: vec![Evidence::number("net.ipv4.ip_no_pmtu_disc", mode.to_string(), mode as f64)],
             remedy: "sysctl -w net.ipv4.ip_no_pmtu_disc=0 unless a documented reason requires it.".to_string(),
+            settings: vec!["net.ipv4.ip_no_pmtu_disc"],
         });
     }
-    let Some(flows) = view.sample.flows.as_ref() else {
-        report.not_evaluated(id, super::flows_missing(view));
+    let Some(flows) = context.sample.flows.as_ref() else {
+        report.not_evaluated(id, super::flows_missing(context.sample));
         return;
     };
-    let probing = view.sysctl("net.ipv4.tcp_mtu_probing").unwrap_or(0);
-    let interfaces = view.sample.interfaces.as_deref().unwrap_or_default();
+    let probing = context.sysctl("net.ipv4.tcp_mtu_probing").unwrap_or(0);
+    let interfaces = context.sample.interfaces.as_deref().unwrap_or_default();
     let risky_mtu = interfaces.iter().any(|i| {
         i.oper_state == "UP"
             && i.name != "lo"
@@ -186,6 +189,7 @@ fn pmtu_blackhole_risk(context: &Context<'_>, report: &mut Report) {
             "Let ICMP type 3 code 4 and ICMPv6 type 2 through every firewall; set net.ipv4.tcp_mtu_probing=1 (probing \
                  starts once a black hole is detected) with a sane tcp_base_mss; clamp MSS on the path."
                 .to_string(),
+        settings: vec!["net.ipv4.tcp_mtu_probing"],
     });
 }
 
@@ -198,20 +202,20 @@ const MIN_SEGMENTS: i64 = 1000;
 
 fn retransmit_rate(context: &Context<'_>, report: &mut Report) {
     let id = RETRANSMIT_RATE.id;
-    let view = context.view;
-    if view.counter("Tcp", "RetransSegs").is_none() {
+    let model = context.model;
+    if model.counters.total(RETRANS_SEGS).is_none() {
         report.not_evaluated(id, "/proc/net/snmp Tcp counters unavailable");
         return;
     }
-    let Some(interval) = view.interval else {
+    let Some(interval) = model.interval else {
         report.not_evaluated(id, "needs two samples (use --interval)");
         return;
     };
-    let thresholds = &context.config.thresholds;
-    let retransmitted = view.delta("Tcp", "RetransSegs").unwrap_or(0);
-    let (sent, denominator) = match view.delta("TcpExt", "TCPOrigDataSent") {
+    let thresholds = &context.rules.thresholds;
+    let retransmitted = model.counters.delta(RETRANS_SEGS).unwrap_or(0);
+    let (sent, denominator) = match model.counters.delta(ORIG_DATA_SENT) {
         Some(sent) => (sent, "TCPOrigDataSent"),
-        None => (view.delta("Tcp", "OutSegs").unwrap_or(0), "OutSegs"),
+        None => (model.counters.delta(OUT_SEGS).unwrap_or(0), "OutSegs"),
     };
     if sent >= MIN_SEGMENTS && retransmitted > 0 {
         let share = retransmitted as f64 / sent as f64;
@@ -241,11 +245,12 @@ fn retransmit_rate(context: &Context<'_>, report: &mut Report) {
                 remedy: "Usually not a sysctl problem: check NIC errors (nic-rx-drops), softnet drops, MTU \
                          (mtu-mismatch, pmtu-blackhole-risk) and the remote side; bcc `tcpretrans` names the flows."
                     .to_string(),
+                settings: Vec::new(),
             });
         }
     }
-    let syn_retransmits = view.delta("TcpExt", "TCPSynRetrans").unwrap_or(0);
-    let opened = view.delta("Tcp", "ActiveOpens").unwrap_or(0);
+    let syn_retransmits = model.counters.delta(SYN_RETRANS).unwrap_or(0);
+    let opened = model.counters.delta(ACTIVE_OPENS).unwrap_or(0);
     if syn_retransmits >= 10 && syn_retransmits as f64 >= 0.05 * opened.max(1) as f64 {
         report.add(Finding {
             id,
@@ -263,6 +268,7 @@ fn retransmit_rate(context: &Context<'_>, report: &mut Report) {
             remedy: "Run sockscope on the servers being called (accept-queue-full, listener-drops), and check \
                      conntrack-full and firewalls in between."
                 .to_string(),
+            settings: Vec::new(),
         });
     }
 }
@@ -277,14 +283,13 @@ pub const CONNTRACK_FULL: Check = Check {
 
 fn conntrack_full(context: &Context<'_>, report: &mut Report) {
     let id = CONNTRACK_FULL.id;
-    let view = context.view;
     let (Some(count), Some(max)) =
-        (view.sysctl("net.netfilter.nf_conntrack_count"), view.sysctl("net.netfilter.nf_conntrack_max"))
+        (context.sysctl("net.netfilter.nf_conntrack_count"), context.sysctl("net.netfilter.nf_conntrack_max"))
     else {
         // No conntrack table: connection tracking is not loaded, so it cannot fill.
         return;
     };
-    let thresholds = &context.config.thresholds;
+    let thresholds = &context.rules.thresholds;
     let dropped = conntrack_delta(context, "drop") + conntrack_delta(context, "early_drop");
     let usage = LimitUsage {
         label: "tracked connections",
@@ -311,12 +316,13 @@ fn conntrack_full(context: &Context<'_>, report: &mut Report) {
             "Raise net.netfilter.nf_conntrack_max (default = nf_conntrack_buckets) and the hash size; shorten long \
                  timeouts (established defaults to 5 days); exempt high-volume stateless flows with NOTRACK."
                 .to_string(),
+        settings: vec!["net.netfilter.nf_conntrack_max"],
     });
 }
 
 /// Increase of a conntrack statistic since the previous sample (0 without one).
 fn conntrack_delta(context: &Context<'_>, field: &str) -> i64 {
-    context.view.delta("nf_conntrack", field).unwrap_or(0)
+    context.model.counters.delta_at("nf_conntrack", field).unwrap_or(0)
 }
 
 /// `netns-divergence`.
@@ -329,19 +335,20 @@ pub const NETNS_DIVERGENCE: Check = Check {
 
 fn netns_divergence(context: &Context<'_>, report: &mut Report) {
     let id = NETNS_DIVERGENCE.id;
-    let view = context.view;
+    let model = context.model;
     kernel_banners(context, report);
-    match &view.sample.host_netns {
+    match &context.sample.host_netns {
         None | Some(HostNamespace::Same) => {}
         Some(HostNamespace::Unknown { reason }) => report.not_evaluated(id, reason.clone()),
         Some(HostNamespace::Other { inode, sysctls }) => {
             for name in PER_NAMESPACE_SETTINGS {
-                let (Some(here), Some(host)) = (view.sample.sysctl(name), sysctls.get(name)) else { continue };
+                let (Some(here), Some(host)) = (context.sample.sysctl(name), sysctls.get(name)) else { continue };
                 if here == host {
                     continue;
                 }
-                let lower_somaxconn =
-                    name == "net.core.somaxconn" && here.as_integer() < host.as_integer() && !view.listeners.is_empty();
+                let lower_somaxconn = name == "net.core.somaxconn"
+                    && here.as_integer() < host.as_integer()
+                    && !model.listeners.is_empty();
                 report.add(Finding {
                     id,
                     severity: Severity::Info,
@@ -368,6 +375,7 @@ fn netns_divergence(context: &Context<'_>, report: &mut Report) {
                         "Set the value in the container or pod specification (Kubernetes: securityContext.sysctls), \
                              or with `ip netns exec`/`nsenter -n` for hand-made namespaces."
                             .to_string(),
+                    settings: Vec::new(),
                 });
             }
         }
@@ -376,7 +384,7 @@ fn netns_divergence(context: &Context<'_>, report: &mut Report) {
 
 /// Version notes: behaviour of older kernels that changes how the numbers read.
 fn kernel_banners(context: &Context<'_>, report: &mut Report) {
-    let Some(version) = kernel_version(context.view) else { return };
+    let Some(version) = kernel_version(context.sample) else { return };
     let notes: [((u32, u32), &str); 4] = [
         ((4, 3), "before 4.3 the SYN queue was sized by a power-of-two formula of backlog and tcp_max_syn_backlog"),
         ((4, 7), "before 4.7 listeners have no drop counter; only the namespace counters show drops"),
@@ -394,9 +402,10 @@ fn kernel_banners(context: &Context<'_>, report: &mut Report) {
                 .to_string(),
             evidence: vec![Evidence::fact(
                 "kernel",
-                context.view.sample.host.as_ref().map(|h| h.kernel.clone()).unwrap_or_default(),
+                context.sample.host.as_ref().map(|h| h.kernel.clone()).unwrap_or_default(),
             )],
             remedy: "Plan a kernel upgrade for the current semantics.".to_string(),
+            settings: Vec::new(),
         });
     }
 }

@@ -4,17 +4,16 @@
 use super::listen::{listener_subject, netns_subject};
 use super::{Check, Context, Evidence, Finding, Report, Severity, Subject};
 use crate::model::PortsView;
-use crate::units;
+use crate::render::format as units;
 
 fn ports_or_not_evaluated<'a>(
     context: &'a Context<'_>,
     report: &mut Report,
     id: &'static str,
 ) -> Option<&'a PortsView> {
-    let ports = context.view.ports.as_ref();
+    let ports = context.model.ports.as_ref();
     if ports.is_none() {
         let reason = context
-            .view
             .sample
             .unavailable_reason(&crate::sample::Source::TcpStates)
             .unwrap_or("the port range or the TCP dump is unavailable");
@@ -34,7 +33,7 @@ pub const EPHEMERAL_PORTS_EXHAUSTED: Check = Check {
 fn ephemeral_ports_exhausted(context: &Context<'_>, report: &mut Report) {
     let id = EPHEMERAL_PORTS_EXHAUSTED.id;
     let Some(ports) = ports_or_not_evaluated(context, report, id) else { return };
-    let thresholds = &context.config.thresholds;
+    let thresholds = &context.rules.thresholds;
     for destination in &ports.by_destination {
         let severity = if destination.use_ratio >= thresholds.ephemeral_ports_critical {
             Severity::Critical
@@ -43,11 +42,7 @@ fn ephemeral_ports_exhausted(context: &Context<'_>, report: &mut Report) {
         } else {
             continue;
         };
-        let subject = Subject::Destination {
-            local_address: destination.local_address.to_string(),
-            remote_address: destination.remote_address.to_string(),
-            remote_port: destination.remote_port,
-        };
+        let subject = Subject::destination(&destination.key);
         let sustainable = f64::from(ports.usable) / 60.0;
         report.add(Finding {
             id,
@@ -66,7 +61,7 @@ fn ephemeral_ports_exhausted(context: &Context<'_>, report: &mut Report) {
                  TIME_WAIT). When they run out, connect() fails with EADDRNOTAVAIL (\"Cannot assign requested \
                  address\"); programs that bind() before connect() get EADDRINUSE earlier. At most about {:.0} new \
                  connections per second can be sustained toward one destination.",
-                destination.local_address, destination.sockets, ports.usable, destination.time_wait, sustainable
+                destination.key.local_address, destination.sockets, ports.usable, destination.time_wait, sustainable
             ),
             evidence: vec![
                 Evidence::number("ports in use", destination.sockets.to_string(), destination.sockets as f64),
@@ -80,6 +75,7 @@ fn ephemeral_ports_exhausted(context: &Context<'_>, report: &mut Report) {
                      ip_local_reserved_ports); in programs that bind() first, set IP_BIND_ADDRESS_NO_PORT. On the \
                      client side only, net.ipv4.tcp_tw_reuse=1 (needs timestamps)."
                 .to_string(),
+            settings: vec!["net.ipv4.ip_local_port_range", "net.ipv4.tcp_tw_reuse"],
         });
     }
 }
@@ -95,7 +91,7 @@ pub const PORT_RANGE_CONFIG: Check = Check {
 fn port_range_config(context: &Context<'_>, report: &mut Report) {
     let id = PORT_RANGE_CONFIG.id;
     let Some(ports) = ports_or_not_evaluated(context, report, id) else { return };
-    let thresholds = &context.config.thresholds;
+    let thresholds = &context.rules.thresholds;
     let range = format!("{}-{}", ports.range.0, ports.range.1);
     let remedy = "For example net.ipv4.ip_local_port_range = \"10240 65535\", plus net.ipv4.ip_local_reserved_ports \
                   for service ports inside the range; persist in /etc/sysctl.d/."
@@ -116,13 +112,14 @@ fn port_range_config(context: &Context<'_>, report: &mut Report) {
                 Evidence::number("usable", ports.usable.to_string(), f64::from(ports.usable)),
             ],
             remedy: remedy.clone(),
+            settings: vec!["net.ipv4.ip_local_port_range", "net.ipv4.ip_local_reserved_ports"],
         });
     }
     for listener in context
-        .view
+        .model
         .listeners
         .iter()
-        .filter(|l| l.local_port.is_some_and(|port| ports.listening_in_range.contains(&port)))
+        .filter(|l| l.endpoint.port().is_some_and(|port| ports.listening_in_range.contains(&port)))
     {
         report.add(Finding {
             id,
@@ -132,14 +129,15 @@ fn port_range_config(context: &Context<'_>, report: &mut Report) {
             explanation: format!(
                 "Port {} lies inside ip_local_port_range and is not in ip_local_reserved_ports: if the service \
                  restarts while an outbound connection holds that port, it will fail to bind.",
-                listener.local_port.unwrap_or_default()
+                listener.endpoint.port().unwrap_or_default()
             ),
             evidence: vec![Evidence::fact("ip_local_port_range", range.clone())],
             remedy: format!(
                 "Reserve it: sysctl -w net.ipv4.ip_local_reserved_ports={} (a comma-separated list; keep existing \
                  entries), or move the service out of the range.",
-                listener.local_port.unwrap_or_default()
+                listener.endpoint.port().unwrap_or_default()
             ),
+            settings: vec!["net.ipv4.ip_local_reserved_ports"],
         });
     }
     if ports.range.0 % 2 == ports.range.1 % 2 {
@@ -154,6 +152,7 @@ fn port_range_config(context: &Context<'_>, report: &mut Report) {
                 .to_string(),
             evidence: vec![Evidence::fact("ip_local_port_range", range.clone())],
             remedy,
+            settings: vec!["net.ipv4.ip_local_port_range", "net.ipv4.ip_local_reserved_ports"],
         });
     }
 }

@@ -3,18 +3,19 @@
 
 use super::{Check, Context, Evidence, Finding, LimitUsage, Report, Severity, Subject, setting_finding};
 use crate::model::history::History;
+use crate::render::format as units;
 use crate::sample::KernelEventKind;
-use crate::units;
+use crate::sample::counters::TIME_WAIT_OVERFLOW;
 
 /// A sockstat value (`TCP`, `tw`).
 pub(crate) fn sockstat(context: &Context<'_>, label: &str, key: &str) -> Option<i64> {
-    context.view.sample.sockstat.as_ref()?.get(label)?.get(key).copied()
+    context.sample.sockstat.as_ref()?.get(label)?.get(key).copied()
 }
 
 /// The newest kernel log line of a kind, as evidence.
 pub(crate) fn kernel_event(context: &Context<'_>, kind: KernelEventKind) -> Option<Evidence> {
-    let event = context.view.sample.kernel_events.as_ref()?.iter().rev().find(|event| event.kind == kind)?;
-    let age = context.view.sample.boottime_ns / 1_000 - event.boot_micros.min(context.view.sample.boottime_ns / 1_000);
+    let event = context.sample.kernel_events.as_ref()?.iter().rev().find(|event| event.kind == kind)?;
+    let age = context.sample.boottime_ns / 1_000 - event.boot_micros.min(context.sample.boottime_ns / 1_000);
     Some(Evidence::fact(format!("kernel log, {} ago", units::duration(age / 1_000_000)), event.message.clone()))
 }
 
@@ -28,18 +29,18 @@ pub const TIME_WAIT_BUCKETS: Check = Check {
 
 fn time_wait_buckets(context: &Context<'_>, report: &mut Report) {
     let id = TIME_WAIT_BUCKETS.id;
-    let (Some(tw), Some(limit)) = (sockstat(context, "TCP", "tw"), context.view.sysctl("net.ipv4.tcp_max_tw_buckets"))
+    let (Some(tw), Some(limit)) = (sockstat(context, "TCP", "tw"), context.sysctl("net.ipv4.tcp_max_tw_buckets"))
     else {
         report.not_evaluated(id, "sockstat or net.ipv4.tcp_max_tw_buckets unavailable");
         return;
     };
-    let overflowed = context.view.delta("TcpExt", "TCPTimeWaitOverflow").filter(|delta| *delta > 0);
+    let overflowed = context.model.counters.delta(TIME_WAIT_OVERFLOW).filter(|delta| *delta > 0);
     let usage = LimitUsage {
         label: "TIME_WAIT sockets",
         used: tw,
         limit_label: "tcp_max_tw_buckets",
         limit,
-        warning: context.config.thresholds.time_wait_buckets,
+        warning: context.rules.thresholds.time_wait_buckets,
         critical: f64::INFINITY,
         lost: overflowed.map(|delta| ("TCPTimeWaitOverflow", delta)),
         logged: kernel_event(context, KernelEventKind::TimeWaitOverflow),
@@ -64,6 +65,7 @@ fn time_wait_buckets(context: &Context<'_>, report: &mut Report) {
             "Raise net.ipv4.tcp_max_tw_buckets if memory allows; reduce connection churn (keep-alive, pooling); let \
                  clients close first where the protocol allows."
                 .to_string(),
+        settings: vec!["net.ipv4.tcp_max_tw_buckets"],
     });
 }
 
@@ -77,15 +79,16 @@ pub const TIME_WAIT_MYTHS: Check = Check {
 
 fn time_wait_myths(context: &Context<'_>, report: &mut Report) {
     let id = TIME_WAIT_MYTHS.id;
-    let view = context.view;
-    if view.sample.sysctls.is_none() {
+    let model = context.model;
+    if context.sample.sysctls.is_none() {
         report.not_evaluated(id, "kernel settings unavailable");
         return;
     }
-    let mut add = |severity: Severity, name: &str, value: i64, summary: String, explanation: &str, remedy: &str| {
-        report.add(setting_finding(id, severity, name, value, summary, explanation, remedy));
-    };
-    if view.sysctl("net.ipv4.tcp_tw_recycle") == Some(1) {
+    let mut add =
+        |severity: Severity, name: &'static str, value: i64, summary: String, explanation: &str, remedy: &str| {
+            report.add(setting_finding(id, severity, name, value, summary, explanation, remedy));
+        };
+    if context.sysctl("net.ipv4.tcp_tw_recycle") == Some(1) {
         add(
             Severity::Critical,
             "net.ipv4.tcp_tw_recycle",
@@ -96,8 +99,8 @@ fn time_wait_myths(context: &Context<'_>, report: &mut Report) {
             "sysctl -w net.ipv4.tcp_tw_recycle=0 and remove it from /etc/sysctl.d/ and /etc/sysctl.conf.",
         );
     }
-    let outbound = view.ports.as_ref().is_some_and(|ports| ports.tcp_sockets > 0);
-    if view.sysctl("net.ipv4.tcp_tw_reuse") == Some(1) && !outbound && !view.listeners.is_empty() {
+    let outbound = model.ports.as_ref().is_some_and(|ports| ports.tcp_sockets > 0);
+    if context.sysctl("net.ipv4.tcp_tw_reuse") == Some(1) && !outbound && !model.listeners.is_empty() {
         add(
             Severity::Info,
             "net.ipv4.tcp_tw_reuse",
@@ -109,7 +112,7 @@ fn time_wait_myths(context: &Context<'_>, report: &mut Report) {
             "Leave it at 2 unless this host is a client that runs short of ports.",
         );
     }
-    if let Some(timeout) = view.sysctl("net.ipv4.tcp_fin_timeout").filter(|timeout| *timeout < 60) {
+    if let Some(timeout) = context.sysctl("net.ipv4.tcp_fin_timeout").filter(|timeout| *timeout < 60) {
         add(
             Severity::Info,
             "net.ipv4.tcp_fin_timeout",
@@ -120,7 +123,7 @@ fn time_wait_myths(context: &Context<'_>, report: &mut Report) {
             "Restore the default (60) unless orphaned FIN_WAIT2 sockets are the problem being solved.",
         );
     }
-    if let Some(timeout) = view.sysctl("net.netfilter.nf_conntrack_tcp_timeout_time_wait").filter(|t| *t != 120) {
+    if let Some(timeout) = context.sysctl("net.netfilter.nf_conntrack_tcp_timeout_time_wait").filter(|t| *t != 120) {
         add(
             Severity::Info,
             "net.netfilter.nf_conntrack_tcp_timeout_time_wait",
@@ -143,16 +146,16 @@ pub const CLOSE_WAIT_LEAK: Check = Check {
 
 fn close_wait_leak(context: &Context<'_>, report: &mut Report) {
     let id = CLOSE_WAIT_LEAK.id;
-    let view = context.view;
-    if view.tcp_states.is_none() {
+    let model = context.model;
+    if model.tcp_states.is_none() {
         report.not_evaluated(id, "the TCP socket dump is unavailable");
         return;
     }
-    if view.sample.processes.is_none() && view.tcp_states.is_some_and(|states| states.close_wait > 0) {
+    if context.sample.processes.is_none() && model.tcp_states.is_some_and(|states| states.close_wait > 0) {
         report.not_evaluated(id, "socket owners were not looked up (--no-processes)");
     }
-    let thresholds = &context.config.thresholds;
-    for group in &view.close_wait {
+    let thresholds = &context.rules.thresholds;
+    for group in &model.close_wait.groups {
         let growth =
             History::last_n(&context.history.close_wait(group.process.pid), thresholds.close_wait_growth_samples)
                 .filter(|counts| counts.windows(2).all(|pair| pair[1] > pair[0]));
@@ -199,6 +202,7 @@ fn close_wait_leak(context: &Context<'_>, report: &mut Report) {
                      No sysctl fixes it and keepalive does not help (the peer is already gone); restarting the \
                      process frees the sockets until the leak refills them."
                 .to_string(),
+            settings: Vec::new(),
         });
     }
 }

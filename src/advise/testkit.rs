@@ -1,12 +1,11 @@
 //! Building blocks for the advisor's unit tests: constructed samples with sane defaults, and a
-//! runner that derives views and history from a sequence of samples as the live tool does.
+//! runner that pushes a sequence of samples through the same [`Pipeline`] every mode uses.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use super::{Check, Config, Context, Outcome, Report};
-use crate::model::View;
-use crate::model::history::History;
+use super::{CHECKS, Check, Evidence, Finding, Outcome, Rules, Severity, Subject};
+use crate::engine::Pipeline;
 use crate::sample::{
     CounterSections, EphemeralPorts, Family, Host, Interface, InterfaceStats, Netns, ProcessRef, ProcessTable, Sample,
     SoftnetRow, SysctlValue, TcpListener, TcpStateCounts, TcpSummary,
@@ -177,26 +176,33 @@ pub fn softnet_row(cpu: u32, processed: u32, dropped: u32, squeezed: u32) -> Sof
     SoftnetRow { cpu, columns }
 }
 
-/// Runs one check on the last of `samples`, with views and history built from all of them as
-/// the live tool does.
+/// Runs one check on the last of `samples`, every sample pushed through the pipeline in turn.
 pub fn run_check(check: &Check, samples: &[Sample]) -> Outcome {
-    run_check_with(check, samples, &Config::default())
+    run_check_with(check, samples, &Rules::default())
 }
 
-/// [`run_check`] with a configuration.
-pub fn run_check_with(check: &Check, samples: &[Sample], config: &Config) -> Outcome {
-    let mut history = History::default();
+/// [`run_check`] with rules; every other check is silenced, so the outcome is this check's.
+pub fn run_check_with(check: &Check, samples: &[Sample], rules: &Rules) -> Outcome {
+    let mut rules = rules.clone();
+    rules.silence.extend(CHECKS.iter().filter(|other| other.id != check.id).map(|other| other.id.to_string()));
+    let mut pipeline = Pipeline::new(rules);
     let mut outcome = Outcome::default();
-    for (index, current) in samples.iter().enumerate() {
-        let previous = index.checked_sub(1).map(|i| &samples[i]);
-        let view = View::new(current, previous);
-        history.push(&view);
-        if index + 1 == samples.len() {
-            let context = Context { view: &view, history: &history, config };
-            let mut report = Report::default();
-            (check.run)(&context, &mut report);
-            outcome = Outcome { findings: report.findings, not_evaluated: report.not_evaluated };
-        }
+    for sample in samples {
+        outcome = pipeline.push(sample.clone()).findings.clone();
     }
     outcome
+}
+
+/// A finding about the host with one piece of evidence, for tests of what is built on findings.
+pub fn finding(id: &'static str, severity: Severity) -> Finding {
+    Finding {
+        id,
+        severity,
+        subject: Subject::Host,
+        summary: "summary".into(),
+        explanation: "why".into(),
+        evidence: vec![Evidence::number("n", "1", 1.0)],
+        remedy: "fix".into(),
+        settings: Vec::new(),
+    }
 }

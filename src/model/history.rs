@@ -4,8 +4,10 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use super::{OVERFLOW_COUNTERS, View};
-use crate::sample::{TCP_STATES, TcpStateCounts};
+use super::ListenerKey;
+use super::{Model, OVERFLOW_COUNTERS};
+use crate::sample::CounterId;
+use crate::sample::{TcpState, TcpStateCounts};
 
 /// How many points a history keeps by default: ten minutes at one sample per second.
 pub const DEFAULT_CAPACITY: usize = 600;
@@ -15,10 +17,10 @@ pub const DEFAULT_CAPACITY: usize = 600;
 pub struct Point {
     /// `CLOCK_BOOTTIME` of the sample, in nanoseconds.
     pub boottime_ns: u64,
-    /// Accept-queue fill per listener, by socket cookie.
-    pub listener_fill: HashMap<u64, f64>,
-    /// Listener drops per second, by socket cookie (absent for the first sample).
-    pub listener_drop_rate: HashMap<u64, f64>,
+    /// Accept-queue fill per listener.
+    pub listener_fill: HashMap<ListenerKey, f64>,
+    /// Listener drops per second (absent for the first sample).
+    pub listener_drop_rate: HashMap<ListenerKey, f64>,
     /// Rates of [`OVERFLOW_COUNTERS`], in that order.
     pub overflow_rates: Vec<Option<f64>>,
     /// TCP state counts.
@@ -32,12 +34,12 @@ pub struct Point {
 }
 
 impl Point {
-    /// Extracts the point of a view.
-    pub fn of(view: &View<'_>) -> Point {
+    /// Extracts the point of a model of the sample taken at `boottime_ns`.
+    pub fn of(view: &Model, boottime_ns: u64) -> Point {
         Point {
-            boottime_ns: view.sample.boottime_ns,
-            listener_fill: view.listeners.iter().map(|l| (l.cookie, l.fill)).collect(),
-            listener_drop_rate: view.listeners.iter().filter_map(|l| Some((l.cookie, l.drops_per_second?))).collect(),
+            boottime_ns,
+            listener_fill: view.listeners.iter().map(|l| (l.key, l.fill)).collect(),
+            listener_drop_rate: view.listeners.iter().filter_map(|l| Some((l.key, l.drops_per_second?))).collect(),
             overflow_rates: view.overflow.iter().map(|counter| counter.rate).collect(),
             states: view.tcp_states,
             interface_rx_drop_rate: view
@@ -46,7 +48,7 @@ impl Point {
                 .filter_map(|i| Some((i.interface.index, i.rates?.rx_dropped?)))
                 .collect(),
             softnet_drop_rate: view.softnet.iter().filter_map(|cpu| Some((cpu.cpu, cpu.dropped_rate?))).collect(),
-            close_wait_by_pid: view.close_wait.iter().map(|group| (group.process.pid, group.sockets)).collect(),
+            close_wait_by_pid: view.close_wait.groups.iter().map(|group| (group.process.pid, group.sockets)).collect(),
         }
     }
 }
@@ -71,16 +73,17 @@ impl History {
         History { capacity: capacity.max(1), points: VecDeque::new(), close_wait_first_seen: HashMap::new() }
     }
 
-    /// Records the view of a new sample, dropping the oldest point when full.
-    pub fn push(&mut self, view: &View<'_>) {
-        let now = view.sample.boottime_ns;
+    /// Records the model of a new sample (taken at `boottime_ns`), dropping the oldest point
+    /// when full.
+    pub fn push(&mut self, view: &Model, boottime_ns: u64) {
+        let now = boottime_ns;
         let present: std::collections::HashSet<u64> =
-            view.close_wait.iter().flat_map(|group| group.cookies.iter().copied()).collect();
+            view.close_wait.groups.iter().flat_map(|group| group.cookies.iter().copied()).collect();
         self.close_wait_first_seen.retain(|cookie, _| present.contains(cookie));
         for cookie in present {
             self.close_wait_first_seen.entry(cookie).or_insert(now);
         }
-        self.push_point(Point::of(view));
+        self.push_point(Point::of(view, boottime_ns));
     }
 
     /// Seconds since the oldest of these CLOSE_WAIT sockets was first seen (by cookie), as of
@@ -123,29 +126,26 @@ impl History {
     }
 
     /// A listener's fill over time, oldest first; `None` where the socket did not exist.
-    pub fn listener_fill(&self, cookie: u64) -> Vec<Option<f64>> {
-        self.points.iter().map(|point| point.listener_fill.get(&cookie).copied()).collect()
+    pub fn listener_fill(&self, key: ListenerKey) -> Vec<Option<f64>> {
+        self.points.iter().map(|point| point.listener_fill.get(&key).copied()).collect()
     }
 
     /// A listener's drops per second over time, oldest first.
-    pub fn listener_drop_rate(&self, cookie: u64) -> Vec<Option<f64>> {
-        self.points.iter().map(|point| point.listener_drop_rate.get(&cookie).copied()).collect()
+    pub fn listener_drop_rate(&self, key: ListenerKey) -> Vec<Option<f64>> {
+        self.points.iter().map(|point| point.listener_drop_rate.get(&key).copied()).collect()
     }
 
-    /// One overflow counter's rate over time (by its name in [`OVERFLOW_COUNTERS`]).
-    pub fn overflow_rate(&self, name: &str) -> Vec<Option<f64>> {
-        let Some(index) = OVERFLOW_COUNTERS.iter().position(|(_, counter, _)| *counter == name) else {
+    /// One overflow counter's rate over time; empty for a counter not in [`OVERFLOW_COUNTERS`].
+    pub fn overflow_rate(&self, counter: CounterId) -> Vec<Option<f64>> {
+        let Some(index) = OVERFLOW_COUNTERS.iter().position(|(id, _)| *id == counter) else {
             return Vec::new();
         };
         self.points.iter().map(|point| point.overflow_rates.get(index).copied().flatten()).collect()
     }
 
-    /// One TCP state's count over time (by its name, e.g. `TIME_WAIT`).
-    pub fn state(&self, name: &str) -> Vec<Option<u64>> {
-        let Some(state) = TCP_STATES.iter().find(|state| state.name() == name) else {
-            return Vec::new();
-        };
-        self.points.iter().map(|point| point.states.map(|counts| counts.get(*state))).collect()
+    /// One TCP state's count over time.
+    pub fn state(&self, state: TcpState) -> Vec<Option<u64>> {
+        self.points.iter().map(|point| point.states.map(|counts| counts.get(state))).collect()
     }
 
     /// An interface's received-packet drops per second over time.
@@ -176,10 +176,14 @@ impl History {
 mod tests {
     use super::*;
 
+    fn key(cookie: u64) -> ListenerKey {
+        ListenerKey { netns: 1, cookie }
+    }
+
     fn point(at: u64, fill: f64) -> Point {
         Point {
             boottime_ns: at * 1_000_000_000,
-            listener_fill: HashMap::from([(7, fill)]),
+            listener_fill: HashMap::from([(key(7), fill)]),
             listener_drop_rate: HashMap::new(),
             overflow_rates: vec![None; OVERFLOW_COUNTERS.len()],
             states: None,
@@ -196,8 +200,8 @@ mod tests {
             history.push_point(point(second, second as f64 / 10.0));
         }
         assert_eq!(history.len(), 3);
-        assert_eq!(history.listener_fill(7), vec![Some(0.2), Some(0.3), Some(0.4)]);
-        assert_eq!(history.listener_fill(8), vec![None, None, None]);
+        assert_eq!(history.listener_fill(key(7)), vec![Some(0.2), Some(0.3), Some(0.4)]);
+        assert_eq!(history.listener_fill(key(8)), vec![None, None, None]);
         assert_eq!(history.span_seconds(), 2.0);
     }
 

@@ -17,12 +17,19 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::sample::{Family, ProcessRef, Sample, SynRecvGroup, TcpListener, UnixListener};
+use serde::Serialize;
 
-use super::rates;
+use super::identity::{Endpoint, ListenerKey};
+use super::sockets::owners;
+use super::{Level, Limits, rates};
+use crate::sample::{Family, ProcessRef, Sample, SynRecvGroup, TcpListener, TcpState, UnixListener};
+
+/// How many SYN_RECV peers a listener keeps for its detail (from the per-socket dump).
+pub const SYN_RECV_PEERS: usize = 8;
 
 /// `tcp` or `unix`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Protocol {
     /// A TCP listener.
     Tcp,
@@ -43,14 +50,14 @@ impl Protocol {
 /// One listener with every number sockscope shows for it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListenerView {
+    /// Identity across samples (namespace and socket cookie).
+    pub key: ListenerKey,
     /// TCP or UNIX.
     pub protocol: Protocol,
-    /// `ipv4`, `ipv6` or `unix`.
-    pub family: &'static str,
-    /// Bound address (no brackets), or the UNIX socket path.
-    pub local_address: String,
-    /// Bound port; `None` for UNIX listeners.
-    pub local_port: Option<u16>,
+    /// Address family; `None` for UNIX listeners.
+    pub family: Option<Family>,
+    /// Where it listens: address and port, or the UNIX path.
+    pub endpoint: Endpoint,
     /// Connections waiting for `accept()`.
     pub accept_queue: u32,
     /// The accept-queue limit (`min(listen() backlog, somaxconn at listen time)`).
@@ -59,12 +66,18 @@ pub struct ListenerView {
     pub fill: f64,
     /// `accept_queue > backlog`: the kernel is dropping SYNs and final ACKs for this listener.
     pub full: bool,
+    /// How alarming the fill is: critical when full, warning from the configured fill.
+    pub level: Level,
     /// Half-open requests attributed to this listener (TCP only).
     pub syn_queue: Option<u32>,
     /// Of those, requests whose SYN-ACK was retransmitted.
     pub syn_retransmitted: Option<u32>,
     /// How many listener sockets share `syn_queue` (an `SO_REUSEPORT` group); 1 normally.
     pub syn_shared_by: u32,
+    /// The SYN_RECV groups (per local address) attributed to this listener.
+    pub syn_recv: Vec<SynRecvGroup>,
+    /// Peers of those requests (at most [`SYN_RECV_PEERS`]), when every socket was collected.
+    pub syn_recv_peers: Vec<Endpoint>,
     /// Packets dropped by this listener since it was created (Linux 4.7+).
     pub drops: Option<u64>,
     /// Drops since the previous sample (same socket, by cookie).
@@ -73,8 +86,6 @@ pub struct ListenerView {
     pub drops_per_second: Option<f64>,
     /// Socket inode.
     pub inode: u64,
-    /// Kernel socket cookie (stable identity while the socket lives).
-    pub cookie: u64,
     /// Owner uid, when known.
     pub uid: Option<u32>,
     /// For IPv6 listeners: whether IPv4 clients are refused.
@@ -84,18 +95,24 @@ pub struct ListenerView {
 }
 
 impl ListenerView {
-    /// `addr:port` as users type it (`[::]:443` for IPv6), or the UNIX path.
-    pub fn endpoint(&self) -> String {
-        match self.local_port {
-            Some(port) if self.family == "ipv6" => format!("[{}]:{port}", self.local_address),
-            Some(port) => format!("{}:{port}", self.local_address),
-            None => self.local_address.clone(),
-        }
+    /// `ipv4`, `ipv6` or `unix`.
+    pub fn family_name(&self) -> &'static str {
+        self.family.map_or("unix", Family::name)
     }
 
     /// The queue capacity: `backlog + 1`.
     pub fn capacity(&self) -> u64 {
         u64::from(self.backlog) + 1
+    }
+
+    /// Whether the drop counter moved in the last interval.
+    pub fn dropping(&self) -> bool {
+        self.drops_delta.is_some_and(|delta| delta > 0)
+    }
+
+    /// The kernel socket cookie.
+    pub fn cookie(&self) -> u64 {
+        self.key.cookie
     }
 }
 
@@ -109,7 +126,9 @@ pub fn listeners(
     current: &Sample,
     previous: Option<&Sample>,
     interval: Option<f64>,
+    limits: &Limits,
 ) -> (Vec<ListenerView>, Vec<SynRecvGroup>) {
+    let netns = current.netns.as_ref().map_or(0, |netns| netns.inode);
     let tcp = current.tcp_listeners.as_deref().unwrap_or_default();
     let requests = current.tcp_summary.as_ref().map(|summary| summary.syn_recv.as_slice());
     let attribution = requests.map(|groups| attribute_requests(tcp, groups));
@@ -117,21 +136,58 @@ pub fn listeners(
         .iter()
         .enumerate()
         .map(|(index, listener)| {
-            let syn = attribution.as_ref().map(|a| a.per_listener[index]);
-            tcp_view(current, previous, interval, listener, syn)
+            let mut view = tcp_view(current, previous, interval, listener, netns);
+            if let Some(attribution) = &attribution {
+                apply_share(&mut view, &attribution.per_listener[index], current);
+            }
+            view
         })
         .collect();
-    views.extend(current.unix_listeners.iter().flatten().map(|listener| unix_view(current, listener)));
+    views.extend(current.unix_listeners.iter().flatten().map(|listener| unix_view(current, listener, netns)));
+    for view in &mut views {
+        view.level = fill_level(view.fill, view.full, limits);
+    }
     views.sort_by(|a, b| {
         b.fill
             .total_cmp(&a.fill)
             .then(b.accept_queue.cmp(&a.accept_queue))
             .then(a.protocol.cmp(&b.protocol))
-            .then(a.local_port.cmp(&b.local_port))
-            .then(a.local_address.cmp(&b.local_address))
-            .then(a.cookie.cmp(&b.cookie))
+            .then(a.endpoint.port().cmp(&b.endpoint.port()))
+            .then(a.endpoint.address_text().cmp(&b.endpoint.address_text()))
+            .then(a.key.cmp(&b.key))
     });
     (views, attribution.map(|a| a.unattributed).unwrap_or_default())
+}
+
+/// Critical when the queue is full, warning from the configured fill, else normal.
+pub fn fill_level(fill: f64, full: bool, limits: &Limits) -> Level {
+    if full {
+        Level::Critical
+    } else if fill >= limits.fill_warning {
+        Level::Warning
+    } else {
+        Level::Normal
+    }
+}
+
+/// Gives a TCP listener its share of the half-open requests, and their peers when every socket
+/// was collected.
+fn apply_share(view: &mut ListenerView, share: &SynShare, sample: &Sample) {
+    view.syn_queue = Some(share.requests);
+    view.syn_retransmitted = Some(share.retransmitted);
+    view.syn_shared_by = share.shared_by;
+    view.syn_recv = share.groups.clone();
+    let mine = |address: IpAddr, port: u16| {
+        share.groups.iter().any(|group| group.local_port == port && group.local_address.to_canonical() == address)
+    };
+    view.syn_recv_peers = sample
+        .connections
+        .iter()
+        .flatten()
+        .filter(|c| c.state == TcpState::SynRecv && mine(c.local_address.to_canonical(), c.local_port))
+        .take(SYN_RECV_PEERS)
+        .map(|c| Endpoint::Inet(c.remote_address, c.remote_port))
+        .collect();
 }
 
 fn tcp_view(
@@ -139,7 +195,7 @@ fn tcp_view(
     previous: Option<&Sample>,
     interval: Option<f64>,
     listener: &TcpListener,
-    syn: Option<SynShare>,
+    netns: u64,
 ) -> ListenerView {
     let before = previous
         .and_then(|sample| sample.tcp_listeners.as_ref())
@@ -147,63 +203,63 @@ fn tcp_view(
     let drops = listener.drops.map(i64::from);
     let old_drops = before.and_then(|old| old.drops).map(i64::from);
     ListenerView {
+        key: ListenerKey { netns, cookie: listener.cookie },
         protocol: Protocol::Tcp,
-        family: listener.family.name(),
-        local_address: listener.local_address.to_string(),
-        local_port: Some(listener.local_port),
+        family: Some(listener.family),
+        endpoint: Endpoint::Inet(listener.local_address, listener.local_port),
         accept_queue: listener.accept_queue,
         backlog: listener.backlog,
         fill: fill_ratio(listener.accept_queue, listener.backlog),
         full: listener.accept_queue > listener.backlog,
-        syn_queue: syn.map(|share| share.requests),
-        syn_retransmitted: syn.map(|share| share.retransmitted),
-        syn_shared_by: syn.map_or(1, |share| share.shared_by),
+        level: Level::Normal,
+        syn_queue: None,
+        syn_retransmitted: None,
+        syn_shared_by: 1,
+        syn_recv: Vec::new(),
+        syn_recv_peers: Vec::new(),
         drops: listener.drops.map(u64::from),
         drops_delta: rates::delta(old_drops, drops).and_then(|d| u64::try_from(d).ok()),
         drops_per_second: rates::rate(old_drops, drops, interval),
         inode: listener.inode,
-        cookie: listener.cookie,
         uid: Some(listener.uid),
         v6only: listener.v6only,
         processes: owners(current, listener.inode),
     }
 }
 
-fn unix_view(current: &Sample, listener: &UnixListener) -> ListenerView {
+fn unix_view(current: &Sample, listener: &UnixListener, netns: u64) -> ListenerView {
     ListenerView {
+        key: ListenerKey { netns, cookie: listener.cookie },
         protocol: Protocol::Unix,
-        family: "unix",
-        local_address: listener.path.clone(),
-        local_port: None,
+        family: None,
+        endpoint: Endpoint::Unix(listener.path.clone()),
         accept_queue: listener.accept_queue,
         backlog: listener.backlog,
         fill: fill_ratio(listener.accept_queue, listener.backlog),
         full: listener.accept_queue > listener.backlog,
+        level: Level::Normal,
         syn_queue: None,
         syn_retransmitted: None,
         syn_shared_by: 1,
+        syn_recv: Vec::new(),
+        syn_recv_peers: Vec::new(),
         drops: None,
         drops_delta: None,
         drops_per_second: None,
         inode: listener.inode,
-        cookie: listener.cookie,
         uid: listener.uid,
         v6only: None,
         processes: owners(current, listener.inode),
     }
 }
 
-/// The processes holding a socket, from the sample's process table.
-pub fn owners(sample: &Sample, inode: u64) -> Vec<ProcessRef> {
-    sample.processes.as_ref().and_then(|table| table.owners.get(&inode)).cloned().unwrap_or_default()
-}
-
 /// A listener's share of the half-open requests.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct SynShare {
     requests: u32,
     retransmitted: u32,
     shared_by: u32,
+    groups: Vec<SynRecvGroup>,
 }
 
 /// The result of matching request groups to listeners.
@@ -233,6 +289,7 @@ fn attribute_requests(listeners: &[TcpListener], groups: &[SynRecvGroup]) -> Att
             share.requests += group.requests;
             share.retransmitted += group.retransmitted;
             share.shared_by = shared_by;
+            share.groups.push(group.clone());
         }
     }
     attribution
@@ -339,8 +396,12 @@ mod tests {
     fn a_reuseport_group_shares_its_requests() {
         let listeners = [listener(Family::Ipv4, "0.0.0.0", 8080, 1), listener(Family::Ipv4, "0.0.0.0", 8080, 2)];
         let result = attribute_requests(&listeners, &[group(Family::Ipv4, "127.0.0.1", 8080, 6)]);
-        assert_eq!(result.per_listener[0], SynShare { requests: 6, retransmitted: 1, shared_by: 2 });
-        assert_eq!(result.per_listener[1], SynShare { requests: 6, retransmitted: 1, shared_by: 2 });
+        let groups = vec![group(Family::Ipv4, "127.0.0.1", 8080, 6)];
+        assert_eq!(
+            result.per_listener[0],
+            SynShare { requests: 6, retransmitted: 1, shared_by: 2, groups: groups.clone() }
+        );
+        assert_eq!(result.per_listener[1], SynShare { requests: 6, retransmitted: 1, shared_by: 2, groups });
     }
 
     #[test]
@@ -363,9 +424,10 @@ mod tests {
         old.drops = Some(10);
         previous.tcp_listeners = Some(vec![old, idle.clone()]);
         let current = Sample { tcp_listeners: Some(vec![idle, full]), ..Sample::default() };
-        let (views, _) = listeners(&current, Some(&previous), Some(2.0));
-        assert_eq!(views[0].local_port, Some(9000));
+        let (views, _) = listeners(&current, Some(&previous), Some(2.0), &Limits::default());
+        assert_eq!(views[0].endpoint.port(), Some(9000));
         assert!(views[0].full);
+        assert_eq!(views[0].level, Level::Critical);
         assert_eq!(views[0].fill, 1.0);
         assert_eq!(views[0].drops_delta, Some(20));
         assert_eq!(views[0].drops_per_second, Some(10.0));

@@ -1,37 +1,63 @@
-//! The model: everything sockscope shows, derived from one sample or from two.
+//! The model: every number sockscope shows, derived once from one sample or from two.
 //!
-//! [`View::new`] is a pure function of the current sample and, when there is one, the previous
+//! [`Model::new`] is a pure function of the current sample and, when there is one, the previous
 //! sample: with two samples every counter also gets a delta and a per-second rate over the
-//! interval between them (measured on `CLOCK_BOOTTIME`). Live, replayed and one-shot runs all go
-//! through it. Renderers read the view (and, through [`View::sample`], the raw facts); they
-//! never compute domain numbers themselves.
+//! interval between them (measured on `CLOCK_BOOTTIME`). The model owns what it derives — it
+//! borrows nothing from the samples — so a frame can carry it to any thread and keep it. Live,
+//! replayed and one-shot runs all build it through [`crate::engine::Pipeline`]. Renderers read
+//! the model (and the raw facts of the sample); they never compute a domain number themselves.
 
+pub mod counters;
 pub mod history;
+pub mod identity;
+pub mod interfaces;
 pub mod listeners;
 pub mod ports;
 pub mod rates;
+pub mod settings;
+pub mod sockets;
 
-use std::collections::BTreeMap;
-
-use crate::sample::{
-    CounterSections, Interface, InterfaceStats, ProcessRef, Sample, SynRecvGroup, SysctlValue, TcpStateCounts,
-    UdpSocket,
-};
-use crate::settings::{SETTINGS, Setting};
+use crate::sample::{Sample, SynRecvGroup, TCP_STATES, TcpState, TcpStateCounts};
+pub use counters::{CounterView, Counters, OVERFLOW_COUNTERS};
+pub use identity::{DestinationKey, Endpoint, ListenerKey};
+pub use interfaces::{InterfaceRates, InterfaceView, SoftnetView};
 pub use listeners::{ListenerView, Protocol};
-pub use ports::{DestinationView, PortsView};
+pub use ports::{DestinationDetail, DestinationView, PortUse, PortsView};
+pub use settings::{SettingView, format_setting};
+pub use sockets::{CloseWaitGroup, CloseWaitSplit, ProcessStates, UdpView};
 
-/// Counter rates by section and field; `None` where a counter was reset.
-pub type RateSections = BTreeMap<String, BTreeMap<String, Option<f64>>>;
+/// The configured levels at which the model calls a number a warning or critical, so every
+/// renderer colours it the way the advisor judges it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Accept-queue fill that warns.
+    pub fill_warning: f64,
+    /// Share of the usable port range toward one destination that warns.
+    pub ports_warning: f64,
+    /// Share that is critical.
+    pub ports_critical: f64,
+}
 
-/// Counter increases by section and field; `None` where a counter was reset.
-pub type DeltaSections = BTreeMap<String, BTreeMap<String, Option<i64>>>;
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { fill_warning: 0.8, ports_warning: 0.7, ports_critical: 0.9 }
+    }
+}
 
-/// The derived view of one sample (and the previous one, for rates).
-#[derive(Debug, Clone)]
-pub struct View<'a> {
-    /// The sample the view describes.
-    pub sample: &'a Sample,
+/// How alarming a number is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// Nothing to see.
+    Normal,
+    /// Close to a limit.
+    Warning,
+    /// At the limit: connections are being lost.
+    Critical,
+}
+
+/// Everything derived from one sample (and the previous one, for rates).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
     /// Seconds between the previous sample and this one; `None` for a single sample.
     pub interval: Option<f64>,
     /// TCP and UNIX listeners, fullest accept queue first.
@@ -40,87 +66,73 @@ pub struct View<'a> {
     pub unattributed_syn_recv: Vec<SynRecvGroup>,
     /// TCP socket counts per state.
     pub tcp_states: Option<TcpStateCounts>,
+    /// Change of each state's count since the previous sample.
+    pub state_changes: Option<StateChanges>,
+    /// Socket states per owning process, when every socket was collected.
+    pub process_states: Option<Vec<ProcessStates>>,
     /// Ephemeral-port use.
     pub ports: Option<PortsView>,
     /// Interfaces with their drop and error rates.
-    pub interfaces: Vec<InterfaceView<'a>>,
+    pub interfaces: Vec<InterfaceView>,
     /// The listen-overflow counters, with meaning, total and rate.
     pub overflow: Vec<CounterView>,
-    /// All counters of netstat, snmp and snmp6, merged by section.
-    pub counters: CounterSections,
-    /// Per-second rates of `counters` (two samples only).
-    pub rates: Option<RateSections>,
-    /// Increases of `counters` since the previous sample (two samples only).
-    pub deltas: Option<DeltaSections>,
+    /// All counters of netstat, snmp and snmp6, with deltas and rates.
+    pub counters: Counters,
     /// Per-CPU softnet numbers.
     pub softnet: Vec<SoftnetView>,
-    /// UDP sockets with owners and drop rates.
-    pub udp: Vec<UdpView<'a>>,
-    /// CLOSE_WAIT sockets grouped by owning process, most first.
-    pub close_wait: Vec<CloseWaitGroup>,
-    /// CLOSE_WAIT children still in an accept queue (inode 0 on a listening port): the client
-    /// gave up before the application accepted them. Not a leak.
-    pub close_wait_queued: u64,
-    /// CLOSE_WAIT sockets whose owner is unknown (not looked up, or not readable).
-    pub close_wait_unowned: u64,
-    /// The kernel settings present in the sample, in catalogue order.
-    pub settings: Vec<SettingView<'a>>,
+    /// UDP sockets with owners and drop rates, fullest receive queue first.
+    pub udp: Vec<UdpView>,
+    /// CLOSE_WAIT sockets by owning process.
+    pub close_wait: CloseWaitSplit,
+    /// Every catalogued kernel setting, in catalogue order.
+    pub settings: Vec<SettingView>,
 }
 
-impl<'a> View<'a> {
-    /// Derives the view of `current`, with rates over the interval since `previous`.
-    pub fn new(current: &'a Sample, previous: Option<&'a Sample>) -> View<'a> {
+impl Model {
+    /// Derives the model of `current`, with rates over the interval since `previous`.
+    pub fn new(current: &Sample, previous: Option<&Sample>, limits: &Limits) -> Model {
         let interval = previous.and_then(|previous| interval_seconds(previous, current));
         let previous = previous.filter(|_| interval.is_some());
-        let (listeners, unattributed_syn_recv) = listeners::listeners(current, previous, interval);
-        let close_wait = close_wait(current);
-        let counters = merged_counters(current);
-        let previous_counters = previous.map(merged_counters);
-        let rates = previous_counters
-            .as_ref()
-            .zip(interval)
-            .map(|(previous, seconds)| rates::counter_rates(previous, &counters, seconds));
-        let deltas = previous_counters.as_ref().map(|previous| rates::counter_deltas(previous, &counters));
-        View {
-            sample: current,
+        let (listeners, unattributed_syn_recv) = listeners::listeners(current, previous, interval, limits);
+        let counters = Counters::new(current, previous, interval);
+        let tcp_states = current.tcp_summary.as_ref().map(|summary| summary.states);
+        let before = previous.and_then(|sample| sample.tcp_summary.as_ref()).map(|summary| summary.states);
+        Model {
             interval,
             listeners,
             unattributed_syn_recv,
-            tcp_states: current.tcp_summary.as_ref().map(|summary| summary.states),
-            ports: ports::ports(current),
-            interfaces: interfaces(current, previous, interval),
-            overflow: overflow_counters(&counters, previous_counters.as_ref(), interval),
+            tcp_states,
+            state_changes: tcp_states.zip(before).map(|(now, before)| StateChanges::between(&before, &now)),
+            process_states: sockets::per_process(current),
+            ports: ports::ports(current, limits),
+            interfaces: interfaces::interfaces(current, previous, interval),
+            overflow: counters::overflow(&counters),
             counters,
-            rates,
-            deltas,
-            softnet: softnet(current, previous, interval),
-            udp: udp(current, previous, interval),
-            close_wait: close_wait.groups,
-            close_wait_queued: close_wait.queued,
-            close_wait_unowned: close_wait.unowned,
-            settings: settings(current),
+            softnet: interfaces::softnet(current, previous, interval),
+            udp: sockets::udp(current, previous, interval),
+            close_wait: sockets::close_wait(current),
+            settings: settings::settings(current),
         }
     }
 
-    /// A merged counter (`TcpExt`, `ListenDrops`).
-    pub fn counter(&self, section: &str, field: &str) -> Option<i64> {
-        self.counters.get(section)?.get(field).copied()
+    /// The listener with the fullest accept queue, if any.
+    pub fn fullest_listener(&self) -> Option<&ListenerView> {
+        self.listeners.first()
     }
 
-    /// A counter's per-second rate, when two samples exist and it was not reset.
-    pub fn rate(&self, section: &str, field: &str) -> Option<f64> {
-        *self.rates.as_ref()?.get(section)?.get(field)?
+    /// The fullest listener's fill (0 without listeners): the figure monitoring graphs.
+    pub fn max_fill(&self) -> f64 {
+        self.fullest_listener().map_or(0.0, |listener| listener.fill)
     }
 
-    /// A counter's increase since the previous sample, when two samples exist and it was not
-    /// reset.
-    pub fn delta(&self, section: &str, field: &str) -> Option<i64> {
-        *self.deltas.as_ref()?.get(section)?.get(field)?
+    /// A listener by its identity.
+    pub fn listener(&self, key: ListenerKey) -> Option<&ListenerView> {
+        self.listeners.iter().find(|listener| listener.key == key)
     }
 
-    /// A setting's value as one integer.
-    pub fn sysctl(&self, name: &str) -> Option<i64> {
-        self.sample.sysctl(name)?.as_integer()
+    /// A catalogued setting's view, by dotted name.
+    pub fn setting(&self, name: &str) -> Option<&SettingView> {
+        self.settings.iter().find(|view| view.setting.name == name)
     }
 }
 
@@ -130,296 +142,52 @@ pub fn interval_seconds(previous: &Sample, current: &Sample) -> Option<f64> {
     (nanos > 0).then(|| nanos as f64 / 1e9)
 }
 
-/// netstat, snmp and snmp6 in one section map (their section names do not collide), plus the
-/// connection-tracking statistics as section `nf_conntrack` when present.
-fn merged_counters(sample: &Sample) -> CounterSections {
-    let mut merged = CounterSections::new();
-    for sections in [&sample.netstat, &sample.snmp, &sample.snmp6].into_iter().flatten() {
-        for (section, fields) in sections {
-            merged.entry(section.clone()).or_default().extend(fields.iter().map(|(k, v)| (k.clone(), *v)));
+/// How each TCP state's count changed between two samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateChanges([i64; 11]);
+
+impl StateChanges {
+    /// `now - before` for every state.
+    pub fn between(before: &TcpStateCounts, now: &TcpStateCounts) -> StateChanges {
+        let mut changes = [0i64; 11];
+        for (slot, state) in changes.iter_mut().zip(TCP_STATES) {
+            *slot = now.get(state) as i64 - before.get(state) as i64;
         }
+        StateChanges(changes)
     }
-    if let Some(conntrack) = &sample.conntrack {
-        let fields = conntrack.iter().filter_map(|(name, value)| Some((name.clone(), i64::try_from(*value).ok()?)));
-        merged.entry("nf_conntrack".to_string()).or_default().extend(fields);
-    }
-    merged
-}
 
-/// One counter with its meaning, total since boot (or namespace creation), delta and rate.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CounterView {
-    /// Section (`TcpExt`).
-    pub section: &'static str,
-    /// Field (`ListenOverflows`).
-    pub name: &'static str,
-    /// What the counter counts, in a sysadmin's words.
-    pub meaning: &'static str,
-    /// Value now.
-    pub total: Option<i64>,
-    /// Increase since the previous sample.
-    pub delta: Option<i64>,
-    /// Increase per second since the previous sample.
-    pub rate: Option<f64>,
-}
-
-/// The counters that tell whether and why listen queues overflow.
-pub const OVERFLOW_COUNTERS: [(&str, &str, &str); 8] = [
-    ("TcpExt", "ListenOverflows", "SYNs or final ACKs dropped because an accept queue was full"),
-    ("TcpExt", "ListenDrops", "every packet a listener dropped, overflows included"),
-    ("TcpExt", "TCPReqQFullDrop", "SYNs dropped: SYN queue full and syncookies off"),
-    ("TcpExt", "TCPReqQFullDoCookies", "SYN queue full: answered with a syncookie instead"),
-    ("TcpExt", "SyncookiesSent", "SYN-ACKs sent with a syncookie"),
-    ("TcpExt", "SyncookiesRecv", "valid syncookies received back (real clients)"),
-    ("TcpExt", "SyncookiesFailed", "invalid syncookies received (spoofing or stale)"),
-    ("TcpExt", "TCPBacklogDrop", "receive-backlog drops of busy established sockets (not the listen backlog)"),
-];
-
-fn overflow_counters(
-    current: &CounterSections,
-    previous: Option<&CounterSections>,
-    interval: Option<f64>,
-) -> Vec<CounterView> {
-    let get = |sections: &CounterSections, section: &str, name: &str| sections.get(section)?.get(name).copied();
-    OVERFLOW_COUNTERS
-        .iter()
-        .map(|(section, name, meaning)| {
-            let total = get(current, section, name);
-            let before = previous.and_then(|previous| get(previous, section, name));
-            CounterView {
-                section,
-                name,
-                meaning,
-                total,
-                delta: rates::delta(before, total),
-                rate: rates::rate(before, total, interval),
-            }
-        })
-        .collect()
-}
-
-/// An interface with the name of its master and its rates.
-#[derive(Debug, Clone, PartialEq)]
-pub struct InterfaceView<'a> {
-    /// The interface as collected.
-    pub interface: &'a Interface,
-    /// Name of the master device (bridge, bond), if enslaved.
-    pub master_name: Option<String>,
-    /// Name of the lower device (a VLAN's parent), if any and in this namespace.
-    pub link_name: Option<String>,
-    /// Per-second rates of the counters (two samples only).
-    pub rates: Option<InterfaceRates>,
-}
-
-/// Per-second interface rates.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct InterfaceRates {
-    /// Packets received per second.
-    pub rx_packets: Option<f64>,
-    /// Packets sent per second.
-    pub tx_packets: Option<f64>,
-    /// Received packets dropped per second.
-    pub rx_dropped: Option<f64>,
-    /// Transmit drops per second.
-    pub tx_dropped: Option<f64>,
-    /// Receive errors per second.
-    pub rx_errors: Option<f64>,
-    /// Transmit errors per second.
-    pub tx_errors: Option<f64>,
-    /// Packets missed by the NIC (ring full) per second.
-    pub rx_missed: Option<f64>,
-    /// Receive FIFO overruns per second.
-    pub rx_fifo: Option<f64>,
-}
-
-fn interfaces<'a>(current: &'a Sample, previous: Option<&Sample>, interval: Option<f64>) -> Vec<InterfaceView<'a>> {
-    let list = current.interfaces.as_deref().unwrap_or_default();
-    let name_of =
-        |index: Option<u32>| index.and_then(|index| list.iter().find(|i| i.index == index)).map(|i| i.name.clone());
-    list.iter()
-        .map(|interface| {
-            let before = previous
-                .and_then(|sample| sample.interfaces.as_ref())
-                .and_then(|old| old.iter().find(|o| o.index == interface.index && o.name == interface.name))
-                .and_then(|old| old.stats);
-            InterfaceView {
-                interface,
-                master_name: name_of(interface.master),
-                link_name: name_of(interface.link),
-                rates: before.zip(interface.stats).map(|(old, new)| interface_rates(&old, &new, interval)),
-            }
-        })
-        .collect()
-}
-
-fn interface_rates(old: &InterfaceStats, new: &InterfaceStats, interval: Option<f64>) -> InterfaceRates {
-    let per_second =
-        |before: u64, after: u64| rates::rate(i64::try_from(before).ok(), i64::try_from(after).ok(), interval);
-    InterfaceRates {
-        rx_packets: per_second(old.rx_packets, new.rx_packets),
-        tx_packets: per_second(old.tx_packets, new.tx_packets),
-        rx_dropped: per_second(old.rx_dropped, new.rx_dropped),
-        tx_dropped: per_second(old.tx_dropped, new.tx_dropped),
-        rx_errors: per_second(old.rx_errors, new.rx_errors),
-        tx_errors: per_second(old.tx_errors, new.tx_errors),
-        rx_missed: per_second(old.rx_missed_errors, new.rx_missed_errors),
-        rx_fifo: per_second(old.rx_fifo_errors, new.rx_fifo_errors),
+    /// The change of one state's count.
+    pub fn get(&self, state: TcpState) -> i64 {
+        TCP_STATES.iter().position(|s| *s == state).map_or(0, |index| self.0[index])
     }
 }
 
-/// One CPU's softnet numbers.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SoftnetView {
-    /// CPU number.
-    pub cpu: u32,
-    /// Packets processed (total).
-    pub processed: Option<u32>,
-    /// Packets dropped because the input backlog was full (total).
-    pub dropped: Option<u32>,
-    /// Budget or time squeezes (total).
-    pub time_squeeze: Option<u32>,
-    /// Input backlog length now (5.10+).
-    pub backlog_len: Option<u32>,
-    /// Processed per second.
-    pub processed_rate: Option<f64>,
-    /// Dropped per second.
-    pub dropped_rate: Option<f64>,
-    /// Squeezes per second.
-    pub squeezed_rate: Option<f64>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn softnet(current: &Sample, previous: Option<&Sample>, interval: Option<f64>) -> Vec<SoftnetView> {
-    current
-        .softnet
-        .iter()
-        .flatten()
-        .map(|row| {
-            let old = previous.and_then(|s| s.softnet.as_ref()).and_then(|rows| rows.iter().find(|o| o.cpu == row.cpu));
-            let per_second = |pick: fn(&crate::sample::SoftnetRow) -> Option<u32>| {
-                rates::rate(old.and_then(pick).map(i64::from), pick(row).map(i64::from), interval)
-            };
-            SoftnetView {
-                cpu: row.cpu,
-                processed: row.processed(),
-                dropped: row.dropped(),
-                time_squeeze: row.time_squeeze(),
-                backlog_len: row.backlog_len(),
-                processed_rate: per_second(|r| r.processed()),
-                dropped_rate: per_second(|r| r.dropped()),
-                squeezed_rate: per_second(|r| r.time_squeeze()),
-            }
-        })
-        .collect()
-}
-
-/// A UDP socket with its owners and drop rate.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UdpView<'a> {
-    /// The socket as collected.
-    pub socket: &'a UdpSocket,
-    /// Processes holding it.
-    pub processes: Vec<ProcessRef>,
-    /// Drops per second since the previous sample (same socket, by cookie).
-    pub drops_per_second: Option<f64>,
-}
-
-fn udp<'a>(current: &'a Sample, previous: Option<&Sample>, interval: Option<f64>) -> Vec<UdpView<'a>> {
-    current
-        .udp_sockets
-        .iter()
-        .flatten()
-        .map(|socket| {
-            let old = previous
-                .and_then(|s| s.udp_sockets.as_ref())
-                .and_then(|list| list.iter().find(|o| o.cookie == socket.cookie));
-            UdpView {
-                socket,
-                processes: listeners::owners(current, socket.inode),
-                drops_per_second: rates::rate(
-                    old.and_then(|o| o.drops).map(i64::from),
-                    socket.drops.map(i64::from),
-                    interval,
-                ),
-            }
-        })
-        .collect()
-}
-
-/// CLOSE_WAIT sockets held by one process.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CloseWaitGroup {
-    /// The process.
-    pub process: ProcessRef,
-    /// How many CLOSE_WAIT sockets it holds.
-    pub sockets: u64,
-    /// Their socket cookies (to follow them over time).
-    pub cookies: Vec<u64>,
-    /// The process's soft open-files limit, when readable.
-    pub open_files_limit: Option<u64>,
-}
-
-struct CloseWaitSplit {
-    groups: Vec<CloseWaitGroup>,
-    queued: u64,
-    unowned: u64,
-}
-
-fn close_wait(sample: &Sample) -> CloseWaitSplit {
-    let mut split = CloseWaitSplit { groups: Vec::new(), queued: 0, unowned: 0 };
-    let Some(summary) = sample.tcp_summary.as_ref() else {
-        return split;
-    };
-    let listening: std::collections::HashSet<u16> =
-        sample.tcp_listeners.iter().flatten().map(|listener| listener.local_port).collect();
-    let mut by_pid: BTreeMap<u32, CloseWaitGroup> = BTreeMap::new();
-    for socket in &summary.close_wait {
-        if socket.inode == 0 && listening.contains(&socket.local_port) {
-            split.queued += 1;
-            continue;
+    #[test]
+    fn state_changes_are_signed_per_state() {
+        let mut before = TcpStateCounts::default();
+        let mut now = TcpStateCounts::default();
+        for _ in 0..3 {
+            before.add(TcpState::TimeWait);
         }
-        let owners = listeners::owners(sample, socket.inode);
-        if owners.is_empty() {
-            split.unowned += 1;
-        }
-        for process in owners {
-            let limit = sample.processes.as_ref().and_then(|table| table.open_files_limit.get(&process.pid).copied());
-            let group = by_pid.entry(process.pid).or_insert_with(|| CloseWaitGroup {
-                process,
-                sockets: 0,
-                cookies: Vec::new(),
-                open_files_limit: limit,
-            });
-            group.sockets += 1;
-            group.cookies.push(socket.cookie);
-        }
+        now.add(TcpState::TimeWait);
+        now.add(TcpState::Established);
+        let changes = StateChanges::between(&before, &now);
+        assert_eq!(changes.get(TcpState::TimeWait), -2);
+        assert_eq!(changes.get(TcpState::Established), 1);
+        assert_eq!(changes.get(TcpState::Listen), 0);
     }
-    split.groups = by_pid.into_values().collect();
-    split.groups.sort_by(|a, b| b.sockets.cmp(&a.sockets).then(a.process.pid.cmp(&b.process.pid)));
-    split
-}
 
-/// A kernel setting present in the sample, with its catalogue entry.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SettingView<'a> {
-    /// What sockscope knows about the setting.
-    pub setting: &'static Setting,
-    /// Its value now.
-    pub value: &'a SysctlValue,
-}
-
-fn settings(sample: &Sample) -> Vec<SettingView<'_>> {
-    let Some(values) = sample.sysctls.as_ref() else {
-        return Vec::new();
-    };
-    SETTINGS.iter().filter_map(|setting| values.get(setting.name).map(|value| SettingView { setting, value })).collect()
-}
-
-/// Formats a setting's value as `/proc/sys` prints it, with spaces between multiple values.
-pub fn format_setting(value: &SysctlValue) -> String {
-    match value {
-        SysctlValue::Integer(number) => number.to_string(),
-        SysctlValue::Integers(numbers) => numbers.iter().map(i64::to_string).collect::<Vec<_>>().join(" "),
-        SysctlValue::Text(text) if text.is_empty() => "(empty)".to_string(),
-        SysctlValue::Text(text) => text.clone(),
+    #[test]
+    fn a_model_owns_what_it_derives() {
+        let sample = Sample::default();
+        let model = Model::new(&sample, None, &Limits::default());
+        drop(sample);
+        assert_eq!(model.interval, None);
+        assert_eq!(model.max_fill(), 0.0);
+        assert_eq!(model.settings.len(), crate::settings::SETTINGS.len());
     }
 }

@@ -5,11 +5,18 @@
 //! reserved (`ip_local_reserved_ports`) and not held by a `bind()` — here, the ports of local
 //! listeners inside the range. `usable` is that number, and a destination's headroom is
 //! `usable - sockets`.
+//!
+//! **The headline figure** is the share of the usable range taken by the fullest destination:
+//! that is what limits the next `connect()`. 108k loopback sockets spread over 24 destinations
+//! can hold half the distinct ports of the range while every destination still has 92 % of the
+//! range free. The number of distinct ports in use is kept as a secondary figure, named as such.
 
-use std::collections::BTreeSet;
-use std::net::IpAddr;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::sample::{Sample, SysctlValue};
+use super::identity::DestinationKey;
+use super::sockets::owners;
+use super::{Level, Limits};
+use crate::sample::{ProcessRef, Sample, SysctlValue, TcpState};
 
 /// The ephemeral-port picture of one sample.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,17 +41,29 @@ pub struct PortsView {
     pub destinations: u64,
     /// The busiest destinations, most sockets first.
     pub by_destination: Vec<DestinationView>,
+    /// The headline: how close the fullest destination is to running out.
+    pub headline: PortUse,
+}
+
+/// The ephemeral-port figures shown at a glance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PortUse {
+    /// The fullest destination's share of the usable range (0 when nothing is connected out).
+    pub fullest_share: f64,
+    /// Sockets toward the fullest destination.
+    pub fullest_sockets: u64,
+    /// How alarming `fullest_share` is, by the configured port thresholds.
+    pub level: Level,
+    /// Distinct local ports in use over all destinations, as a share of the usable range (a
+    /// secondary figure: ports are reused toward different destinations).
+    pub distinct_share: f64,
 }
 
 /// Ephemeral-port use toward one destination.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DestinationView {
-    /// Local (source) address.
-    pub local_address: IpAddr,
-    /// Remote address.
-    pub remote_address: IpAddr,
-    /// Remote port.
-    pub remote_port: u16,
+    /// Source address, destination address and port.
+    pub key: DestinationKey,
     /// Sockets toward it with a local port in the range.
     pub sockets: u64,
     /// Of those, in TIME_WAIT.
@@ -53,10 +72,24 @@ pub struct DestinationView {
     pub headroom: u64,
     /// `sockets / usable`.
     pub use_ratio: f64,
+    /// How alarming `use_ratio` is, by the configured port thresholds.
+    pub level: Level,
+    /// The sockets toward it by state and by owner, when every socket was collected.
+    pub detail: Option<DestinationDetail>,
+}
+
+/// The sockets toward one destination, counted from the per-socket dump.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DestinationDetail {
+    /// Sockets per state.
+    pub by_state: BTreeMap<TcpState, u64>,
+    /// Sockets per set of owning processes; an empty set for sockets without an owner
+    /// (TIME_WAIT, or closed by the application).
+    pub by_owner: Vec<(Vec<ProcessRef>, u64)>,
 }
 
 /// Builds the ports view; `None` when the range or the TCP summary is unavailable.
-pub fn ports(sample: &Sample) -> Option<PortsView> {
+pub fn ports(sample: &Sample, limits: &Limits) -> Option<PortsView> {
     let summary = sample.tcp_summary.as_ref()?;
     let ephemeral = &summary.ephemeral;
     let (low, high) =
@@ -75,19 +108,35 @@ pub fn ports(sample: &Sample) -> Option<PortsView> {
         .filter(|port| in_range(*port) && !reserved.contains(port))
         .collect();
     let usable = range_size.saturating_sub(reserved.len() as u32 + listening.len() as u32);
-    let by_destination = ephemeral
+    let mut by_destination: Vec<DestinationView> = ephemeral
         .by_destination
         .iter()
-        .map(|destination| DestinationView {
-            local_address: destination.local_address,
-            remote_address: destination.remote_address,
-            remote_port: destination.remote_port,
-            sockets: destination.sockets,
-            time_wait: destination.time_wait,
-            headroom: u64::from(usable).saturating_sub(destination.sockets),
-            use_ratio: ratio(destination.sockets, u64::from(usable)),
+        .map(|destination| {
+            let use_ratio = ratio(destination.sockets, u64::from(usable));
+            DestinationView {
+                key: DestinationKey {
+                    local_address: destination.local_address,
+                    remote_address: destination.remote_address,
+                    remote_port: destination.remote_port,
+                },
+                sockets: destination.sockets,
+                time_wait: destination.time_wait,
+                headroom: u64::from(usable).saturating_sub(destination.sockets),
+                use_ratio,
+                level: port_level(use_ratio, limits),
+                detail: None,
+            }
         })
         .collect();
+    add_details(sample, &mut by_destination);
+    let fullest = by_destination.first();
+    let fullest_share = fullest.map_or(0.0, |d| d.use_ratio);
+    let headline = PortUse {
+        fullest_share,
+        fullest_sockets: fullest.map_or(0, |d| d.sockets),
+        level: port_level(fullest_share, limits),
+        distinct_share: ratio(u64::from(ephemeral.tcp_distinct_ports), u64::from(usable)),
+    };
     let udp_sockets = sample.udp_sockets.iter().flatten().filter(|udp| in_range(udp.local_port)).count() as u64;
     Some(PortsView {
         range: (low, high),
@@ -100,7 +149,45 @@ pub fn ports(sample: &Sample) -> Option<PortsView> {
         udp_sockets,
         destinations: ephemeral.destinations,
         by_destination,
+        headline,
     })
+}
+
+/// Critical and warning by the configured shares of the usable range.
+fn port_level(share: f64, limits: &Limits) -> Level {
+    if share >= limits.ports_critical {
+        Level::Critical
+    } else if share >= limits.ports_warning {
+        Level::Warning
+    } else {
+        Level::Normal
+    }
+}
+
+/// Counts the sockets toward each destination by state and owner, in one pass over the
+/// per-socket dump (only when it was collected).
+fn add_details(sample: &Sample, destinations: &mut [DestinationView]) {
+    let Some(connections) = sample.connections.as_ref() else { return };
+    let index: HashMap<DestinationKey, usize> =
+        destinations.iter().enumerate().map(|(position, d)| (d.key, position)).collect();
+    let mut details: Vec<(DestinationDetail, BTreeMap<Vec<ProcessRef>, u64>)> =
+        vec![Default::default(); destinations.len()];
+    for connection in connections {
+        let key = DestinationKey {
+            local_address: connection.local_address,
+            remote_address: connection.remote_address,
+            remote_port: connection.remote_port,
+        };
+        let Some(position) = index.get(&key) else { continue };
+        let (detail, owners_count) = &mut details[*position];
+        *detail.by_state.entry(connection.state).or_default() += 1;
+        *owners_count.entry(owners(sample, connection.inode)).or_default() += 1;
+    }
+    for (destination, (mut detail, owners_count)) in destinations.iter_mut().zip(details) {
+        detail.by_owner = owners_count.into_iter().collect();
+        detail.by_owner.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        destination.detail = Some(detail);
+    }
 }
 
 fn ratio(used: u64, usable: u64) -> f64 {
@@ -133,6 +220,41 @@ mod tests {
     use super::*;
     use crate::sample::{DestinationPorts, EphemeralPorts, TcpSummary};
 
+    fn destination(local: &str, remote: &str, port: u16, sockets: u64) -> DestinationPorts {
+        DestinationPorts {
+            local_address: local.parse().expect("ip"),
+            remote_address: remote.parse().expect("ip"),
+            remote_port: port,
+            sockets,
+            time_wait: 0,
+        }
+    }
+
+    /// 24 destinations of 4,500 sockets each: half the distinct ports of the range are taken,
+    /// yet each destination has 84 % of the usable range left. The headline is the fullest
+    /// destination's share, not the distinct-port count.
+    #[test]
+    fn the_headline_is_the_fullest_destination_not_the_distinct_ports() {
+        let mut sample = Sample::default();
+        let destinations: Vec<DestinationPorts> =
+            (0..24).map(|n| destination("127.0.0.1", "127.0.0.1", 8000 + n, 4_500)).collect();
+        sample.tcp_summary = Some(TcpSummary {
+            ephemeral: EphemeralPorts {
+                range: Some((32768, 60999)),
+                tcp_sockets: 108_000,
+                tcp_distinct_ports: 14_116,
+                destinations: 24,
+                by_destination: destinations,
+            },
+            ..TcpSummary::default()
+        });
+        let view = ports(&sample, &Limits::default()).expect("ports view");
+        assert_eq!(view.usable, 28_232);
+        assert!((view.headline.fullest_share - 4_500.0 / 28_232.0).abs() < 1e-9);
+        assert!((view.headline.distinct_share - 0.5).abs() < 1e-3);
+        assert_eq!(view.headline.level, Level::Normal);
+    }
+
     #[test]
     fn reserved_port_lists_are_expanded() {
         let value = SysctlValue::Text("8000-8002, 9000,bad,7-x".into());
@@ -162,11 +284,14 @@ mod tests {
             },
             ..TcpSummary::default()
         });
-        let view = ports(&sample).expect("ports view");
+        let view = ports(&sample, &Limits::default()).expect("ports view");
         assert_eq!(view.range_size, 100);
         assert_eq!(view.reserved_in_range, 10);
         assert_eq!(view.usable, 90);
         assert_eq!(view.by_destination[0].headroom, 30);
         assert!((view.by_destination[0].use_ratio - 60.0 / 90.0).abs() < 1e-9);
+        assert_eq!(view.headline.fullest_sockets, 60);
+        assert_eq!(view.headline.level, Level::Normal, "2/3 is below the 0.7 warning share");
+        assert_eq!(view.by_destination[0].detail, None, "no per-socket dump, no detail");
     }
 }

@@ -8,6 +8,12 @@ use std::collections::BTreeMap;
 
 use crate::sample::CounterSections;
 
+/// Counter rates by section and field; `None` where a counter was reset.
+pub type RateSections = BTreeMap<String, BTreeMap<String, Option<f64>>>;
+
+/// Counter increases by section and field; `None` where a counter was reset.
+pub type DeltaSections = BTreeMap<String, BTreeMap<String, Option<i64>>>;
+
 /// The increase of a counter between two readings, `None` when it went backwards or a reading
 /// is missing.
 pub fn delta(previous: Option<i64>, current: Option<i64>) -> Option<i64> {
@@ -41,19 +47,12 @@ pub fn is_gauge(section: &str, field: &str) -> bool {
 
 /// Per-second rates for every counter present in both samples, in the same section/field
 /// shape; gauges are left out, reset counters are `None`.
-pub fn counter_rates(
-    previous: &CounterSections,
-    current: &CounterSections,
-    interval: f64,
-) -> BTreeMap<String, BTreeMap<String, Option<f64>>> {
+pub fn counter_rates(previous: &CounterSections, current: &CounterSections, interval: f64) -> RateSections {
     per_counter(previous, current, |old, new| rate(Some(old), Some(new), Some(interval)))
 }
 
 /// Increases of every counter present in both samples; gauges left out, resets `None`.
-pub fn counter_deltas(
-    previous: &CounterSections,
-    current: &CounterSections,
-) -> BTreeMap<String, BTreeMap<String, Option<i64>>> {
+pub fn counter_deltas(previous: &CounterSections, current: &CounterSections) -> DeltaSections {
     per_counter(previous, current, |old, new| delta(Some(old), Some(new)))
 }
 

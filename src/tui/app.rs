@@ -11,8 +11,8 @@ use ratatui::layout::{Position, Rect};
 use super::filter::Filter;
 use super::keymap::{self, Action, Context, Keymap};
 use super::theme::Theme;
-use crate::advise::{self, Config, Outcome};
-use crate::model::View;
+use crate::advise::Rules;
+use crate::engine::{Frame, Pipeline};
 use crate::model::history::History;
 use crate::sample::Sample;
 
@@ -115,31 +115,11 @@ pub const INTERVAL_STEPS: [Duration; 8] = [
     Duration::from_secs(60),
 ];
 
-/// What one sample means: the sample, the one before it and the advisor's verdict.
-#[derive(Debug, Clone)]
-pub struct Snapshot {
-    /// The newest sample.
-    pub current: Arc<Sample>,
-    /// The sample before it (rates need two).
-    pub previous: Option<Arc<Sample>>,
-    /// The advisor's findings for this sample.
-    pub outcome: Arc<Outcome>,
-    /// Counts samples; changes whenever the snapshot does (row caches key on it).
-    pub generation: u64,
-}
-
-impl Snapshot {
-    /// The derived view of this snapshot.
-    pub fn view(&self) -> View<'_> {
-        View::new(&self.current, self.previous.as_deref())
-    }
-}
-
-/// A frozen screen: the snapshot and history at the moment of freezing.
+/// A frozen screen: the frame and history at the moment of freezing.
 #[derive(Debug, Clone)]
 pub struct Frozen {
     /// What is shown.
-    pub snapshot: Snapshot,
+    pub frame: Arc<Frame>,
     /// The history as it was.
     pub history: History,
 }
@@ -227,8 +207,8 @@ pub struct Regions {
 /// Fixed choices made at start-up.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Advisor configuration.
-    pub config: Config,
+    /// The advisor's rules.
+    pub rules: Rules,
     /// Colours.
     pub theme: Theme,
     /// Time zone for clock times on screen.
@@ -242,10 +222,9 @@ pub struct Settings {
 pub struct App {
     /// Start-up choices.
     pub settings: Settings,
-    live: Option<Snapshot>,
-    history: History,
+    pipeline: Pipeline,
+    live: Option<Arc<Frame>>,
     frozen: Option<Frozen>,
-    generation: u64,
     /// The active view.
     pub tab: Tab,
     /// The sampling interval.
@@ -278,11 +257,11 @@ pub struct App {
     pub connection_rows: RowCache,
 }
 
-/// A row order computed once per change of snapshot, filter or sort (sorting 100k sockets on
+/// A row order computed once per change of frame, filter or sort (sorting 100k sockets on
 /// every key press would make scrolling sluggish).
 #[derive(Debug, Clone, Default)]
 pub struct RowCache {
-    /// What the order was computed for: snapshot generation, filter text, sort.
+    /// What the order was computed for: frame generation, filter text, sort.
     pub computed_for: Option<(u64, String, Sort)>,
     /// Row indices in display order.
     pub rows: Vec<usize>,
@@ -292,8 +271,8 @@ pub struct RowCache {
 
 /// Everything a view needs to draw, borrowed from the [`App`] at once.
 pub struct Parts<'a> {
-    /// The snapshot on screen.
-    pub snapshot: &'a Snapshot,
+    /// The frame on screen.
+    pub frame: &'a Frame,
     /// The history on screen.
     pub history: &'a History,
     /// Start-up choices.
@@ -318,11 +297,10 @@ impl App {
     /// A dashboard with no sample yet.
     pub fn new(settings: Settings, interval: Duration, sort_columns: [usize; 8]) -> App {
         App {
+            pipeline: Pipeline::new(settings.rules.clone()),
             settings,
             live: None,
-            history: History::default(),
             frozen: None,
-            generation: 0,
             tab: Tab::Overview,
             interval,
             help: false,
@@ -342,25 +320,25 @@ impl App {
         }
     }
 
-    /// The snapshot on screen: the frozen one while frozen, else the newest.
-    pub fn snapshot(&self) -> Option<&Snapshot> {
-        self.frozen.as_ref().map(|frozen| &frozen.snapshot).or(self.live.as_ref())
+    /// The frame on screen: the frozen one while frozen, else the newest.
+    pub fn frame(&self) -> Option<&Frame> {
+        self.frozen.as_ref().map(|frozen| &*frozen.frame).or(self.live.as_deref())
     }
 
-    /// The history on screen (frozen with the snapshot).
+    /// The history on screen (frozen with the frame).
     pub fn history(&self) -> &History {
-        self.frozen.as_ref().map_or(&self.history, |frozen| &frozen.history)
+        self.frozen.as_ref().map_or(self.pipeline.history(), |frozen| &frozen.history)
     }
 
     /// The state a view draws from; `None` before the first sample.
     pub fn parts(&mut self) -> Option<Parts<'_>> {
         let index = self.tab.index();
-        let (snapshot, history) = match &self.frozen {
-            Some(frozen) => (&frozen.snapshot, &frozen.history),
-            None => (self.live.as_ref()?, &self.history),
+        let (frame, history) = match &self.frozen {
+            Some(frozen) => (&*frozen.frame, &frozen.history),
+            None => (self.live.as_deref()?, self.pipeline.history()),
         };
         Some(Parts {
-            snapshot,
+            frame,
             history,
             settings: &self.settings,
             filter: &self.filter,
@@ -414,17 +392,9 @@ impl App {
         effects
     }
 
-    /// Takes a new sample: derives its view, extends the history, runs the advisor.
+    /// Takes a new sample through the pipeline: its frame goes on screen (unless frozen).
     pub fn push_sample(&mut self, sample: Sample) {
-        let current = Arc::new(sample);
-        let previous = self.live.take().map(|snapshot| snapshot.current);
-        let view = View::new(&current, previous.as_deref());
-        self.history.push(&view);
-        let outcome =
-            advise::run(&advise::Context { view: &view, history: &self.history, config: &self.settings.config });
-        drop(view);
-        self.generation += 1;
-        self.live = Some(Snapshot { current, previous, outcome: Arc::new(outcome), generation: self.generation });
+        self.live = Some(self.pipeline.push(sample));
         self.stale = false;
     }
 
@@ -588,9 +558,9 @@ impl App {
 
     fn toggle_freeze(&mut self) {
         if self.frozen.take().is_none()
-            && let Some(snapshot) = self.live.clone()
+            && let Some(frame) = self.live.clone()
         {
-            self.frozen = Some(Frozen { snapshot, history: self.history.clone() });
+            self.frozen = Some(Frozen { frame, history: self.pipeline.history().clone() });
         }
     }
 
@@ -603,7 +573,7 @@ impl App {
         match next {
             Some(step) => {
                 self.interval = *step;
-                self.message = Some(format!("sampling every {}", crate::units::interval(step.as_secs_f64())));
+                self.message = Some(format!("sampling every {}", crate::render::format::interval(step.as_secs_f64())));
                 Some(Effect::SetInterval(*step))
             }
             None => {
@@ -643,7 +613,7 @@ mod tests {
 
     fn app() -> App {
         let settings = Settings {
-            config: Config::default(),
+            rules: Rules::default(),
             theme: Theme::mono(),
             time_zone: jiff::tz::TimeZone::UTC,
             keymap: Keymap::default(),

@@ -20,10 +20,11 @@ use std::time::{Duration, Instant};
 
 use ratatui::crossterm::event::{self as input, Event as InputEvent};
 
-use crate::advise::Config;
-use crate::collect::Collector;
+use crate::advise::Rules;
+use crate::collect::SampleSource;
 use crate::sample::CollectPlan;
 use app::{App, Effect, Event, Settings};
+use keymap::Keymap;
 use terminal::{COLLECTOR_THREAD, Guard};
 use theme::{Theme, ThemeName};
 
@@ -32,12 +33,12 @@ pub use views::SORT_COLUMNS;
 /// How the dashboard was asked to run.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// What to collect.
-    pub collect: CollectPlan,
     /// Time between samples.
     pub interval: Duration,
-    /// Advisor configuration.
-    pub config: Config,
+    /// The advisor's rules.
+    pub rules: Rules,
+    /// The keys in force.
+    pub keymap: Keymap,
     /// Colours.
     pub theme: ThemeName,
     /// Capture the mouse.
@@ -53,17 +54,14 @@ enum Control {
     Connections(bool),
 }
 
-/// Runs the dashboard until the user quits or a signal ends it; returns the exit status
-/// (0, or 128 + the signal number).
-pub fn run(options: Options) -> std::io::Result<u8> {
-    // The configuration was checked when it was read; a failure here is a bug, reported as such.
-    let keymap = keymap::Keymap::with_overrides(&options.config.keys)
-        .map_err(|error| std::io::Error::new(std::io::ErrorKind::InvalidInput, error))?;
+/// Runs the dashboard over `source` until the user quits or a signal ends it; returns the exit
+/// status (0, or 128 + the signal number).
+pub fn run(source: Box<dyn SampleSource + Send>, options: Options) -> std::io::Result<u8> {
     let settings = Settings {
-        config: options.config.clone(),
+        rules: options.rules.clone(),
         theme: Theme::named(options.theme),
         time_zone: jiff::tz::TimeZone::system(),
-        keymap,
+        keymap: options.keymap.clone(),
     };
     let mut app = App::new(settings, options.interval, SORT_COLUMNS);
     app.mouse = options.mouse;
@@ -71,7 +69,7 @@ pub fn run(options: Options) -> std::io::Result<u8> {
     let (control, control_inbox) = mpsc::channel();
     let stop = Arc::new(AtomicBool::new(false));
     let mut guard = Guard::enter(options.mouse)?;
-    spawn_collector(options.collect, options.interval, control_inbox, events.clone())?;
+    spawn_collector(source, options.interval, control_inbox, events.clone())?;
     let input_done = spawn_input(events.clone(), stop.clone())?;
     let signals = spawn_signals(events)?;
     let status = event_loop(&mut guard, &mut app, &inbox, &control, options.panic_after);
@@ -136,10 +134,10 @@ fn event_loop(
     Ok(0)
 }
 
-/// The collector thread: a sample per interval, sleeping the rest of the interval (overruns are
+/// The collector thread: a sample per interval from `source`, sleeping the rest of the interval (overruns are
 /// skipped, not queued); interval and connection-collection changes arrive on `control`.
 fn spawn_collector(
-    options: CollectPlan,
+    source: Box<dyn SampleSource + Send>,
     interval: Duration,
     control: Receiver<Control>,
     events: Sender<Event>,
@@ -147,7 +145,7 @@ fn spawn_collector(
     let report = events.clone();
     thread::Builder::new().name(COLLECTOR_THREAD.to_string()).spawn(move || {
         let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            collect_forever(options, interval, &control, &events)
+            collect_forever(source, interval, &control, &events)
         }));
         if let Err(panic) = run {
             let reason = panic
@@ -161,11 +159,19 @@ fn spawn_collector(
     Ok(())
 }
 
-fn collect_forever(options: CollectPlan, mut interval: Duration, control: &Receiver<Control>, events: &Sender<Event>) {
-    let mut collector = Collector::new(options);
+fn collect_forever(
+    mut source: Box<dyn SampleSource + Send>,
+    mut interval: Duration,
+    control: &Receiver<Control>,
+    events: &Sender<Event>,
+) {
     loop {
         let started = Instant::now();
-        if events.send(Event::Sample(Box::new(collector.collect()))).is_err() {
+        let Some(sample) = source.next_sample() else {
+            let _ = events.send(Event::CollectorStopped("the sample source has no more samples".to_string()));
+            return;
+        };
+        if events.send(Event::Sample(Box::new(sample))).is_err() {
             return;
         }
         loop {
@@ -173,8 +179,7 @@ fn collect_forever(options: CollectPlan, mut interval: Duration, control: &Recei
             match control.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                 Ok(Control::Interval(next)) => interval = next,
                 Ok(Control::Connections(on)) => {
-                    let plan = CollectPlan { connections: on, ..collector.plan() };
-                    collector.set_plan(plan);
+                    source.set_plan(CollectPlan { connections: on, ..source.plan() });
                     if on {
                         break; // sample now, so the view fills without waiting an interval
                     }

@@ -6,13 +6,13 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-use super::app::{App, Snapshot, Tab};
+use super::app::{App, Tab};
 use super::keymap::{Context, Keymap};
 use super::theme::Theme;
 use super::views;
 use crate::advise::Severity;
-use crate::sanitize::sanitize;
-use crate::units;
+use crate::engine::Frame as Shown;
+use crate::render::format::{self as units, sanitize};
 
 /// The smallest terminal the dashboard draws into.
 pub const MINIMUM: (u16, u16) = (60, 15);
@@ -30,7 +30,7 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
             .areas(area);
     draw_header(frame, header, app);
     draw_tabs(frame, tabs, app);
-    match app.snapshot() {
+    match app.frame() {
         Some(_) => views::draw(frame, body, app),
         None => draw_waiting(frame, body, app),
     }
@@ -61,13 +61,13 @@ fn separator(theme: &Theme) -> Span<'static> {
 fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
     let theme = &app.settings.theme;
     let [first, second] = Layout::vertical([Constraint::Length(1); 2]).areas(area);
-    let Some(snapshot) = app.snapshot() else {
+    let Some(frame_shown) = app.frame() else {
         frame.render_widget(Line::from(Span::styled(" sockscope", theme.title)), first);
         return;
     };
-    frame.render_widget(Paragraph::new(identity_line(snapshot, app)), first);
-    frame.render_widget(Paragraph::new(limits_line(snapshot, theme)), second);
-    let banners = banners(app, snapshot);
+    frame.render_widget(Paragraph::new(identity_line(frame_shown, app)), first);
+    frame.render_widget(Paragraph::new(limits_line(frame_shown, theme)), second);
+    let banners = banners(app, frame_shown);
     let width = banners.width() as u16;
     if width > 0 && first.width > width {
         let right = Rect { x: first.right() - width, width, ..first };
@@ -77,9 +77,9 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
 }
 
 /// Interval and sample time first (is this screen fresh?), then host, kernel, uptime, namespace.
-fn identity_line<'a>(snapshot: &'a Snapshot, app: &App) -> Line<'a> {
+fn identity_line<'a>(shown: &'a Shown, app: &App) -> Line<'a> {
     let theme = &app.settings.theme;
-    let sample = &snapshot.current;
+    let sample = &shown.sample;
     let mut spans = vec![
         Span::styled(" sockscope ", theme.title),
         Span::raw(format!("every {} ", units::interval(app.interval.as_secs_f64()))),
@@ -101,16 +101,15 @@ fn identity_line<'a>(snapshot: &'a Snapshot, app: &App) -> Line<'a> {
     Line::from(spans)
 }
 
-/// The limits a sysadmin checks first, and the advisor's verdict.
-/// Reads the few numbers it needs from the sample directly: the whole view is derived once per
-/// frame, by the view below the header.
-fn limits_line<'a>(snapshot: &'a Snapshot, theme: &Theme) -> Line<'a> {
-    let sample = &snapshot.current;
+/// The limits a sysadmin checks first, and the advisor's verdict; every number from the frame's
+/// model or its sample.
+fn limits_line<'a>(shown: &'a Shown, theme: &Theme) -> Line<'a> {
+    let sample = &shown.sample;
     let setting = |name: &str| {
         sample.sysctl(name).and_then(|value| value.as_integer()).map_or("-".to_string(), |v| v.to_string())
     };
     let mut spans = vec![Span::raw(" ")];
-    spans.extend(verdict(snapshot, theme));
+    spans.extend(verdict(shown, theme));
     spans.extend([
         separator(theme),
         Span::styled("somaxconn ", theme.muted),
@@ -118,18 +117,15 @@ fn limits_line<'a>(snapshot: &'a Snapshot, theme: &Theme) -> Line<'a> {
         separator(theme),
         Span::styled("ports ", theme.muted),
     ]);
-    match crate::model::ports::ports(sample) {
+    match &shown.model.ports {
         Some(ports) => {
-            let used = f64::from(ports.tcp_distinct_ports) / f64::from(ports.usable.max(1));
             spans.push(Span::raw(format!("{}-{} ", ports.range.0, ports.range.1)));
-            let style = if used >= 0.8 {
-                theme.critical
-            } else if used >= 0.5 {
-                theme.warning
-            } else {
-                theme.muted
+            let style = match ports.headline.level {
+                crate::model::Level::Normal => theme.muted,
+                level => super::views::level_style(level, theme),
             };
-            spans.push(Span::styled(format!("{} used", units::percent(used)), style));
+            let used = units::percent(ports.headline.fullest_share);
+            spans.push(Span::styled(format!("{used} used"), style));
         }
         None => spans.push(Span::raw("-")),
     }
@@ -146,8 +142,8 @@ fn limits_line<'a>(snapshot: &'a Snapshot, theme: &Theme) -> Line<'a> {
 
 /// `CRIT 1 WARN 2`, or `no problems` (informational findings are on the Findings view), led by
 /// `listeners unreadable` when the listen-queue checks could not run.
-fn verdict(snapshot: &Snapshot, theme: &Theme) -> Vec<Span<'static>> {
-    let outcome = &snapshot.outcome;
+fn verdict(shown: &Shown, theme: &Theme) -> Vec<Span<'static>> {
+    let outcome = &shown.findings;
     let counts = [(Severity::Critical, theme.critical), (Severity::Warning, theme.warning)];
     let spans: Vec<Span> = counts
         .iter()
@@ -156,7 +152,7 @@ fn verdict(snapshot: &Snapshot, theme: &Theme) -> Vec<Span<'static>> {
         .collect();
     let spans = spans.into_iter().flat_map(|span| [span, Span::raw(" ")]).collect::<Vec<_>>();
     let spans = spans[..spans.len().saturating_sub(1)].to_vec();
-    if snapshot.current.tcp_listeners.is_none() {
+    if shown.sample.tcp_listeners.is_none() {
         // Without the listeners the listen-queue checks cannot run: never say "no problems".
         let mut unreadable = vec![Span::styled("listeners unreadable", theme.warning)];
         if !spans.is_empty() {
@@ -168,11 +164,11 @@ fn verdict(snapshot: &Snapshot, theme: &Theme) -> Vec<Span<'static>> {
 }
 
 /// FROZEN (with the time frozen) and STALE, reversed so they cannot be missed.
-fn banners<'a>(app: &App, snapshot: &Snapshot) -> Line<'a> {
+fn banners<'a>(app: &App, shown: &Shown) -> Line<'a> {
     let theme = &app.settings.theme;
     let mut spans = Vec::new();
     if app.is_frozen() {
-        spans.push(Span::styled(format!(" FROZEN {} ", clock(&snapshot.current.taken_at, app)), theme.banner));
+        spans.push(Span::styled(format!(" FROZEN {} ", clock(&shown.sample.taken_at, app)), theme.banner));
         spans.push(Span::raw(" "));
     }
     if app.stale {
@@ -191,7 +187,7 @@ const SHORT_TITLES: [&str; 8] = ["Over", "Listen", "Conns", "States", "Ports", "
 fn draw_tabs(frame: &mut Frame, area: Rect, app: &mut App) {
     let theme = app.settings.theme;
     let long: usize = Tab::ALL.iter().map(|tab| tab.title().len() + 4).sum::<usize>() + 3;
-    let findings = app.snapshot().map(|snapshot| (snapshot.outcome.findings.len(), snapshot.outcome.worst()));
+    let findings = app.frame().map(|shown| (shown.findings.findings.len(), shown.findings.worst()));
     let mut x = area.x;
     for tab in Tab::ALL {
         let title = if long <= usize::from(area.width) { tab.title() } else { SHORT_TITLES[tab.index()] };

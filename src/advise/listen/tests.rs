@@ -1,6 +1,6 @@
 use super::*;
 use crate::advise::testkit::*;
-use crate::advise::{Config, Outcome};
+use crate::advise::{Outcome, Rules};
 use crate::sample::{Sample, SynRecvGroup, SysctlValue};
 
 fn ids(outcome: &Outcome) -> Vec<(&'static str, Severity)> {
@@ -274,10 +274,10 @@ fn abort_on_overflow_and_timestamps_off_warn() {
 #[test]
 fn a_silenced_check_reports_nothing() {
     let samples = pair(listener("0.0.0.0", 8080, 7, 129, 128), |_| {});
-    let config = Config { silence: vec!["accept-queue-full".into()], ..Config::default() };
-    let view = crate::model::View::new(&samples[1], Some(&samples[0]));
-    let history = crate::model::history::History::default();
-    let outcome = crate::advise::run(&Context { view: &view, history: &history, config: &config });
-    assert!(outcome.findings.iter().all(|f| f.id != "accept-queue-full"));
-    assert!(run_check_with(&ACCEPT_QUEUE_FULL, &samples, &config).findings.len() == 1, "silencing is the runner's job");
+    let rules = Rules { silence: vec!["accept-queue-full".into()], ..Rules::default() };
+    let mut pipeline = crate::engine::Pipeline::new(rules.clone());
+    let outcome = samples.iter().map(|sample| pipeline.push(sample.clone()).findings.clone()).last();
+    assert!(outcome.is_some_and(|outcome| outcome.findings.iter().all(|f| f.id != "accept-queue-full")));
+    assert!(run_check_with(&ACCEPT_QUEUE_FULL, &samples, &rules).findings.is_empty());
+    assert_eq!(run_check(&ACCEPT_QUEUE_FULL, &samples).findings.len(), 1, "it fires when not silenced");
 }

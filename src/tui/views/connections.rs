@@ -11,12 +11,12 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::{Ctx, draw_pane, filtered, processes_label, sort_rows, title};
+use crate::render::format as units;
 use crate::sample::TcpInfo;
 use crate::sample::{Connection, ProcessRef, Sample, SocketTimer, TcpState, UdpSocket};
 use crate::tui::app::{RowCache, TableNav};
 use crate::tui::filter::Record;
 use crate::tui::widgets::{Column, DataTable, Drawn, SortColumn, field};
-use crate::units;
 
 const COLUMNS: [Column; 11] = [
     Column::text("proto", 5, 6),
@@ -141,11 +141,11 @@ fn record(sample: &Sample, socket: &Socket<'_>) -> Record {
 
 /// The row order for this snapshot, filter and sort, from the cache when nothing changed.
 fn order<'c>(ctx: &Ctx<'_>, sockets: &[Socket<'_>], cache: &'c mut RowCache) -> &'c RowCache {
-    let wanted = (ctx.snapshot.generation, ctx.filter.text().to_string(), ctx.sort);
+    let wanted = (ctx.frame.generation, ctx.filter.text().to_string(), ctx.sort);
     if cache.computed_for.as_ref() == Some(&wanted) {
         return cache;
     }
-    let sample = &ctx.snapshot.current;
+    let sample = ctx.sample;
     let mut rows = filtered(ctx.filter, sockets.len(), |index| record(sample, &sockets[index]));
     let keys: Vec<u64> = sockets.iter().map(Socket::cookie).collect();
     let rtt = |s: &Socket<'_>| s.info().and_then(|info| info.rtt).unwrap_or(0);
@@ -176,7 +176,7 @@ fn order<'c>(ctx: &Ctx<'_>, sockets: &[Socket<'_>], cache: &'c mut RowCache) -> 
 
 /// Draws the Connections view.
 pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav, cache: &mut RowCache) -> Option<Drawn> {
-    let sample = &ctx.snapshot.current;
+    let sample = ctx.sample;
     let sockets = sockets(sample);
     let cache = order(ctx, &sockets, cache);
     let (table_area, pane) = super::split_detail(area, ctx.detail);

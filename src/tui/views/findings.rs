@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use super::overview::severity_style;
 use super::{Ctx, draw_pane, filtered, sort_rows, title};
 use crate::advise::{Finding, Subject};
-use crate::sanitize::sanitize;
+use crate::render::format::sanitize;
 use crate::tui::app::TableNav;
 use crate::tui::filter::Record;
 use crate::tui::widgets::{Column, DataTable, Drawn, SortColumn, key_of};
@@ -41,14 +41,13 @@ fn record(finding: &Finding) -> Record {
     };
     match &finding.subject {
         Subject::Listener { endpoint, processes, .. } => {
-            record.local_address =
-                endpoint.rsplit_once(':').map(|(address, _)| address.trim_matches(['[', ']']).to_string());
-            record.local_port = endpoint.rsplit_once(':').and_then(|(_, port)| port.parse().ok());
+            record.local_address = Some(endpoint.address_text());
+            record.local_port = endpoint.port();
             record.processes = super::process_fields(processes);
         }
         Subject::Destination { local_address, remote_address, remote_port } => {
-            record.local_address = Some(local_address.clone());
-            record.remote_address = Some(remote_address.clone());
+            record.local_address = Some(local_address.to_string());
+            record.remote_address = Some(remote_address.to_string());
             record.remote_port = Some(*remote_port);
         }
         Subject::Process { process } => record.processes = super::process_fields(std::slice::from_ref(process)),
@@ -59,7 +58,7 @@ fn record(finding: &Finding) -> Record {
 
 /// Draws the Findings view.
 pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Drawn> {
-    let outcome = &ctx.snapshot.outcome;
+    let outcome = &ctx.frame.findings;
     let all = &outcome.findings;
     let mut rows = filtered(ctx.filter, all.len(), |index| record(&all[index]));
     let keys: Vec<u64> = all.iter().map(key).collect();

@@ -9,11 +9,11 @@ use ratatui::text::{Line, Span};
 
 use super::{Ctx, draw_pane, filtered, sort_rows, title};
 use crate::model::InterfaceView;
-use crate::sanitize::sanitize;
+use crate::render::format as units;
+use crate::render::format::sanitize;
 use crate::tui::app::{Sort, TableNav};
 use crate::tui::filter::Record;
 use crate::tui::widgets::{Column, DataTable, Drawn, SortColumn, field, sparkline};
-use crate::units;
 
 const COLUMNS: [Column; 13] = [
     Column::flexible("interface", 10),
@@ -39,7 +39,7 @@ pub const SORTS: [SortColumn; 4] = [
     SortColumn { name: "MTU", column: 4 },
 ];
 
-fn record(interface: &InterfaceView<'_>) -> Record {
+fn record(interface: &InterfaceView) -> Record {
     let mut text = vec![interface.interface.name.clone(), interface.interface.oper_state.clone()];
     text.extend(interface.interface.kind.clone());
     text.extend(interface.master_name.clone());
@@ -48,8 +48,8 @@ fn record(interface: &InterfaceView<'_>) -> Record {
 
 /// Draws the Interfaces view.
 pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Drawn> {
-    let all = &ctx.view.interfaces;
-    if ctx.snapshot.current.interfaces.is_none() {
+    let all = &ctx.model.interfaces;
+    if ctx.sample.interfaces.is_none() {
         frame.render_widget(super::overview::unavailable(ctx, "Interfaces", "interfaces"), area);
         return None;
     }
@@ -65,8 +65,8 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
         _ => keys[a].cmp(&keys[b]),
     });
     let row_keys: Vec<u64> = rows.iter().map(|index| keys[*index]).collect();
-    let softnet_height = (ctx.view.softnet.len() as u16 + 3).min(area.height / 3);
-    let [main, softnet] = if ctx.view.softnet.is_empty() || area.height < 16 {
+    let softnet_height = (ctx.model.softnet.len() as u16 + 3).min(area.height / 3);
+    let [main, softnet] = if ctx.model.softnet.is_empty() || area.height < 16 {
         [area, Rect::default()]
     } else {
         Layout::vertical([Constraint::Fill(1), Constraint::Length(softnet_height)]).areas(area)
@@ -84,7 +84,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
     };
     let clicks = table.draw(frame, table_area, nav, ctx.theme, |row| {
         let view = &all[rows[row]];
-        let interface = view.interface;
+        let interface = &view.interface;
         let rates = view.rates.unwrap_or_default();
         let dropping = rates.rx_dropped.is_some_and(|r| r > 0.0) || rates.tx_dropped.is_some_and(|r| r > 0.0);
         let bounds = match (interface.min_mtu, interface.max_mtu) {
@@ -120,9 +120,9 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
     Some(clicks)
 }
 
-fn details<'a>(view: &InterfaceView<'_>, ctx: &Ctx<'_>, width: usize) -> Vec<Line<'a>> {
+fn details<'a>(view: &InterfaceView, ctx: &Ctx<'_>, width: usize) -> Vec<Line<'a>> {
     let theme = ctx.theme;
-    let interface = view.interface;
+    let interface = &view.interface;
     let mut lines = vec![
         field("index", interface.index.to_string(), theme),
         field(
@@ -166,7 +166,7 @@ const SOFTNET_COLUMNS: [Column; 6] = [
 ];
 
 fn draw_softnet(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
-    let cpus = &ctx.view.softnet;
+    let cpus = &ctx.model.softnet;
     let keys: Vec<u64> = cpus.iter().map(|cpu| u64::from(cpu.cpu)).collect();
     let table = DataTable {
         title: Line::from(Span::styled(" Softnet backlog per CPU ", ctx.theme.title)),

@@ -11,7 +11,7 @@ use super::overview::severity_style;
 use super::{Ctx, draw_pane, filtered, sort_rows, title};
 use crate::advise::Subject;
 use crate::model::format_setting;
-use crate::sanitize::sanitize;
+use crate::render::format::sanitize;
 use crate::settings::{SETTINGS, Setting};
 use crate::tui::app::TableNav;
 use crate::tui::filter::Record;
@@ -33,7 +33,7 @@ pub const SORTS: [SortColumn; 3] = [
 ];
 
 fn value(ctx: &Ctx<'_>, setting: &Setting) -> Option<String> {
-    ctx.snapshot.current.sysctl(setting.name).map(format_setting)
+    ctx.sample.sysctl(setting.name).map(format_setting)
 }
 
 /// Whether a value differs from the documented default (only when the default is one plain value).
@@ -123,7 +123,7 @@ fn details<'a>(setting: &Setting, value: Option<&str>, ctx: &Ctx<'_>) -> Vec<Lin
         field("bounds", setting.bounds, theme),
         field("read it", format!("sysctl {}", setting.name), theme),
     ];
-    let findings = ctx.snapshot.outcome.findings.iter().filter(|finding| {
+    let findings = ctx.frame.findings.findings.iter().filter(|finding| {
         matches!(&finding.subject, Subject::Sysctl { name } if name == setting.name)
             || finding.remedy.contains(setting.name)
     });

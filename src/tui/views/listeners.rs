@@ -8,15 +8,14 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::{Ctx, draw_pane, filtered, process_fields, processes_label, sort_rows, title};
-use crate::advise::Subject;
+use super::{Ctx, draw_pane, filtered, level_style, process_fields, processes_label, sort_rows, title};
 use crate::model::{ListenerView, Protocol};
-use crate::sample::TcpState;
-use crate::sanitize::sanitize;
+use crate::render::format as units;
+use crate::render::format::sanitize;
+use crate::sample::{Source, TcpState};
 use crate::tui::app::{Sort, TableNav};
 use crate::tui::filter::Record;
-use crate::tui::widgets::{Column, DataTable, Drawn, SortColumn, bar, field, fill_style, sparkline};
-use crate::units;
+use crate::tui::widgets::{Column, DataTable, Drawn, SortColumn, bar, field, sparkline};
 
 const COLUMNS: [Column; 15] = [
     Column::text("!", 1, 0),
@@ -49,10 +48,10 @@ pub const SORTS: [SortColumn; 7] = [
 
 /// The listeners that pass the filter, in the sort's order (the model's order when `None`).
 pub fn order(ctx: &Ctx<'_>, sort: Option<Sort>) -> Vec<usize> {
-    let all = &ctx.view.listeners;
+    let all = &ctx.model.listeners;
     let mut rows = filtered(ctx.filter, all.len(), |index| record(&all[index]));
     if let Some(sort) = sort {
-        let keys: Vec<u64> = all.iter().map(|listener| listener.cookie).collect();
+        let keys: Vec<u64> = all.iter().map(ListenerView::cookie).collect();
         sort_rows(&mut rows, sort, &keys, |a, b| compare(&all[a], &all[b], sort.column, a.cmp(&b)));
     }
     rows
@@ -66,7 +65,7 @@ fn compare(a: &ListenerView, b: &ListenerView, column: usize, model: Ordering) -
         Some("drops/s") => rate(b).total_cmp(&rate(a)),
         Some("drops") => b.drops.cmp(&a.drops),
         Some("SYN q") => b.syn_queue.cmp(&a.syn_queue),
-        Some("port") => a.local_port.cmp(&b.local_port).then(a.local_address.cmp(&b.local_address)),
+        Some("port") => a.endpoint.cmp(&b.endpoint),
         Some("process") => processes_label(&a.processes).cmp(&processes_label(&b.processes)),
         _ => model,
     }
@@ -75,11 +74,11 @@ fn compare(a: &ListenerView, b: &ListenerView, column: usize, model: Ordering) -
 /// The fields of a listener the filter sees.
 pub fn record(listener: &ListenerView) -> Record {
     Record {
-        local_address: Some(listener.local_address.clone()),
-        local_port: listener.local_port,
+        local_address: Some(listener.endpoint.address_text()),
+        local_port: listener.endpoint.port(),
         state: Some(TcpState::Listen.name()),
         processes: process_fields(&listener.processes),
-        text: vec![listener.protocol.name().to_string(), listener.family.to_string()],
+        text: vec![listener.protocol.name().to_string(), listener.family_name().to_string()],
         ..Record::default()
     }
 }
@@ -87,9 +86,8 @@ pub fn record(listener: &ListenerView) -> Record {
 /// The marker column, the fill cell (`bar 9/8 FULL`) and the row style of a listener: full
 /// queues in the critical style with `!`, queues whose drop counter just moved with `▲`.
 pub fn fill_cells(listener: &ListenerView, ctx: &Ctx<'_>, width: usize) -> (Span<'static>, Span<'static>, Style) {
-    let threshold = ctx.config.thresholds.accept_queue_fill;
-    let style = fill_style(ctx.theme, listener.fill, listener.full, threshold);
-    let dropping = listener.drops_delta.is_some_and(|delta| delta > 0);
+    let style = level_style(listener.level, ctx.theme);
+    let dropping = listener.dropping();
     let marker = if listener.full {
         "!"
     } else if dropping {
@@ -110,21 +108,20 @@ pub fn fill_cells(listener: &ListenerView, ctx: &Ctx<'_>, width: usize) -> (Span
 
 /// What an empty listener table says: that nothing listens, or that the filter hides everything.
 pub fn empty_text(ctx: &Ctx<'_>) -> &'static str {
-    if ctx.view.listeners.is_empty() { "no listening sockets" } else { "no listener matches the filter" }
+    if ctx.model.listeners.is_empty() { "no listening sockets" } else { "no listener matches the filter" }
 }
 
 /// The table title, with the reason when TCP or UNIX listeners could not be read.
 pub fn table_title<'a>(name: &str, shown: usize, ctx: &Ctx<'_>) -> Line<'a> {
-    let mut line = title(name, shown, ctx.view.listeners.len(), ctx);
-    let sample = &ctx.snapshot.current;
+    let mut line = title(name, shown, ctx.model.listeners.len(), ctx);
+    let sample = ctx.sample;
     let missing = [
-        ("TCP", "tcp_listeners", sample.tcp_listeners.is_none()),
-        ("UNIX", "unix_listeners", sample.unix_listeners.is_none()),
+        ("TCP", Source::TcpListeners, sample.tcp_listeners.is_none()),
+        ("UNIX", Source::UnixListeners, sample.unix_listeners.is_none()),
     ];
     for (what, source, absent) in missing {
         if absent {
-            let reason =
-                sample.unavailable_reason(&crate::sample::Source::from_name(source)).unwrap_or("not collected");
+            let reason = sample.unavailable_reason(&source).unwrap_or("not collected");
             line.push_span(Span::styled(
                 format!(" {what} listeners unavailable: {} ", sanitize(reason)),
                 ctx.theme.warning,
@@ -136,9 +133,9 @@ pub fn table_title<'a>(name: &str, shown: usize, ctx: &Ctx<'_>) -> Line<'a> {
 
 /// Draws the Listeners view.
 pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Drawn> {
-    let all = &ctx.view.listeners;
+    let all = &ctx.model.listeners;
     let rows = order(ctx, Some(ctx.sort));
-    let keys: Vec<u64> = rows.iter().map(|index| all[*index].cookie).collect();
+    let keys: Vec<u64> = rows.iter().map(|index| all[*index].cookie()).collect();
     let (table_area, pane) = super::split_detail(area, ctx.detail);
     let spark_width = usize::from(COLUMNS[14].width);
     let table = DataTable {
@@ -153,13 +150,13 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
     let clicks = table.draw(frame, table_area, nav, ctx.theme, |row| {
         let listener = &all[rows[row]];
         let (marker, _, style) = fill_cells(listener, ctx, 0);
-        let fill_style = fill_style(ctx.theme, listener.fill, listener.full, ctx.config.thresholds.accept_queue_fill);
-        let history = sparkline(&ctx.history.listener_fill(listener.cookie), spark_width, Some(1.0));
+        let fill_style = level_style(listener.level, ctx.theme);
+        let history = sparkline(&ctx.history.listener_fill(listener.key), spark_width, Some(1.0));
         let cells = vec![
             marker,
             Span::raw(listener.protocol.name()),
-            Span::raw(sanitize(&listener.local_address).into_owned()),
-            Span::raw(units::count(listener.local_port)),
+            Span::raw(sanitize(&listener.endpoint.address_text()).into_owned()),
+            Span::raw(units::count(listener.endpoint.port())),
             Span::raw(processes_label(&listener.processes)),
             Span::raw(listener.accept_queue.to_string()),
             Span::raw(listener.backlog.to_string()),
@@ -174,12 +171,12 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
         ];
         (cells, style)
     });
-    if let (Some(pane), Some(listener)) = (pane, nav.key.and_then(|key| all.iter().find(|l| l.cookie == key))) {
+    if let (Some(pane), Some(listener)) = (pane, nav.key.and_then(|key| all.iter().find(|l| l.cookie() == key))) {
         let width = usize::from(pane.width.saturating_sub(22));
         draw_pane(
             frame,
             pane,
-            format!("{} {}", listener.protocol.name(), sanitize(&listener.endpoint())),
+            format!("{} {}", listener.protocol.name(), sanitize(&listener.endpoint.to_string())),
             details(listener, ctx, width),
             ctx.theme,
         );
@@ -193,7 +190,7 @@ fn details<'a>(listener: &ListenerView, ctx: &Ctx<'_>, width: usize) -> Vec<Line
         field("processes", processes_label(&listener.processes), theme),
         field(
             "uid / inode",
-            format!("{} / {}  cookie {:#x}", units::count(listener.uid), listener.inode, listener.cookie),
+            format!("{} / {}  cookie {:#x}", units::count(listener.uid), listener.inode, listener.cookie()),
             theme,
         ),
         field(
@@ -208,12 +205,13 @@ fn details<'a>(listener: &ListenerView, ctx: &Ctx<'_>, width: usize) -> Vec<Line
             ),
             theme,
         ),
-        field("fill history", history_line(&ctx.history.listener_fill(listener.cookie), width, Some(1.0), ctx), theme),
+        field("fill history", history_line(&ctx.history.listener_fill(listener.key), width, Some(1.0), ctx), theme),
     ];
     if listener.protocol == Protocol::Tcp {
         lines.extend(tcp_details(listener, ctx, width));
     }
-    for finding in ctx.snapshot.outcome.findings.iter().filter(|finding| about_listener(&finding.subject, listener)) {
+    let about = |finding: &&crate::advise::Finding| finding.subject.listener_key() == Some(listener.key);
+    for finding in ctx.frame.findings.findings.iter().filter(about) {
         lines.push(Line::from(vec![
             Span::styled(
                 format!("{:<18}", finding.severity.tag()),
@@ -229,10 +227,6 @@ fn details<'a>(listener: &ListenerView, ctx: &Ctx<'_>, width: usize) -> Vec<Line
 fn history_line(series: &[Option<f64>], width: usize, max: Option<f64>, ctx: &Ctx<'_>) -> String {
     let span = format!("  last {}", units::duration(ctx.history.span_seconds().round() as u64));
     format!("{}{span}", sparkline(series, width.saturating_sub(span.len()), max))
-}
-
-fn about_listener(subject: &Subject, listener: &ListenerView) -> bool {
-    matches!(subject, Subject::Listener { endpoint, .. } if *endpoint == listener.endpoint())
 }
 
 fn tcp_details<'a>(listener: &ListenerView, ctx: &Ctx<'_>, width: usize) -> Vec<Line<'a>> {
@@ -262,10 +256,10 @@ fn tcp_details<'a>(listener: &ListenerView, ctx: &Ctx<'_>, width: usize) -> Vec<
             ),
             theme,
         ),
-        field("drop history", history_line(&ctx.history.listener_drop_rate(listener.cookie), width, None, ctx), theme),
+        field("drop history", history_line(&ctx.history.listener_drop_rate(listener.key), width, None, ctx), theme),
     ];
     lines.extend(syn_recv_lines(listener, ctx));
-    let raw = ctx.snapshot.current.tcp_listeners.iter().flatten().find(|raw| raw.cookie == listener.cookie);
+    let raw = ctx.sample.tcp_listeners.iter().flatten().find(|raw| raw.cookie == listener.cookie());
     if let Some(memory) = raw.and_then(|raw| raw.memory.as_ref()) {
         lines.push(field(
             "memory",
@@ -304,34 +298,26 @@ fn tcp_details<'a>(listener: &ListenerView, ctx: &Ctx<'_>, width: usize) -> Vec<
     lines
 }
 
-/// The SYN_RECV requests for this listener's port: per local address from the summary, and the
-/// peers themselves when every socket is being collected.
+/// The SYN_RECV requests the model attributed to this listener, per local address, and their
+/// peers when every socket is being collected.
 fn syn_recv_lines<'a>(listener: &ListenerView, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
-    let Some(port) = listener.local_port else {
-        return Vec::new();
-    };
-    let sample = &ctx.snapshot.current;
-    let groups = sample.tcp_summary.iter().flat_map(|summary| summary.syn_recv.iter()).filter(|g| g.local_port == port);
-    let mut lines: Vec<Line> = groups
+    let mut lines: Vec<Line> = listener
+        .syn_recv
+        .iter()
         .map(|group| {
             field(
                 "  SYN_RECV to",
                 format!(
-                    "{}:{}  {} requests, {} retransmitted",
-                    group.local_address, port, group.requests, group.retransmitted
+                    "{}  {} requests, {} retransmitted",
+                    units::endpoint(group.local_address, group.local_port),
+                    group.requests,
+                    group.retransmitted
                 ),
                 ctx.theme,
             )
         })
         .collect();
-    let peers: Vec<String> = sample
-        .connections
-        .iter()
-        .flatten()
-        .filter(|c| c.state == TcpState::SynRecv && c.local_port == port)
-        .take(8)
-        .map(|c| format!("{}:{}", c.remote_address, c.remote_port))
-        .collect();
+    let peers: Vec<String> = listener.syn_recv_peers.iter().map(ToString::to_string).collect();
     if !peers.is_empty() {
         lines.push(field("  from peers", peers.join("  "), ctx.theme));
     }

@@ -16,29 +16,29 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
-use super::app::{App, Snapshot, Sort, Tab, TableNav};
+use super::app::{App, Sort, Tab, TableNav};
 use super::filter::{Filter, Record};
 use super::theme::Theme;
-use crate::advise::Config;
-use crate::model::View;
+use crate::engine::Frame as Shown;
 use crate::model::history::History;
-use crate::sample::ProcessRef;
-use crate::sanitize::sanitize;
+use crate::model::{Level, Model};
+use crate::render::format::sanitize;
+use crate::sample::{ProcessRef, Sample};
 
 /// What every view draws from.
 pub struct Ctx<'a> {
-    /// The snapshot on screen.
-    pub snapshot: &'a Snapshot,
+    /// The frame on screen (its findings and generation).
+    pub frame: &'a Shown,
     /// Its derived numbers.
-    pub view: &'a View<'a>,
+    pub model: &'a Model,
+    /// Its raw facts.
+    pub sample: &'a Sample,
     /// The history on screen.
     pub history: &'a History,
     /// Colours.
     pub theme: &'a Theme,
     /// The filter in force.
     pub filter: &'a Filter,
-    /// Advisor thresholds (for warning colours that agree with the findings).
-    pub config: &'a Config,
     /// The view's sort.
     pub sort: Sort,
     /// Whether the view's detail pane is open.
@@ -62,14 +62,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
     let Some(parts) = app.parts() else {
         return;
     };
-    let view = parts.snapshot.view();
     let ctx = Ctx {
-        snapshot: parts.snapshot,
-        view: &view,
+        frame: parts.frame,
+        model: &parts.frame.model,
+        sample: &parts.frame.sample,
         history: parts.history,
         theme: &parts.settings.theme,
         filter: parts.filter,
-        config: &parts.settings.config,
         sort: parts.sort,
         detail: parts.detail,
     };
@@ -102,6 +101,15 @@ fn split_detail(area: Rect, detail: bool) -> (Rect, Option<Rect>) {
     }
     let [table, pane] = Layout::vertical([Constraint::Percentage(45), Constraint::Fill(1)]).areas(area);
     (table, Some(pane))
+}
+
+/// The style of a level the model judged: critical, warning, or none.
+pub(super) fn level_style(level: Level, theme: &Theme) -> ratatui::style::Style {
+    match level {
+        Level::Critical => theme.critical,
+        Level::Warning => theme.warning,
+        Level::Normal => ratatui::style::Style::new(),
+    }
 }
 
 /// Draws a detail pane: a bordered, wrapped paragraph.

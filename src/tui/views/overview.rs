@@ -9,11 +9,11 @@ use ratatui::text::{Line, Span};
 use super::Ctx;
 use super::listeners::{self, fill_cells};
 use crate::advise::Severity;
+use crate::render::format as units;
+use crate::render::format::sanitize;
 use crate::sample::TCP_STATES;
-use crate::sanitize::sanitize;
 use crate::tui::app::{Sort, TableNav};
 use crate::tui::widgets::{Column, DataTable, Drawn, as_f64, sparkline};
-use crate::units;
 
 const LISTENER_COLUMNS: [Column; 7] = [
     Column::text("!", 1, 0),
@@ -46,8 +46,8 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
 }
 
 fn draw_listeners(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav, rows: &[usize]) -> Drawn {
-    let all = &ctx.view.listeners;
-    let keys: Vec<u64> = rows.iter().map(|index| all[*index].cookie).collect();
+    let all = &ctx.model.listeners;
+    let keys: Vec<u64> = rows.iter().map(|index| all[*index].cookie()).collect();
     let spark_width = usize::from(LISTENER_COLUMNS[6].width);
     let table = DataTable {
         title: listeners::table_title("Listeners by accept-queue fill", rows.len(), ctx),
@@ -61,10 +61,10 @@ fn draw_listeners(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableN
     table.draw(frame, area, nav, ctx.theme, |row| {
         let listener = &all[rows[row]];
         let (marker, fill, style) = fill_cells(listener, ctx, 8);
-        let history = sparkline(&ctx.history.listener_fill(listener.cookie), spark_width, Some(1.0));
+        let history = sparkline(&ctx.history.listener_fill(listener.key), spark_width, Some(1.0));
         let cells = vec![
             marker,
-            Span::raw(format!("{} {}", listener.protocol.name(), sanitize(&listener.endpoint()))),
+            Span::raw(format!("{} {}", listener.protocol.name(), sanitize(&listener.endpoint.to_string()))),
             Span::raw(super::processes_label(&listener.processes)),
             fill,
             Span::raw(units::count(listener.syn_queue)),
@@ -89,7 +89,7 @@ const COUNTER_COLUMNS: [Column; 4] = [
 ];
 
 fn draw_counters(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
-    let counters = &ctx.view.overflow;
+    let counters = &ctx.model.overflow;
     let keys: Vec<u64> = (0..counters.len() as u64).collect();
     let width = usize::from(COUNTER_COLUMNS[3].width);
     let table = DataTable {
@@ -103,9 +103,9 @@ fn draw_counters(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
     };
     table.draw(frame, area, &mut TableNav::default(), ctx.theme, |row| {
         let counter = &counters[row];
-        let history = sparkline(&ctx.history.overflow_rate(counter.name), width, None);
+        let history = sparkline(&ctx.history.overflow_rate(counter.id), width, None);
         let cells = vec![
-            Span::raw(counter.name),
+            Span::raw(counter.id.field),
             rate_span(counter.rate, ctx),
             Span::raw(units::count(counter.total)),
             Span::styled(history, ctx.theme.chart),
@@ -118,7 +118,7 @@ const STATE_COLUMNS: [Column; 3] =
     [Column::flexible("TCP state", 11), Column::number("count", 8, 0), Column::text("history", 16, 1)];
 
 fn draw_states(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
-    let Some(counts) = ctx.view.tcp_states else {
+    let Some(counts) = ctx.model.tcp_states else {
         frame.render_widget(unavailable(ctx, "TCP states", "tcp_states"), area);
         return;
     };
@@ -139,7 +139,7 @@ fn draw_states(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
     };
     table.draw(frame, area, &mut TableNav::default(), ctx.theme, |row| {
         let state = states[row];
-        let history = sparkline(&as_f64(&ctx.history.state(state.name())), width, None);
+        let history = sparkline(&as_f64(&ctx.history.state(state)), width, None);
         let cells = vec![
             Span::raw(state.name()),
             Span::raw(counts.get(state).to_string()),
@@ -158,7 +158,7 @@ const INTERFACE_COLUMNS: [Column; 5] = [
 ];
 
 fn draw_interfaces(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
-    let interfaces = &ctx.view.interfaces;
+    let interfaces = &ctx.model.interfaces;
     let keys: Vec<u64> = (0..interfaces.len() as u64).collect();
     let width = usize::from(INTERFACE_COLUMNS[4].width);
     let table = DataTable {
@@ -186,7 +186,7 @@ fn draw_interfaces(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
 }
 
 fn draw_findings(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
-    let outcome = &ctx.snapshot.outcome;
+    let outcome = &ctx.frame.findings;
     let mut lines: Vec<Line> = outcome
         .findings
         .iter()
@@ -215,8 +215,7 @@ pub(super) fn severity_style(severity: Severity, ctx: &Ctx<'_>) -> Style {
 
 /// A panel saying a source could not be read, and why.
 pub(super) fn unavailable<'a>(ctx: &Ctx<'_>, what: &str, source: &str) -> ratatui::widgets::Paragraph<'a> {
-    let reason =
-        ctx.snapshot.current.unavailable_reason(&crate::sample::Source::from_name(source)).unwrap_or("not collected");
+    let reason = ctx.sample.unavailable_reason(&crate::sample::Source::from_name(source)).unwrap_or("not collected");
     ratatui::widgets::Paragraph::new(Span::styled(format!("unavailable: {}", sanitize(reason)), ctx.theme.warning))
         .block(ratatui::widgets::Block::bordered().title(format!(" {what} ")))
         .wrap(ratatui::widgets::Wrap { trim: true })

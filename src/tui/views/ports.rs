@@ -7,15 +7,12 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::{Ctx, draw_pane, filtered, sort_rows, title};
-use std::collections::BTreeMap;
-
+use super::{Ctx, draw_pane, filtered, level_style, processes_label, sort_rows, title};
 use crate::model::{DestinationView, PortsView};
-use crate::sample::Connection;
+use crate::render::format as units;
 use crate::tui::app::TableNav;
 use crate::tui::filter::Record;
 use crate::tui::widgets::{Column, DataTable, Drawn, SortColumn, bar, field, key_of};
-use crate::units;
 
 const COLUMNS: [Column; 6] = [
     Column::text("source", 16, 2),
@@ -35,16 +32,16 @@ pub const SORTS: [SortColumn; 4] = [
 ];
 
 fn key(destination: &DestinationView) -> u64 {
-    key_of(&format!("{} {} {}", destination.local_address, destination.remote_address, destination.remote_port))
+    key_of(&destination.key.to_string())
 }
 
 /// Draws the Ports view.
 pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Drawn> {
-    let Some(ports) = &ctx.view.ports else {
+    let Some(ports) = &ctx.model.ports else {
         frame.render_widget(super::overview::unavailable(ctx, "Ephemeral ports", "tcp_states"), area);
         return None;
     };
-    let [summary, rest] = Layout::vertical([Constraint::Length(7), Constraint::Fill(1)]).areas(area);
+    let [summary, rest] = Layout::vertical([Constraint::Length(8), Constraint::Fill(1)]).areas(area);
     let (table_area, pane) = super::split_detail(rest, ctx.detail);
     draw_pane(
         frame,
@@ -57,9 +54,9 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
     let mut rows = filtered(ctx.filter, all.len(), |index| {
         let d = &all[index];
         Record {
-            local_address: Some(d.local_address.to_string()),
-            remote_address: Some(d.remote_address.to_string()),
-            remote_port: Some(d.remote_port),
+            local_address: Some(d.key.local_address.to_string()),
+            remote_address: Some(d.key.remote_address.to_string()),
+            remote_port: Some(d.key.remote_port),
             ..Record::default()
         }
     });
@@ -67,12 +64,10 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
     sort_rows(&mut rows, ctx.sort, &keys, |a, b| match SORTS[ctx.sort.column.min(SORTS.len() - 1)].name {
         "headroom" => all[a].headroom.cmp(&all[b].headroom),
         "TIME_WAIT" => all[b].time_wait.cmp(&all[a].time_wait),
-        "destination" => (all[a].remote_address, all[a].remote_port).cmp(&(all[b].remote_address, all[b].remote_port)),
+        "destination" => all[a].key.remote().cmp(&all[b].key.remote()),
         _ => all[b].sockets.cmp(&all[a].sockets),
     });
     let row_keys: Vec<u64> = rows.iter().map(|index| keys[*index]).collect();
-    let warning = ctx.config.thresholds.ephemeral_ports_warning;
-    let critical = ctx.config.thresholds.ephemeral_ports_critical;
     let table = DataTable {
         title: title(&format!("Busiest destinations of {}", ports.destinations), rows.len(), all.len(), ctx),
         columns: &COLUMNS,
@@ -84,16 +79,10 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
     };
     let clicks = table.draw(frame, table_area, nav, ctx.theme, |row| {
         let d = &all[rows[row]];
-        let style = if d.use_ratio >= critical {
-            ctx.theme.critical
-        } else if d.use_ratio >= warning {
-            ctx.theme.warning
-        } else {
-            Style::new()
-        };
+        let style = level_style(d.level, ctx.theme);
         let cells = vec![
-            Span::raw(d.local_address.to_string()),
-            Span::raw(units::endpoint(d.remote_address, d.remote_port)),
+            Span::raw(d.key.local_address.to_string()),
+            Span::raw(d.key.remote().to_string()),
             Span::raw(d.sockets.to_string()),
             Span::raw(d.time_wait.to_string()),
             Span::raw(d.headroom.to_string()),
@@ -104,22 +93,14 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
     if let Some(pane) = pane
         && let Some(destination) = nav.key.and_then(|k| all.iter().find(|d| key(d) == k))
     {
-        let title = format!(
-            "{} → {}",
-            destination.local_address,
-            units::endpoint(destination.remote_address, destination.remote_port)
-        );
+        let title = format!("{} → {}", destination.key.local_address, destination.key.remote());
         draw_pane(frame, pane, title, details(destination, ctx), ctx.theme);
     }
     Some(clicks)
 }
 
-/// `NAME count, NAME count`.
-fn counts(map: &BTreeMap<String, u64>) -> String {
-    map.iter().map(|(name, count)| format!("{name} {count}")).collect::<Vec<_>>().join(", ")
-}
-
-/// The sockets toward one destination: how many in each state and which processes own them.
+/// The sockets toward one destination: how many in each state and which processes own them,
+/// as the model counted them from the per-socket dump.
 fn details<'a>(destination: &DestinationView, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
     let theme = ctx.theme;
     let mut lines = vec![
@@ -134,42 +115,30 @@ fn details<'a>(destination: &DestinationView, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
             theme,
         ),
     ];
-    let sample = &ctx.snapshot.current;
-    let Some(connections) = sample.connections.as_ref() else {
+    let Some(detail) = &destination.detail else {
         lines.push(field("by state", "collecting every socket (from the next sample)…", theme));
         return lines;
     };
-    let toward: Vec<&Connection> = connections
+    let states: Vec<String> =
+        detail.by_state.iter().map(|(state, count)| format!("{} {count}", state.name())).collect();
+    let owners: Vec<String> = detail
+        .by_owner
         .iter()
-        .filter(|c| {
-            c.local_address == destination.local_address
-                && c.remote_address == destination.remote_address
-                && c.remote_port == destination.remote_port
+        .map(|(owners, count)| {
+            let name =
+                if owners.is_empty() { "(no owner: TIME_WAIT or closed)".to_string() } else { processes_label(owners) };
+            format!("{name} {count}")
         })
         .collect();
-    let mut states: BTreeMap<String, u64> = BTreeMap::new();
-    let mut owners: BTreeMap<String, u64> = BTreeMap::new();
-    let table = sample.processes.as_ref().map(|table| &table.owners);
-    for connection in &toward {
-        *states.entry(connection.state.name().to_string()).or_default() += 1;
-        let owner = table.and_then(|owners| owners.get(&connection.inode)).map(|p| super::processes_label(p));
-        *owners.entry(owner.unwrap_or_else(|| "(no owner: TIME_WAIT or closed)".to_string())).or_default() += 1;
-    }
-    lines.push(field("by state", counts(&states), theme));
-    lines.push(field("by process", counts(&owners), theme));
+    lines.push(field("by state", states.join(", "), theme));
+    lines.push(field("by process", owners.join(", "), theme));
     lines
 }
 
 fn summary_lines<'a>(ports: &PortsView, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
     let theme = ctx.theme;
-    let used = f64::from(ports.tcp_distinct_ports) / f64::from(ports.usable.max(1));
-    let style = if used >= ctx.config.thresholds.ephemeral_ports_critical {
-        theme.critical
-    } else if used >= ctx.config.thresholds.ephemeral_ports_warning {
-        theme.warning
-    } else {
-        Style::new()
-    };
+    let headline = &ports.headline;
+    let style = level_style(headline.level, theme);
     let listening = if ports.listening_in_range.is_empty() {
         "none".to_string()
     } else {
@@ -191,17 +160,25 @@ fn summary_lines<'a>(ports: &PortsView, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
         ]),
         Line::from(vec![label("listeners in range"), Span::raw(listening)]),
         Line::from(vec![
-            label("TCP in range"),
-            Span::raw(format!("{} sockets on ", ports.tcp_sockets)),
+            label("fullest destination"),
             Span::styled(
                 format!(
-                    "{} distinct ports {} {} of usable",
-                    ports.tcp_distinct_ports,
-                    bar(used, 12),
-                    units::percent(used)
+                    "{} {} of usable ({} sockets)",
+                    bar(headline.fullest_share, 12),
+                    units::percent(headline.fullest_share),
+                    headline.fullest_sockets
                 ),
                 style,
             ),
+        ]),
+        Line::from(vec![
+            label("TCP in range"),
+            Span::raw(format!(
+                "{} sockets on {} distinct ports ({} of usable, reused across destinations)",
+                ports.tcp_sockets,
+                ports.tcp_distinct_ports,
+                units::percent(headline.distinct_share)
+            )),
         ]),
         Line::from(vec![label("UDP in range"), Span::raw(format!("{} sockets", ports.udp_sockets))]),
         Line::from(vec![

@@ -39,7 +39,7 @@ const CHARTED: [(TcpState, Color); 5] = [
 
 /// Draws the States view.
 pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Drawn> {
-    let Some(counts) = ctx.view.tcp_states else {
+    let Some(counts) = ctx.model.tcp_states else {
         frame.render_widget(super::overview::unavailable(ctx, "TCP states", "tcp_states"), area);
         return None;
     };
@@ -56,7 +56,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
         _ => sort_rows(&mut rows, ctx.sort, &keys, |a, b| counts.get(states[b]).cmp(&counts.get(states[a]))),
     }
     let row_keys: Vec<u64> = rows.iter().map(|index| keys[*index]).collect();
-    let previous = ctx.snapshot.previous.as_ref().and_then(|sample| sample.tcp_summary.as_ref()).map(|s| s.states);
+    let previous = ctx.frame.previous.as_ref().and_then(|sample| sample.tcp_summary.as_ref()).map(|s| s.states);
     let table = DataTable {
         title: title(&format!("TCP states, {} sockets", counts.total()), rows.len(), states.len(), ctx),
         columns: &COLUMNS,
@@ -69,7 +69,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
     let spark = usize::from(table_area.width.saturating_sub(58)).max(10);
     let clicks = table.draw(frame, table_area, nav, ctx.theme, |row| {
         let state = states[rows[row]];
-        let series = ctx.history.state(state.name());
+        let series = ctx.history.state(state);
         let known: Vec<u64> = series.iter().flatten().copied().collect();
         let change = previous.map(|before| counts.get(state) as i64 - before.get(state) as i64);
         let cells = vec![
@@ -120,7 +120,7 @@ fn draw_chart(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
                 .data(points)
         })
         .collect();
-    let x_labels = vec![Span::raw(format!("-{}", crate::units::duration(span as u64))), Span::raw("now")];
+    let x_labels = vec![Span::raw(format!("-{}", crate::render::format::duration(span as u64))), Span::raw("now")];
     let y_labels = vec![Span::raw("0"), Span::raw(format!("{top:.0}"))];
     let chart = Chart::new(datasets)
         .block(Block::bordered().title(Line::from(Span::styled(" TCP states over time ", ctx.theme.title))))
@@ -142,8 +142,8 @@ const PROCESS_COLUMNS: [Column; 6] = [
 
 /// Socket states per owning process, busiest first.
 fn per_process(ctx: &Ctx<'_>) -> Option<Vec<(ProcessRef, [u64; 5])>> {
-    let connections = ctx.snapshot.current.connections.as_ref()?;
-    let owners = ctx.snapshot.current.processes.as_ref().map(|table| &table.owners);
+    let connections = ctx.sample.connections.as_ref()?;
+    let owners = ctx.sample.processes.as_ref().map(|table| &table.owners);
     let mut by_pid: HashMap<u32, (ProcessRef, [u64; 5])> = HashMap::new();
     for connection in connections {
         let Some(processes) = owners.and_then(|owners| owners.get(&connection.inode)) else {
@@ -169,9 +169,9 @@ fn draw_processes(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
     let rows = per_process(ctx);
     let rows = rows.unwrap_or_default();
     let keys: Vec<u64> = rows.iter().map(|(process, _)| u64::from(process.pid)).collect();
-    let empty = if ctx.snapshot.current.connections.is_none() {
+    let empty = if ctx.sample.connections.is_none() {
         "collecting every socket with its owner (from the next sample)…"
-    } else if ctx.snapshot.current.processes.is_none() {
+    } else if ctx.sample.processes.is_none() {
         "process attribution is off (--no-processes) or unavailable"
     } else {
         "no socket has a known owner (TIME_WAIT sockets have none)"

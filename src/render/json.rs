@@ -1,7 +1,7 @@
 //! The JSON report, schema version 1: a contract users script against with `jq`.
 //!
-//! These types exist only to be serialised; they are built from the [`View`], so every number
-//! here is the one the text report and the dashboard show. Fields are only ever added within a
+//! These types exist only to be serialised; they are built from the [`Frame`]'s model, so every
+//! number here is the one the text report and the dashboard show. Fields are only ever added within a
 //! schema version; renaming or removing one bumps [`SCHEMA_VERSION`]. README.md documents each
 //! field.
 
@@ -9,9 +9,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::advise::{Evidence, NotEvaluated, Outcome, Severity, Subject};
-use crate::model::{RateSections, View};
-use crate::sample::{CounterSections, ProcessRef, SysctlValue, TcpStateCounts, Unavailable};
+use crate::advise::status::Status;
+use crate::advise::{Evidence, NotEvaluated, Severity, Subject};
+use crate::engine::Frame;
+use crate::model::rates::RateSections;
+use crate::sample::{CounterSections, KernelEvent, ProcessRef, Source, SysctlValue, TcpStateCounts, Unavailable};
 
 /// Version of the JSON layout.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -36,9 +38,9 @@ pub struct Report<'a> {
     sockstat: Option<&'a CounterSections>,
     softnet: Vec<Softnet>,
     unavailable: &'a [Unavailable],
-    skipped: &'a [crate::sample::Source],
+    skipped: &'a [Source],
     collection: Collection<'a>,
-    kernel_events: Option<&'a [crate::sample::KernelEvent]>,
+    kernel_events: Option<&'a [KernelEvent]>,
     findings: Vec<FindingJson<'a>>,
     not_evaluated: &'a [NotEvaluated],
 }
@@ -53,6 +55,7 @@ struct FindingJson<'a> {
     explanation: &'a str,
     evidence: &'a [Evidence],
     remedy: &'a str,
+    settings: &'a [&'static str],
 }
 
 #[derive(Debug, Serialize)]
@@ -66,6 +69,7 @@ struct SubjectJson<'a> {
 struct Collection<'a> {
     malformed_messages: u64,
     skipped_fields: u64,
+    interrupted_dumps: u64,
     processes_denied: Option<u32>,
     source_micros: &'a BTreeMap<String, u64>,
 }
@@ -117,7 +121,7 @@ struct Interface<'a> {
 struct Listener<'a> {
     protocol: &'static str,
     family: &'static str,
-    local_address: &'a str,
+    local_address: String,
     local_port: Option<u16>,
     accept_queue: u32,
     backlog: u32,
@@ -173,6 +177,8 @@ struct Ports {
     distinct_ports: u32,
     udp_in_use: u64,
     destinations: u64,
+    fullest_share: f64,
+    distinct_share: f64,
     by_destination: Vec<Destination>,
 }
 
@@ -199,9 +205,9 @@ struct Softnet {
     squeezed_per_second: Option<f64>,
 }
 
-/// Builds the report from the view and the advisor's outcome.
-pub fn report<'a>(view: &'a View<'a>, outcome: &'a Outcome) -> Report<'a> {
-    let sample = view.sample;
+/// Builds the report of a frame.
+pub fn report(frame: &Frame) -> Report<'_> {
+    let (view, sample, outcome) = (&frame.model, &*frame.sample, &frame.findings);
     Report {
         schema_version: SCHEMA_VERSION,
         taken_at: sample.taken_at.to_string(),
@@ -230,8 +236,8 @@ pub fn report<'a>(view: &'a View<'a>, outcome: &'a Outcome) -> Report<'a> {
         tcp_states: view.tcp_states,
         udp: view.udp.iter().map(udp).collect(),
         ports: view.ports.as_ref().map(ports),
-        counters: &view.counters,
-        rates: view.rates.as_ref(),
+        counters: &view.counters.totals,
+        rates: view.counters.rates.as_ref(),
         sockstat: sample.sockstat.as_ref(),
         softnet: view.softnet.iter().map(softnet).collect(),
         unavailable: &sample.unavailable,
@@ -239,6 +245,7 @@ pub fn report<'a>(view: &'a View<'a>, outcome: &'a Outcome) -> Report<'a> {
         collection: Collection {
             malformed_messages: sample.diagnostics.malformed_messages,
             skipped_fields: sample.diagnostics.skipped_fields,
+            interrupted_dumps: sample.diagnostics.interrupted_dumps,
             processes_denied: sample.processes.as_ref().map(|table| table.denied),
             source_micros: &sample.diagnostics.source_micros,
         },
@@ -254,14 +261,15 @@ pub fn report<'a>(view: &'a View<'a>, outcome: &'a Outcome) -> Report<'a> {
                 explanation: &finding.explanation,
                 evidence: &finding.evidence,
                 remedy: &finding.remedy,
+                settings: &finding.settings,
             })
             .collect(),
         not_evaluated: &outcome.not_evaluated,
     }
 }
 
-fn interface<'a>(view: &'a crate::model::InterfaceView<'a>) -> Interface<'a> {
-    let interface = view.interface;
+fn interface(view: &crate::model::InterfaceView) -> Interface<'_> {
+    let interface = &view.interface;
     let stats = interface.stats;
     let rates = view.rates.unwrap_or_default();
     Interface {
@@ -295,9 +303,9 @@ fn interface<'a>(view: &'a crate::model::InterfaceView<'a>) -> Interface<'a> {
 fn listener(view: &crate::model::ListenerView) -> Listener<'_> {
     Listener {
         protocol: view.protocol.name(),
-        family: view.family,
-        local_address: &view.local_address,
-        local_port: view.local_port,
+        family: view.family_name(),
+        local_address: view.endpoint.address_text(),
+        local_port: view.endpoint.port(),
         accept_queue: view.accept_queue,
         backlog: view.backlog,
         fill: view.fill,
@@ -309,15 +317,15 @@ fn listener(view: &crate::model::ListenerView) -> Listener<'_> {
         drops_delta: view.drops_delta,
         drops_per_second: view.drops_per_second,
         inode: view.inode,
-        cookie: view.cookie,
+        cookie: view.key.cookie,
         uid: view.uid,
         v6only: view.v6only,
         processes: &view.processes,
     }
 }
 
-fn udp<'a>(view: &'a crate::model::UdpView<'a>) -> Udp<'a> {
-    let socket = view.socket;
+fn udp(view: &crate::model::UdpView) -> Udp<'_> {
+    let socket = &view.socket;
     Udp {
         family: socket.family.name(),
         local_address: socket.local_address.to_string(),
@@ -347,13 +355,15 @@ fn ports(view: &crate::model::PortsView) -> Ports {
         distinct_ports: view.tcp_distinct_ports,
         udp_in_use: view.udp_sockets,
         destinations: view.destinations,
+        fullest_share: view.headline.fullest_share,
+        distinct_share: view.headline.distinct_share,
         by_destination: view
             .by_destination
             .iter()
             .map(|d| Destination {
-                local_address: d.local_address.to_string(),
-                remote_address: d.remote_address.to_string(),
-                remote_port: d.remote_port,
+                local_address: d.key.local_address.to_string(),
+                remote_address: d.key.remote_address.to_string(),
+                remote_port: d.key.remote_port,
                 in_use: d.sockets,
                 time_wait: d.time_wait,
                 headroom: d.headroom,
@@ -377,14 +387,14 @@ fn softnet(view: &crate::model::SoftnetView) -> Softnet {
 }
 
 /// The report as pretty-printed JSON with a final newline.
-pub fn render(view: &View<'_>, outcome: &Outcome) -> Result<String, serde_json::Error> {
-    let mut text = serde_json::to_string_pretty(&report(view, outcome))?;
+pub fn render(frame: &Frame) -> Result<String, serde_json::Error> {
+    let mut text = serde_json::to_string_pretty(&report(frame))?;
     text.push('\n');
     Ok(text)
 }
 
 /// The check-mode JSON: the report with the monitoring status first.
-pub fn render_check(view: &View<'_>, outcome: &Outcome) -> Result<String, serde_json::Error> {
+pub fn render_check(frame: &Frame) -> Result<String, serde_json::Error> {
     #[derive(Serialize)]
     struct Check<'a> {
         status: &'static str,
@@ -393,12 +403,12 @@ pub fn render_check(view: &View<'_>, outcome: &Outcome) -> Result<String, serde_
         #[serde(flatten)]
         report: Report<'a>,
     }
-    let status = super::findings::Status::of(outcome);
+    let status = Status::of(&frame.findings);
     let check = Check {
         status: status.name(),
         exit_code: status.exit_code(),
-        summary: super::findings::status_line(outcome),
-        report: report(view, outcome),
+        summary: super::check::status_line(&frame.findings),
+        report: report(frame),
     };
     let mut text = serde_json::to_string_pretty(&check)?;
     text.push('\n');

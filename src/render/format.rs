@@ -1,5 +1,15 @@
-//! Formatting of numbers with their units, and of socket endpoints, shared by every text front
-//! end.
+//! Formatting shared by every renderer, in one place: numbers with their units, socket
+//! endpoints, and untrusted strings made safe to print.
+//!
+//! Any process can name itself (`prctl(PR_SET_NAME)`), and socket paths and interface names are
+//! chosen by whoever created them. Printed raw, an escape sequence in such a name would be
+//! executed by the terminal, and a bidi override would reorder the line. Every front end that
+//! prints text passes such strings through [`sanitize`]; JSON output keeps them lossless (serde
+//! escapes them).
+
+use std::borrow::Cow;
+
+use crate::model::Endpoint;
 
 /// A per-second rate: `-` when unknown (one sample, or a reset counter), else up to one
 /// decimal for small values (`0.4/s`) and whole numbers from 100 up (`1520/s`).
@@ -66,15 +76,37 @@ pub fn bytes(value: u64) -> String {
 
 /// An address and port as users type them: `10.0.0.1:443`, `[::1]:443`.
 pub fn endpoint(address: std::net::IpAddr, port: u16) -> String {
-    match address {
-        std::net::IpAddr::V6(v6) => format!("[{v6}]:{port}"),
-        v4 => format!("{v4}:{port}"),
-    }
+    Endpoint::Inet(address, port).to_string()
 }
 
 /// `1 socket`, `2 sockets`: a count with its noun, plural when needed.
 pub fn plural(count: u64, noun: &str) -> String {
     if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
+}
+
+/// Whether a character must not reach a terminal as is: C0 and C1 controls, DEL, bidi
+/// embeddings, overrides and isolates, and zero-width format characters.
+fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// The string with every unsafe character replaced by a visible escape (`\x1b`, `\u{202e}`).
+pub fn sanitize(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_unsafe) {
+        return Cow::Borrowed(text);
+    }
+    let mut clean = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if !is_unsafe(c) {
+            clean.push(c);
+        } else if (c as u32) < 0x100 {
+            clean.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            clean.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
+    }
+    Cow::Owned(clean)
 }
 
 #[cfg(test)]
@@ -102,5 +134,19 @@ mod tests {
         assert_eq!(bytes(12), "12B");
         assert_eq!(plural(1, "socket"), "1 socket");
         assert_eq!(plural(0, "socket"), "0 sockets");
+    }
+
+    #[test]
+    fn plain_names_are_untouched() {
+        assert!(matches!(sanitize("nginx: worker"), Cow::Borrowed(_)));
+        assert_eq!(sanitize("日本語"), "日本語");
+    }
+
+    #[test]
+    fn controls_and_bidi_become_visible() {
+        assert_eq!(sanitize("evil\x1b[2Jname"), "evil\\x1b[2Jname");
+        assert_eq!(sanitize("a\u{202e}b"), "a\\u{202e}b");
+        assert_eq!(sanitize("tab\there\u{7f}\u{85}"), "tab\\x09here\\x7f\\x85");
+        assert_eq!(sanitize("zero\u{200b}width"), "zero\\u{200b}width");
     }
 }

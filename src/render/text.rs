@@ -3,19 +3,26 @@
 
 use std::fmt::Write as _;
 
+use super::format::{self as units, sanitize};
 use super::table::{Align, Table};
-use crate::advise::Outcome;
-use crate::model::{ListenerView, View, format_setting};
-use crate::sample::{ProcessRef, TCP_STATES};
-use crate::sanitize::sanitize;
-use crate::units;
+use crate::engine::Frame;
+use crate::model::{ListenerView, Model};
+use crate::sample::{ProcessRef, Sample, Source, TCP_STATES};
+
+/// What every section reads: the model and the raw sample of one frame.
+struct View<'a> {
+    model: &'a Model,
+    sample: &'a Sample,
+}
 
 /// Renders the whole report.
-pub fn render(view: &View<'_>, outcome: &Outcome) -> String {
+pub fn render(frame: &Frame) -> String {
+    let view = View { model: &frame.model, sample: &frame.sample };
+    let view = &view;
     let mut out = String::new();
     header(&mut out, view);
     section(&mut out, "Findings (most severe first)");
-    out.push_str(&super::findings::render(outcome));
+    out.push_str(&super::findings::render(&frame.findings));
     listeners(&mut out, view);
     overflow(&mut out, view);
     tcp_states(&mut out, view);
@@ -26,6 +33,15 @@ pub fn render(view: &View<'_>, outcome: &Outcome) -> String {
     udp(&mut out, view);
     unavailable(&mut out, view);
     out
+}
+
+/// A note after a figure the model judged close to or at its limit.
+fn level_note(level: crate::model::Level) -> &'static str {
+    match level {
+        crate::model::Level::Critical => "  CRITICAL",
+        crate::model::Level::Warning => "  WARNING",
+        crate::model::Level::Normal => "",
+    }
 }
 
 fn section(out: &mut String, title: &str) {
@@ -50,7 +66,7 @@ fn header(out: &mut String, view: &View<'_>) {
             );
         }
         None => {
-            let _ = writeln!(out, "Host      unavailable: {}", reason(view, "host"));
+            let _ = writeln!(out, "Host      unavailable: {}", reason(view, Source::Host));
         }
     }
     let _ = writeln!(out, "Taken at  {}", sample.taken_at.round(jiff::Unit::Second).unwrap_or(sample.taken_at));
@@ -62,7 +78,7 @@ fn header(out: &mut String, view: &View<'_>) {
             netns.name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default()
         );
     }
-    let basis = match (view.interval, &sample.host) {
+    let basis = match (view.model.interval, &sample.host) {
         (Some(seconds), _) => format!("rates per second over {}", units::interval(seconds)),
         (None, Some(host)) => format!(
             "counters are totals since boot ({} ago); use --interval for rates",
@@ -73,8 +89,8 @@ fn header(out: &mut String, view: &View<'_>) {
     let _ = writeln!(out, "Counters  {basis}");
 }
 
-fn reason<'a>(view: &'a View<'_>, source: &str) -> &'a str {
-    view.sample.unavailable_reason(&crate::sample::Source::from_name(source)).unwrap_or("not collected")
+fn reason<'a>(view: &'a View<'_>, source: Source) -> &'a str {
+    view.sample.unavailable_reason(&source).unwrap_or("not collected")
 }
 
 fn processes(owners: &[ProcessRef]) -> String {
@@ -100,9 +116,9 @@ fn syn_queue(listener: &ListenerView) -> String {
 fn listeners(out: &mut String, view: &View<'_>) {
     section(out, "Listeners (fullest accept queue first)");
     if view.sample.tcp_listeners.is_none() {
-        let _ = writeln!(out, "  TCP listeners unavailable: {}", reason(view, "tcp_listeners"));
+        let _ = writeln!(out, "  TCP listeners unavailable: {}", reason(view, Source::TcpListeners));
     }
-    if view.listeners.is_empty() {
+    if view.model.listeners.is_empty() {
         let _ = writeln!(out, "  no listening sockets");
         return;
     }
@@ -117,10 +133,10 @@ fn listeners(out: &mut String, view: &View<'_>) {
         ("DROPS", Align::Right),
         ("DROPS/S", Align::Right),
     ]);
-    for listener in &view.listeners {
+    for listener in &view.model.listeners {
         table.row(vec![
             listener.protocol.name().to_string(),
-            sanitize(&listener.endpoint()).into_owned(),
+            sanitize(&listener.endpoint.to_string()).into_owned(),
             processes(&listener.processes),
             listener.accept_queue.to_string(),
             listener.backlog.to_string(),
@@ -138,19 +154,20 @@ fn listeners(out: &mut String, view: &View<'_>) {
          means the kernel is dropping new connections for that listener. SYNQ: half-open handshakes (SYN_RECV).\n  \
          DROPS: packets the listener dropped since it was created (ss -tlm 'd')."
     );
-    for group in &view.unattributed_syn_recv {
+    for group in &view.model.unattributed_syn_recv {
         let _ = writeln!(
             out,
-            "  {} half-open requests to {}:{} match no listener (listener closed?)",
-            group.requests, group.local_address, group.local_port
+            "  {} half-open requests to {} match no listener (listener closed?)",
+            group.requests,
+            units::endpoint(group.local_address, group.local_port)
         );
     }
 }
 
 fn overflow(out: &mut String, view: &View<'_>) {
     section(out, "Listen-overflow counters");
-    if !view.counters.contains_key("TcpExt") {
-        let _ = writeln!(out, "  unavailable: {}", reason(view, "netstat"));
+    if !view.model.counters.has_section("TcpExt") {
+        let _ = writeln!(out, "  unavailable: {}", reason(view, Source::Netstat));
         return;
     }
     let mut table = Table::new(&[
@@ -159,9 +176,9 @@ fn overflow(out: &mut String, view: &View<'_>) {
         ("RATE", Align::Right),
         ("MEANING", Align::Left),
     ]);
-    for counter in &view.overflow {
+    for counter in &view.model.overflow {
         table.row(vec![
-            counter.name.to_string(),
+            counter.id.field.to_string(),
             units::count(counter.total),
             units::rate(counter.rate),
             counter.meaning.to_string(),
@@ -172,8 +189,8 @@ fn overflow(out: &mut String, view: &View<'_>) {
 
 fn tcp_states(out: &mut String, view: &View<'_>) {
     section(out, "TCP states");
-    let Some(states) = view.tcp_states else {
-        let _ = writeln!(out, "  unavailable: {}", reason(view, "tcp_states"));
+    let Some(states) = view.model.tcp_states else {
+        let _ = writeln!(out, "  unavailable: {}", reason(view, Source::TcpStates));
         return;
     };
     let mut table = Table::new(&[("STATE", Align::Left), ("SOCKETS", Align::Right)]);
@@ -186,11 +203,11 @@ fn tcp_states(out: &mut String, view: &View<'_>) {
 
 fn ports(out: &mut String, view: &View<'_>) {
     section(out, "Ephemeral ports");
-    let Some(ports) = &view.ports else {
+    let Some(ports) = &view.model.ports else {
         let _ = writeln!(
             out,
             "  unavailable: {}",
-            view.sample.unavailable_reason(&crate::sample::Source::TcpStates).unwrap_or("port range unknown")
+            view.sample.unavailable_reason(&Source::TcpStates).unwrap_or("port range unknown")
         );
         return;
     };
@@ -213,12 +230,20 @@ fn ports(out: &mut String, view: &View<'_>) {
         listening,
         ports.usable
     );
+    let headline = &ports.headline;
     let _ = writeln!(
         out,
-        "  In use    {} on {} ({} of the range), {}, {}",
+        "  Fullest   {} of the usable range used toward one destination ({}){}",
+        units::percent(headline.fullest_share),
+        units::plural(headline.fullest_sockets, "socket"),
+        level_note(headline.level)
+    );
+    let _ = writeln!(
+        out,
+        "  In use    {} on {} ({} of the usable range, reused across destinations), {}, {}",
         units::plural(ports.tcp_sockets, "TCP socket"),
         units::plural(u64::from(ports.tcp_distinct_ports), "distinct port"),
-        units::percent(f64::from(ports.tcp_distinct_ports) / f64::from(ports.range_size.max(1))),
+        units::percent(headline.distinct_share),
         units::plural(ports.udp_sockets, "UDP socket"),
         units::plural(ports.destinations, "destination")
     );
@@ -234,13 +259,9 @@ fn ports(out: &mut String, view: &View<'_>) {
         ("USED", Align::Right),
     ]);
     for destination in ports.by_destination.iter().take(20) {
-        let to = match destination.remote_address {
-            std::net::IpAddr::V6(address) => format!("[{address}]:{}", destination.remote_port),
-            address => format!("{address}:{}", destination.remote_port),
-        };
         table.row(vec![
-            destination.local_address.to_string(),
-            to,
+            destination.key.local_address.to_string(),
+            destination.key.remote().to_string(),
             destination.sockets.to_string(),
             destination.time_wait.to_string(),
             destination.headroom.to_string(),
@@ -257,10 +278,10 @@ fn ports(out: &mut String, view: &View<'_>) {
 fn interfaces(out: &mut String, view: &View<'_>) {
     section(out, "Interfaces");
     if view.sample.interfaces.is_none() {
-        let _ = writeln!(out, "  unavailable: {}", reason(view, "interfaces"));
+        let _ = writeln!(out, "  unavailable: {}", reason(view, Source::Interfaces));
         return;
     }
-    let rates = view.interval.is_some();
+    let rates = view.model.interval.is_some();
     let mut table = Table::new(&[
         ("NAME", Align::Left),
         ("STATE", Align::Left),
@@ -272,8 +293,8 @@ fn interfaces(out: &mut String, view: &View<'_>) {
         (if rates { "RX ERR/S" } else { "RX ERRORS" }, Align::Right),
         (if rates { "TX ERR/S" } else { "TX ERRORS" }, Align::Right),
     ]);
-    for item in &view.interfaces {
-        let interface = item.interface;
+    for item in &view.model.interfaces {
+        let interface = &item.interface;
         let stats = interface.stats;
         let numbers: [String; 4] = match (rates, item.rates) {
             (true, Some(r)) => [
@@ -309,7 +330,7 @@ fn interfaces(out: &mut String, view: &View<'_>) {
 fn settings(out: &mut String, view: &View<'_>) {
     section(out, "Kernel settings");
     if view.sample.sysctls.is_none() {
-        let _ = writeln!(out, "  unavailable: {}", reason(view, "sysctl"));
+        let _ = writeln!(out, "  unavailable: {}", reason(view, Source::Sysctls));
         return;
     }
     let mut group = None;
@@ -319,21 +340,21 @@ fn settings(out: &mut String, view: &View<'_>) {
         ("DEFAULT", Align::Left),
         ("BOUNDS", Align::Left),
     ]);
-    for item in &view.settings {
+    for item in view.model.settings.iter().filter(|item| item.value.is_some()) {
         if group != Some(item.setting.group) {
             group = Some(item.setting.group);
             table.row(vec![format!("[{}]", item.setting.group.title())]);
         }
         table.row(vec![
             item.setting.name.to_string(),
-            format_setting(item.value),
+            item.shown().unwrap_or_default(),
             item.setting.default.to_string(),
             item.setting.bounds.to_string(),
         ]);
     }
     out.push_str(&table.render("  "));
     for unreadable in &view.sample.unavailable {
-        if let crate::sample::Source::Sysctl(name) = &unreadable.source {
+        if let Source::Sysctl(name) = &unreadable.source {
             let _ = writeln!(out, "  {name} could not be read: {}", unreadable.reason);
         }
     }
@@ -342,10 +363,10 @@ fn settings(out: &mut String, view: &View<'_>) {
 fn softnet(out: &mut String, view: &View<'_>) {
     section(out, "Softnet (per CPU input processing)");
     if view.sample.softnet.is_none() {
-        let _ = writeln!(out, "  unavailable: {}", reason(view, "softnet_stat"));
+        let _ = writeln!(out, "  unavailable: {}", reason(view, Source::Softnet));
         return;
     }
-    let rates = view.interval.is_some();
+    let rates = view.model.interval.is_some();
     let mut table = Table::new(&[
         ("CPU", Align::Right),
         ("PROCESSED", Align::Right),
@@ -355,7 +376,7 @@ fn softnet(out: &mut String, view: &View<'_>) {
         ("DROPPED/S", Align::Right),
         ("SQUEEZED/S", Align::Right),
     ]);
-    for cpu in &view.softnet {
+    for cpu in &view.model.softnet {
         table.row(vec![
             cpu.cpu.to_string(),
             units::count(cpu.processed),
@@ -376,16 +397,13 @@ fn softnet(out: &mut String, view: &View<'_>) {
 fn udp(out: &mut String, view: &View<'_>) {
     section(out, "UDP sockets (fullest receive queue first)");
     if view.sample.udp_sockets.is_none() {
-        let _ = writeln!(out, "  unavailable: {}", reason(view, "udp"));
+        let _ = writeln!(out, "  unavailable: {}", reason(view, Source::Udp));
         return;
     }
-    if view.udp.is_empty() {
+    if view.model.udp.is_empty() {
         let _ = writeln!(out, "  no UDP sockets");
         return;
     }
-    let mut sockets: Vec<_> = view.udp.iter().collect();
-    sockets
-        .sort_by(|a, b| b.socket.receive_queue.cmp(&a.socket.receive_queue).then(b.socket.drops.cmp(&a.socket.drops)));
     let mut table = Table::new(&[
         ("LOCAL ADDRESS", Align::Left),
         ("PEER", Align::Left),
@@ -396,8 +414,8 @@ fn udp(out: &mut String, view: &View<'_>) {
         ("DROPS", Align::Right),
         ("DROPS/S", Align::Right),
     ]);
-    for item in sockets {
-        let socket = item.socket;
+    for item in &view.model.udp {
+        let socket = &item.socket;
         table.row(vec![
             units::endpoint(socket.local_address, socket.local_port),
             if socket.connected { units::endpoint(socket.remote_address, socket.remote_port) } else { "*".to_string() },
@@ -414,11 +432,10 @@ fn udp(out: &mut String, view: &View<'_>) {
 
 fn unavailable(out: &mut String, view: &View<'_>) {
     let sample = view.sample;
-    let problems: Vec<_> =
-        sample.unavailable.iter().filter(|u| !matches!(u.source, crate::sample::Source::Sysctl(_))).collect();
+    let problems: Vec<_> = sample.unavailable.iter().filter(|u| !matches!(u.source, Source::Sysctl(_))).collect();
     let diagnostics = &sample.diagnostics;
     let denied = sample.processes.as_ref().is_some_and(|p| p.denied > 0);
-    let odd = diagnostics.malformed_messages > 0 || diagnostics.skipped_fields > 0;
+    let odd = diagnostics.malformed_messages > 0 || diagnostics.skipped_fields > 0 || diagnostics.interrupted_dumps > 0;
     if problems.is_empty() && sample.skipped.is_empty() && !denied && !odd {
         return;
     }
@@ -428,6 +445,13 @@ fn unavailable(out: &mut String, view: &View<'_>) {
             out,
             "  {} netlink messages could not be decoded and were skipped",
             diagnostics.malformed_messages
+        );
+    }
+    if diagnostics.interrupted_dumps > 0 {
+        let _ = writeln!(
+            out,
+            "  {} socket or link dumps were interrupted by concurrent changes (a socket may be missing or twice)",
+            diagnostics.interrupted_dumps
         );
     }
     if diagnostics.skipped_fields > 0 {
