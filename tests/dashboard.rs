@@ -12,10 +12,11 @@ use ratatui::style::Modifier;
 use sockscope::advise::Rules;
 use sockscope::config::Config;
 use sockscope::sample::Sample;
-use sockscope::tui::app::{App, Effect, Event, Settings, Tab};
+use sockscope::tui::app::{App, Effect, Event, Settings};
+use sockscope::tui::component::TabId as Tab;
 use sockscope::tui::keymap::Keymap;
 use sockscope::tui::theme::Theme;
-use sockscope::tui::{SORT_COLUMNS, ui};
+use sockscope::tui::ui;
 
 fn incident() -> Vec<Sample> {
     let text = std::fs::read_to_string("tests/fixtures/samples/incident.json").expect("fixture");
@@ -29,7 +30,7 @@ fn app_with(samples: Vec<Sample>) -> App {
         time_zone: jiff::tz::TimeZone::UTC,
         keymap: Keymap::default(),
     };
-    let mut app = App::new(settings, Duration::from_secs(1), SORT_COLUMNS);
+    let mut app = App::new(settings, Duration::from_secs(1));
     for sample in samples {
         app.handle(Event::Sample(Box::new(sample)));
     }
@@ -118,7 +119,7 @@ fn rebound_keys_drive_the_dashboard_and_its_help() {
     screen(&mut app, 100, 30);
     key(&mut app, KeyCode::Char('n'));
     screen(&mut app, 100, 30);
-    assert_eq!(app.tables[Tab::Listeners.index()].selected, 1);
+    assert_eq!(app.nav_of(Tab::Listeners).selected, 1);
     let quit = app.handle(Event::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL)));
     assert_eq!(quit, vec![Effect::Exit(0)]);
 }
@@ -239,11 +240,11 @@ fn selection_follows_the_listener_across_samples() {
     let mut app = app_with(samples[..6].to_vec());
     keys(&mut app, "2G");
     screen(&mut app, 100, 30);
-    let selected = app.tables[Tab::Listeners.index()].key;
+    let selected = app.nav_of(Tab::Listeners).key;
     for sample in &samples[6..] {
         app.handle(Event::Sample(Box::new(sample.clone())));
         screen(&mut app, 100, 30);
-        assert_eq!(app.tables[Tab::Listeners.index()].key, selected);
+        assert_eq!(app.nav_of(Tab::Listeners).key, selected);
     }
 }
 

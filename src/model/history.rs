@@ -148,6 +148,15 @@ impl History {
         self.points.iter().map(|point| point.states.map(|counts| counts.get(state))).collect()
     }
 
+    /// The smallest and largest count of one TCP state over the history.
+    pub fn state_range(&self, state: TcpState) -> Option<(u64, u64)> {
+        let counts = self.points.iter().filter_map(|point| point.states.map(|counts| counts.get(state)));
+        counts.fold(None, |range, count| match range {
+            None => Some((count, count)),
+            Some((low, high)) => Some((low.min(count), high.max(count))),
+        })
+    }
+
     /// An interface's received-packet drops per second over time.
     pub fn interface_rx_drop_rate(&self, index: u32) -> Vec<Option<f64>> {
         self.points.iter().map(|point| point.interface_rx_drop_rate.get(&index).copied()).collect()

@@ -147,16 +147,20 @@ pub fn listeners(
     for view in &mut views {
         view.level = fill_level(view.fill, view.full, limits);
     }
-    views.sort_by(|a, b| {
-        b.fill
-            .total_cmp(&a.fill)
-            .then(b.accept_queue.cmp(&a.accept_queue))
-            .then(a.protocol.cmp(&b.protocol))
-            .then(a.endpoint.port().cmp(&b.endpoint.port()))
-            .then(a.endpoint.address_text().cmp(&b.endpoint.address_text()))
-            .then(a.key.cmp(&b.key))
-    });
+    views.sort_by(fullest_first);
     (views, attribution.map(|a| a.unattributed).unwrap_or_default())
+}
+
+/// The order listeners are shown in: fullest accept queue first, then the longest queue, then
+/// TCP before UNIX, by port, address and identity.
+pub fn fullest_first(a: &ListenerView, b: &ListenerView) -> std::cmp::Ordering {
+    b.fill
+        .total_cmp(&a.fill)
+        .then(b.accept_queue.cmp(&a.accept_queue))
+        .then(a.protocol.cmp(&b.protocol))
+        .then(a.endpoint.port().cmp(&b.endpoint.port()))
+        .then_with(|| a.endpoint.address_text().cmp(&b.endpoint.address_text()))
+        .then(a.key.cmp(&b.key))
 }
 
 /// Critical when the queue is full, warning from the configured fill, else normal.

@@ -1,6 +1,8 @@
 //! The dashboard's state and everything that changes it. [`App::handle`] takes one event (a key,
 //! a click, a new sample, a signal) and returns the effects the event loop must carry out; it
 //! never touches the terminal or a thread, so tests drive it with plain events and no sleeps.
+//! Each tab owns its table's selection, sort and detail pane ([`super::component::Tab`]); the
+//! app owns what is shared: the pipeline, the frame on screen, the filter, the help and freeze.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,67 +10,17 @@ use std::time::Duration;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 
+use super::component::{Ctx, Tab, TabId};
 use super::filter::Filter;
 use super::keymap::{self, Action, Context, Keymap};
+use super::table::{TableControl, TableNav};
 use super::theme::Theme;
+use super::views;
+use super::widgets::Drawn;
 use crate::advise::Rules;
 use crate::engine::{Frame, Pipeline};
 use crate::model::history::History;
 use crate::sample::Sample;
-
-/// The dashboard's views, in tab order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Tab {
-    /// Everything at a glance.
-    Overview,
-    /// Every TCP and UNIX listener.
-    Listeners,
-    /// Every TCP and UDP socket.
-    Connections,
-    /// TCP state counts over time and per process.
-    States,
-    /// Ephemeral port use.
-    Ports,
-    /// Network interfaces.
-    Interfaces,
-    /// Kernel settings.
-    Kernel,
-    /// The advisor's findings.
-    Findings,
-}
-
-impl Tab {
-    /// Every tab, in order; number keys select them 1-based.
-    pub const ALL: [Tab; 8] = [
-        Tab::Overview,
-        Tab::Listeners,
-        Tab::Connections,
-        Tab::States,
-        Tab::Ports,
-        Tab::Interfaces,
-        Tab::Kernel,
-        Tab::Findings,
-    ];
-
-    /// The tab's position in [`Tab::ALL`].
-    pub fn index(self) -> usize {
-        Tab::ALL.iter().position(|tab| *tab == self).unwrap_or(0)
-    }
-
-    /// The tab's title in the tab bar.
-    pub fn title(self) -> &'static str {
-        match self {
-            Tab::Overview => "Overview",
-            Tab::Listeners => "Listeners",
-            Tab::Connections => "Connections",
-            Tab::States => "States",
-            Tab::Ports => "Ports",
-            Tab::Interfaces => "Interfaces",
-            Tab::Kernel => "Kernel",
-            Tab::Findings => "Findings",
-        }
-    }
-}
 
 /// What the event loop must do after an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +49,8 @@ pub enum Event {
     Resize,
     /// A new sample from the collector.
     Sample(Box<Sample>),
-    /// The collector stopped (it panicked): the screen says so and keeps working.
+    /// The collector stopped (it panicked, or its source ended): the screen says so and keeps
+    /// working.
     CollectorStopped(String),
     /// A signal asked the dashboard to end (SIGTERM, SIGHUP, SIGQUIT, SIGINT).
     Terminate(i32),
@@ -124,83 +77,14 @@ pub struct Frozen {
     pub history: History,
 }
 
-/// The scroll and selection state of one table. Selection follows the row's identity across
-/// new samples and re-sorts; when the row disappears, its neighbour is selected.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TableNav {
-    /// Index of the selected row in the displayed order.
-    pub selected: usize,
-    /// Identity of the selected row as of the last draw.
-    pub key: Option<u64>,
-    /// First visible row.
-    pub offset: usize,
-    /// Rows visible at the last draw (for page moves).
-    pub page: usize,
-    /// Rows in the table at the last draw.
-    pub len: usize,
-    /// Whether the user moved since the last draw (then the index wins over the key).
-    moved: bool,
-}
-
-impl TableNav {
-    /// Fixes the selection for this draw: re-finds the selected row by identity unless the user
-    /// just moved, clamps it, and scrolls so it is visible in `page` rows.
-    pub fn resolve(&mut self, keys: &[u64], page: usize) {
-        self.len = keys.len();
-        self.page = page.max(1);
-        if !self.moved
-            && let Some(index) = self.key.and_then(|key| keys.iter().position(|k| *k == key))
-        {
-            self.selected = index;
-        }
-        self.moved = false;
-        self.selected = self.selected.min(keys.len().saturating_sub(1));
-        self.key = keys.get(self.selected).copied();
-        if self.selected < self.offset {
-            self.offset = self.selected;
-        } else if self.selected >= self.offset + self.page {
-            self.offset = self.selected + 1 - self.page;
-        }
-        self.offset = self.offset.min(keys.len().saturating_sub(self.page));
-    }
-
-    /// Moves the selection by `delta` rows (negative is up), within the last known length.
-    pub fn move_by(&mut self, delta: isize) {
-        let last = self.len.saturating_sub(1);
-        self.selected = self.selected.saturating_add_signed(delta).min(last);
-        self.moved = true;
-    }
-
-    /// Selects a row by index.
-    pub fn select(&mut self, index: usize) {
-        self.selected = index.min(self.len.saturating_sub(1));
-        self.moved = true;
-    }
-
-    /// Selects a row by identity at the next draw.
-    pub fn select_key(&mut self, key: u64) {
-        self.key = Some(key);
-        self.moved = false;
-    }
-}
-
-/// Sort state of one table: which of the view's sort columns, and which way.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Sort {
-    /// Index into the view's sort columns.
-    pub column: usize,
-    /// Whether the natural order is reversed.
-    pub reversed: bool,
-}
-
 /// Screen areas recorded while drawing, for mouse clicks.
 #[derive(Debug, Clone, Default)]
 pub struct Regions {
     /// Each tab's title in the tab bar.
-    pub tabs: Vec<(Rect, Tab)>,
+    pub tabs: Vec<(Rect, TabId)>,
     /// The rows of the active table (without its header).
     pub table: Option<Rect>,
-    /// The active table's sortable headings, with their index among the view's sorts.
+    /// The active table's sortable headings, with their index among the table's sorts.
     pub header: Vec<(Rect, usize)>,
 }
 
@@ -218,29 +102,23 @@ pub struct Settings {
 }
 
 /// The whole state of the dashboard.
-#[derive(Debug)]
 pub struct App {
     /// Start-up choices.
     pub settings: Settings,
     pipeline: Pipeline,
     live: Option<Arc<Frame>>,
     frozen: Option<Frozen>,
+    tabs: Vec<Box<dyn Tab>>,
     /// The active view.
-    pub tab: Tab,
+    pub tab: TabId,
     /// The sampling interval.
     pub interval: Duration,
     /// Whether the help overlay is open.
     pub help: bool,
-    /// Whether each view's detail pane is open.
-    pub details: [bool; 8],
     /// The filter in force.
     pub filter: Filter,
     /// The filter being typed, while the input line is open.
     pub filter_input: Option<String>,
-    /// Each view's table selection.
-    pub tables: [TableNav; 8],
-    /// Each view's sort.
-    pub sorts: [Sort; 8],
     /// Whether the mouse is captured.
     pub mouse: bool,
     /// Whether the last sample is older than twice the interval.
@@ -251,72 +129,27 @@ pub struct App {
     pub collector_error: Option<String>,
     /// Click targets of the last draw.
     pub regions: Regions,
-    /// How many sort columns each view offers (set by the views module).
-    pub sort_columns: [usize; 8],
-    /// The Connections view's filtered and sorted row order, kept between draws.
-    pub connection_rows: RowCache,
-}
-
-/// A row order computed once per change of frame, filter or sort (sorting 100k sockets on
-/// every key press would make scrolling sluggish).
-#[derive(Debug, Clone, Default)]
-pub struct RowCache {
-    /// What the order was computed for: frame generation, filter text, sort.
-    pub computed_for: Option<(u64, String, Sort)>,
-    /// Row indices in display order.
-    pub rows: Vec<usize>,
-    /// Row identities in display order.
-    pub keys: Vec<u64>,
-}
-
-/// Everything a view needs to draw, borrowed from the [`App`] at once.
-pub struct Parts<'a> {
-    /// The frame on screen.
-    pub frame: &'a Frame,
-    /// The history on screen.
-    pub history: &'a History,
-    /// Start-up choices.
-    pub settings: &'a Settings,
-    /// The filter in force.
-    pub filter: &'a Filter,
-    /// The active view.
-    pub tab: Tab,
-    /// Its sort.
-    pub sort: Sort,
-    /// Whether its detail pane is open.
-    pub detail: bool,
-    /// Every view's table state (the overview also drives the listeners').
-    pub tables: &'a mut [TableNav; 8],
-    /// Click targets.
-    pub regions: &'a mut Regions,
-    /// The Connections view's row order.
-    pub connection_rows: &'a mut RowCache,
 }
 
 impl App {
     /// A dashboard with no sample yet.
-    pub fn new(settings: Settings, interval: Duration, sort_columns: [usize; 8]) -> App {
+    pub fn new(settings: Settings, interval: Duration) -> App {
         App {
             pipeline: Pipeline::new(settings.rules.clone()),
             settings,
             live: None,
             frozen: None,
-            tab: Tab::Overview,
+            tabs: views::tabs(),
+            tab: TabId::Overview,
             interval,
             help: false,
-            // The findings' explanation and remedy are what that view is for: open by default.
-            details: [false, false, false, false, false, false, false, true],
             filter: Filter::default(),
             filter_input: None,
-            tables: Default::default(),
-            sorts: Default::default(),
             mouse: true,
             stale: false,
             message: None,
             collector_error: None,
             regions: Regions::default(),
-            sort_columns,
-            connection_rows: RowCache::default(),
         }
     }
 
@@ -330,41 +163,48 @@ impl App {
         self.frozen.as_ref().map_or(self.pipeline.history(), |frozen| &frozen.history)
     }
 
-    /// The state a view draws from; `None` before the first sample.
-    pub fn parts(&mut self) -> Option<Parts<'_>> {
-        let index = self.tab.index();
-        let (frame, history) = match &self.frozen {
-            Some(frozen) => (&*frozen.frame, &frozen.history),
-            None => (self.live.as_deref()?, self.pipeline.history()),
-        };
-        Some(Parts {
-            frame,
-            history,
-            settings: &self.settings,
-            filter: &self.filter,
-            tab: self.tab,
-            sort: self.sorts[index],
-            detail: self.details[index],
-            tables: &mut self.tables,
-            regions: &mut self.regions,
-            connection_rows: &mut self.connection_rows,
-        })
-    }
-
     /// Whether the screen is frozen.
     pub fn is_frozen(&self) -> bool {
         self.frozen.is_some()
     }
 
-    /// Whether the active view wants every socket collected.
-    pub fn wants_connections(&self) -> bool {
-        matches!(self.tab, Tab::Connections | Tab::States)
-            || (matches!(self.tab, Tab::Listeners | Tab::Ports) && self.details[self.tab.index()])
+    /// A tab's table state: its selection, sort and detail pane.
+    pub fn table(&self, tab: TabId) -> &dyn TableControl {
+        self.tabs[tab.index()].table()
     }
 
-    /// The active view's table state.
-    pub fn nav(&mut self) -> &mut TableNav {
-        &mut self.tables[self.tab.index()]
+    /// The selection of a tab's table.
+    pub fn nav_of(&self, tab: TabId) -> &TableNav {
+        self.table(tab).nav_ref()
+    }
+
+    /// Whether the active view wants every socket collected.
+    pub fn wants_connections(&self) -> bool {
+        self.active().wants_connections()
+    }
+
+    /// Draws the active tab into `area` from the frame on screen; nothing before the first
+    /// sample.
+    pub fn draw_tab(&mut self, frame: &mut ratatui::Frame, area: Rect) {
+        let (shown, history) = match &self.frozen {
+            Some(frozen) => (&*frozen.frame, &frozen.history),
+            None => match self.live.as_deref() {
+                Some(live) => (live, self.pipeline.history()),
+                None => return,
+            },
+        };
+        let ctx = Ctx {
+            frame: shown,
+            model: &shown.model,
+            sample: &shown.sample,
+            history,
+            theme: &self.settings.theme,
+            filter: &self.filter,
+        };
+        if let Some(Drawn { rows, header }) = self.tabs[self.tab.index()].draw(frame, area, &ctx) {
+            self.regions.table = Some(rows);
+            self.regions.header = header;
+        }
     }
 
     /// Applies one event; returns what the event loop must do.
@@ -396,6 +236,18 @@ impl App {
     pub fn push_sample(&mut self, sample: Sample) {
         self.live = Some(self.pipeline.push(sample));
         self.stale = false;
+    }
+
+    fn active(&self) -> &dyn Tab {
+        self.tabs[self.tab.index()].as_ref()
+    }
+
+    fn table_mut(&mut self) -> &mut dyn TableControl {
+        self.tabs[self.tab.index()].table_mut()
+    }
+
+    fn nav(&mut self) -> &mut TableNav {
+        self.table_mut().nav()
     }
 
     fn handle_key(&mut self, key: &KeyEvent) -> Vec<Effect> {
@@ -445,8 +297,8 @@ impl App {
             Action::Quit => effects.push(Effect::Exit(0)),
             Action::Help => self.help = !self.help,
             Action::Suspend => effects.push(Effect::Suspend),
-            Action::NextTab => self.switch_tab((self.tab.index() + 1) % Tab::ALL.len()),
-            Action::PreviousTab => self.switch_tab((self.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len()),
+            Action::NextTab => self.switch_tab((self.tab.index() + 1) % TabId::ALL.len()),
+            Action::PreviousTab => self.switch_tab((self.tab.index() + TabId::ALL.len() - 1) % TabId::ALL.len()),
             Action::GoToTab => {
                 if let KeyCode::Char(c) = key.code
                     && let Some(digit) = c.to_digit(10)
@@ -454,29 +306,14 @@ impl App {
                     self.switch_tab((digit as usize).saturating_sub(1));
                 }
             }
-            Action::Up => self.nav().move_by(-1),
-            Action::Down => self.nav().move_by(1),
-            Action::PageUp => {
-                let page = self.nav().page as isize;
-                self.nav().move_by(-page);
+            Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top | Action::Bottom => {
+                self.move_selection(action);
             }
-            Action::PageDown => {
-                let page = self.nav().page as isize;
-                self.nav().move_by(page);
-            }
-            Action::Top => self.nav().select(0),
-            Action::Bottom => self.nav().select(usize::MAX),
             Action::Details => self.open_details(),
             Action::Back => self.back(),
             Action::Filter => self.filter_input = Some(self.filter.text().to_string()),
-            Action::SortNext => {
-                let (index, columns) = (self.tab.index(), self.sort_columns[self.tab.index()]);
-                if columns > 0 {
-                    self.sorts[index].column = (self.sorts[index].column + 1) % columns;
-                    self.sorts[index].reversed = false;
-                }
-            }
-            Action::SortReverse => self.sorts[self.tab.index()].reversed ^= true,
+            Action::SortNext => self.table_mut().sort_next(),
+            Action::SortReverse => self.table_mut().sort_reverse(),
             Action::Freeze => self.toggle_freeze(),
             Action::Faster => effects.extend(self.step_interval(-1)),
             Action::Slower => effects.extend(self.step_interval(1)),
@@ -498,18 +335,21 @@ impl App {
         effects
     }
 
-    /// A click on a heading: sort by that column, or reverse the sort if it already is.
-    fn sort_by(&mut self, sort: usize) {
-        let current = &mut self.sorts[self.tab.index()];
-        if current.column == sort {
-            current.reversed ^= true;
-        } else {
-            *current = Sort { column: sort, reversed: false };
+    fn move_selection(&mut self, action: Action) {
+        let nav = self.nav();
+        let page = nav.page as isize;
+        match action {
+            Action::Up => nav.move_by(-1),
+            Action::Down => nav.move_by(1),
+            Action::PageUp => nav.move_by(-page),
+            Action::PageDown => nav.move_by(page),
+            Action::Top => nav.select(0),
+            _ => nav.select(usize::MAX),
         }
     }
 
     fn switch_tab(&mut self, index: usize) {
-        if let Some(tab) = Tab::ALL.get(index) {
+        if let Some(tab) = TabId::ALL.get(index) {
             self.tab = *tab;
             self.help = false;
         }
@@ -518,26 +358,27 @@ impl App {
     /// Enter: on the overview, open the selected listener in the Listeners view; elsewhere
     /// toggle the detail pane.
     fn open_details(&mut self) {
-        if self.tab == Tab::Overview {
-            let key = self.tables[Tab::Overview.index()].key;
-            self.tab = Tab::Listeners;
+        if self.tab == TabId::Overview {
+            let key = self.nav_of(TabId::Overview).key;
+            self.tab = TabId::Listeners;
+            let listeners = self.table_mut();
             if let Some(key) = key {
-                self.tables[Tab::Listeners.index()].select_key(key);
+                listeners.nav().select_key(key);
             }
-            self.details[Tab::Listeners.index()] = true;
+            listeners.set_detail(true);
             return;
         }
-        let index = self.tab.index();
-        self.details[index] = !self.details[index];
+        let table = self.table_mut();
+        let open = table.detail();
+        table.set_detail(!open);
     }
 
     /// Esc: close the help, else the detail pane, else clear the filter. Never quits.
     fn back(&mut self) {
-        let index = self.tab.index();
         if self.help {
             self.help = false;
-        } else if self.details[index] {
-            self.details[index] = false;
+        } else if self.table_mut().detail() {
+            self.table_mut().set_detail(false);
         } else if !self.filter.is_empty() {
             self.filter = Filter::default();
         }
@@ -594,7 +435,7 @@ impl App {
                 } else if let Some(sort) =
                     self.regions.header.iter().find(|(area, _)| area.contains(position)).map(|(_, sort)| *sort)
                 {
-                    self.sort_by(sort);
+                    self.table_mut().sort_by_index(sort);
                 } else if let Some(table) = self.regions.table.filter(|area| area.contains(position)) {
                     let offset = self.nav().offset;
                     self.nav().select(offset + usize::from(position.y - table.y));
@@ -618,7 +459,7 @@ mod tests {
             time_zone: jiff::tz::TimeZone::UTC,
             keymap: Keymap::default(),
         };
-        App::new(settings, Duration::from_secs(1), [3; 8])
+        App::new(settings, Duration::from_secs(1))
     }
 
     fn press(app: &mut App, code: KeyCode) -> Vec<Effect> {
@@ -626,38 +467,21 @@ mod tests {
     }
 
     #[test]
-    fn selection_follows_the_row_across_reorders() {
-        let mut nav = TableNav::default();
-        nav.resolve(&[10, 20, 30], 2);
-        nav.move_by(1);
-        nav.resolve(&[10, 20, 30], 2);
-        assert_eq!((nav.selected, nav.key), (1, Some(20)));
-        nav.resolve(&[20, 30, 10], 2);
-        assert_eq!((nav.selected, nav.key), (0, Some(20)));
-        nav.resolve(&[30, 10], 2);
-        assert_eq!((nav.selected, nav.key), (0, Some(30)), "a vanished row selects its neighbour");
-        nav.select(usize::MAX);
-        nav.resolve(&[30, 10], 1);
-        assert_eq!((nav.selected, nav.offset), (1, 1), "the selection scrolls into view");
-        nav.resolve(&[], 1);
-        assert_eq!((nav.selected, nav.key, nav.offset), (0, None, 0));
-    }
-
-    #[test]
     fn keys_switch_views_and_ask_for_connections_only_where_needed() {
         let mut app = app();
         assert_eq!(press(&mut app, KeyCode::Char('3')), vec![Effect::CollectConnections(true)]);
-        assert_eq!(app.tab, Tab::Connections);
+        assert_eq!(app.tab, TabId::Connections);
         assert_eq!(press(&mut app, KeyCode::Tab), Vec::new(), "States needs connections too");
         assert_eq!(press(&mut app, KeyCode::Tab), vec![Effect::CollectConnections(false)]);
-        assert_eq!(app.tab, Tab::Ports);
+        assert_eq!(app.tab, TabId::Ports);
+        assert_eq!(press(&mut app, KeyCode::Enter), vec![Effect::CollectConnections(true)], "a destination's detail");
         press(&mut app, KeyCode::BackTab);
         press(&mut app, KeyCode::BackTab);
         press(&mut app, KeyCode::BackTab);
         press(&mut app, KeyCode::BackTab);
-        assert_eq!(app.tab, Tab::Overview);
+        assert_eq!(app.tab, TabId::Overview);
         press(&mut app, KeyCode::BackTab);
-        assert_eq!(app.tab, Tab::Findings);
+        assert_eq!(app.tab, TabId::Findings);
     }
 
     #[test]
@@ -673,11 +497,11 @@ mod tests {
         assert_eq!(app.filter.text(), "port:80");
         press(&mut app, KeyCode::Enter);
         press(&mut app, KeyCode::Char('?'));
-        assert!(app.help && app.details[1]);
+        assert!(app.help && app.table(TabId::Listeners).detail());
         assert!(press(&mut app, KeyCode::Esc).is_empty());
-        assert!(!app.help && app.details[1]);
+        assert!(!app.help && app.table(TabId::Listeners).detail());
         press(&mut app, KeyCode::Esc);
-        assert!(!app.details[1]);
+        assert!(!app.table(TabId::Listeners).detail());
         assert_eq!(app.filter.text(), "port:80");
         press(&mut app, KeyCode::Esc);
         assert!(app.filter.is_empty());
@@ -711,15 +535,13 @@ mod tests {
     }
 
     #[test]
-    fn sort_keys_cycle_and_reverse() {
+    fn each_tab_keeps_its_own_detail_pane() {
         let mut app = app();
-        press(&mut app, KeyCode::Char('2'));
-        press(&mut app, KeyCode::Char('S'));
-        assert_eq!(app.sorts[1], Sort { column: 0, reversed: true });
-        press(&mut app, KeyCode::Char('s'));
-        press(&mut app, KeyCode::Char('s'));
-        press(&mut app, KeyCode::Char('s'));
-        assert_eq!(app.sorts[1], Sort { column: 0, reversed: false });
+        assert!(app.table(TabId::Findings).detail(), "the findings' explanation is open by default");
+        press(&mut app, KeyCode::Char('6'));
+        press(&mut app, KeyCode::Enter);
+        press(&mut app, KeyCode::Char('7'));
+        assert!(app.table(TabId::Interfaces).detail() && !app.table(TabId::Kernel).detail());
     }
 
     #[test]

@@ -4,8 +4,10 @@
 //! all, and draws once. Nothing on the main thread waits for the kernel.
 
 pub mod app;
+pub mod component;
 pub mod filter;
 pub mod keymap;
+pub mod table;
 pub mod terminal;
 pub mod theme;
 pub mod ui;
@@ -27,8 +29,6 @@ use app::{App, Effect, Event, Settings};
 use keymap::Keymap;
 use terminal::{COLLECTOR_THREAD, Guard};
 use theme::{Theme, ThemeName};
-
-pub use views::SORT_COLUMNS;
 
 /// How the dashboard was asked to run.
 #[derive(Debug, Clone)]
@@ -63,7 +63,7 @@ pub fn run(source: Box<dyn SampleSource + Send>, options: Options) -> std::io::R
         time_zone: jiff::tz::TimeZone::system(),
         keymap: options.keymap.clone(),
     };
-    let mut app = App::new(settings, options.interval, SORT_COLUMNS);
+    let mut app = App::new(settings, options.interval);
     app.mouse = options.mouse;
     let (events, inbox) = mpsc::channel();
     let (control, control_inbox) = mpsc::channel();

@@ -6,10 +6,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-use super::app::{App, Tab};
+use super::app::App;
+use super::component::TabId;
 use super::keymap::{Context, Keymap};
 use super::theme::Theme;
-use super::views;
 use crate::advise::Severity;
 use crate::engine::Frame as Shown;
 use crate::render::format::{self as units, sanitize};
@@ -31,7 +31,7 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     draw_header(frame, header, app);
     draw_tabs(frame, tabs, app);
     match app.frame() {
-        Some(_) => views::draw(frame, body, app),
+        Some(_) => app.draw_tab(frame, body),
         None => draw_waiting(frame, body, app),
     }
     draw_footer(frame, footer, app);
@@ -182,18 +182,16 @@ fn clock(at: &jiff::Timestamp, app: &App) -> String {
     at.to_zoned(app.settings.time_zone.clone()).strftime("%H:%M:%S").to_string()
 }
 
-const SHORT_TITLES: [&str; 8] = ["Over", "Listen", "Conns", "States", "Ports", "Ifaces", "Kernel", "Finds"];
-
 fn draw_tabs(frame: &mut Frame, area: Rect, app: &mut App) {
     let theme = app.settings.theme;
-    let long: usize = Tab::ALL.iter().map(|tab| tab.title().len() + 4).sum::<usize>() + 3;
+    let long: usize = TabId::ALL.iter().map(|tab| tab.title().len() + 4).sum::<usize>() + 3;
     let findings = app.frame().map(|shown| (shown.findings.findings.len(), shown.findings.worst()));
     let mut x = area.x;
-    for tab in Tab::ALL {
-        let title = if long <= usize::from(area.width) { tab.title() } else { SHORT_TITLES[tab.index()] };
+    for tab in TabId::ALL {
+        let title = if long <= usize::from(area.width) { tab.title() } else { tab.short_title() };
         let mut label = format!(" {} {title}", tab.index() + 1);
         let mut style = if tab == app.tab { theme.selected.patch(theme.title) } else { theme.muted };
-        if tab == Tab::Findings
+        if tab == TabId::Findings
             && let Some((count, worst)) = findings.filter(|(count, _)| *count > 0)
         {
             label.push_str(&format!(" {count}"));

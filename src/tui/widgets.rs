@@ -9,7 +9,7 @@ use ratatui::widgets::{
     Block, Cell, Paragraph, Row, Scrollbar, ScrollbarOrientation, ScrollbarState, Table, TableState,
 };
 
-use super::app::{Sort, TableNav};
+use super::table::{SortBy, TableNav};
 use super::theme::Theme;
 
 const LEVELS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -70,20 +70,11 @@ pub fn bar(ratio: f64, width: usize) -> String {
 
 const PARTIAL: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
 
-/// The style for a fill ratio: critical when full, warning from `warning` up.
-pub fn fill_style(theme: &Theme, fill: f64, full: bool, warning: f64) -> Style {
-    if full {
-        theme.critical
-    } else if fill >= warning {
-        theme.warning
-    } else {
-        Style::new()
-    }
-}
-
-/// One column of a [`DataTable`].
+/// One column of a [`DataTable`], named by the table's column enum `C`.
 #[derive(Debug, Clone, Copy)]
-pub struct Column {
+pub struct Column<C> {
+    /// Which column.
+    pub id: C,
     /// Heading.
     pub title: &'static str,
     /// Width in cells (the minimum for the flexible column).
@@ -96,31 +87,21 @@ pub struct Column {
     pub flexible: bool,
 }
 
-impl Column {
+impl<C> Column<C> {
     /// A left-aligned text column.
-    pub const fn text(title: &'static str, width: u16, priority: u8) -> Column {
-        Column { title, width, right: false, priority, flexible: false }
+    pub const fn text(id: C, title: &'static str, width: u16, priority: u8) -> Column<C> {
+        Column { id, title, width, right: false, priority, flexible: false }
     }
 
     /// A right-aligned number column.
-    pub const fn number(title: &'static str, width: u16, priority: u8) -> Column {
-        Column { title, width, right: true, priority, flexible: false }
+    pub const fn number(id: C, title: &'static str, width: u16, priority: u8) -> Column<C> {
+        Column { id, title, width, right: true, priority, flexible: false }
     }
 
     /// The column that takes the remaining width.
-    pub const fn flexible(title: &'static str, width: u16) -> Column {
-        Column { title, width, right: false, priority: 0, flexible: true }
+    pub const fn flexible(id: C, title: &'static str, width: u16) -> Column<C> {
+        Column { id, title, width, right: false, priority: 0, flexible: true }
     }
-}
-
-/// One way a table can be sorted: its name and the column (by position in the table's column
-/// list) that carries the ▼/▲ mark and sorts on a click.
-#[derive(Debug, Clone, Copy)]
-pub struct SortColumn {
-    /// Name, as the view's comparator knows it.
-    pub name: &'static str,
-    /// Position of the marked column in the view's column list.
-    pub column: usize,
 }
 
 /// Where a drawn table landed, for mouse clicks.
@@ -133,15 +114,16 @@ pub struct Drawn {
 }
 
 /// A bordered table over `keys.len()` rows that builds only the visible rows.
-pub struct DataTable<'a> {
+pub struct DataTable<'a, C: 'static> {
     /// Block title.
     pub title: Line<'a>,
     /// Columns, in display order.
-    pub columns: &'a [Column],
-    /// The ways the table can be sorted (empty for tables that cannot).
-    pub sorts: &'a [SortColumn],
-    /// The sort in force (an index into `sorts`).
-    pub sort: Sort,
+    pub columns: &'a [Column<C>],
+    /// The columns the table can be sorted by (empty for tables that cannot); a click on one's
+    /// heading reports its index here.
+    pub sorts: &'a [C],
+    /// The sort in force.
+    pub sort: Option<SortBy<C>>,
     /// Row identities in display order.
     pub keys: &'a [u64],
     /// Whether the selection is shown.
@@ -150,7 +132,7 @@ pub struct DataTable<'a> {
     pub empty: &'a str,
 }
 
-impl DataTable<'_> {
+impl<C: Copy + Eq> DataTable<'_, C> {
     /// Draws the table; `row(index)` gives the cells of row `index` (in `columns` order) and
     /// the row's style. Returns where the rows and the sortable headings are, for mouse clicks.
     pub fn draw<'r>(
@@ -167,12 +149,11 @@ impl DataTable<'_> {
         let page = usize::from(inner.height.saturating_sub(1));
         nav.resolve(self.keys, page);
         let visible = visible_columns(self.columns, inner.width.saturating_sub(2));
-        let sorted = self.sorts.get(self.sort.column).map(|sort| sort.column);
         let header = Row::new(visible.iter().map(|&index| {
             let column = &self.columns[index];
-            let mark = match sorted {
-                Some(sorted) if sorted == index => {
-                    if self.sort.reversed {
+            let mark = match self.sort {
+                Some(sort) if sort.column == column.id && !self.sorts.is_empty() => {
+                    if sort.reversed {
                         "▲"
                     } else {
                         "▼"
@@ -201,7 +182,7 @@ impl DataTable<'_> {
                 if column.flexible { Constraint::Min(column.width) } else { Constraint::Length(column.width) }
             })
             .collect();
-        let header_cells = header_cells(self.sorts, &visible, &widths, inner);
+        let header_cells = header_cells(self.columns, self.sorts, &visible, &widths, inner);
         let table = Table::new(rows, widths)
             .header(header)
             .column_spacing(1)
@@ -225,7 +206,13 @@ impl DataTable<'_> {
 
 /// The headings of the sortable columns on screen, laid out as ratatui lays out the table (after
 /// the two-cell selection gutter, one cell between columns).
-fn header_cells(sorts: &[SortColumn], visible: &[usize], widths: &[Constraint], inner: Rect) -> Vec<(Rect, usize)> {
+fn header_cells<C: Copy + Eq>(
+    columns: &[Column<C>],
+    sorts: &[C],
+    visible: &[usize],
+    widths: &[Constraint],
+    inner: Rect,
+) -> Vec<(Rect, usize)> {
     if sorts.is_empty() || inner.height == 0 {
         return Vec::new();
     }
@@ -235,7 +222,7 @@ fn header_cells(sorts: &[SortColumn], visible: &[usize], widths: &[Constraint], 
     visible
         .iter()
         .zip(cells.iter())
-        .filter_map(|(column, cell)| Some((*cell, sorts.iter().position(|sort| sort.column == *column)?)))
+        .filter_map(|(column, cell)| Some((*cell, sorts.iter().position(|sort| *sort == columns[*column].id)?)))
         .collect()
 }
 
@@ -244,7 +231,7 @@ fn align(line: Line<'_>, right: bool) -> Line<'_> {
 }
 
 /// The columns that fit in `width`, dropping the highest priority numbers first.
-fn visible_columns(columns: &[Column], width: u16) -> Vec<usize> {
+fn visible_columns<C>(columns: &[Column<C>], width: u16) -> Vec<usize> {
     let mut shown: Vec<usize> = (0..columns.len()).collect();
     let needed = |shown: &[usize]| -> u16 { shown.iter().map(|&index| columns[index].width + 1).sum::<u16>() + 2 };
     while needed(&shown) > width {
@@ -307,7 +294,7 @@ mod tests {
 
     #[test]
     fn narrow_tables_drop_columns_by_priority() {
-        let columns = [Column::text("a", 10, 0), Column::number("b", 10, 2), Column::number("c", 10, 1)];
+        let columns = [Column::text(0, "a", 10, 0), Column::number(1, "b", 10, 2), Column::number(2, "c", 10, 1)];
         assert_eq!(visible_columns(&columns, 40), vec![0, 1, 2]);
         assert_eq!(visible_columns(&columns, 30), vec![0, 2]);
         assert_eq!(visible_columns(&columns, 5), vec![0]);

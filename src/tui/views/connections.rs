@@ -10,39 +10,59 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::{Ctx, draw_pane, filtered, processes_label, sort_rows, title};
+use super::{draw_pane, processes_label, title};
 use crate::render::format as units;
-use crate::sample::TcpInfo;
-use crate::sample::{Connection, ProcessRef, Sample, SocketTimer, TcpState, UdpSocket};
-use crate::tui::app::{RowCache, TableNav};
+use crate::sample::{Connection, ProcessRef, Sample, SocketTimer, TcpInfo, TcpState, UdpSocket};
+use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::filter::Record;
-use crate::tui::widgets::{Column, DataTable, Drawn, SortColumn, field};
+use crate::tui::table::{Row, SortBy, TableState, ordered};
+use crate::tui::widgets::{Column, DataTable, Drawn, field};
 
-const COLUMNS: [Column; 11] = [
-    Column::text("proto", 5, 6),
-    Column::text("state", 11, 0),
-    Column::flexible("local", 18),
-    Column::text("peer", 22, 0),
-    Column::number("recv-q", 7, 1),
-    Column::number("send-q", 7, 1),
-    Column::number("rtt ms", 7, 3),
-    Column::number("cwnd", 5, 5),
-    Column::number("retrans", 7, 4),
-    Column::text("process", 16, 2),
-    Column::text("timer", 15, 6),
+/// The columns of the Connections table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionColumn {
+    /// `tcp` or `udp`.
+    Protocol,
+    /// TCP state (`UNCONN` for unconnected UDP).
+    State,
+    /// Local address and port.
+    Local,
+    /// Remote address and port.
+    Peer,
+    /// Receive queue.
+    RecvQ,
+    /// Send queue.
+    SendQ,
+    /// Smoothed round-trip time.
+    Rtt,
+    /// Congestion window.
+    Cwnd,
+    /// Retransmissions over the connection's life.
+    Retrans,
+    /// Owning processes.
+    Process,
+    /// The pending timer.
+    Timer,
+}
+
+use ConnectionColumn as C;
+
+const COLUMNS: [Column<C>; 11] = [
+    Column::text(C::Protocol, "proto", 5, 6),
+    Column::text(C::State, "state", 11, 0),
+    Column::flexible(C::Local, "local", 18),
+    Column::text(C::Peer, "peer", 22, 0),
+    Column::number(C::RecvQ, "recv-q", 7, 1),
+    Column::number(C::SendQ, "send-q", 7, 1),
+    Column::number(C::Rtt, "rtt ms", 7, 3),
+    Column::number(C::Cwnd, "cwnd", 5, 5),
+    Column::number(C::Retrans, "retrans", 7, 4),
+    Column::text(C::Process, "process", 16, 2),
+    Column::text(C::Timer, "timer", 15, 6),
 ];
 
 /// Sorts: state, local port, peer, queues, rtt, retransmissions, process.
-pub const SORTS: [SortColumn; 8] = [
-    SortColumn { name: "state", column: 1 },
-    SortColumn { name: "local", column: 2 },
-    SortColumn { name: "peer", column: 3 },
-    SortColumn { name: "recv-q", column: 4 },
-    SortColumn { name: "send-q", column: 5 },
-    SortColumn { name: "rtt", column: 6 },
-    SortColumn { name: "retrans", column: 8 },
-    SortColumn { name: "process", column: 9 },
-];
+const SORTABLE: [C; 8] = [C::State, C::Local, C::Peer, C::RecvQ, C::SendQ, C::Rtt, C::Retrans, C::Process];
 
 /// One row: a TCP socket of the all-states dump or a UDP socket.
 enum Socket<'a> {
@@ -108,13 +128,19 @@ impl Socket<'_> {
     }
 }
 
-fn sockets(sample: &Sample) -> Vec<Socket<'_>> {
-    let tcp = sample.connections.iter().flatten().map(Socket::Tcp);
-    tcp.chain(sample.udp_sockets.iter().flatten().map(Socket::Udp)).collect()
+/// One row of the table: a socket with its owners.
+struct SocketRow<'a> {
+    socket: Socket<'a>,
+    owners: &'a [ProcessRef],
 }
 
-fn owners<'a>(sample: &'a Sample, socket: &Socket<'_>) -> &'a [ProcessRef] {
-    let inode = socket.inode();
+fn rows(sample: &Sample) -> Vec<SocketRow<'_>> {
+    let tcp = sample.connections.iter().flatten().map(Socket::Tcp);
+    let sockets = tcp.chain(sample.udp_sockets.iter().flatten().map(Socket::Udp));
+    sockets.map(|socket| SocketRow { owners: owners(sample, socket.inode()), socket }).collect()
+}
+
+fn owners(sample: &Sample, inode: u64) -> &[ProcessRef] {
     if inode == 0 {
         return &[];
     }
@@ -125,61 +151,111 @@ fn endpoint((address, port): (IpAddr, u16)) -> String {
     units::endpoint(address, port)
 }
 
-fn record(sample: &Sample, socket: &Socket<'_>) -> Record {
-    let (local, local_port) = socket.local();
-    let (remote, remote_port) = socket.remote();
-    Record {
-        local_address: Some(local.to_string()),
-        local_port: Some(local_port),
-        remote_address: Some(remote.to_string()),
-        remote_port: Some(remote_port),
-        state: Some(socket.state()),
-        processes: super::process_fields(owners(sample, socket)),
-        text: vec![socket.protocol().to_string()],
-    }
-}
+impl Row for SocketRow<'_> {
+    type Column = ConnectionColumn;
 
-/// The row order for this snapshot, filter and sort, from the cache when nothing changed.
-fn order<'c>(ctx: &Ctx<'_>, sockets: &[Socket<'_>], cache: &'c mut RowCache) -> &'c RowCache {
-    let wanted = (ctx.frame.generation, ctx.filter.text().to_string(), ctx.sort);
-    if cache.computed_for.as_ref() == Some(&wanted) {
-        return cache;
+    fn key(&self) -> u64 {
+        self.socket.cookie()
     }
-    let sample = ctx.sample;
-    let mut rows = filtered(ctx.filter, sockets.len(), |index| record(sample, &sockets[index]));
-    let keys: Vec<u64> = sockets.iter().map(Socket::cookie).collect();
-    let rtt = |s: &Socket<'_>| s.info().and_then(|info| info.rtt).unwrap_or(0);
-    let retrans = |s: &Socket<'_>| s.info().and_then(|info| info.total_retrans).unwrap_or(0);
-    let state_rank = |s: &Socket<'_>| match s {
-        Socket::Tcp(c) => c.state as u8,
-        Socket::Udp(_) => u8::MAX,
-    };
-    let column = SORTS[ctx.sort.column.min(SORTS.len() - 1)].name;
-    sort_rows(&mut rows, ctx.sort, &keys, |a, b| {
-        let (a, b) = (&sockets[a], &sockets[b]);
+
+    fn compare(&self, other: &Self, column: C) -> Ordering {
+        let (a, b) = (&self.socket, &other.socket);
+        let rtt = |s: &Socket<'_>| s.info().and_then(|info| info.rtt).unwrap_or(0);
+        let retrans = |s: &Socket<'_>| s.info().and_then(|info| info.total_retrans).unwrap_or(0);
+        let state_rank = |s: &Socket<'_>| match s {
+            Socket::Tcp(c) => c.state as u8,
+            Socket::Udp(_) => u8::MAX,
+        };
         match column {
-            "local" => (a.local().1, a.local().0).cmp(&(b.local().1, b.local().0)),
-            "peer" => a.remote().cmp(&b.remote()),
-            "recv-q" => b.queues().0.cmp(&a.queues().0),
-            "send-q" => b.queues().1.cmp(&a.queues().1),
-            "rtt" => rtt(b).cmp(&rtt(a)),
-            "retrans" => retrans(b).cmp(&retrans(a)),
-            "process" => processes_label(owners(sample, a)).cmp(&processes_label(owners(sample, b))),
-            _ => state_rank(a).cmp(&state_rank(b)).then(a.local().1.cmp(&b.local().1)).then(Ordering::Equal),
+            C::Local => (a.local().1, a.local().0).cmp(&(b.local().1, b.local().0)),
+            C::Peer => a.remote().cmp(&b.remote()),
+            C::RecvQ => b.queues().0.cmp(&a.queues().0),
+            C::SendQ => b.queues().1.cmp(&a.queues().1),
+            C::Rtt => rtt(b).cmp(&rtt(a)),
+            C::Retrans => retrans(b).cmp(&retrans(a)),
+            C::Process => processes_label(self.owners).cmp(&processes_label(other.owners)),
+            C::State | C::Protocol | C::Cwnd | C::Timer => {
+                state_rank(a).cmp(&state_rank(b)).then(a.local().1.cmp(&b.local().1))
+            }
         }
-    });
-    cache.keys = rows.iter().map(|index| keys[*index]).collect();
-    cache.rows = rows;
-    cache.computed_for = Some(wanted);
-    cache
+    }
+
+    fn record(&self) -> Record {
+        let (local, local_port) = self.socket.local();
+        let (remote, remote_port) = self.socket.remote();
+        Record {
+            local_address: Some(local.to_string()),
+            local_port: Some(local_port),
+            remote_address: Some(remote.to_string()),
+            remote_port: Some(remote_port),
+            state: Some(self.socket.state()),
+            processes: super::process_fields(self.owners),
+            text: vec![self.socket.protocol().to_string()],
+        }
+    }
 }
 
-/// Draws the Connections view.
-pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav, cache: &mut RowCache) -> Option<Drawn> {
+/// A row order computed once per change of frame, filter or sort (sorting 100k sockets on
+/// every key press would make scrolling sluggish).
+#[derive(Debug, Clone, Default)]
+struct RowCache {
+    /// What the order was computed for: frame generation, filter text, sort.
+    computed_for: Option<(u64, String, Option<SortBy<C>>)>,
+    /// Row indices in display order.
+    rows: Vec<usize>,
+    /// Row identities in display order.
+    keys: Vec<u64>,
+}
+
+impl RowCache {
+    /// The row order for this frame, filter and sort, recomputed only when one of them changed.
+    fn refresh(&mut self, ctx: &Ctx<'_>, all: &[SocketRow<'_>], sort: Option<SortBy<C>>) {
+        let wanted = (ctx.frame.generation, ctx.filter.text().to_string(), sort);
+        if self.computed_for.as_ref() == Some(&wanted) {
+            return;
+        }
+        self.rows = ordered(all, ctx.filter, sort);
+        self.keys = self.rows.iter().map(|index| all[*index].key()).collect();
+        self.computed_for = Some(wanted);
+    }
+}
+
+/// The Connections tab: every TCP socket (collected only while this tab or States is open) and
+/// every UDP socket.
+pub struct Connections {
+    table: TableState<C>,
+    cache: RowCache,
+}
+
+impl Default for Connections {
+    fn default() -> Self {
+        Connections { table: TableState::new(&SORTABLE), cache: RowCache::default() }
+    }
+}
+
+impl Tab for Connections {
+    tab_table!(TabId::Connections);
+
+    fn wants_connections(&self) -> bool {
+        true
+    }
+
+    fn draw(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) -> Option<Drawn> {
+        draw(frame, area, ctx, &mut self.table, &mut self.cache)
+    }
+}
+
+fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    ctx: &Ctx<'_>,
+    state: &mut TableState<C>,
+    cache: &mut RowCache,
+) -> Option<Drawn> {
     let sample = ctx.sample;
-    let sockets = sockets(sample);
-    let cache = order(ctx, &sockets, cache);
-    let (table_area, pane) = super::split_detail(area, ctx.detail);
+    let sockets = rows(sample);
+    cache.refresh(ctx, &sockets, state.sort);
+    let (table_area, pane) = super::split_detail(area, state.detail);
     let collecting = sample.connections.is_none();
     let empty = if collecting {
         "collecting every TCP socket (from the next sample)…"
@@ -192,14 +268,14 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav, ca
     let table = DataTable {
         title: title(name, cache.rows.len(), sockets.len(), ctx),
         columns: &COLUMNS,
-        sorts: &SORTS,
-        sort: ctx.sort,
+        sorts: &SORTABLE,
+        sort: state.sort,
         keys: &cache.keys,
         focused: true,
         empty,
     };
-    let clicks = table.draw(frame, table_area, nav, ctx.theme, |row| {
-        let socket = &sockets[cache.rows[row]];
+    let clicks = table.draw(frame, table_area, &mut state.nav, ctx.theme, |row| {
+        let SocketRow { socket, owners } = &sockets[cache.rows[row]];
         let info = socket.info();
         let (recv_q, send_q) = socket.queues();
         let retransmitting = info.is_some_and(|i| i.retransmits.unwrap_or(0) > 0 || i.backoff.unwrap_or(0) > 0);
@@ -215,26 +291,28 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav, ca
             ),
             Span::raw(units::count(info.and_then(|i| i.snd_cwnd))),
             Span::raw(units::count(info.and_then(|i| i.total_retrans))),
-            Span::raw(processes_label(owners(sample, socket))),
+            Span::raw(processes_label(owners)),
             Span::raw(socket.timer().map_or_else(String::new, timer_label)),
         ];
         (cells, if retransmitting { ctx.theme.warning } else { Style::new() })
     });
     if let Some(pane) = pane
-        && let Some(socket) = nav.key.and_then(|key| sockets.iter().find(|s| s.cookie() == key))
+        && let Some(row) = state.nav.key.and_then(|key| sockets.iter().find(|row| row.key() == key))
     {
+        let socket = &row.socket;
         let title = format!("{} {} → {}", socket.protocol(), endpoint(socket.local()), endpoint(socket.remote()));
-        draw_pane(frame, pane, title, details(sample, socket, ctx), ctx.theme);
+        draw_pane(frame, pane, title, details(row, ctx), ctx.theme);
     }
     Some(clicks)
 }
 
-fn details<'a>(sample: &Sample, socket: &Socket<'_>, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
+fn details<'a>(row: &SocketRow<'_>, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
     let theme = ctx.theme;
+    let socket = &row.socket;
     let (recv_q, send_q) = socket.queues();
     let mut lines = vec![
         field("state", socket.state(), theme),
-        field("processes", processes_label(owners(sample, socket)), theme),
+        field("processes", processes_label(row.owners), theme),
         field("queues", format!("recv-q {recv_q}  send-q {send_q}"), theme),
         field("inode / cookie", format!("{} / {:#x}", socket.inode(), socket.cookie()), theme),
         field("timer", socket.timer().map_or_else(|| "none pending".to_string(), timer_label), theme),

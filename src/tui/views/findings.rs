@@ -8,66 +8,106 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::overview::severity_style;
-use super::{Ctx, draw_pane, filtered, sort_rows, title};
+use super::{draw_pane, severity_style, title};
 use crate::advise::{Finding, Subject};
 use crate::render::format::sanitize;
-use crate::tui::app::TableNav;
+use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::filter::Record;
-use crate::tui::widgets::{Column, DataTable, Drawn, SortColumn, key_of};
+use crate::tui::table::{Row, TableState, ordered};
+use crate::tui::widgets::{Column, DataTable, Drawn, key_of};
 
-const COLUMNS: [Column; 4] = [
-    Column::text("sev", 4, 0),
-    Column::text("check", 24, 2),
-    Column::text("about", 28, 1),
-    Column::flexible("summary", 30),
+/// The columns of the Findings table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FindingColumn {
+    /// Severity (sorts in the advisor's order: most severe first, then check and subject).
+    Severity,
+    /// Check id.
+    Check,
+    /// Subject.
+    About,
+    /// One-line summary.
+    Summary,
+}
+
+use FindingColumn as C;
+
+const COLUMNS: [Column<C>; 4] = [
+    Column::text(C::Severity, "sev", 4, 0),
+    Column::text(C::Check, "check", 24, 2),
+    Column::text(C::About, "about", 28, 1),
+    Column::flexible(C::Summary, "summary", 30),
 ];
 
 /// Sorts: severity (the advisor's order), check id, subject.
-pub const SORTS: [SortColumn; 3] = [
-    SortColumn { name: "severity", column: 0 },
-    SortColumn { name: "check", column: 1 },
-    SortColumn { name: "about", column: 2 },
-];
+const SORTABLE: [C; 3] = [C::Severity, C::Check, C::About];
 
-fn key(finding: &Finding) -> u64 {
-    key_of(&format!("{}\u{0}{}", finding.id, finding.subject.label()))
-}
+impl Row for Finding {
+    type Column = FindingColumn;
 
-fn record(finding: &Finding) -> Record {
-    let mut record = Record {
-        text: vec![finding.id.to_string(), finding.summary.clone(), finding.severity.name().to_string()],
-        ..Record::default()
-    };
-    match &finding.subject {
-        Subject::Listener { endpoint, processes, .. } => {
-            record.local_address = Some(endpoint.address_text());
-            record.local_port = endpoint.port();
-            record.processes = super::process_fields(processes);
-        }
-        Subject::Destination { local_address, remote_address, remote_port } => {
-            record.local_address = Some(local_address.to_string());
-            record.remote_address = Some(remote_address.to_string());
-            record.remote_port = Some(*remote_port);
-        }
-        Subject::Process { process } => record.processes = super::process_fields(std::slice::from_ref(process)),
-        other => record.text.push(other.label()),
+    fn key(&self) -> u64 {
+        key_of(&format!("{}\u{0}{}", self.id, self.subject.label()))
     }
-    record
+
+    fn compare(&self, other: &Self, column: C) -> Ordering {
+        match column {
+            C::Check => self.id.cmp(other.id),
+            C::About => self.subject.label().cmp(&other.subject.label()),
+            C::Severity | C::Summary => other
+                .severity
+                .cmp(&self.severity)
+                .then(self.id.cmp(other.id))
+                .then_with(|| self.subject.label().cmp(&other.subject.label())),
+        }
+    }
+
+    fn record(&self) -> Record {
+        let mut record = Record {
+            text: vec![self.id.to_string(), self.summary.clone(), self.severity.name().to_string()],
+            ..Record::default()
+        };
+        match &self.subject {
+            Subject::Listener { endpoint, processes, .. } => {
+                record.local_address = Some(endpoint.address_text());
+                record.local_port = endpoint.port();
+                record.processes = super::process_fields(processes);
+            }
+            Subject::Destination { local_address, remote_address, remote_port } => {
+                record.local_address = Some(local_address.to_string());
+                record.remote_address = Some(remote_address.to_string());
+                record.remote_port = Some(*remote_port);
+            }
+            Subject::Process { process } => record.processes = super::process_fields(std::slice::from_ref(process)),
+            other => record.text.push(other.label()),
+        }
+        record
+    }
 }
 
-/// Draws the Findings view.
-pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Drawn> {
+/// The Findings tab; its detail pane (explanation, evidence, remedy) is what the tab is for,
+/// so it starts open.
+pub struct Findings {
+    table: TableState<C>,
+}
+
+impl Default for Findings {
+    fn default() -> Self {
+        Findings { table: TableState { detail: true, ..TableState::new(&SORTABLE) } }
+    }
+}
+
+impl Tab for Findings {
+    tab_table!(TabId::Findings);
+
+    fn draw(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) -> Option<Drawn> {
+        draw(frame, area, ctx, &mut self.table)
+    }
+}
+
+fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, state: &mut TableState<C>) -> Option<Drawn> {
     let outcome = &ctx.frame.findings;
     let all = &outcome.findings;
-    let mut rows = filtered(ctx.filter, all.len(), |index| record(&all[index]));
-    let keys: Vec<u64> = all.iter().map(key).collect();
-    sort_rows(&mut rows, ctx.sort, &keys, |a, b| match SORTS[ctx.sort.column.min(SORTS.len() - 1)].name {
-        "check" => all[a].id.cmp(all[b].id),
-        "about" => all[a].subject.label().cmp(&all[b].subject.label()),
-        _ => a.cmp(&b).then(Ordering::Equal),
-    });
-    let row_keys: Vec<u64> = rows.iter().map(|index| keys[*index]).collect();
+    let rows = ordered(all, ctx.filter, state.sort);
+    let row_keys: Vec<u64> = rows.iter().map(|index| all[*index].key()).collect();
     let not_evaluated = outcome.not_evaluated.len() as u16;
     let (main, skipped) = if not_evaluated > 0 && area.height > 14 {
         let [main, skipped] =
@@ -77,12 +117,12 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
     } else {
         (area, None)
     };
-    let (table_area, pane) = super::split_detail(main, ctx.detail);
+    let (table_area, pane) = super::split_detail(main, state.detail);
     let table = DataTable {
         title: title("Findings", rows.len(), all.len(), ctx),
         columns: &COLUMNS,
-        sorts: &SORTS,
-        sort: ctx.sort,
+        sorts: &SORTABLE,
+        sort: state.sort,
         keys: &row_keys,
         focused: true,
         empty: if all.is_empty() {
@@ -91,9 +131,9 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
             "no finding matches the filter"
         },
     };
-    let clicks = table.draw(frame, table_area, nav, ctx.theme, |row| {
+    let clicks = table.draw(frame, table_area, &mut state.nav, ctx.theme, |row| {
         let finding = &all[rows[row]];
-        let style = severity_style(finding.severity, ctx);
+        let style = severity_style(finding.severity, ctx.theme);
         let cells = vec![
             Span::styled(finding.severity.tag(), style),
             Span::raw(finding.id),
@@ -102,7 +142,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
         ];
         (cells, Style::new())
     });
-    if let (Some(pane), Some(finding)) = (pane, nav.key.and_then(|k| all.iter().find(|f| key(f) == k))) {
+    if let (Some(pane), Some(finding)) = (pane, state.nav.key.and_then(|k| all.iter().find(|f| f.key() == k))) {
         draw_pane(frame, pane, format!("{} {}", finding.severity.tag(), finding.id), details(finding, ctx), ctx.theme);
     }
     if let Some(skipped) = skipped {
@@ -124,7 +164,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
 fn details<'a>(finding: &Finding, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
     let theme = ctx.theme;
     let mut lines = vec![
-        Line::from(Span::styled(sanitize(&finding.summary).into_owned(), severity_style(finding.severity, ctx))),
+        Line::from(Span::styled(sanitize(&finding.summary).into_owned(), severity_style(finding.severity, ctx.theme))),
         Line::from(Span::styled(format!("about {}", sanitize(&finding.subject.label())), theme.muted)),
         Line::raw(""),
         Line::raw(sanitize(&finding.explanation).into_owned()),

@@ -7,82 +7,142 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::{Ctx, draw_pane, filtered, sort_rows, title};
-use crate::model::InterfaceView;
-use crate::render::format as units;
-use crate::render::format::sanitize;
-use crate::tui::app::{Sort, TableNav};
+use std::cmp::Ordering;
+
+use super::{draw_pane, title, unavailable};
+use crate::model::{InterfaceRates, InterfaceView};
+use crate::render::format::{self as units, sanitize};
+use crate::sample::Source;
+use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::filter::Record;
-use crate::tui::widgets::{Column, DataTable, Drawn, SortColumn, field, sparkline};
+use crate::tui::table::{Row, TableNav, TableState, ordered};
+use crate::tui::widgets::{Column, DataTable, Drawn, field, sparkline};
 
-const COLUMNS: [Column; 13] = [
-    Column::flexible("interface", 10),
-    Column::text("kind", 8, 3),
-    Column::text("master", 8, 4),
-    Column::text("state", 7, 0),
-    Column::number("MTU", 6, 0),
-    Column::text("min-max", 11, 6),
-    Column::number("rx pkt/s", 9, 2),
-    Column::number("tx pkt/s", 9, 2),
-    Column::number("rx drop/s", 9, 0),
-    Column::number("tx drop/s", 9, 1),
-    Column::number("rx err/s", 8, 1),
-    Column::number("tx err/s", 8, 5),
-    Column::text("rx drops", 16, 6),
-];
-
-/// Sorts: kernel order (index), name, received drops, MTU.
-pub const SORTS: [SortColumn; 4] = [
-    SortColumn { name: "index", column: 0 },
-    SortColumn { name: "rx drop/s", column: 8 },
-    SortColumn { name: "rx pkt/s", column: 6 },
-    SortColumn { name: "MTU", column: 4 },
-];
-
-fn record(interface: &InterfaceView) -> Record {
-    let mut text = vec![interface.interface.name.clone(), interface.interface.oper_state.clone()];
-    text.extend(interface.interface.kind.clone());
-    text.extend(interface.master_name.clone());
-    Record { text, ..Record::default() }
+/// The columns of the Interfaces table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InterfaceColumn {
+    /// Name (sorts by index, the kernel's order).
+    Name,
+    /// Link kind.
+    Kind,
+    /// Master device.
+    Master,
+    /// Operational state.
+    State,
+    /// MTU.
+    Mtu,
+    /// MTU bounds.
+    MtuBounds,
+    /// Received packets per second.
+    RxPackets,
+    /// Sent packets per second.
+    TxPackets,
+    /// Received drops per second.
+    RxDrops,
+    /// Transmit drops per second.
+    TxDrops,
+    /// Receive errors per second.
+    RxErrors,
+    /// Transmit errors per second.
+    TxErrors,
+    /// Received drops over the history.
+    History,
 }
 
-/// Draws the Interfaces view.
-pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Drawn> {
+use InterfaceColumn as C;
+
+const COLUMNS: [Column<C>; 13] = [
+    Column::flexible(C::Name, "interface", 10),
+    Column::text(C::Kind, "kind", 8, 3),
+    Column::text(C::Master, "master", 8, 4),
+    Column::text(C::State, "state", 7, 0),
+    Column::number(C::Mtu, "MTU", 6, 0),
+    Column::text(C::MtuBounds, "min-max", 11, 6),
+    Column::number(C::RxPackets, "rx pkt/s", 9, 2),
+    Column::number(C::TxPackets, "tx pkt/s", 9, 2),
+    Column::number(C::RxDrops, "rx drop/s", 9, 0),
+    Column::number(C::TxDrops, "tx drop/s", 9, 1),
+    Column::number(C::RxErrors, "rx err/s", 8, 1),
+    Column::number(C::TxErrors, "tx err/s", 8, 5),
+    Column::text(C::History, "rx drops", 16, 6),
+];
+
+/// Sorts: kernel order (index), received drops, received packets, MTU.
+const SORTABLE: [C; 4] = [C::Name, C::RxDrops, C::RxPackets, C::Mtu];
+
+impl Row for InterfaceView {
+    type Column = InterfaceColumn;
+
+    fn key(&self) -> u64 {
+        u64::from(self.interface.index)
+    }
+
+    fn compare(&self, other: &Self, column: C) -> Ordering {
+        let rate = |view: &InterfaceView, pick: fn(&InterfaceRates) -> Option<f64>| {
+            view.rates.as_ref().and_then(pick).unwrap_or(-1.0)
+        };
+        match column {
+            C::RxDrops => rate(other, |r| r.rx_dropped).total_cmp(&rate(self, |r| r.rx_dropped)),
+            C::RxPackets => rate(other, |r| r.rx_packets).total_cmp(&rate(self, |r| r.rx_packets)),
+            C::Mtu => other.interface.mtu.cmp(&self.interface.mtu),
+            C::Name | C::Kind | C::Master | C::State | C::MtuBounds | C::TxPackets => self.key().cmp(&other.key()),
+            C::TxDrops | C::RxErrors | C::TxErrors | C::History => self.key().cmp(&other.key()),
+        }
+    }
+
+    fn record(&self) -> Record {
+        let mut text = vec![self.interface.name.clone(), self.interface.oper_state.clone()];
+        text.extend(self.interface.kind.clone());
+        text.extend(self.master_name.clone());
+        Record { text, ..Record::default() }
+    }
+}
+
+/// The Interfaces tab, with the per-CPU softnet backlog below.
+pub struct Interfaces {
+    table: TableState<C>,
+}
+
+impl Default for Interfaces {
+    fn default() -> Self {
+        Interfaces { table: TableState::new(&SORTABLE) }
+    }
+}
+
+impl Tab for Interfaces {
+    tab_table!(TabId::Interfaces);
+
+    fn draw(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) -> Option<Drawn> {
+        draw(frame, area, ctx, &mut self.table)
+    }
+}
+
+fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, state: &mut TableState<C>) -> Option<Drawn> {
     let all = &ctx.model.interfaces;
     if ctx.sample.interfaces.is_none() {
-        frame.render_widget(super::overview::unavailable(ctx, "Interfaces", "interfaces"), area);
+        frame.render_widget(unavailable(ctx, "Interfaces", Source::Interfaces), area);
         return None;
     }
-    let mut rows = filtered(ctx.filter, all.len(), |index| record(&all[index]));
-    let keys: Vec<u64> = all.iter().map(|i| u64::from(i.interface.index)).collect();
-    let rate = |index: usize, pick: fn(&crate::model::InterfaceRates) -> Option<f64>| {
-        all[index].rates.as_ref().and_then(pick).unwrap_or(-1.0)
-    };
-    sort_rows(&mut rows, ctx.sort, &keys, |a, b| match SORTS[ctx.sort.column.min(SORTS.len() - 1)].name {
-        "rx drop/s" => rate(b, |r| r.rx_dropped).total_cmp(&rate(a, |r| r.rx_dropped)),
-        "rx pkt/s" => rate(b, |r| r.rx_packets).total_cmp(&rate(a, |r| r.rx_packets)),
-        "MTU" => all[b].interface.mtu.cmp(&all[a].interface.mtu),
-        _ => keys[a].cmp(&keys[b]),
-    });
-    let row_keys: Vec<u64> = rows.iter().map(|index| keys[*index]).collect();
+    let rows = ordered(all, ctx.filter, state.sort);
+    let row_keys: Vec<u64> = rows.iter().map(|index| all[*index].key()).collect();
     let softnet_height = (ctx.model.softnet.len() as u16 + 3).min(area.height / 3);
     let [main, softnet] = if ctx.model.softnet.is_empty() || area.height < 16 {
         [area, Rect::default()]
     } else {
         Layout::vertical([Constraint::Fill(1), Constraint::Length(softnet_height)]).areas(area)
     };
-    let (table_area, pane) = super::split_detail(main, ctx.detail);
+    let (table_area, pane) = super::split_detail(main, state.detail);
     let spark = usize::from(COLUMNS[12].width);
     let table = DataTable {
         title: title("Interfaces", rows.len(), all.len(), ctx),
         columns: &COLUMNS,
-        sorts: &SORTS,
-        sort: ctx.sort,
+        sorts: &SORTABLE,
+        sort: state.sort,
         keys: &row_keys,
         focused: true,
         empty: "no interface matches the filter",
     };
-    let clicks = table.draw(frame, table_area, nav, ctx.theme, |row| {
+    let clicks = table.draw(frame, table_area, &mut state.nav, ctx.theme, |row| {
         let view = &all[rows[row]];
         let interface = &view.interface;
         let rates = view.rates.unwrap_or_default();
@@ -108,9 +168,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) ->
         ];
         (cells, if dropping { ctx.theme.critical } else { Style::new() })
     });
-    if let (Some(pane), Some(view)) =
-        (pane, nav.key.and_then(|key| all.iter().find(|i| u64::from(i.interface.index) == key)))
-    {
+    if let (Some(pane), Some(view)) = (pane, state.nav.key.and_then(|key| all.iter().find(|i| i.key() == key))) {
         let width = usize::from(pane.width.saturating_sub(22));
         draw_pane(frame, pane, sanitize(&view.interface.name).into_owned(), details(view, ctx, width), ctx.theme);
     }
@@ -156,13 +214,24 @@ fn details<'a>(view: &InterfaceView, ctx: &Ctx<'_>, width: usize) -> Vec<Line<'a
     lines
 }
 
-const SOFTNET_COLUMNS: [Column; 6] = [
-    Column::text("CPU", 4, 0),
-    Column::number("processed/s", 12, 0),
-    Column::number("dropped/s", 10, 0),
-    Column::number("dropped", 10, 1),
-    Column::number("squeezed/s", 11, 2),
-    Column::flexible("drops (backlog full: netdev_max_backlog)", 16),
+/// The columns of the softnet panel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SoftnetColumn {
+    Cpu,
+    ProcessedPerSecond,
+    DroppedPerSecond,
+    Dropped,
+    SqueezedPerSecond,
+    History,
+}
+
+const SOFTNET_COLUMNS: [Column<SoftnetColumn>; 6] = [
+    Column::text(SoftnetColumn::Cpu, "CPU", 4, 0),
+    Column::number(SoftnetColumn::ProcessedPerSecond, "processed/s", 12, 0),
+    Column::number(SoftnetColumn::DroppedPerSecond, "dropped/s", 10, 0),
+    Column::number(SoftnetColumn::Dropped, "dropped", 10, 1),
+    Column::number(SoftnetColumn::SqueezedPerSecond, "squeezed/s", 11, 2),
+    Column::flexible(SoftnetColumn::History, "drops (backlog full: netdev_max_backlog)", 16),
 ];
 
 fn draw_softnet(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
@@ -172,7 +241,7 @@ fn draw_softnet(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
         title: Line::from(Span::styled(" Softnet backlog per CPU ", ctx.theme.title)),
         columns: &SOFTNET_COLUMNS,
         sorts: &[],
-        sort: Sort::default(),
+        sort: None,
         keys: &keys,
         focused: false,
         empty: "softnet_stat unavailable",

@@ -1,137 +1,170 @@
-//! Every kernel setting sockscope knows: its value in this namespace, the kernel default, and
-//! one line on what it bounds; the detail pane adds the `/proc/sys` path and the findings that
-//! name the setting.
+//! Every kernel setting sockscope knows: its value in this namespace, the kernel default (set in
+//! the highlight style when the value differs), and one line on what it bounds; the detail pane
+//! adds the `/proc/sys` path and the findings that concern the setting.
+
+use std::cmp::Ordering;
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::overview::severity_style;
-use super::{Ctx, draw_pane, filtered, sort_rows, title};
-use crate::advise::Subject;
-use crate::model::format_setting;
+use super::{draw_pane, finding_line, title};
+use crate::advise::{Finding, Subject};
+use crate::model::SettingView;
 use crate::render::format::sanitize;
-use crate::settings::{SETTINGS, Setting};
-use crate::tui::app::TableNav;
+use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::filter::Record;
-use crate::tui::widgets::{Column, DataTable, Drawn, SortColumn, field, key_of};
+use crate::tui::table::{Row, TableState, ordered};
+use crate::tui::widgets::{Column, DataTable, Drawn, field};
 
-const COLUMNS: [Column; 5] = [
-    Column::text("group", 13, 3),
-    Column::text("setting", 34, 0),
-    Column::text("value", 18, 0),
-    Column::text("default", 14, 2),
-    Column::flexible("what it bounds", 20),
+/// The columns of the Kernel table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KernelColumn {
+    /// The setting's group (sorts in catalogue order).
+    Group,
+    /// Dotted name.
+    Setting,
+    /// Value in this namespace.
+    Value,
+    /// Kernel default (sorts changed settings first).
+    Default,
+    /// What it bounds.
+    Bounds,
+}
+
+use KernelColumn as C;
+
+const COLUMNS: [Column<C>; 5] = [
+    Column::text(C::Group, "group", 13, 3),
+    Column::text(C::Setting, "setting", 34, 0),
+    Column::text(C::Value, "value", 18, 0),
+    Column::text(C::Default, "default", 14, 2),
+    Column::flexible(C::Bounds, "what it bounds", 20),
 ];
 
 /// Sorts: catalogue order (grouped), name, changed from default first.
-pub const SORTS: [SortColumn; 3] = [
-    SortColumn { name: "group", column: 0 },
-    SortColumn { name: "setting", column: 1 },
-    SortColumn { name: "changed", column: 3 },
-];
+const SORTABLE: [C; 3] = [C::Group, C::Setting, C::Default];
 
-fn value(ctx: &Ctx<'_>, setting: &Setting) -> Option<String> {
-    ctx.sample.sysctl(setting.name).map(format_setting)
+/// A setting with its place in the catalogue.
+struct SettingRow<'a> {
+    order: usize,
+    view: &'a SettingView,
 }
 
-/// Whether a value differs from the documented default (only when the default is one plain value).
-fn changed(value: Option<&str>, setting: &Setting) -> bool {
-    let plain = setting.default.split_whitespace().collect::<Vec<_>>().join(" ");
-    let comparable = !plain.contains('(') && !plain.contains("max") && !plain.contains("depends");
-    comparable && value.is_some_and(|value| value.split_whitespace().collect::<Vec<_>>().join(" ") != plain)
-}
+impl Row for SettingRow<'_> {
+    type Column = KernelColumn;
 
-/// Draws the Kernel view.
-pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Drawn> {
-    let values: Vec<Option<String>> = SETTINGS.iter().map(|setting| value(ctx, setting)).collect();
-    let mut rows = filtered(ctx.filter, SETTINGS.len(), |index| Record {
-        text: vec![
-            SETTINGS[index].name.to_string(),
-            SETTINGS[index].bounds.to_string(),
-            SETTINGS[index].group.title().to_string(),
-        ],
-        ..Record::default()
-    });
-    let keys: Vec<u64> = SETTINGS.iter().map(|setting| key_of(setting.name)).collect();
-    sort_rows(&mut rows, ctx.sort, &keys, |a, b| match SORTS[ctx.sort.column.min(SORTS.len() - 1)].name {
-        "setting" => SETTINGS[a].name.cmp(SETTINGS[b].name),
-        "changed" => changed(values[b].as_deref(), &SETTINGS[b])
-            .cmp(&changed(values[a].as_deref(), &SETTINGS[a]))
-            .then(a.cmp(&b)),
-        _ => a.cmp(&b),
-    });
-    let row_keys: Vec<u64> = rows.iter().map(|index| keys[*index]).collect();
-    let (table_area, pane) = super::split_detail(area, ctx.detail);
-    let table = DataTable {
-        title: title("Kernel settings in this namespace", rows.len(), SETTINGS.len(), ctx),
-        columns: &COLUMNS,
-        sorts: &SORTS,
-        sort: ctx.sort,
-        keys: &row_keys,
-        focused: true,
-        empty: "no setting matches the filter",
-    };
-    let clicks = table.draw(frame, table_area, nav, ctx.theme, |row| {
-        let index = rows[row];
-        let setting = &SETTINGS[index];
-        let shown = values[index].as_deref().map_or_else(|| "absent".to_string(), |v| sanitize(v).into_owned());
-        let style = if changed(values[index].as_deref(), setting) { ctx.theme.title } else { Style::new() };
-        let cells = vec![
-            Span::styled(setting.group.title(), ctx.theme.muted),
-            Span::raw(setting.name),
-            Span::styled(shown, if values[index].is_none() { ctx.theme.muted } else { style }),
-            Span::styled(setting.default, ctx.theme.muted),
-            Span::raw(setting.bounds),
-        ];
-        (cells, Style::new())
-    });
-    if let Some(pane) = pane
-        && let Some(index) = nav.key.and_then(|key| keys.iter().position(|k| *k == key))
-    {
-        draw_pane(
-            frame,
-            pane,
-            SETTINGS[index].name.to_string(),
-            details(&SETTINGS[index], values[index].as_deref(), ctx),
-            ctx.theme,
-        );
+    fn key(&self) -> u64 {
+        self.order as u64
     }
-    Some(clicks)
+
+    fn compare(&self, other: &Self, column: C) -> Ordering {
+        match column {
+            C::Setting => self.view.setting.name.cmp(other.view.setting.name),
+            C::Default => other.view.changed.unwrap_or(false).cmp(&self.view.changed.unwrap_or(false)),
+            C::Group | C::Value | C::Bounds => self.order.cmp(&other.order),
+        }
+    }
+
+    fn record(&self) -> Record {
+        let setting = self.view.setting;
+        Record {
+            text: vec![setting.name.to_string(), setting.bounds.to_string(), setting.group.title().to_string()],
+            ..Record::default()
+        }
+    }
 }
 
-fn details<'a>(setting: &Setting, value: Option<&str>, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
+/// The Kernel tab.
+pub struct Kernel {
+    table: TableState<C>,
+}
+
+impl Default for Kernel {
+    fn default() -> Self {
+        Kernel { table: TableState::new(&SORTABLE) }
+    }
+}
+
+impl Tab for Kernel {
+    tab_table!(TabId::Kernel);
+
+    fn draw(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) -> Option<Drawn> {
+        let all: Vec<SettingRow> =
+            ctx.model.settings.iter().enumerate().map(|(order, view)| SettingRow { order, view }).collect();
+        let rows = ordered(&all, ctx.filter, self.table.sort);
+        let row_keys: Vec<u64> = rows.iter().map(|index| all[*index].key()).collect();
+        let (table_area, pane) = super::split_detail(area, self.table.detail);
+        let table = DataTable {
+            title: title("Kernel settings in this namespace", rows.len(), all.len(), ctx),
+            columns: &COLUMNS,
+            sorts: &SORTABLE,
+            sort: self.table.sort,
+            keys: &row_keys,
+            focused: true,
+            empty: "no setting matches the filter",
+        };
+        let clicks = table.draw(frame, table_area, &mut self.table.nav, ctx.theme, |row| {
+            let view = all[rows[row]].view;
+            let setting = view.setting;
+            let shown = view.shown().map_or_else(|| "absent".to_string(), |v| sanitize(&v).into_owned());
+            let style = if view.value.is_none() {
+                ctx.theme.muted
+            } else if view.changed == Some(true) {
+                ctx.theme.title
+            } else {
+                Style::new()
+            };
+            let cells = vec![
+                Span::styled(setting.group.title(), ctx.theme.muted),
+                Span::raw(setting.name),
+                Span::styled(shown, style),
+                Span::styled(setting.default, ctx.theme.muted),
+                Span::raw(setting.bounds),
+            ];
+            (cells, Style::new())
+        });
+        if let Some(pane) = pane
+            && let Some(row) = self.table.nav.key.and_then(|key| all.iter().find(|row| row.key() == key))
+        {
+            draw_pane(frame, pane, row.view.setting.name.to_string(), details(row.view, ctx), ctx.theme);
+        }
+        Some(clicks)
+    }
+}
+
+/// Whether a finding concerns a setting: it is about it, or its remedy changes it.
+fn concerns(finding: &Finding, name: &str) -> bool {
+    matches!(&finding.subject, Subject::Sysctl { name: subject } if subject == name) || finding.settings.contains(&name)
+}
+
+fn details<'a>(view: &SettingView, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
     let theme = ctx.theme;
+    let setting = view.setting;
+    let changed = match view.changed {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None if view.value.is_none() => "-",
+        None => "the default depends on the machine",
+    };
     let mut lines = vec![
         field(
             "value",
-            value.map_or_else(
+            view.shown().map_or_else(
                 || "absent on this kernel (or its module is not loaded)".to_string(),
-                |v| sanitize(v).into_owned(),
+                |v| sanitize(&v).into_owned(),
             ),
             theme,
         ),
         field("default", setting.default, theme),
-        field(
-            "changed",
-            if changed(value, setting) { "yes" } else { "no (or the default depends on the machine)" },
-            theme,
-        ),
+        field("changed", changed, theme),
         field("file", format!("/proc/sys/{}", setting.relative_path()), theme),
         field("group", setting.group.title(), theme),
         field("bounds", setting.bounds, theme),
         field("read it", format!("sysctl {}", setting.name), theme),
     ];
-    let findings = ctx.frame.findings.findings.iter().filter(|finding| {
-        matches!(&finding.subject, Subject::Sysctl { name } if name == setting.name)
-            || finding.remedy.contains(setting.name)
-    });
-    for finding in findings {
-        lines.push(Line::from(vec![
-            Span::styled(format!("{:<18}", finding.severity.tag()), severity_style(finding.severity, ctx)),
-            Span::raw(format!("{} — {}", finding.id, sanitize(&finding.summary))),
-        ]));
-    }
+    let findings = ctx.frame.findings.findings.iter().filter(|finding| concerns(finding, setting.name));
+    lines.extend(findings.map(|finding| finding_line(finding, ctx)));
     lines
 }

@@ -1,5 +1,6 @@
 //! Every TCP and UNIX listener with all its numbers, sortable, and a detail pane: owners, the
-//! SYN_RECV requests waiting for it, fill and drop history, socket memory and `tcp_info`.
+//! SYN_RECV requests the model attributed to it, fill and drop history, socket memory,
+//! `tcp_info` and the findings about it.
 
 use std::cmp::Ordering;
 
@@ -8,84 +9,185 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::{Ctx, draw_pane, filtered, level_style, process_fields, processes_label, sort_rows, title};
+use super::{draw_pane, finding_line, level_style, process_fields, processes_label, title};
+use crate::model::listeners::fullest_first;
 use crate::model::{ListenerView, Protocol};
-use crate::render::format as units;
-use crate::render::format::sanitize;
+use crate::render::format::{self as units, sanitize};
 use crate::sample::{Source, TcpState};
-use crate::tui::app::{Sort, TableNav};
+use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::filter::Record;
-use crate::tui::widgets::{Column, DataTable, Drawn, SortColumn, bar, field, sparkline};
+use crate::tui::table::{Row, TableState, ordered};
+use crate::tui::widgets::{Column, DataTable, Drawn, bar, field, sparkline};
 
-const COLUMNS: [Column; 15] = [
-    Column::text("!", 1, 0),
-    Column::text("proto", 5, 3),
-    Column::flexible("address", 12),
-    Column::number("port", 5, 0),
-    Column::text("process", 14, 1),
-    Column::number("recv-q", 7, 0),
-    Column::number("backlog", 7, 0),
-    Column::text("fill", 12, 2),
-    Column::number("SYN q", 6, 3),
-    Column::number("SYN re", 6, 5),
-    Column::number("drops", 9, 4),
-    Column::number("drops/s", 8, 1),
-    Column::number("uid", 6, 6),
-    Column::number("inode", 10, 7),
-    Column::text("fill history", 20, 5),
+/// The columns of the Listeners table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenerColumn {
+    /// `!` full, `▲` dropping.
+    Marker,
+    /// `tcp` or `unix`.
+    Protocol,
+    /// Bound address or UNIX path.
+    Address,
+    /// Bound port.
+    Port,
+    /// Owning processes.
+    Process,
+    /// Accept queue.
+    RecvQ,
+    /// Its limit.
+    Backlog,
+    /// Fill bar and percentage.
+    Fill,
+    /// Half-open requests.
+    SynQueue,
+    /// Of those, SYN-ACK retransmitted.
+    SynRetransmitted,
+    /// Drops since creation.
+    Drops,
+    /// Drops per second.
+    DropsPerSecond,
+    /// Owner uid.
+    Uid,
+    /// Socket inode.
+    Inode,
+    /// Fill over the history.
+    FillHistory,
+}
+
+use ListenerColumn as C;
+
+const COLUMNS: [Column<C>; 15] = [
+    Column::text(C::Marker, "!", 1, 0),
+    Column::text(C::Protocol, "proto", 5, 3),
+    Column::flexible(C::Address, "address", 12),
+    Column::number(C::Port, "port", 5, 0),
+    Column::text(C::Process, "process", 14, 1),
+    Column::number(C::RecvQ, "recv-q", 7, 0),
+    Column::number(C::Backlog, "backlog", 7, 0),
+    Column::text(C::Fill, "fill", 12, 2),
+    Column::number(C::SynQueue, "SYN q", 6, 3),
+    Column::number(C::SynRetransmitted, "SYN re", 6, 5),
+    Column::number(C::Drops, "drops", 9, 4),
+    Column::number(C::DropsPerSecond, "drops/s", 8, 1),
+    Column::number(C::Uid, "uid", 6, 6),
+    Column::number(C::Inode, "inode", 10, 7),
+    Column::text(C::FillHistory, "fill history", 20, 5),
 ];
 
 /// The sorts `s` cycles through; the first is the model's order (fullest first).
-pub const SORTS: [SortColumn; 7] = [
-    SortColumn { name: "fill", column: 7 },
-    SortColumn { name: "recv-q", column: 5 },
-    SortColumn { name: "drops/s", column: 11 },
-    SortColumn { name: "drops", column: 10 },
-    SortColumn { name: "SYN q", column: 8 },
-    SortColumn { name: "port", column: 3 },
-    SortColumn { name: "process", column: 4 },
-];
+const SORTABLE: [C; 7] = [C::Fill, C::RecvQ, C::DropsPerSecond, C::Drops, C::SynQueue, C::Port, C::Process];
 
-/// The listeners that pass the filter, in the sort's order (the model's order when `None`).
-pub fn order(ctx: &Ctx<'_>, sort: Option<Sort>) -> Vec<usize> {
-    let all = &ctx.model.listeners;
-    let mut rows = filtered(ctx.filter, all.len(), |index| record(&all[index]));
-    if let Some(sort) = sort {
-        let keys: Vec<u64> = all.iter().map(ListenerView::cookie).collect();
-        sort_rows(&mut rows, sort, &keys, |a, b| compare(&all[a], &all[b], sort.column, a.cmp(&b)));
+impl Row for ListenerView {
+    type Column = ListenerColumn;
+
+    fn key(&self) -> u64 {
+        self.cookie()
     }
-    rows
+
+    fn compare(&self, other: &Self, column: C) -> Ordering {
+        let rate = |l: &ListenerView| l.drops_per_second.unwrap_or(-1.0);
+        match column {
+            C::RecvQ => other.accept_queue.cmp(&self.accept_queue),
+            C::DropsPerSecond => rate(other).total_cmp(&rate(self)),
+            C::Drops => other.drops.cmp(&self.drops),
+            C::SynQueue => other.syn_queue.cmp(&self.syn_queue),
+            C::Port => self.endpoint.cmp(&other.endpoint),
+            C::Process => processes_label(&self.processes).cmp(&processes_label(&other.processes)),
+            // The model's order; the other columns are not offered as sorts.
+            C::Fill | C::Marker | C::Protocol | C::Address | C::Backlog => fullest_first(self, other),
+            C::SynRetransmitted | C::Uid | C::Inode | C::FillHistory => fullest_first(self, other),
+        }
+    }
+
+    fn record(&self) -> Record {
+        Record {
+            local_address: Some(self.endpoint.address_text()),
+            local_port: self.endpoint.port(),
+            state: Some(TcpState::Listen.name()),
+            processes: process_fields(&self.processes),
+            text: vec![self.protocol.name().to_string(), self.family_name().to_string()],
+            ..Record::default()
+        }
+    }
 }
 
-/// Natural orders: largest first for numbers, ascending for ports and names.
-fn compare(a: &ListenerView, b: &ListenerView, column: usize, model: Ordering) -> Ordering {
-    let rate = |l: &ListenerView| l.drops_per_second.unwrap_or(-1.0);
-    match SORTS.get(column).map(|sort| sort.name) {
-        Some("recv-q") => b.accept_queue.cmp(&a.accept_queue),
-        Some("drops/s") => rate(b).total_cmp(&rate(a)),
-        Some("drops") => b.drops.cmp(&a.drops),
-        Some("SYN q") => b.syn_queue.cmp(&a.syn_queue),
-        Some("port") => a.endpoint.cmp(&b.endpoint),
-        Some("process") => processes_label(&a.processes).cmp(&processes_label(&b.processes)),
-        _ => model,
+/// The Listeners tab.
+pub struct Listeners {
+    table: TableState<C>,
+}
+
+impl Default for Listeners {
+    fn default() -> Self {
+        Listeners { table: TableState::new(&SORTABLE) }
     }
 }
 
-/// The fields of a listener the filter sees.
-pub fn record(listener: &ListenerView) -> Record {
-    Record {
-        local_address: Some(listener.endpoint.address_text()),
-        local_port: listener.endpoint.port(),
-        state: Some(TcpState::Listen.name()),
-        processes: process_fields(&listener.processes),
-        text: vec![listener.protocol.name().to_string(), listener.family_name().to_string()],
-        ..Record::default()
+impl Tab for Listeners {
+    tab_table!(TabId::Listeners);
+
+    fn wants_connections(&self) -> bool {
+        // The detail pane names the peers of half-open requests, from every socket.
+        self.table.detail
+    }
+
+    fn draw(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) -> Option<Drawn> {
+        let all = &ctx.model.listeners;
+        let rows = ordered(all, ctx.filter, self.table.sort);
+        let keys: Vec<u64> = rows.iter().map(|index| all[*index].cookie()).collect();
+        let (table_area, pane) = super::split_detail(area, self.table.detail);
+        let spark_width = usize::from(COLUMNS[14].width);
+        let table = DataTable {
+            title: table_title("Listeners", rows.len(), ctx),
+            columns: &COLUMNS,
+            sorts: &SORTABLE,
+            sort: self.table.sort,
+            keys: &keys,
+            focused: true,
+            empty: empty_text(ctx),
+        };
+        let clicks = table.draw(frame, table_area, &mut self.table.nav, ctx.theme, |row| {
+            let listener = &all[rows[row]];
+            let (marker, _, style) = fill_cells(listener, ctx, 0);
+            let history = sparkline(&ctx.history.listener_fill(listener.key), spark_width, Some(1.0));
+            let cells = vec![
+                marker,
+                Span::raw(listener.protocol.name()),
+                Span::raw(sanitize(&listener.endpoint.address_text()).into_owned()),
+                Span::raw(units::count(listener.endpoint.port())),
+                Span::raw(processes_label(&listener.processes)),
+                Span::raw(listener.accept_queue.to_string()),
+                Span::raw(listener.backlog.to_string()),
+                Span::styled(
+                    format!("{} {:>4}", bar(listener.fill, 6), units::percent(listener.fill)),
+                    level_style(listener.level, ctx.theme),
+                ),
+                Span::raw(units::count(listener.syn_queue)),
+                Span::raw(units::count(listener.syn_retransmitted)),
+                Span::raw(units::count(listener.drops)),
+                Span::raw(units::rate(listener.drops_per_second)),
+                Span::raw(units::count(listener.uid)),
+                Span::raw(listener.inode.to_string()),
+                Span::styled(history, ctx.theme.chart),
+            ];
+            (cells, style)
+        });
+        let selected = self.table.nav.key.and_then(|key| all.iter().find(|l| l.cookie() == key));
+        if let (Some(pane), Some(listener)) = (pane, selected) {
+            let width = usize::from(pane.width.saturating_sub(22));
+            let title = format!("{} {}", listener.protocol.name(), sanitize(&listener.endpoint.to_string()));
+            draw_pane(frame, pane, title, details(listener, ctx, width), ctx.theme);
+        }
+        Some(clicks)
     }
 }
 
 /// The marker column, the fill cell (`bar 9/8 FULL`) and the row style of a listener: full
 /// queues in the critical style with `!`, queues whose drop counter just moved with `▲`.
-pub fn fill_cells(listener: &ListenerView, ctx: &Ctx<'_>, width: usize) -> (Span<'static>, Span<'static>, Style) {
+pub(super) fn fill_cells(
+    listener: &ListenerView,
+    ctx: &Ctx<'_>,
+    width: usize,
+) -> (Span<'static>, Span<'static>, Style) {
     let style = level_style(listener.level, ctx.theme);
     let dropping = listener.dropping();
     let marker = if listener.full {
@@ -107,12 +209,12 @@ pub fn fill_cells(listener: &ListenerView, ctx: &Ctx<'_>, width: usize) -> (Span
 }
 
 /// What an empty listener table says: that nothing listens, or that the filter hides everything.
-pub fn empty_text(ctx: &Ctx<'_>) -> &'static str {
+pub(super) fn empty_text(ctx: &Ctx<'_>) -> &'static str {
     if ctx.model.listeners.is_empty() { "no listening sockets" } else { "no listener matches the filter" }
 }
 
 /// The table title, with the reason when TCP or UNIX listeners could not be read.
-pub fn table_title<'a>(name: &str, shown: usize, ctx: &Ctx<'_>) -> Line<'a> {
+pub(super) fn table_title<'a>(name: &str, shown: usize, ctx: &Ctx<'_>) -> Line<'a> {
     let mut line = title(name, shown, ctx.model.listeners.len(), ctx);
     let sample = ctx.sample;
     let missing = [
@@ -129,59 +231,6 @@ pub fn table_title<'a>(name: &str, shown: usize, ctx: &Ctx<'_>) -> Line<'a> {
         }
     }
     line
-}
-
-/// Draws the Listeners view.
-pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Drawn> {
-    let all = &ctx.model.listeners;
-    let rows = order(ctx, Some(ctx.sort));
-    let keys: Vec<u64> = rows.iter().map(|index| all[*index].cookie()).collect();
-    let (table_area, pane) = super::split_detail(area, ctx.detail);
-    let spark_width = usize::from(COLUMNS[14].width);
-    let table = DataTable {
-        title: table_title("Listeners", rows.len(), ctx),
-        columns: &COLUMNS,
-        sorts: &SORTS,
-        sort: ctx.sort,
-        keys: &keys,
-        focused: true,
-        empty: empty_text(ctx),
-    };
-    let clicks = table.draw(frame, table_area, nav, ctx.theme, |row| {
-        let listener = &all[rows[row]];
-        let (marker, _, style) = fill_cells(listener, ctx, 0);
-        let fill_style = level_style(listener.level, ctx.theme);
-        let history = sparkline(&ctx.history.listener_fill(listener.key), spark_width, Some(1.0));
-        let cells = vec![
-            marker,
-            Span::raw(listener.protocol.name()),
-            Span::raw(sanitize(&listener.endpoint.address_text()).into_owned()),
-            Span::raw(units::count(listener.endpoint.port())),
-            Span::raw(processes_label(&listener.processes)),
-            Span::raw(listener.accept_queue.to_string()),
-            Span::raw(listener.backlog.to_string()),
-            Span::styled(format!("{} {:>4}", bar(listener.fill, 6), units::percent(listener.fill)), fill_style),
-            Span::raw(units::count(listener.syn_queue)),
-            Span::raw(units::count(listener.syn_retransmitted)),
-            Span::raw(units::count(listener.drops)),
-            Span::raw(units::rate(listener.drops_per_second)),
-            Span::raw(units::count(listener.uid)),
-            Span::raw(listener.inode.to_string()),
-            Span::styled(history, ctx.theme.chart),
-        ];
-        (cells, style)
-    });
-    if let (Some(pane), Some(listener)) = (pane, nav.key.and_then(|key| all.iter().find(|l| l.cookie() == key))) {
-        let width = usize::from(pane.width.saturating_sub(22));
-        draw_pane(
-            frame,
-            pane,
-            format!("{} {}", listener.protocol.name(), sanitize(&listener.endpoint.to_string())),
-            details(listener, ctx, width),
-            ctx.theme,
-        );
-    }
-    Some(clicks)
 }
 
 fn details<'a>(listener: &ListenerView, ctx: &Ctx<'_>, width: usize) -> Vec<Line<'a>> {
@@ -211,15 +260,7 @@ fn details<'a>(listener: &ListenerView, ctx: &Ctx<'_>, width: usize) -> Vec<Line
         lines.extend(tcp_details(listener, ctx, width));
     }
     let about = |finding: &&crate::advise::Finding| finding.subject.listener_key() == Some(listener.key);
-    for finding in ctx.frame.findings.findings.iter().filter(about) {
-        lines.push(Line::from(vec![
-            Span::styled(
-                format!("{:<18}", finding.severity.tag()),
-                super::overview::severity_style(finding.severity, ctx),
-            ),
-            Span::raw(format!("{} — {}", finding.id, sanitize(&finding.summary))),
-        ]));
-    }
+    lines.extend(ctx.frame.findings.findings.iter().filter(about).map(|finding| finding_line(finding, ctx)));
     lines
 }
 

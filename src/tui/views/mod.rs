@@ -1,6 +1,6 @@
-//! The eight views, one module each. Every view draws from the same [`Ctx`]: the snapshot on
-//! screen, its derived [`View`], the history, the filter and the view's sort; views only lay out
-//! and format, they compute nothing the report does not also show.
+//! The eight tabs, one module each, and what they share: the detail pane, table titles, process
+//! labels and the styles of the model's levels. Every tab draws from the same [`Ctx`]; tabs only
+//! lay out and format, they compute nothing the report does not also show.
 
 mod connections;
 mod findings;
@@ -11,82 +11,30 @@ mod overview;
 mod ports;
 mod states;
 
-use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
-use super::app::{App, Sort, Tab, TableNav};
-use super::filter::{Filter, Record};
+use super::component::{Ctx, Tab};
 use super::theme::Theme;
-use crate::engine::Frame as Shown;
-use crate::model::history::History;
-use crate::model::{Level, Model};
+use crate::advise::Severity;
+use crate::model::Level;
 use crate::render::format::sanitize;
-use crate::sample::{ProcessRef, Sample};
+use crate::sample::{ProcessRef, Source};
 
-/// What every view draws from.
-pub struct Ctx<'a> {
-    /// The frame on screen (its findings and generation).
-    pub frame: &'a Shown,
-    /// Its derived numbers.
-    pub model: &'a Model,
-    /// Its raw facts.
-    pub sample: &'a Sample,
-    /// The history on screen.
-    pub history: &'a History,
-    /// Colours.
-    pub theme: &'a Theme,
-    /// The filter in force.
-    pub filter: &'a Filter,
-    /// The view's sort.
-    pub sort: Sort,
-    /// Whether the view's detail pane is open.
-    pub detail: bool,
-}
-
-/// How many sort columns each view offers, in tab order.
-pub const SORT_COLUMNS: [usize; 8] = [
-    0,
-    listeners::SORTS.len(),
-    connections::SORTS.len(),
-    states::SORTS.len(),
-    ports::SORTS.len(),
-    interfaces::SORTS.len(),
-    kernel::SORTS.len(),
-    findings::SORTS.len(),
-];
-
-/// Draws the active view into `area`.
-pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
-    let Some(parts) = app.parts() else {
-        return;
-    };
-    let ctx = Ctx {
-        frame: parts.frame,
-        model: &parts.frame.model,
-        sample: &parts.frame.sample,
-        history: parts.history,
-        theme: &parts.settings.theme,
-        filter: parts.filter,
-        sort: parts.sort,
-        detail: parts.detail,
-    };
-    let nav: &mut TableNav = &mut parts.tables[parts.tab.index()];
-    let drawn = match parts.tab {
-        Tab::Overview => overview::draw(frame, area, &ctx, nav),
-        Tab::Listeners => listeners::draw(frame, area, &ctx, nav),
-        Tab::Connections => connections::draw(frame, area, &ctx, nav, parts.connection_rows),
-        Tab::States => states::draw(frame, area, &ctx, nav),
-        Tab::Ports => ports::draw(frame, area, &ctx, nav),
-        Tab::Interfaces => interfaces::draw(frame, area, &ctx, nav),
-        Tab::Kernel => kernel::draw(frame, area, &ctx, nav),
-        Tab::Findings => findings::draw(frame, area, &ctx, nav),
-    };
-    if let Some(drawn) = drawn {
-        parts.regions.table = Some(drawn.rows);
-        parts.regions.header = drawn.header;
-    }
+/// Every tab, in [`super::component::TabId::ALL`] order, with its initial state.
+pub fn tabs() -> Vec<Box<dyn Tab>> {
+    vec![
+        Box::new(overview::Overview::default()),
+        Box::new(listeners::Listeners::default()),
+        Box::new(connections::Connections::default()),
+        Box::new(states::States::default()),
+        Box::new(ports::Ports::default()),
+        Box::new(interfaces::Interfaces::default()),
+        Box::new(kernel::Kernel::default()),
+        Box::new(findings::Findings::default()),
+    ]
 }
 
 /// Splits a view's area between its table and, when open, the detail pane: side by side on
@@ -103,17 +51,8 @@ fn split_detail(area: Rect, detail: bool) -> (Rect, Option<Rect>) {
     (table, Some(pane))
 }
 
-/// The style of a level the model judged: critical, warning, or none.
-pub(super) fn level_style(level: Level, theme: &Theme) -> ratatui::style::Style {
-    match level {
-        Level::Critical => theme.critical,
-        Level::Warning => theme.warning,
-        Level::Normal => ratatui::style::Style::new(),
-    }
-}
-
 /// Draws a detail pane: a bordered, wrapped paragraph.
-fn draw_pane(frame: &mut Frame, area: Rect, title: String, lines: Vec<Line<'_>>, theme: &Theme) {
+fn draw_pane(frame: &mut ratatui::Frame, area: Rect, title: String, lines: Vec<Line<'_>>, theme: &Theme) {
     let block = Block::bordered().title(Line::from(Span::styled(format!(" {title} "), theme.title)));
     frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
 }
@@ -141,25 +80,42 @@ fn process_fields(processes: &[ProcessRef]) -> Vec<(u32, String)> {
     processes.iter().map(|p| (p.pid, p.command.clone())).collect()
 }
 
-/// Applies a sort (natural order given by `compare`, reversed on request) to row indices,
-/// breaking ties by identity so equal rows do not swap places between samples.
-fn sort_rows(
-    rows: &mut [usize],
-    sort: Sort,
-    keys: &[u64],
-    mut compare: impl FnMut(usize, usize) -> std::cmp::Ordering,
-) {
-    rows.sort_by(|a, b| {
-        let order = compare(*a, *b);
-        let order = if sort.reversed { order.reverse() } else { order };
-        order.then(keys[*a].cmp(&keys[*b]))
-    });
+/// The style of a level the model judged: critical, warning, or none.
+pub(super) fn level_style(level: Level, theme: &Theme) -> Style {
+    match level {
+        Level::Critical => theme.critical,
+        Level::Warning => theme.warning,
+        Level::Normal => Style::new(),
+    }
 }
 
-/// The indices of `records` that pass the filter.
-fn filtered(filter: &Filter, count: usize, mut record: impl FnMut(usize) -> Record) -> Vec<usize> {
-    if filter.is_empty() {
-        return (0..count).collect();
+/// The style of a severity tag.
+fn severity_style(severity: Severity, theme: &Theme) -> Style {
+    match severity {
+        Severity::Critical => theme.critical,
+        Severity::Warning => theme.warning,
+        Severity::Info => theme.muted,
     }
-    (0..count).filter(|index| filter.matches(&record(*index))).collect()
+}
+
+/// A rate, styled critical when above zero (drops are losses).
+fn loss_rate(rate: Option<f64>, ctx: &Ctx<'_>) -> Span<'static> {
+    let style = if rate.is_some_and(|rate| rate > 0.0) { ctx.theme.critical } else { Style::new() };
+    Span::styled(crate::render::format::rate(rate), style)
+}
+
+/// A panel saying a source could not be read, and why.
+fn unavailable<'a>(ctx: &Ctx<'_>, what: &str, source: Source) -> Paragraph<'a> {
+    let reason = ctx.sample.unavailable_reason(&source).unwrap_or("not collected");
+    Paragraph::new(Span::styled(format!("unavailable: {}", sanitize(reason)), ctx.theme.warning))
+        .block(Block::bordered().title(format!(" {what} ")))
+        .wrap(Wrap { trim: true })
+}
+
+/// A finding as one line of a detail pane: its tag, id and summary.
+fn finding_line<'a>(finding: &crate::advise::Finding, ctx: &Ctx<'_>) -> Line<'a> {
+    Line::from(vec![
+        Span::styled(format!("{:<18}", finding.severity.tag()), severity_style(finding.severity, ctx.theme)),
+        Span::raw(format!("{} — {}", finding.id, sanitize(&finding.summary))),
+    ])
 }

@@ -6,58 +6,122 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::Ctx;
-use super::listeners::{self, fill_cells};
-use crate::advise::Severity;
-use crate::render::format as units;
-use crate::render::format::sanitize;
-use crate::sample::TCP_STATES;
-use crate::tui::app::{Sort, TableNav};
+use super::listeners::{self, ListenerColumn, fill_cells};
+use super::{loss_rate, severity_style, unavailable};
+use crate::render::format::{self as units, sanitize};
+use crate::sample::{Source, TCP_STATES};
+use crate::tui::component::{Ctx, Tab, TabId, tab_table};
+use crate::tui::table::{TableNav, TableState, ordered};
 use crate::tui::widgets::{Column, DataTable, Drawn, as_f64, sparkline};
 
-const LISTENER_COLUMNS: [Column; 7] = [
-    Column::text("!", 1, 0),
-    Column::flexible("listener", 18),
-    Column::text("process", 16, 2),
-    Column::text("accept queue", 18, 0),
-    Column::number("SYN q", 6, 3),
-    Column::number("drops/s", 8, 1),
-    Column::text("fill history", 20, 4),
+/// The columns of the overview's panels (none is sortable: the listeners keep the model's
+/// order, fullest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Panel {
+    Marker,
+    Listener,
+    Process,
+    AcceptQueue,
+    SynQueue,
+    DropsPerSecond,
+    History,
+    Counter,
+    Rate,
+    Total,
+    State,
+    Count,
+    Interface,
+    Mtu,
+    Oper,
+    RxDropsPerSecond,
+}
+
+const LISTENER_COLUMNS: [Column<Panel>; 7] = [
+    Column::text(Panel::Marker, "!", 1, 0),
+    Column::flexible(Panel::Listener, "listener", 18),
+    Column::text(Panel::Process, "process", 16, 2),
+    Column::text(Panel::AcceptQueue, "accept queue", 18, 0),
+    Column::number(Panel::SynQueue, "SYN q", 6, 3),
+    Column::number(Panel::DropsPerSecond, "drops/s", 8, 1),
+    Column::text(Panel::History, "fill history", 20, 4),
 ];
 
-/// Draws the overview; its table is the listeners panel.
-pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Drawn> {
-    let rows = listeners::order(ctx, None);
-    let wanted_listeners = rows.len() as u16 + 3;
-    let middle_height = 8;
-    let room = area.height.saturating_sub(middle_height + 4);
-    let listener_height = wanted_listeners.clamp(5, room.max(5));
-    let [top, middle, bottom] =
-        Layout::vertical([Constraint::Length(listener_height), Constraint::Length(middle_height), Constraint::Fill(1)])
-            .areas(area);
-    let clicks = draw_listeners(frame, top, ctx, nav, &rows);
-    let [counters, states] = Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)]).areas(middle);
-    draw_counters(frame, counters, ctx);
-    draw_states(frame, states, ctx);
-    let [interfaces, findings] = Layout::horizontal([Constraint::Percentage(45), Constraint::Fill(1)]).areas(bottom);
-    draw_interfaces(frame, interfaces, ctx);
-    draw_findings(frame, findings, ctx);
-    Some(clicks)
+const COUNTER_COLUMNS: [Column<Panel>; 4] = [
+    Column::flexible(Panel::Counter, "overflow counter", 20),
+    Column::number(Panel::Rate, "rate", 8, 0),
+    Column::number(Panel::Total, "total", 10, 2),
+    Column::text(Panel::History, "history", 16, 1),
+];
+
+const STATE_COLUMNS: [Column<Panel>; 3] = [
+    Column::flexible(Panel::State, "TCP state", 11),
+    Column::number(Panel::Count, "count", 8, 0),
+    Column::text(Panel::History, "history", 16, 1),
+];
+
+const INTERFACE_COLUMNS: [Column<Panel>; 5] = [
+    Column::flexible(Panel::Interface, "interface", 10),
+    Column::number(Panel::Mtu, "MTU", 6, 0),
+    Column::text(Panel::Oper, "state", 7, 3),
+    Column::number(Panel::RxDropsPerSecond, "rx drop/s", 9, 0),
+    Column::text(Panel::History, "history", 10, 1),
+];
+
+/// The Overview tab; its table is the listeners panel, whose selection Enter opens in the
+/// Listeners tab.
+pub struct Overview {
+    table: TableState<ListenerColumn>,
+}
+
+impl Default for Overview {
+    fn default() -> Self {
+        Overview { table: TableState::new(&[]) }
+    }
+}
+
+impl Tab for Overview {
+    tab_table!(TabId::Overview);
+
+    fn draw(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) -> Option<Drawn> {
+        let rows = ordered(&ctx.model.listeners, ctx.filter, None);
+        let wanted_listeners = rows.len() as u16 + 3;
+        let middle_height = 8;
+        let room = area.height.saturating_sub(middle_height + 4);
+        let listener_height = wanted_listeners.clamp(5, room.max(5));
+        let [top, middle, bottom] = Layout::vertical([
+            Constraint::Length(listener_height),
+            Constraint::Length(middle_height),
+            Constraint::Fill(1),
+        ])
+        .areas(area);
+        let clicks = draw_listeners(frame, top, ctx, &mut self.table.nav, &rows);
+        let [counters, states] = Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)]).areas(middle);
+        draw_counters(frame, counters, ctx);
+        draw_states(frame, states, ctx);
+        let [interfaces, findings] =
+            Layout::horizontal([Constraint::Percentage(45), Constraint::Fill(1)]).areas(bottom);
+        draw_interfaces(frame, interfaces, ctx);
+        draw_findings(frame, findings, ctx);
+        Some(clicks)
+    }
+}
+
+/// A panel that shows rows but has no selection or sort of its own.
+fn panel<'a>(title: Line<'a>, columns: &'a [Column<Panel>], keys: &'a [u64], empty: &'a str) -> DataTable<'a, Panel> {
+    DataTable { title, columns, sorts: &[], sort: None, keys, focused: false, empty }
 }
 
 fn draw_listeners(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav, rows: &[usize]) -> Drawn {
     let all = &ctx.model.listeners;
     let keys: Vec<u64> = rows.iter().map(|index| all[*index].cookie()).collect();
     let spark_width = usize::from(LISTENER_COLUMNS[6].width);
-    let table = DataTable {
-        title: listeners::table_title("Listeners by accept-queue fill", rows.len(), ctx),
-        columns: &LISTENER_COLUMNS,
-        sorts: &[],
-        sort: Sort::default(),
-        keys: &keys,
-        focused: true,
-        empty: listeners::empty_text(ctx),
-    };
+    let mut table = panel(
+        listeners::table_title("Listeners by accept-queue fill", rows.len(), ctx),
+        &LISTENER_COLUMNS,
+        &keys,
+        listeners::empty_text(ctx),
+    );
+    table.focused = true;
     table.draw(frame, area, nav, ctx.theme, |row| {
         let listener = &all[rows[row]];
         let (marker, fill, style) = fill_cells(listener, ctx, 8);
@@ -68,45 +132,25 @@ fn draw_listeners(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableN
             Span::raw(super::processes_label(&listener.processes)),
             fill,
             Span::raw(units::count(listener.syn_queue)),
-            rate_span(listener.drops_per_second, ctx),
+            loss_rate(listener.drops_per_second, ctx),
             Span::styled(history, ctx.theme.chart),
         ];
         (cells, style)
     })
 }
 
-/// A rate, styled critical when above zero (drops are losses).
-fn rate_span(rate: Option<f64>, ctx: &Ctx<'_>) -> Span<'static> {
-    let style = if rate.is_some_and(|rate| rate > 0.0) { ctx.theme.critical } else { Style::new() };
-    Span::styled(units::rate(rate), style)
-}
-
-const COUNTER_COLUMNS: [Column; 4] = [
-    Column::flexible("overflow counter", 20),
-    Column::number("rate", 8, 0),
-    Column::number("total", 10, 2),
-    Column::text("history", 16, 1),
-];
-
 fn draw_counters(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
     let counters = &ctx.model.overflow;
     let keys: Vec<u64> = (0..counters.len() as u64).collect();
     let width = usize::from(COUNTER_COLUMNS[3].width);
-    let table = DataTable {
-        title: Line::from(Span::styled(" Listen overflows ", ctx.theme.title)),
-        columns: &COUNTER_COLUMNS,
-        sorts: &[],
-        sort: Sort::default(),
-        keys: &keys,
-        focused: false,
-        empty: "netstat unavailable",
-    };
+    let title = Line::from(Span::styled(" Listen overflows ", ctx.theme.title));
+    let table = panel(title, &COUNTER_COLUMNS, &keys, "netstat unavailable");
     table.draw(frame, area, &mut TableNav::default(), ctx.theme, |row| {
         let counter = &counters[row];
         let history = sparkline(&ctx.history.overflow_rate(counter.id), width, None);
         let cells = vec![
             Span::raw(counter.id.field),
-            rate_span(counter.rate, ctx),
+            loss_rate(counter.rate, ctx),
             Span::raw(units::count(counter.total)),
             Span::styled(history, ctx.theme.chart),
         ];
@@ -114,12 +158,9 @@ fn draw_counters(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
     });
 }
 
-const STATE_COLUMNS: [Column; 3] =
-    [Column::flexible("TCP state", 11), Column::number("count", 8, 0), Column::text("history", 16, 1)];
-
 fn draw_states(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
     let Some(counts) = ctx.model.tcp_states else {
-        frame.render_widget(unavailable(ctx, "TCP states", "tcp_states"), area);
+        frame.render_widget(unavailable(ctx, "TCP states", Source::TcpStates), area);
         return;
     };
     let page = usize::from(area.height.saturating_sub(3));
@@ -128,15 +169,8 @@ fn draw_states(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
     states.truncate(page.max(1));
     let keys: Vec<u64> = (0..states.len() as u64).collect();
     let width = usize::from(STATE_COLUMNS[2].width);
-    let table = DataTable {
-        title: Line::from(Span::styled(format!(" TCP states ({} sockets) ", counts.total()), ctx.theme.title)),
-        columns: &STATE_COLUMNS,
-        sorts: &[],
-        sort: Sort::default(),
-        keys: &keys,
-        focused: false,
-        empty: "no TCP sockets",
-    };
+    let title = Line::from(Span::styled(format!(" TCP states ({} sockets) ", counts.total()), ctx.theme.title));
+    let table = panel(title, &STATE_COLUMNS, &keys, "no TCP sockets");
     table.draw(frame, area, &mut TableNav::default(), ctx.theme, |row| {
         let state = states[row];
         let history = sparkline(&as_f64(&ctx.history.state(state)), width, None);
@@ -149,27 +183,12 @@ fn draw_states(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
     });
 }
 
-const INTERFACE_COLUMNS: [Column; 5] = [
-    Column::flexible("interface", 10),
-    Column::number("MTU", 6, 0),
-    Column::text("state", 7, 3),
-    Column::number("rx drop/s", 9, 0),
-    Column::text("history", 10, 1),
-];
-
 fn draw_interfaces(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
     let interfaces = &ctx.model.interfaces;
     let keys: Vec<u64> = (0..interfaces.len() as u64).collect();
     let width = usize::from(INTERFACE_COLUMNS[4].width);
-    let table = DataTable {
-        title: Line::from(Span::styled(" Interfaces ", ctx.theme.title)),
-        columns: &INTERFACE_COLUMNS,
-        sorts: &[],
-        sort: Sort::default(),
-        keys: &keys,
-        focused: false,
-        empty: "interfaces unavailable",
-    };
+    let title = Line::from(Span::styled(" Interfaces ", ctx.theme.title));
+    let table = panel(title, &INTERFACE_COLUMNS, &keys, "interfaces unavailable");
     table.draw(frame, area, &mut TableNav::default(), ctx.theme, |row| {
         let interface = &interfaces[row];
         let drops = interface.rates.and_then(|rates| rates.rx_dropped);
@@ -178,7 +197,7 @@ fn draw_interfaces(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
             Span::raw(sanitize(&interface.interface.name).into_owned()),
             Span::raw(units::count(interface.interface.mtu)),
             Span::raw(interface.interface.oper_state.to_lowercase()),
-            rate_span(drops, ctx),
+            loss_rate(drops, ctx),
             Span::styled(history, ctx.theme.chart),
         ];
         (cells, Style::new())
@@ -192,7 +211,7 @@ fn draw_findings(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
         .iter()
         .map(|finding| {
             Line::from(vec![
-                Span::styled(format!("{} ", finding.severity.tag()), severity_style(finding.severity, ctx)),
+                Span::styled(format!("{} ", finding.severity.tag()), severity_style(finding.severity, ctx.theme)),
                 Span::raw(sanitize(&finding.summary).into_owned()),
             ])
         })
@@ -202,21 +221,4 @@ fn draw_findings(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
     }
     let title = format!(" Findings ({}) — 8 for details ", outcome.findings.len());
     super::draw_pane(frame, area, title, lines, ctx.theme);
-}
-
-/// The style of a severity tag.
-pub(super) fn severity_style(severity: Severity, ctx: &Ctx<'_>) -> Style {
-    match severity {
-        Severity::Critical => ctx.theme.critical,
-        Severity::Warning => ctx.theme.warning,
-        Severity::Info => ctx.theme.muted,
-    }
-}
-
-/// A panel saying a source could not be read, and why.
-pub(super) fn unavailable<'a>(ctx: &Ctx<'_>, what: &str, source: &str) -> ratatui::widgets::Paragraph<'a> {
-    let reason = ctx.sample.unavailable_reason(&crate::sample::Source::from_name(source)).unwrap_or("not collected");
-    ratatui::widgets::Paragraph::new(Span::styled(format!("unavailable: {}", sanitize(reason)), ctx.theme.warning))
-        .block(ratatui::widgets::Block::bordered().title(format!(" {what} ")))
-        .wrap(ratatui::widgets::Wrap { trim: true })
 }

@@ -7,96 +7,134 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::{Ctx, draw_pane, filtered, level_style, processes_label, sort_rows, title};
+use super::{draw_pane, level_style, processes_label, title, unavailable};
 use crate::model::{DestinationView, PortsView};
 use crate::render::format as units;
-use crate::tui::app::TableNav;
+use crate::sample::Source;
+use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::filter::Record;
-use crate::tui::widgets::{Column, DataTable, Drawn, SortColumn, bar, field, key_of};
+use crate::tui::table::{Row, TableState, ordered};
+use crate::tui::widgets::{Column, DataTable, Drawn, bar, field, key_of};
 
-const COLUMNS: [Column; 6] = [
-    Column::text("source", 16, 2),
-    Column::flexible("destination", 22),
-    Column::number("sockets", 8, 0),
-    Column::number("TIME_WAIT", 9, 1),
-    Column::number("headroom", 9, 0),
-    Column::text("use of range", 18, 0),
+/// The columns of the destinations table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortColumn {
+    /// Source address.
+    Source,
+    /// Destination address and port.
+    Destination,
+    /// Sockets toward it.
+    Sockets,
+    /// Of those, in TIME_WAIT.
+    TimeWait,
+    /// Connections that still fit.
+    Headroom,
+    /// Share of the usable range.
+    Use,
+}
+
+use PortColumn as C;
+
+const COLUMNS: [Column<C>; 6] = [
+    Column::text(C::Source, "source", 16, 2),
+    Column::flexible(C::Destination, "destination", 22),
+    Column::number(C::Sockets, "sockets", 8, 0),
+    Column::number(C::TimeWait, "TIME_WAIT", 9, 1),
+    Column::number(C::Headroom, "headroom", 9, 0),
+    Column::text(C::Use, "use of range", 18, 0),
 ];
 
 /// Sorts: most sockets first, headroom, TIME_WAIT, destination.
-pub const SORTS: [SortColumn; 4] = [
-    SortColumn { name: "sockets", column: 2 },
-    SortColumn { name: "headroom", column: 4 },
-    SortColumn { name: "TIME_WAIT", column: 3 },
-    SortColumn { name: "destination", column: 1 },
-];
+const SORTABLE: [C; 4] = [C::Sockets, C::Headroom, C::TimeWait, C::Destination];
 
-fn key(destination: &DestinationView) -> u64 {
-    key_of(&destination.key.to_string())
-}
+impl Row for DestinationView {
+    type Column = PortColumn;
 
-/// Draws the Ports view.
-pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Drawn> {
-    let Some(ports) = &ctx.model.ports else {
-        frame.render_widget(super::overview::unavailable(ctx, "Ephemeral ports", "tcp_states"), area);
-        return None;
-    };
-    let [summary, rest] = Layout::vertical([Constraint::Length(8), Constraint::Fill(1)]).areas(area);
-    let (table_area, pane) = super::split_detail(rest, ctx.detail);
-    draw_pane(
-        frame,
-        summary,
-        format!("Ephemeral range {}-{}", ports.range.0, ports.range.1),
-        summary_lines(ports, ctx),
-        ctx.theme,
-    );
-    let all = &ports.by_destination;
-    let mut rows = filtered(ctx.filter, all.len(), |index| {
-        let d = &all[index];
+    fn key(&self) -> u64 {
+        let key = &self.key;
+        key_of(&format!("{} {} {}", key.local_address, key.remote_address, key.remote_port))
+    }
+
+    fn compare(&self, other: &Self, column: C) -> std::cmp::Ordering {
+        match column {
+            C::Headroom => self.headroom.cmp(&other.headroom),
+            C::TimeWait => other.time_wait.cmp(&self.time_wait),
+            C::Destination | C::Source => self.key.remote().cmp(&other.key.remote()),
+            C::Sockets | C::Use => other.sockets.cmp(&self.sockets),
+        }
+    }
+
+    fn record(&self) -> Record {
         Record {
-            local_address: Some(d.key.local_address.to_string()),
-            remote_address: Some(d.key.remote_address.to_string()),
-            remote_port: Some(d.key.remote_port),
+            local_address: Some(self.key.local_address.to_string()),
+            remote_address: Some(self.key.remote_address.to_string()),
+            remote_port: Some(self.key.remote_port),
             ..Record::default()
         }
-    });
-    let keys: Vec<u64> = all.iter().map(key).collect();
-    sort_rows(&mut rows, ctx.sort, &keys, |a, b| match SORTS[ctx.sort.column.min(SORTS.len() - 1)].name {
-        "headroom" => all[a].headroom.cmp(&all[b].headroom),
-        "TIME_WAIT" => all[b].time_wait.cmp(&all[a].time_wait),
-        "destination" => all[a].key.remote().cmp(&all[b].key.remote()),
-        _ => all[b].sockets.cmp(&all[a].sockets),
-    });
-    let row_keys: Vec<u64> = rows.iter().map(|index| keys[*index]).collect();
-    let table = DataTable {
-        title: title(&format!("Busiest destinations of {}", ports.destinations), rows.len(), all.len(), ctx),
-        columns: &COLUMNS,
-        sorts: &SORTS,
-        sort: ctx.sort,
-        keys: &row_keys,
-        focused: true,
-        empty: "no outbound TCP connection uses the ephemeral range",
-    };
-    let clicks = table.draw(frame, table_area, nav, ctx.theme, |row| {
-        let d = &all[rows[row]];
-        let style = level_style(d.level, ctx.theme);
-        let cells = vec![
-            Span::raw(d.key.local_address.to_string()),
-            Span::raw(d.key.remote().to_string()),
-            Span::raw(d.sockets.to_string()),
-            Span::raw(d.time_wait.to_string()),
-            Span::raw(d.headroom.to_string()),
-            Span::styled(format!("{} {:>4}", bar(d.use_ratio, 12), units::percent(d.use_ratio)), style),
-        ];
-        (cells, Style::new())
-    });
-    if let Some(pane) = pane
-        && let Some(destination) = nav.key.and_then(|k| all.iter().find(|d| key(d) == k))
-    {
-        let title = format!("{} → {}", destination.key.local_address, destination.key.remote());
-        draw_pane(frame, pane, title, details(destination, ctx), ctx.theme);
     }
-    Some(clicks)
+}
+
+/// The Ports tab.
+pub struct Ports {
+    table: TableState<C>,
+}
+
+impl Default for Ports {
+    fn default() -> Self {
+        Ports { table: TableState::new(&SORTABLE) }
+    }
+}
+
+impl Tab for Ports {
+    tab_table!(TabId::Ports);
+
+    fn wants_connections(&self) -> bool {
+        // A destination's detail counts its sockets by state and owner, from every socket.
+        self.table.detail
+    }
+
+    fn draw(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) -> Option<Drawn> {
+        let Some(ports) = &ctx.model.ports else {
+            frame.render_widget(unavailable(ctx, "Ephemeral ports", Source::TcpStates), area);
+            return None;
+        };
+        let [summary, rest] = Layout::vertical([Constraint::Length(8), Constraint::Fill(1)]).areas(area);
+        let (table_area, pane) = super::split_detail(rest, self.table.detail);
+        let range = format!("Ephemeral range {}-{}", ports.range.0, ports.range.1);
+        draw_pane(frame, summary, range, summary_lines(ports, ctx), ctx.theme);
+        let all = &ports.by_destination;
+        let rows = ordered(all, ctx.filter, self.table.sort);
+        let row_keys: Vec<u64> = rows.iter().map(|index| all[*index].key()).collect();
+        let table = DataTable {
+            title: title(&format!("Busiest destinations of {}", ports.destinations), rows.len(), all.len(), ctx),
+            columns: &COLUMNS,
+            sorts: &SORTABLE,
+            sort: self.table.sort,
+            keys: &row_keys,
+            focused: true,
+            empty: "no outbound TCP connection uses the ephemeral range",
+        };
+        let clicks = table.draw(frame, table_area, &mut self.table.nav, ctx.theme, |row| {
+            let d = &all[rows[row]];
+            let style = level_style(d.level, ctx.theme);
+            let cells = vec![
+                Span::raw(d.key.local_address.to_string()),
+                Span::raw(d.key.remote().to_string()),
+                Span::raw(d.sockets.to_string()),
+                Span::raw(d.time_wait.to_string()),
+                Span::raw(d.headroom.to_string()),
+                Span::styled(format!("{} {:>4}", bar(d.use_ratio, 12), units::percent(d.use_ratio)), style),
+            ];
+            (cells, Style::new())
+        });
+        if let Some(pane) = pane
+            && let Some(destination) = self.table.nav.key.and_then(|k| all.iter().find(|d| d.key() == k))
+        {
+            let title = format!("{} → {}", destination.key.local_address, destination.key.remote());
+            draw_pane(frame, pane, title, details(destination, ctx), ctx.theme);
+        }
+        Some(clicks)
+    }
 }
 
 /// The sockets toward one destination: how many in each state and which processes own them,

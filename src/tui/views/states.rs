@@ -1,7 +1,7 @@
 //! TCP state counts: a chart over the history, a table with change and range per state, and the
-//! count per owning process (from every socket, which this view asks the collector for).
+//! count per owning process (from every socket, which this tab asks the collector for).
 
-use std::collections::HashMap;
+use std::cmp::Ordering;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -10,23 +10,94 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType};
 
-use super::{Ctx, filtered, sort_rows, title};
-use crate::sample::{ProcessRef, TCP_STATES, TcpState};
-use crate::tui::app::{Sort, TableNav};
+use super::{title, unavailable};
+use crate::sample::{Source, TCP_STATES, TcpState};
+use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::filter::Record;
-use crate::tui::widgets::{Column, DataTable, Drawn, SortColumn, as_f64, sparkline};
+use crate::tui::table::{Row, TableNav, TableState, ordered};
+use crate::tui::widgets::{Column, DataTable, Drawn, as_f64, sparkline};
 
-const COLUMNS: [Column; 6] = [
-    Column::text("state", 11, 0),
-    Column::number("now", 8, 0),
-    Column::number("change", 8, 1),
-    Column::number("min", 8, 2),
-    Column::number("max", 8, 2),
-    Column::flexible("history", 10),
+/// The columns of the States table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateColumn {
+    /// The state.
+    State,
+    /// Sockets in it now.
+    Now,
+    /// Change since the previous sample.
+    Change,
+    /// Smallest count over the history.
+    Min,
+    /// Largest count over the history.
+    Max,
+    /// The count over the history.
+    History,
+}
+
+use StateColumn as C;
+
+const COLUMNS: [Column<C>; 6] = [
+    Column::text(C::State, "state", 11, 0),
+    Column::number(C::Now, "now", 8, 0),
+    Column::number(C::Change, "change", 8, 1),
+    Column::number(C::Min, "min", 8, 2),
+    Column::number(C::Max, "max", 8, 2),
+    Column::flexible(C::History, "history", 10),
 ];
 
 /// Sorts: count, state order.
-pub const SORTS: [SortColumn; 2] = [SortColumn { name: "now", column: 1 }, SortColumn { name: "state", column: 0 }];
+const SORTABLE: [C; 2] = [C::Now, C::State];
+
+/// One state with its count.
+struct StateRow {
+    state: TcpState,
+    count: u64,
+    /// Position in kernel order.
+    order: usize,
+}
+
+impl Row for StateRow {
+    type Column = StateColumn;
+
+    fn key(&self) -> u64 {
+        self.order as u64
+    }
+
+    fn compare(&self, other: &Self, column: C) -> Ordering {
+        match column {
+            C::Now | C::Change | C::Min | C::Max | C::History => other.count.cmp(&self.count),
+            C::State => self.order.cmp(&other.order),
+        }
+    }
+
+    fn record(&self) -> Record {
+        Record { state: Some(self.state.name()), ..Record::default() }
+    }
+}
+
+/// The States tab.
+pub struct States {
+    table: TableState<C>,
+}
+
+impl Default for States {
+    fn default() -> Self {
+        States { table: TableState::new(&SORTABLE) }
+    }
+}
+
+impl Tab for States {
+    tab_table!(TabId::States);
+
+    fn wants_connections(&self) -> bool {
+        // Sockets per process need every socket with its owner.
+        true
+    }
+
+    fn draw(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) -> Option<Drawn> {
+        draw(frame, area, ctx, &mut self.table)
+    }
+}
 
 /// The states drawn in the chart, with their colours (distinct in brightness as well as hue).
 const CHARTED: [(TcpState, Color); 5] = [
@@ -37,47 +108,43 @@ const CHARTED: [(TcpState, Color); 5] = [
     (TcpState::SynSent, Color::Cyan),
 ];
 
-/// Draws the States view.
-pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav) -> Option<Drawn> {
+fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, state: &mut TableState<C>) -> Option<Drawn> {
     let Some(counts) = ctx.model.tcp_states else {
-        frame.render_widget(super::overview::unavailable(ctx, "TCP states", "tcp_states"), area);
+        frame.render_widget(unavailable(ctx, "TCP states", Source::TcpStates), area);
         return None;
     };
     let chart_height = (area.height / 2).max(8).min(area.height.saturating_sub(6));
     let [chart, bottom] = Layout::vertical([Constraint::Length(chart_height), Constraint::Fill(1)]).areas(area);
     draw_chart(frame, chart, ctx);
     let [table_area, processes] = Layout::horizontal([Constraint::Percentage(50), Constraint::Fill(1)]).areas(bottom);
-    let states: Vec<TcpState> = TCP_STATES.to_vec();
-    let mut rows =
-        filtered(ctx.filter, states.len(), |index| Record { state: Some(states[index].name()), ..Record::default() });
-    let keys: Vec<u64> = (0..states.len() as u64).collect();
-    match SORTS[ctx.sort.column.min(SORTS.len() - 1)].name {
-        "state" => sort_rows(&mut rows, ctx.sort, &keys, |a, b| a.cmp(&b)),
-        _ => sort_rows(&mut rows, ctx.sort, &keys, |a, b| counts.get(states[b]).cmp(&counts.get(states[a]))),
-    }
-    let row_keys: Vec<u64> = rows.iter().map(|index| keys[*index]).collect();
-    let previous = ctx.frame.previous.as_ref().and_then(|sample| sample.tcp_summary.as_ref()).map(|s| s.states);
+    let states: Vec<StateRow> = TCP_STATES
+        .iter()
+        .enumerate()
+        .map(|(order, state)| StateRow { state: *state, count: counts.get(*state), order })
+        .collect();
+    let rows = ordered(&states, ctx.filter, state.sort);
+    let row_keys: Vec<u64> = rows.iter().map(|index| states[*index].key()).collect();
     let table = DataTable {
         title: title(&format!("TCP states, {} sockets", counts.total()), rows.len(), states.len(), ctx),
         columns: &COLUMNS,
-        sorts: &SORTS,
-        sort: ctx.sort,
+        sorts: &SORTABLE,
+        sort: state.sort,
         keys: &row_keys,
         focused: true,
         empty: "no state matches the filter",
     };
     let spark = usize::from(table_area.width.saturating_sub(58)).max(10);
-    let clicks = table.draw(frame, table_area, nav, ctx.theme, |row| {
-        let state = states[rows[row]];
+    let clicks = table.draw(frame, table_area, &mut state.nav, ctx.theme, |row| {
+        let StateRow { state, count, .. } = states[rows[row]];
         let series = ctx.history.state(state);
-        let known: Vec<u64> = series.iter().flatten().copied().collect();
-        let change = previous.map(|before| counts.get(state) as i64 - before.get(state) as i64);
+        let change = ctx.model.state_changes.map(|changes| changes.get(state));
+        let range = ctx.history.state_range(state);
         let cells = vec![
             Span::raw(state.name()),
-            Span::raw(counts.get(state).to_string()),
+            Span::raw(count.to_string()),
             Span::raw(change.map_or("-".to_string(), |c| format!("{c:+}"))),
-            Span::raw(known.iter().min().map_or("-".to_string(), u64::to_string)),
-            Span::raw(known.iter().max().map_or("-".to_string(), u64::to_string)),
+            Span::raw(range.map_or("-".to_string(), |(low, _)| low.to_string())),
+            Span::raw(range.map_or("-".to_string(), |(_, high)| high.to_string())),
             Span::styled(sparkline(&as_f64(&series), spark, None), ctx.theme.chart),
         ];
         (cells, Style::new())
@@ -131,44 +198,29 @@ fn draw_chart(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
     frame.render_widget(chart, area);
 }
 
-const PROCESS_COLUMNS: [Column; 6] = [
-    Column::flexible("process", 14),
-    Column::number("ESTAB", 7, 0),
-    Column::number("CLOSE_WAIT", 10, 0),
-    Column::number("SYN_SENT", 8, 2),
-    Column::number("FIN_WAIT", 8, 3),
-    Column::number("other", 7, 1),
-];
-
-/// Socket states per owning process, busiest first.
-fn per_process(ctx: &Ctx<'_>) -> Option<Vec<(ProcessRef, [u64; 5])>> {
-    let connections = ctx.sample.connections.as_ref()?;
-    let owners = ctx.sample.processes.as_ref().map(|table| &table.owners);
-    let mut by_pid: HashMap<u32, (ProcessRef, [u64; 5])> = HashMap::new();
-    for connection in connections {
-        let Some(processes) = owners.and_then(|owners| owners.get(&connection.inode)) else {
-            continue;
-        };
-        let column = match connection.state {
-            TcpState::Established => 0,
-            TcpState::CloseWait => 1,
-            TcpState::SynSent => 2,
-            TcpState::FinWait1 | TcpState::FinWait2 => 3,
-            _ => 4,
-        };
-        for process in processes {
-            by_pid.entry(process.pid).or_insert_with(|| (process.clone(), [0; 5])).1[column] += 1;
-        }
-    }
-    let mut rows: Vec<_> = by_pid.into_values().collect();
-    rows.sort_by(|a, b| b.1.iter().sum::<u64>().cmp(&a.1.iter().sum::<u64>()).then(a.0.pid.cmp(&b.0.pid)));
-    Some(rows)
+/// The columns of the sockets-per-process panel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ProcessColumn {
+    Process,
+    Established,
+    CloseWait,
+    SynSent,
+    FinWait,
+    Other,
 }
 
+const PROCESS_COLUMNS: [Column<ProcessColumn>; 6] = [
+    Column::flexible(ProcessColumn::Process, "process", 14),
+    Column::number(ProcessColumn::Established, "ESTAB", 7, 0),
+    Column::number(ProcessColumn::CloseWait, "CLOSE_WAIT", 10, 0),
+    Column::number(ProcessColumn::SynSent, "SYN_SENT", 8, 2),
+    Column::number(ProcessColumn::FinWait, "FIN_WAIT", 8, 3),
+    Column::number(ProcessColumn::Other, "other", 7, 1),
+];
+
 fn draw_processes(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
-    let rows = per_process(ctx);
-    let rows = rows.unwrap_or_default();
-    let keys: Vec<u64> = rows.iter().map(|(process, _)| u64::from(process.pid)).collect();
+    let rows = ctx.model.process_states.as_deref().unwrap_or_default();
+    let keys: Vec<u64> = rows.iter().map(|row| u64::from(row.process.pid)).collect();
     let empty = if ctx.sample.connections.is_none() {
         "collecting every socket with its owner (from the next sample)…"
     } else if ctx.sample.processes.is_none() {
@@ -180,16 +232,17 @@ fn draw_processes(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
         title: Line::from(Span::styled(" Sockets per process ", ctx.theme.title)),
         columns: &PROCESS_COLUMNS,
         sorts: &[],
-        sort: Sort::default(),
+        sort: None,
         keys: &keys,
         focused: false,
         empty,
     };
     table.draw(frame, area, &mut TableNav::default(), ctx.theme, |row| {
-        let (process, counts) = &rows[row];
-        let mut cells = vec![Span::raw(super::processes_label(std::slice::from_ref(process)))];
+        let states = &rows[row];
+        let counts = [states.established, states.close_wait, states.syn_sent, states.fin_wait, states.other];
+        let mut cells = vec![Span::raw(super::processes_label(std::slice::from_ref(&states.process)))];
         cells.extend(counts.iter().map(|count| Span::raw(count.to_string())));
-        let style = if counts[1] > 0 { ctx.theme.warning } else { Style::new() };
+        let style = if states.close_wait > 0 { ctx.theme.warning } else { Style::new() };
         (cells, style)
     });
 }

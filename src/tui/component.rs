@@ -1,0 +1,139 @@
+//! What a tab of the dashboard is: a component that owns its table's navigation, sort and
+//! detail state and draws itself from the frame on screen. The app dispatches keys and clicks
+//! to the active tab through this trait and never reaches into a tab's internals.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+use super::filter::Filter;
+use super::table::TableControl;
+use super::theme::Theme;
+use super::widgets::Drawn;
+use crate::engine::Frame as Shown;
+use crate::model::Model;
+use crate::model::history::History;
+use crate::sample::Sample;
+
+/// The dashboard's views, in tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TabId {
+    /// Everything at a glance.
+    Overview,
+    /// Every TCP and UNIX listener.
+    Listeners,
+    /// Every TCP and UDP socket.
+    Connections,
+    /// TCP state counts over time and per process.
+    States,
+    /// Ephemeral port use.
+    Ports,
+    /// Network interfaces.
+    Interfaces,
+    /// Kernel settings.
+    Kernel,
+    /// The advisor's findings.
+    Findings,
+}
+
+impl TabId {
+    /// Every tab, in order; number keys select them 1-based.
+    pub const ALL: [TabId; 8] = [
+        TabId::Overview,
+        TabId::Listeners,
+        TabId::Connections,
+        TabId::States,
+        TabId::Ports,
+        TabId::Interfaces,
+        TabId::Kernel,
+        TabId::Findings,
+    ];
+
+    /// The tab's position in [`TabId::ALL`].
+    pub fn index(self) -> usize {
+        TabId::ALL.iter().position(|tab| *tab == self).unwrap_or(0)
+    }
+
+    /// The tab's title in the tab bar.
+    pub fn title(self) -> &'static str {
+        match self {
+            TabId::Overview => "Overview",
+            TabId::Listeners => "Listeners",
+            TabId::Connections => "Connections",
+            TabId::States => "States",
+            TabId::Ports => "Ports",
+            TabId::Interfaces => "Interfaces",
+            TabId::Kernel => "Kernel",
+            TabId::Findings => "Findings",
+        }
+    }
+
+    /// The title when the tab bar is narrow.
+    pub fn short_title(self) -> &'static str {
+        match self {
+            TabId::Overview => "Over",
+            TabId::Listeners => "Listen",
+            TabId::Connections => "Conns",
+            TabId::States => "States",
+            TabId::Ports => "Ports",
+            TabId::Interfaces => "Ifaces",
+            TabId::Kernel => "Kernel",
+            TabId::Findings => "Finds",
+        }
+    }
+}
+
+/// What every tab draws from: the frame on screen, split into its model and sample for short
+/// access, the history, the colours and the filter in force.
+pub struct Ctx<'a> {
+    /// The frame on screen (its findings and generation).
+    pub frame: &'a Shown,
+    /// Its derived numbers.
+    pub model: &'a Model,
+    /// Its raw facts.
+    pub sample: &'a Sample,
+    /// The history on screen.
+    pub history: &'a History,
+    /// Colours.
+    pub theme: &'a Theme,
+    /// The filter in force.
+    pub filter: &'a Filter,
+}
+
+/// The three methods every tab implements the same way, for a tab struct whose table state is
+/// its field `table`: `tab_table!(TabId::Listeners);` inside `impl Tab for ...`.
+macro_rules! tab_table {
+    ($id:expr) => {
+        fn id(&self) -> $crate::tui::component::TabId {
+            $id
+        }
+
+        fn table(&self) -> &dyn $crate::tui::table::TableControl {
+            &self.table
+        }
+
+        fn table_mut(&mut self) -> &mut dyn $crate::tui::table::TableControl {
+            &mut self.table
+        }
+    };
+}
+pub(crate) use tab_table;
+
+/// One tab of the dashboard.
+pub trait Tab {
+    /// Which tab this is.
+    fn id(&self) -> TabId;
+
+    /// The tab's table state, to read.
+    fn table(&self) -> &dyn TableControl;
+
+    /// The tab's table state, to change (keys, clicks).
+    fn table_mut(&mut self) -> &mut dyn TableControl;
+
+    /// Draws the tab into `area`; returns where its table landed, for mouse clicks.
+    fn draw(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) -> Option<Drawn>;
+
+    /// Whether the tab, as it stands, needs every socket collected one by one.
+    fn wants_connections(&self) -> bool {
+        false
+    }
+}
