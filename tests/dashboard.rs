@@ -341,3 +341,39 @@ fn quit_and_signals_end_with_their_status() {
     assert_eq!(app.handle(Event::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))), vec![Effect::Exit(0)]);
     assert_eq!(app.handle(Event::Terminate(15)), vec![Effect::Exit(143)]);
 }
+
+/// One fact, one number: the headline port use and the fullest listener's fill are the same in
+/// the dashboard's header and tables, the text report and the JSON report, because all three
+/// read the frame's model. The fixture's busiest destination is raised to 20,000 sockets so the
+/// figure is far from 0 and distinct from the share of distinct ports (237 of 28,232).
+#[test]
+fn port_use_and_fill_are_one_number_in_every_output() {
+    let mut samples = incident();
+    if let Some(summary) = samples.last_mut().and_then(|sample| sample.tcp_summary.as_mut()) {
+        summary.ephemeral.by_destination[0].sockets = 20_000;
+    }
+    let mut app = app_with(samples);
+    let header = screen(&mut app, 160, 48);
+    let frame = app.frame().expect("a frame on screen");
+    let json: serde_json::Value =
+        serde_json::from_str(&sockscope::render::json::render(frame).expect("JSON")).expect("valid JSON");
+    let text = sockscope::render::text::render(frame);
+
+    let share = json["ports"]["fullest_share"].as_f64().expect("fullest_share");
+    assert!((share - 20_000.0 / 28_232.0).abs() < 1e-9, "{share}");
+    let shown = sockscope::render::format::percent(share);
+    assert_eq!(shown, "71%");
+    assert!(header.contains(&format!("ports 32768-60999 {shown} used")), "{header}");
+    assert!(text.contains(&format!("Fullest   {shown} of the usable range used toward one destination")), "{text}");
+    assert!(json["ports"]["distinct_share"].as_f64().is_some_and(|distinct| distinct < 0.01));
+
+    let fill = json["listeners"][0]["fill"].as_f64().expect("fill");
+    assert_eq!(fill, frame.model.max_fill());
+    let fill_shown = sockscope::render::format::percent(fill);
+    let first_listener_row = text.lines().skip_while(|line| !line.contains("RECV-Q")).nth(1).expect("a listener row");
+    assert!(first_listener_row.contains(&format!("{fill_shown} FULL")), "{first_listener_row}");
+    keys(&mut app, "2");
+    let listeners = screen(&mut app, 160, 48);
+    let row = listeners.lines().find(|line| line.contains("127.0.0.1") && line.contains("8080")).expect("row");
+    assert!(row.contains(&fill_shown), "{row}");
+}

@@ -438,4 +438,44 @@ mod tests {
         assert_eq!(views[0].syn_queue, None, "no TCP summary, so no SYN queue");
         assert_eq!(views[1].drops_per_second, Some(0.0));
     }
+
+    #[test]
+    fn a_listener_names_the_requests_and_peers_attributed_to_it() {
+        use crate::sample::{Connection, TcpSummary};
+        let wildcard = listener(Family::Ipv4, "0.0.0.0", 80, 1);
+        let other = listener(Family::Ipv4, "0.0.0.0", 81, 2);
+        let request = |peer: &str, local_port: u16| Connection {
+            family: Family::Ipv4,
+            state: TcpState::SynRecv,
+            local_address: "10.0.0.1".parse().expect("ip"),
+            local_port,
+            remote_address: peer.parse().expect("ip"),
+            remote_port: 5000,
+            recv_q: 0,
+            send_q: 0,
+            inode: 0,
+            uid: 0,
+            cookie: 9,
+            retrans: 1,
+            timer: None,
+            tcp_info: None,
+            memory: None,
+        };
+        let sample = Sample {
+            tcp_listeners: Some(vec![wildcard, other]),
+            tcp_summary: Some(TcpSummary {
+                syn_recv: vec![group(Family::Ipv4, "10.0.0.1", 80, 2), group(Family::Ipv4, "10.0.0.1", 81, 1)],
+                ..TcpSummary::default()
+            }),
+            connections: Some(vec![request("192.0.2.1", 80), request("192.0.2.2", 80), request("192.0.2.3", 81)]),
+            ..Sample::default()
+        };
+        let (views, unattributed) = listeners(&sample, None, None, &Limits::default());
+        let on_80 = views.iter().find(|view| view.endpoint.port() == Some(80)).expect("listener on 80");
+        assert!(unattributed.is_empty());
+        assert_eq!(on_80.syn_queue, Some(2));
+        assert_eq!(on_80.syn_recv, vec![group(Family::Ipv4, "10.0.0.1", 80, 2)]);
+        let peers: Vec<String> = on_80.syn_recv_peers.iter().map(ToString::to_string).collect();
+        assert_eq!(peers, vec!["192.0.2.1:5000", "192.0.2.2:5000"], "only the requests to port 80");
+    }
 }

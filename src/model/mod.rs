@@ -8,6 +8,7 @@
 //! the model (and the raw facts of the sample); they never compute a domain number themselves.
 
 pub mod counters;
+pub mod fields;
 pub mod history;
 pub mod identity;
 pub mod interfaces;

@@ -12,6 +12,8 @@ use serde::Serialize;
 use crate::advise::status::Status;
 use crate::advise::{Evidence, NotEvaluated, Severity, Subject};
 use crate::engine::Frame;
+use crate::model::ListenerView;
+use crate::model::fields::{Exported, LISTENER_FIELDS};
 use crate::model::rates::RateSections;
 use crate::sample::{CounterSections, KernelEvent, ProcessRef, Source, SysctlValue, TcpStateCounts, Unavailable};
 
@@ -19,7 +21,7 @@ use crate::sample::{CounterSections, KernelEvent, ProcessRef, Source, SysctlValu
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The whole report.
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 pub struct Report<'a> {
     schema_version: u32,
     taken_at: String,
@@ -28,7 +30,7 @@ pub struct Report<'a> {
     netns: Option<Netns<'a>>,
     sysctl: BTreeMap<&'a str, &'a SysctlValue>,
     interfaces: Vec<Interface<'a>>,
-    listeners: Vec<Listener<'a>>,
+    listeners: Vec<Exported<'a, ListenerView>>,
     unattributed_syn_recv: Vec<SynRecv>,
     tcp_states: Option<TcpStateCounts>,
     udp: Vec<Udp<'a>>,
@@ -118,29 +120,6 @@ struct Interface<'a> {
 }
 
 #[derive(Debug, Serialize)]
-struct Listener<'a> {
-    protocol: &'static str,
-    family: &'static str,
-    local_address: String,
-    local_port: Option<u16>,
-    accept_queue: u32,
-    backlog: u32,
-    fill: f64,
-    full: bool,
-    syn_queue: Option<u32>,
-    syn_queue_shared_by: u32,
-    syn_retransmitted: Option<u32>,
-    drops: Option<u64>,
-    drops_delta: Option<u64>,
-    drops_per_second: Option<f64>,
-    inode: u64,
-    cookie: u64,
-    uid: Option<u32>,
-    v6only: Option<bool>,
-    processes: &'a [ProcessRef],
-}
-
-#[derive(Debug, Serialize)]
 struct SynRecv {
     family: &'static str,
     local_address: String,
@@ -222,7 +201,7 @@ pub fn report(frame: &Frame) -> Report<'_> {
         netns: sample.netns.as_ref().map(|netns| Netns { inode: netns.inode, name: netns.name.as_deref() }),
         sysctl: sample.sysctls.iter().flatten().map(|(name, value)| (name.as_str(), value)).collect(),
         interfaces: view.interfaces.iter().map(interface).collect(),
-        listeners: view.listeners.iter().map(listener).collect(),
+        listeners: view.listeners.iter().map(|row| Exported { row, fields: LISTENER_FIELDS }).collect(),
         unattributed_syn_recv: view
             .unattributed_syn_recv
             .iter()
@@ -297,30 +276,6 @@ fn interface(view: &crate::model::InterfaceView) -> Interface<'_> {
         tx_dropped_per_second: rates.tx_dropped,
         rx_errors_per_second: rates.rx_errors,
         tx_errors_per_second: rates.tx_errors,
-    }
-}
-
-fn listener(view: &crate::model::ListenerView) -> Listener<'_> {
-    Listener {
-        protocol: view.protocol.name(),
-        family: view.family_name(),
-        local_address: view.endpoint.address_text(),
-        local_port: view.endpoint.port(),
-        accept_queue: view.accept_queue,
-        backlog: view.backlog,
-        fill: view.fill,
-        full: view.full,
-        syn_queue: view.syn_queue,
-        syn_queue_shared_by: view.syn_shared_by,
-        syn_retransmitted: view.syn_retransmitted,
-        drops: view.drops,
-        drops_delta: view.drops_delta,
-        drops_per_second: view.drops_per_second,
-        inode: view.inode,
-        cookie: view.key.cookie,
-        uid: view.uid,
-        v6only: view.v6only,
-        processes: &view.processes,
     }
 }
 

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use super::format::{self as units, sanitize};
 use super::table::{Align, Table};
 use crate::engine::Frame;
+use crate::model::fields::{self, Field};
 use crate::model::{ListenerView, Model};
 use crate::sample::{ProcessRef, Sample, Source, TCP_STATES};
 
@@ -122,17 +123,22 @@ fn listeners(out: &mut String, view: &View<'_>) {
         let _ = writeln!(out, "  no listening sockets");
         return;
     }
-    let mut table = Table::new(&[
-        ("PROTO", Align::Left),
-        ("LOCAL ADDRESS", Align::Left),
-        ("PROCESS", Align::Left),
-        ("ACCEPTQ", Align::Right),
-        ("BACKLOG", Align::Right),
-        ("FILL", Align::Left),
-        ("SYNQ", Align::Right),
-        ("DROPS", Align::Right),
-        ("DROPS/S", Align::Right),
-    ]);
+    let heading = |field: &Field<ListenerView>| field.title.to_uppercase();
+    let headings = [
+        heading(&fields::PROTOCOL),
+        "LOCAL ADDRESS".to_string(),
+        heading(&fields::PROCESSES),
+        heading(&fields::ACCEPT_QUEUE),
+        heading(&fields::BACKLOG),
+        heading(&fields::FILL),
+        heading(&fields::SYN_QUEUE),
+        heading(&fields::DROPS),
+        heading(&fields::DROPS_PER_SECOND),
+    ];
+    let aligns = [Align::Left, Align::Left, Align::Left, Align::Right, Align::Right, Align::Left];
+    let aligns = aligns.into_iter().chain([Align::Right; 3]);
+    let columns: Vec<(&str, Align)> = headings.iter().map(String::as_str).zip(aligns).collect();
+    let mut table = Table::new(&columns);
     for listener in &view.model.listeners {
         table.row(vec![
             listener.protocol.name().to_string(),
@@ -149,9 +155,9 @@ fn listeners(out: &mut String, view: &View<'_>) {
     out.push_str(&table.render("  "));
     let _ = writeln!(
         out,
-        "\n  ACCEPTQ: connections waiting for accept(); BACKLOG: its limit, min(listen() backlog, somaxconn\n  \
-         at listen time). The queue holds BACKLOG+1, so FILL = ACCEPTQ/(BACKLOG+1) and FULL (ACCEPTQ > BACKLOG)\n  \
-         means the kernel is dropping new connections for that listener. SYNQ: half-open handshakes (SYN_RECV).\n  \
+        "\n  RECV-Q: connections waiting for accept(); BACKLOG: its limit, min(listen() backlog, somaxconn\n  \
+         at listen time). The queue holds BACKLOG+1, so FILL = RECV-Q/(BACKLOG+1) and FULL (RECV-Q > BACKLOG)\n  \
+         means the kernel is dropping new connections for that listener. SYN Q: half-open handshakes (SYN_RECV).\n  \
          DROPS: packets the listener dropped since it was created (ss -tlm 'd')."
     );
     for group in &view.model.unattributed_syn_recv {

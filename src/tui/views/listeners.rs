@@ -10,6 +10,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::{draw_pane, finding_line, level_style, process_fields, processes_label, title};
+use crate::model::fields;
 use crate::model::listeners::fullest_first;
 use crate::model::{ListenerView, Protocol};
 use crate::render::format::{self as units, sanitize};
@@ -56,21 +57,22 @@ pub enum ListenerColumn {
 
 use ListenerColumn as C;
 
+/// The columns; every heading of an exported field comes from the model's field table.
 const COLUMNS: [Column<C>; 15] = [
     Column::text(C::Marker, "!", 1, 0),
-    Column::text(C::Protocol, "proto", 5, 3),
-    Column::flexible(C::Address, "address", 12),
-    Column::number(C::Port, "port", 5, 0),
-    Column::text(C::Process, "process", 14, 1),
-    Column::number(C::RecvQ, "recv-q", 7, 0),
-    Column::number(C::Backlog, "backlog", 7, 0),
-    Column::text(C::Fill, "fill", 12, 2),
-    Column::number(C::SynQueue, "SYN q", 6, 3),
-    Column::number(C::SynRetransmitted, "SYN re", 6, 5),
-    Column::number(C::Drops, "drops", 9, 4),
-    Column::number(C::DropsPerSecond, "drops/s", 8, 1),
-    Column::number(C::Uid, "uid", 6, 6),
-    Column::number(C::Inode, "inode", 10, 7),
+    Column::text(C::Protocol, fields::PROTOCOL.title, 5, 3),
+    Column::flexible(C::Address, fields::LOCAL_ADDRESS.title, 12),
+    Column::number(C::Port, fields::LOCAL_PORT.title, 5, 0),
+    Column::text(C::Process, fields::PROCESSES.title, 14, 1),
+    Column::number(C::RecvQ, fields::ACCEPT_QUEUE.title, 7, 0),
+    Column::number(C::Backlog, fields::BACKLOG.title, 7, 0),
+    Column::text(C::Fill, fields::FILL.title, 12, 2),
+    Column::number(C::SynQueue, fields::SYN_QUEUE.title, 6, 3),
+    Column::number(C::SynRetransmitted, fields::SYN_RETRANSMITTED.title, 6, 5),
+    Column::number(C::Drops, fields::DROPS.title, 9, 4),
+    Column::number(C::DropsPerSecond, fields::DROPS_PER_SECOND.title, 8, 1),
+    Column::number(C::Uid, fields::UID.title, 6, 6),
+    Column::number(C::Inode, fields::INODE.title, 10, 7),
     Column::text(C::FillHistory, "fill history", 20, 5),
 ];
 
