@@ -361,7 +361,7 @@ fn port_use_and_fill_are_one_number_in_every_output() {
 
     let share = json["ports"]["fullest_share"].as_f64().expect("fullest_share");
     assert!((share - 20_000.0 / 28_232.0).abs() < 1e-9, "{share}");
-    let shown = sockscope::render::format::percent(share);
+    let shown = sockscope::format::percent(share);
     assert_eq!(shown, "71%");
     assert!(header.contains(&format!("ports 32768-60999 {shown} used")), "{header}");
     assert!(text.contains(&format!("Fullest   {shown} of the usable range used toward one destination")), "{text}");
@@ -369,7 +369,7 @@ fn port_use_and_fill_are_one_number_in_every_output() {
 
     let fill = json["listeners"][0]["fill"].as_f64().expect("fill");
     assert_eq!(fill, frame.model.max_fill());
-    let fill_shown = sockscope::render::format::percent(fill);
+    let fill_shown = sockscope::format::percent(fill);
     let first_listener_row = text.lines().skip_while(|line| !line.contains("RECV-Q")).nth(1).expect("a listener row");
     assert!(first_listener_row.contains(&format!("{fill_shown} FULL")), "{first_listener_row}");
     keys(&mut app, "2");

@@ -2,8 +2,8 @@
 //! receive drops.
 
 use super::{Check, Context, Evidence, Finding, Report, Severity, Subject};
+use crate::format as units;
 use crate::model::history::History;
-use crate::render::format as units;
 
 /// `softnet-drops`.
 pub const SOFTNET_DROPS: Check = Check {

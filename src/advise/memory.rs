@@ -4,7 +4,7 @@
 use super::listen::netns_subject;
 use super::states::{kernel_event, sockstat};
 use super::{Check, Context, Evidence, Finding, LimitUsage, Report, Severity, Subject};
-use crate::render::format as units;
+use crate::format as units;
 use crate::sample::counters::{self, ABORT_ON_MEMORY, MEMORY_PRESSURES};
 use crate::sample::{Flow, KernelEventKind};
 

@@ -387,7 +387,7 @@ impl LimitUsage {
         let mut evidence = vec![
             Evidence::number(self.label, self.used.to_string(), self.used as f64),
             Evidence::number(self.limit_label, self.limit.to_string(), self.limit as f64),
-            Evidence::number("share", crate::render::format::percent(share), share),
+            Evidence::number("share", crate::format::percent(share), share),
         ];
         if let Some((counter, delta)) = self.lost {
             evidence.push(Evidence::number(format!("{counter} in the interval"), delta.to_string(), delta as f64));

@@ -4,8 +4,8 @@
 use super::listen::netns_subject;
 use super::states::kernel_event;
 use super::{Check, Context, Evidence, Finding, LimitUsage, Report, Severity, Subject, kernel_version};
+use crate::format as units;
 use crate::model::format_setting;
-use crate::render::format as units;
 use crate::sample::counters::{ACTIVE_OPENS, ORIG_DATA_SENT, OUT_SEGS, RETRANS_SEGS, SYN_RETRANS};
 use crate::sample::{HostNamespace, Interface, KernelEventKind};
 use crate::settings::PER_NAMESPACE_SETTINGS;

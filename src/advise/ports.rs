@@ -3,8 +3,8 @@
 
 use super::listen::{listener_subject, netns_subject};
 use super::{Check, Context, Evidence, Finding, Report, Severity, Subject};
+use crate::format as units;
 use crate::model::PortsView;
-use crate::render::format as units;
 
 fn ports_or_not_evaluated<'a>(
     context: &'a Context<'_>,

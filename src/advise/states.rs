@@ -2,8 +2,8 @@
 //! do nothing, and applications that leave sockets in CLOSE_WAIT.
 
 use super::{Check, Context, Evidence, Finding, LimitUsage, Report, Severity, Subject, setting_finding};
+use crate::format as units;
 use crate::model::history::History;
-use crate::render::format as units;
 use crate::sample::KernelEventKind;
 use crate::sample::counters::TIME_WAIT_OVERFLOW;
 

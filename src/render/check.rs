@@ -1,10 +1,10 @@
 //! Check mode's text: the one-line status that monitoring plugins print, with performance
 //! data, then the findings. The verdict itself is the advisor's ([`crate::advise::status`]).
 
-use super::format::sanitize;
 use crate::advise::Severity;
 use crate::advise::status::{CENTRAL_CHECKS, Status};
 use crate::engine::Frame;
+use crate::format::sanitize;
 use crate::sample::counters::{LISTEN_DROPS, LISTEN_OVERFLOWS};
 
 /// The whole text of check mode: status line with performance data, then the findings.

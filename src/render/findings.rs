@@ -3,8 +3,8 @@
 
 use std::fmt::Write as _;
 
-use super::format::sanitize;
 use crate::advise::{Finding, Outcome};
+use crate::format::sanitize;
 
 /// Width text is wrapped to.
 const WIDTH: usize = 100;

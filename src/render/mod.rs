@@ -3,7 +3,6 @@
 
 pub mod check;
 pub mod findings;
-pub mod format;
 pub mod json;
 pub mod table;
 pub mod text;

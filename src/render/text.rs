@@ -3,9 +3,9 @@
 
 use std::fmt::Write as _;
 
-use super::format::{self as units, sanitize};
 use super::table::{Align, Table};
 use crate::engine::Frame;
+use crate::format::{self as units, sanitize};
 use crate::model::fields::{self, Field};
 use crate::model::{ListenerView, Model};
 use crate::sample::{ProcessRef, Sample, Source, TCP_STATES};

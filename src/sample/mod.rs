@@ -30,10 +30,11 @@ pub use flows::{Flow, FlowSummary};
 pub use interfaces::{Interface, InterfaceStats};
 pub use processes::{ProcessRef, ProcessTable};
 pub use settings::{HostNamespace, SysctlValue, Sysctls};
-pub use sockets::{Connection, Family, SocketMemory, SocketTimer, TcpListener, TimerKind, UdpSocket, UnixListener};
+pub use sockets::{Family, SocketMemory, TcpListener, UdpSocket, UnixListener};
 pub use tcp_info::TcpInfo;
 pub use tcp_state::{
-    CloseWaitSocket, DestinationPorts, EphemeralPorts, SynRecvGroup, TCP_STATES, TcpState, TcpStateCounts, TcpSummary,
+    CloseWaitSocket, Connection, DestinationPorts, EphemeralPorts, SocketTimer, SynRecvGroup, TCP_STATES, TcpState,
+    TcpStateCounts, TcpSummary, TimerKind,
 };
 
 /// The layout version of samples this build writes. Version 1 had no `version`, `plan` or

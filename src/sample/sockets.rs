@@ -1,12 +1,10 @@
-//! Sockets as sock_diag reports them: TCP and UNIX listeners, UDP sockets, and the TCP
-//! connections of the all-states dump, with their memory and pending timers.
+//! Sockets as sock_diag reports them: TCP and UNIX listeners and UDP sockets, with their memory.
 
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
 use super::tcp_info::TcpInfo;
-use super::tcp_state::TcpState;
 
 /// Address family of a socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -131,86 +129,4 @@ pub struct UdpSocket {
     pub uid: u32,
     /// Kernel socket cookie.
     pub cookie: u64,
-}
-
-/// One TCP socket of the all-states dump, kept only when the Connections view asks for it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Connection {
-    /// Address family.
-    pub family: Family,
-    /// TCP state.
-    pub state: TcpState,
-    /// Local address.
-    pub local_address: IpAddr,
-    /// Local port.
-    pub local_port: u16,
-    /// Remote address.
-    pub remote_address: IpAddr,
-    /// Remote port.
-    pub remote_port: u16,
-    /// Receive queue (`idiag_rqueue`).
-    pub recv_q: u32,
-    /// Send queue (`idiag_wqueue`).
-    pub send_q: u32,
-    /// Socket inode (0 for TIME_WAIT and request sockets).
-    pub inode: u64,
-    /// Owner uid.
-    pub uid: u32,
-    /// Kernel socket cookie.
-    pub cookie: u64,
-    /// Retransmissions of the current segment (`idiag_retrans`).
-    pub retrans: u8,
-    /// The pending timer, as `ss -o` shows it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timer: Option<SocketTimer>,
-    /// `tcp_info`, absent for TIME_WAIT and request sockets.
-    pub tcp_info: Option<TcpInfo>,
-    /// Socket memory.
-    pub memory: Option<SocketMemory>,
-}
-
-/// A socket's pending timer (`idiag_timer` and `idiag_expires`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SocketTimer {
-    /// Which timer.
-    pub kind: TimerKind,
-    /// Milliseconds until it fires.
-    pub expires_ms: u32,
-}
-
-/// The timers the kernel reports for a socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TimerKind {
-    /// Retransmission (or, for a request socket, the SYN-ACK retransmission).
-    Retransmit,
-    /// Keepalive.
-    Keepalive,
-    /// TIME_WAIT expiry.
-    TimeWait,
-    /// Zero-window probe.
-    Persist,
-}
-
-impl TimerKind {
-    /// The timer of an `idiag_timer` value; `None` for 0 (no timer) and unknown values.
-    pub fn from_kernel(timer: u8) -> Option<TimerKind> {
-        match timer {
-            1 => Some(TimerKind::Retransmit),
-            2 => Some(TimerKind::Keepalive),
-            3 => Some(TimerKind::TimeWait),
-            4 => Some(TimerKind::Persist),
-            _ => None,
-        }
-    }
-
-    /// The name `ss -o` prints: `on`, `keepalive`, `timewait`, `persist`.
-    pub fn ss_name(self) -> &'static str {
-        match self {
-            TimerKind::Retransmit => "on",
-            TimerKind::Keepalive => "keepalive",
-            TimerKind::TimeWait => "timewait",
-            TimerKind::Persist => "persist",
-        }
-    }
 }

@@ -414,7 +414,7 @@ impl App {
         match next {
             Some(step) => {
                 self.interval = *step;
-                self.message = Some(format!("sampling every {}", crate::render::format::interval(step.as_secs_f64())));
+                self.message = Some(format!("sampling every {}", crate::format::interval(step.as_secs_f64())));
                 Some(Effect::SetInterval(*step))
             }
             None => {

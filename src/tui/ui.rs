@@ -12,7 +12,7 @@ use super::keymap::{Context, Keymap};
 use super::theme::Theme;
 use crate::advise::Severity;
 use crate::engine::Frame as Shown;
-use crate::render::format::{self as units, sanitize};
+use crate::format::{self as units, sanitize};
 
 /// The smallest terminal the dashboard draws into.
 pub const MINIMUM: (u16, u16) = (60, 15);

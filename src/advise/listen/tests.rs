@@ -1,6 +1,7 @@
 use super::*;
+use super::syn::flood_port;
 use crate::advise::testkit::*;
-use crate::advise::{Outcome, Rules};
+use crate::advise::{Outcome, Rules, Severity};
 use crate::sample::{Sample, SynRecvGroup, SysctlValue};
 
 fn ids(outcome: &Outcome) -> Vec<(&'static str, Severity)> {

@@ -11,7 +11,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::{draw_pane, processes_label, title};
-use crate::render::format as units;
+use crate::format as units;
 use crate::sample::{Connection, ProcessRef, Sample, SocketTimer, TcpInfo, TcpState, UdpSocket};
 use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::filter::Record;

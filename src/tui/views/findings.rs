@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 
 use super::{draw_pane, severity_style, title};
 use crate::advise::{Finding, Subject};
-use crate::render::format::sanitize;
+use crate::format::sanitize;
 use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::filter::Record;
 use crate::tui::table::{Row, TableState, ordered};

@@ -10,8 +10,8 @@ use ratatui::text::{Line, Span};
 use std::cmp::Ordering;
 
 use super::{draw_pane, title, unavailable};
+use crate::format::{self as units, sanitize};
 use crate::model::{InterfaceRates, InterfaceView};
-use crate::render::format::{self as units, sanitize};
 use crate::sample::Source;
 use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::filter::Record;

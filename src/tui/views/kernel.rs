@@ -11,8 +11,8 @@ use ratatui::text::{Line, Span};
 
 use super::{draw_pane, finding_line, title};
 use crate::advise::{Finding, Subject};
+use crate::format::sanitize;
 use crate::model::SettingView;
-use crate::render::format::sanitize;
 use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::filter::Record;
 use crate::tui::table::{Row, TableState, ordered};

@@ -10,10 +10,10 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::{draw_pane, finding_line, level_style, process_fields, processes_label, title};
+use crate::format::{self as units, sanitize};
 use crate::model::fields;
 use crate::model::listeners::fullest_first;
 use crate::model::{ListenerView, Protocol};
-use crate::render::format::{self as units, sanitize};
 use crate::sample::{Source, TcpState};
 use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::filter::Record;

@@ -19,8 +19,8 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 use super::component::{Ctx, Tab};
 use super::theme::Theme;
 use crate::advise::Severity;
+use crate::format::sanitize;
 use crate::model::Level;
-use crate::render::format::sanitize;
 use crate::sample::{ProcessRef, Source};
 
 /// Every tab, in [`super::component::TabId::ALL`] order, with its initial state.
@@ -101,7 +101,7 @@ fn severity_style(severity: Severity, theme: &Theme) -> Style {
 /// A rate, styled critical when above zero (drops are losses).
 fn loss_rate(rate: Option<f64>, ctx: &Ctx<'_>) -> Span<'static> {
     let style = if rate.is_some_and(|rate| rate > 0.0) { ctx.theme.critical } else { Style::new() };
-    Span::styled(crate::render::format::rate(rate), style)
+    Span::styled(crate::format::rate(rate), style)
 }
 
 /// A panel saying a source could not be read, and why.

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 
 use super::listeners::{self, ListenerColumn, fill_cells};
 use super::{loss_rate, severity_style, unavailable};
-use crate::render::format::{self as units, sanitize};
+use crate::format::{self as units, sanitize};
 use crate::sample::{Source, TCP_STATES};
 use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::table::{TableNav, TableState, ordered};

@@ -8,8 +8,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::{draw_pane, level_style, processes_label, title, unavailable};
+use crate::format as units;
 use crate::model::{DestinationView, PortsView};
-use crate::render::format as units;
 use crate::sample::Source;
 use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::filter::Record;

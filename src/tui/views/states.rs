@@ -187,7 +187,7 @@ fn draw_chart(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
                 .data(points)
         })
         .collect();
-    let x_labels = vec![Span::raw(format!("-{}", crate::render::format::duration(span as u64))), Span::raw("now")];
+    let x_labels = vec![Span::raw(format!("-{}", crate::format::duration(span as u64))), Span::raw("now")];
     let y_labels = vec![Span::raw("0"), Span::raw(format!("{top:.0}"))];
     let chart = Chart::new(datasets)
         .block(Block::bordered().title(Line::from(Span::styled(" TCP states over time ", ctx.theme.title))))

@@ -1,5 +1,7 @@
-//! Formatting shared by every renderer, in one place: numbers with their units, socket
-//! endpoints, and untrusted strings made safe to print.
+//! Formatting shared by every output, in one place: numbers with their units, socket
+//! endpoints, and untrusted strings made safe to print. The advisor formats its evidence with
+//! it and every renderer its tables, so a rate or a percentage reads the same everywhere; it
+//! depends on nothing but the model's endpoint type.
 //!
 //! Any process can name itself (`prctl(PR_SET_NAME)`), and socket paths and interface names are
 //! chosen by whoever created them. Printed raw, an escape sequence in such a name would be
