@@ -6,6 +6,9 @@
 //! when a cached owner exited, or every [`FULL_RESCAN`] to notice sockets shared with new
 //! processes (workers forked by a master). Processes that exit mid-walk or cannot be read are
 //! counted, never fatal.
+//!
+//! The descriptor walk is hand-written (see `socket_inodes` for the measurement that keeps it
+//! so); the per-process files read only for owners (`stat`, `limits`) go through procfs.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ffi::CStr;
@@ -13,6 +16,7 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use procfs::process::{LimitValue, Process};
 use rustix::fs::{Dir, Mode, OFlags};
 use rustix::io::Errno;
 
@@ -153,6 +157,14 @@ fn list_pids(proc_dir: &Path) -> std::io::Result<Vec<u32>> {
 }
 
 /// The wanted socket inodes among a process's descriptors. `link` is a reused buffer.
+///
+/// Hand-written rather than procfs's `Process::fd()`, which for each descriptor opens
+/// `/proc/<pid>/fd/N` (`O_PATH`), reads the link, stats and closes it, and allocates a `PathBuf`
+/// and a `String`; here it is one `readlinkat` into `link`. Measured with
+/// `cargo bench --bench owner_walk` (102,000 UNIX sockets in 6 processes, medians of 7
+/// alternating rounds, 2 shared cores): hand-written 329 ms against procfs 636 ms (1.9x) for
+/// 1,000 wanted inodes, 926 ms against 1,266 ms (1.4x) with all 102,000 wanted; CPU time gives
+/// the same ratios (1.95x, 1.41x).
 fn socket_inodes(proc_dir: &Path, pid: u32, wanted: &HashSet<u64>, link: &mut [u8]) -> Result<Vec<u64>, Errno> {
     let fd_dir: OwnedFd = rustix::fs::open(
         proc_dir.join(pid.to_string()).join("fd"),
@@ -187,11 +199,17 @@ fn socket_inode(target: &[u8]) -> Option<u64> {
     std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
-/// A process's name and start time (clock ticks since boot, field 22 of `stat`).
+/// The `/proc/<pid>` directory of a process, opened through procfs; `None` once it exited.
+fn process(proc_dir: &Path, pid: u32) -> Option<Process> {
+    Process::new_with_root(proc_dir.join(pid.to_string())).ok()
+}
+
+/// A process's name and start time (clock ticks since boot, field 22 of `stat`); `None` when
+/// the process exited or its `stat` cannot be parsed. procfs takes the name between the first
+/// `(` and the last `)`, so names holding spaces and parentheses come through whole.
 fn describe(proc_dir: &Path, pid: u32) -> Option<(ProcessRef, u64)> {
-    let stat = std::fs::read_to_string(proc_dir.join(pid.to_string()).join("stat")).ok()?;
-    let (command, start) = parse_stat(&stat)?;
-    Some((ProcessRef { pid, command }, start))
+    let stat = process(proc_dir, pid)?.stat().ok()?;
+    Some((ProcessRef { pid, command: stat.comm }, stat.starttime))
 }
 
 fn start_time(proc_dir: &Path, pid: u32) -> Option<u64> {
@@ -201,23 +219,10 @@ fn start_time(proc_dir: &Path, pid: u32) -> Option<u64> {
 /// The soft open-files limit from `/proc/<pid>/limits` (`Max open files  1024  524288  files`);
 /// `None` when unreadable or "unlimited".
 fn open_files_limit(proc_dir: &Path, pid: u32) -> Option<u64> {
-    let limits = std::fs::read_to_string(proc_dir.join(pid.to_string()).join("limits")).ok()?;
-    parse_open_files_limit(&limits)
-}
-
-fn parse_open_files_limit(limits: &str) -> Option<u64> {
-    let line = limits.lines().find(|line| line.starts_with("Max open files"))?;
-    line["Max open files".len()..].split_whitespace().next()?.parse().ok()
-}
-
-/// The command name and start time from `/proc/<pid>/stat`. The name sits between the first
-/// `(` and the last `)`, and may itself contain spaces and parentheses.
-fn parse_stat(stat: &str) -> Option<(String, u64)> {
-    let open = stat.find('(')?;
-    let close = stat.rfind(')')?;
-    let command = stat.get(open + 1..close)?.to_string();
-    let start = stat.get(close + 1..)?.split_whitespace().nth(19)?.parse().ok()?;
-    Some((command, start))
+    match process(proc_dir, pid)?.limits().ok()?.max_open_files.soft_limit {
+        LimitValue::Value(limit) => Some(limit),
+        LimitValue::Unlimited => None,
+    }
 }
 
 #[cfg(test)]
@@ -232,19 +237,73 @@ mod tests {
         assert_eq!(socket_inode(b"/dev/null"), None);
     }
 
+    /// A `stat` line as Linux 6.18 writes it, for a process named `name` started at `start`.
+    fn stat_line(pid: u32, name: &str, start: u64) -> String {
+        format!(
+            "{pid} ({name}) S 1 {pid} {pid} 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 {start} 3133440 380 \
+             18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 1 1 1 1 1 1 1 0\n"
+        )
+    }
+
+    /// A `limits` file as Linux 6.18 writes it, with the given open-files soft limit.
+    fn limits_file(open_files: &str) -> String {
+        let rows = [
+            ("Max cpu time", "unlimited", "unlimited", "seconds"),
+            ("Max file size", "unlimited", "unlimited", "bytes"),
+            ("Max data size", "unlimited", "unlimited", "bytes"),
+            ("Max stack size", "8388608", "unlimited", "bytes"),
+            ("Max core file size", "0", "unlimited", "bytes"),
+            ("Max resident set", "unlimited", "unlimited", "bytes"),
+            ("Max processes", "96363", "96363", "processes"),
+            ("Max open files", open_files, "524288", "files"),
+            ("Max locked memory", "8388608", "8388608", "bytes"),
+            ("Max address space", "unlimited", "unlimited", "bytes"),
+            ("Max file locks", "unlimited", "unlimited", "locks"),
+            ("Max pending signals", "96363", "96363", "signals"),
+            ("Max msgqueue size", "819200", "819200", "bytes"),
+            ("Max nice priority", "0", "0", ""),
+            ("Max realtime priority", "0", "0", ""),
+            ("Max realtime timeout", "unlimited", "unlimited", "us"),
+        ];
+        let mut text = format!("{:<26}{:<21}{:<21}{:<10}\n", "Limit", "Soft Limit", "Hard Limit", "Units");
+        for (name, soft, hard, units) in rows {
+            text.push_str(&format!("{name:<26}{soft:<21}{hard:<21}{units:<10}\n"));
+        }
+        text
+    }
+
+    /// A process directory holding the given `stat` and `limits` files for `pid`.
+    fn fake_proc(pid: u32, stat: &str, limits: &str) -> tempfile::TempDir {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = root.path().join(pid.to_string());
+        std::fs::create_dir(&dir).expect("create the pid directory");
+        std::fs::write(dir.join("stat"), stat).expect("write stat");
+        std::fs::write(dir.join("limits"), limits).expect("write limits");
+        root
+    }
+
     #[test]
     fn stat_names_with_spaces_and_parentheses() {
-        let stat = "42 (evil) name)) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10";
-        assert_eq!(parse_stat(stat), Some(("evil) name)".to_string(), 98_765)));
-        assert_eq!(parse_stat("42 (x"), None);
+        let root = fake_proc(42, &stat_line(42, "evil) name)", 98_765), &limits_file("1024"));
+        let (process, start) = describe(root.path(), 42).expect("a parsable stat");
+        assert_eq!(process, ProcessRef { pid: 42, command: "evil) name)".to_string() });
+        assert_eq!(start, 98_765);
+        let truncated = fake_proc(42, "42 (x", "");
+        assert_eq!(describe(truncated.path(), 42), None);
+        // A process that is gone reads as gone, not as an error.
+        assert_eq!(describe(root.path(), 43), None);
+        assert!(start_time(Path::new("/proc"), std::process::id()).is_some_and(|start| start > 0));
     }
 
     #[test]
     fn open_file_limits_are_read_from_the_limits_file() {
-        let limits = "Limit                     Soft Limit           Hard Limit           Units\n\
-                      Max open files            1024                 524288               files\n";
-        assert_eq!(parse_open_files_limit(limits), Some(1024));
-        assert_eq!(parse_open_files_limit("Max open files  unlimited unlimited files\n"), None);
+        let root = fake_proc(42, &stat_line(42, "x", 1), &limits_file("1024"));
+        assert_eq!(open_files_limit(root.path(), 42), Some(1024));
+        let unlimited = fake_proc(42, &stat_line(42, "x", 1), &limits_file("unlimited"));
+        assert_eq!(open_files_limit(unlimited.path(), 42), None);
+        let cut = fake_proc(42, &stat_line(42, "x", 1), "Max open files  1024  524288  files\n");
+        assert_eq!(open_files_limit(cut.path(), 42), None);
+        assert_eq!(open_files_limit(root.path(), 43), None);
         assert!(open_files_limit(Path::new("/proc"), std::process::id()).is_some());
     }
 
