@@ -1,21 +1,29 @@
 //! Decides, when the package is built, which tests this environment cannot run, so that libtest
 //! reports them as ignored instead of letting them pass having done nothing:
 //!
-//! - `sockscope_unprivileged`: the build does not run as root (effective uid 0), so tests that
-//!   create network namespaces or change sysctls are marked `#[ignore]`.
+//! - `sockscope_unprivileged`: the build does not run as root (effective uid 0), so the tests that
+//!   need root (network namespaces, their sysctls, setns, /dev/kmsg) are marked `#[ignore]`.
+//! - `sockscope_no_tmux`: `tmux -V` cannot run, so the tests that drive the dashboard in a real
+//!   terminal are marked `#[ignore]`.
 //!
-//! It is not set when `CI=true`: there every test must run, and one that cannot fails. Only
-//! tests read this cfg; the library and the binary are the same whatever it is.
+//! Neither is set when `CI=true`: there every test must run, and one that cannot fails. Only
+//! tests read these cfgs; the library and the binary are the same whatever they are.
+
+use std::process::Command;
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-env-changed=CI");
     println!("cargo::rustc-check-cfg=cfg(sockscope_unprivileged)");
+    println!("cargo::rustc-check-cfg=cfg(sockscope_no_tmux)");
     if std::env::var_os("CI").is_some_and(|ci| ci == "true") {
         return;
     }
     if !effective_uid_is_root() {
         println!("cargo::rustc-cfg=sockscope_unprivileged");
+    }
+    if !Command::new("tmux").arg("-V").output().is_ok_and(|output| output.status.success()) {
+        println!("cargo::rustc-cfg=sockscope_no_tmux");
     }
 }
 
