@@ -79,18 +79,9 @@ impl TestNetns {
 
     /// Runs `f` on a thread that has joined the namespace; sockets it creates live there.
     pub fn enter<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
-        let path = format!("/run/netns/{}", self.name);
-        std::thread::spawn(move || {
-            let file = std::fs::File::open(&path).expect("open the namespace file");
-            rustix::thread::move_into_link_name_space(
-                std::os::fd::AsFd::as_fd(&file),
-                Some(rustix::thread::LinkNameSpaceType::Network),
-            )
-            .expect("setns into the test namespace");
-            f()
-        })
-        .join()
-        .expect("namespace thread panicked")
+        let path = std::path::PathBuf::from(format!("/run/netns/{}", self.name));
+        sockscope::collect::host::namespaces::in_namespace(&path, f)
+            .unwrap_or_else(|error| panic!("running in namespace {}: {error}", path.display()))
     }
 
     /// `sockscope report --format json` (plus `extra` arguments) inside the namespace.
