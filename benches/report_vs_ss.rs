@@ -3,7 +3,10 @@
 //! Builds a private network namespace holding SOCKSCOPE_BENCH_SOCKETS TCP sockets (default
 //! 100,000): 8 listeners, 6,000 held connections (12,000 ESTABLISHED sockets) and the rest as
 //! client-side TIME_WAIT sockets, which need no file descriptor. Then times each command
-//! several times, alternating, and prints medians and ratios against `ss -tan`. Needs root.
+//! several times, alternating, and prints medians and ratios against `ss -tan`.
+//!
+//! Needs root: without it the benchmark prints one line on stderr and exits with status 2,
+//! having measured nothing.
 //!
 //! Run: `cargo bench --bench report_vs_ss` (release build of sockscope is used). Peak memory
 //! needs GNU time (`apt-get install time`); without it the column shows -1.
@@ -20,8 +23,8 @@ const RUNS: usize = 9;
 
 fn main() {
     if !rustix::process::geteuid().is_root() {
-        eprintln!("skipped: the benchmark needs root (it builds a network namespace)");
-        return;
+        eprintln!("report_vs_ss: not run: the benchmark needs root (it builds a network namespace)");
+        std::process::exit(2);
     }
     let sockscope = build_release();
     let started = Instant::now();

@@ -34,10 +34,9 @@ fn assert_actionable(finding: &Value) {
 }
 
 #[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace")]
 fn a_clean_namespace_is_ok() {
-    if skip_unless_root("a_clean_namespace_is_ok") {
-        return;
-    }
+    require_root();
     let netns = TestNetns::new();
     let _server = netns.enter(|| listener("0.0.0.0:8080", 511));
     let (status, json) = check(&netns, &[]);
@@ -50,10 +49,9 @@ fn a_clean_namespace_is_ok() {
 }
 
 #[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace and sets its sysctls")]
 fn low_somaxconn_a_full_queue_and_syncookies_off_are_critical() {
-    if skip_unless_root("low_somaxconn_a_full_queue_and_syncookies_off_are_critical") {
-        return;
-    }
+    require_root();
     let netns = TestNetns::new();
     netns.run("sysctl", &["-qw", "net.core.somaxconn=128", "net.ipv4.tcp_syncookies=0"]);
     // The service asks for 511; the kernel clamps it to 128. 140 clients fill the queue.
@@ -90,10 +88,9 @@ fn low_somaxconn_a_full_queue_and_syncookies_off_are_critical() {
 }
 
 #[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace and sets its sysctls")]
 fn a_narrow_port_range_nearly_used_up_toward_one_destination() {
-    if skip_unless_root("a_narrow_port_range_nearly_used_up_toward_one_destination") {
-        return;
-    }
+    require_root();
     let netns = TestNetns::new();
     netns.run("sysctl", &["-qw", "net.ipv4.ip_local_port_range=40000 40099"]);
     let _connections = netns.enter(|| {
@@ -120,10 +117,9 @@ fn a_narrow_port_range_nearly_used_up_toward_one_destination() {
 }
 
 #[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace")]
 fn a_process_leaving_150_connections_in_close_wait() {
-    if skip_unless_root("a_process_leaving_150_connections_in_close_wait") {
-        return;
-    }
+    require_root();
     let netns = TestNetns::new();
     // This test process accepts 150 connections and never closes them; the clients hang up.
     let _held = netns.enter(|| {
@@ -160,10 +156,9 @@ fn a_process_leaving_150_connections_in_close_wait() {
 }
 
 #[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace and sets its sysctls")]
 fn abort_on_overflow_is_named() {
-    if skip_unless_root("abort_on_overflow_is_named") {
-        return;
-    }
+    require_root();
     let netns = TestNetns::new();
     netns.run("sysctl", &["-qw", "net.ipv4.tcp_abort_on_overflow=1"]);
     let (status, json) = check(&netns, &[]);
@@ -182,10 +177,9 @@ fn abort_on_overflow_is_named() {
 }
 
 #[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace and reads /dev/kmsg")]
 fn a_syn_queue_overflowing_into_cookies_is_seen_and_logged() {
-    if skip_unless_root("a_syn_queue_overflowing_into_cookies_is_seen_and_logged") {
-        return;
-    }
+    require_root();
     // listen(4) with TCP_DEFER_ACCEPT: the first requests stay half-open, the SYN queue reaches
     // its limit and the kernel answers the rest with cookies (kernel-queues.md §4.2). The cookie
     // clients' ACKs create children directly, which fill the accept queue (5 of 5).
@@ -253,10 +247,9 @@ fn a_bad_config_is_one_line_and_status_2() {
 }
 
 #[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace and sets its sysctls")]
 fn findings_appear_in_the_report_too() {
-    if skip_unless_root("findings_appear_in_the_report_too") {
-        return;
-    }
+    require_root();
     let netns = TestNetns::new();
     netns.run("sysctl", &["-qw", "net.core.somaxconn=128"]);
     let _server = netns.enter(|| listener("0.0.0.0:80", 128));
@@ -268,10 +261,12 @@ fn findings_appear_in_the_report_too() {
 }
 
 #[test]
+#[cfg_attr(
+    sockscope_unprivileged,
+    ignore = "needs root: creates a network namespace, sets its sysctls and calls setns"
+)]
 fn the_host_namespace_comparison_reads_the_other_side() {
-    if skip_unless_root("the_host_namespace_comparison_reads_the_other_side") {
-        return;
-    }
+    require_root();
     // The test's own namespace plays the host; the test namespace is the container.
     let netns = TestNetns::new();
     netns.run("sysctl", &["-qw", "net.core.somaxconn=100"]);

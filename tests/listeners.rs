@@ -26,10 +26,9 @@ fn full_listener(address: &str) -> (socket2::Socket, Vec<socket2::Socket>, u16) 
 }
 
 #[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace")]
 fn a_full_accept_queue_matches_ss_in_a_private_namespace() {
-    if skip_unless_root("a_full_accept_queue_matches_ss_in_a_private_namespace") {
-        return;
-    }
+    require_root();
     let netns = TestNetns::new();
     let (_server, _clients, port) = netns.enter(|| full_listener("127.0.0.1:0"));
     // More listener shapes for the "every listener matches ss" check below: a dual-stack
@@ -94,10 +93,9 @@ fn a_full_listener_on_the_host_matches_ss() {
 }
 
 #[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace")]
 fn a_partly_filled_ipv6_listener() {
-    if skip_unless_root("a_partly_filled_ipv6_listener") {
-        return;
-    }
+    require_root();
     let netns = TestNetns::new();
     let (_server, _clients, port) = netns.enter(|| {
         let server = listener("[::1]:0", 16);
@@ -140,10 +138,9 @@ fn listeners_are_attributed_to_this_process() {
 }
 
 #[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace")]
 fn syn_recv_requests_are_counted_per_listener() {
-    if skip_unless_root("syn_recv_requests_are_counted_per_listener") {
-        return;
-    }
+    require_root();
     // With TCP_DEFER_ACCEPT the listener ignores the clients' bare final ACKs, so each
     // handshake stays a half-open request (SYN_RECV) until data arrives.
     let netns = TestNetns::new();

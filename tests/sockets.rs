@@ -35,10 +35,9 @@ fn open_and_close_connections() -> (TcpListener, Vec<(TcpStream, TcpStream)>, u1
 }
 
 #[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace")]
 fn state_counts_match_ss_and_the_known_numbers() {
-    if skip_unless_root("state_counts_match_ss_and_the_known_numbers") {
-        return;
-    }
+    require_root();
     let netns = TestNetns::new();
     let (_server, _open, port) = netns.enter(open_and_close_connections);
     let settled = || {
@@ -77,10 +76,9 @@ fn state_counts_match_ss_and_the_known_numbers() {
 }
 
 #[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace and sets its sysctls")]
 fn a_narrow_port_range_shows_its_headroom() {
-    if skip_unless_root("a_narrow_port_range_shows_its_headroom") {
-        return;
-    }
+    require_root();
     let netns = TestNetns::new();
     netns.run(
         "sysctl",
@@ -104,10 +102,9 @@ fn a_narrow_port_range_shows_its_headroom() {
 }
 
 #[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace")]
 fn udp_queues_and_drops_match_ss() {
-    if skip_unless_root("udp_queues_and_drops_match_ss") {
-        return;
-    }
+    require_root();
     let netns = TestNetns::new();
     let (_receiver, port) = netns.enter(|| {
         let receiver = UdpSocket::bind("127.0.0.1:0").expect("bind");
@@ -207,10 +204,9 @@ fn ss_value<'a>(line: &'a str, name: &str) -> Option<&'a str> {
 }
 
 #[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace")]
 fn every_connection_matches_ss_with_its_tcp_info() {
-    if skip_unless_root("every_connection_matches_ss_with_its_tcp_info") {
-        return;
-    }
+    require_root();
     use sockscope::collect::Collector;
     use sockscope::sample::CollectPlan;
     let netns = TestNetns::new();

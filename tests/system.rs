@@ -39,10 +39,9 @@ fn sysctls_equal_proc_sys_on_the_host() {
 }
 
 #[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace and sets its sysctls")]
 fn sysctls_are_read_from_the_namespace_being_inspected() {
-    if skip_unless_root("sysctls_are_read_from_the_namespace_being_inspected") {
-        return;
-    }
+    require_root();
     let netns = TestNetns::new();
     netns.run(
         "sysctl",
@@ -97,10 +96,9 @@ fn interfaces_equal_ip_link_on_the_host() {
 }
 
 #[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace and links in it")]
 fn interfaces_with_custom_mtus_kinds_and_masters() {
-    if skip_unless_root("interfaces_with_custom_mtus_kinds_and_masters") {
-        return;
-    }
+    require_root();
     let netns = TestNetns::new();
     netns.ip(&["link", "add", "br0", "type", "bridge"]);
     netns.ip(&["link", "add", "veth-a", "mtu", "9000", "type", "veth", "peer", "name", "veth-b", "mtu", "1400"]);
@@ -155,10 +153,9 @@ fn proc_counters(text: &str) -> BTreeMap<String, BTreeMap<String, i64>> {
 }
 
 #[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace")]
 fn counters_equal_proc_net_and_nstat_in_a_quiet_namespace() {
-    if skip_unless_root("counters_equal_proc_net_and_nstat_in_a_quiet_namespace") {
-        return;
-    }
+    require_root();
     // A fresh namespace with no traffic: its counters do not move between the reads.
     let netns = TestNetns::new();
     let report = netns.report_json(&[]);
@@ -203,10 +200,9 @@ fn split_nstat_name(name: &str) -> (&str, &str) {
 }
 
 #[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace")]
 fn sockstat_and_interface_counters_equal_proc_and_ip_in_a_quiet_namespace() {
-    if skip_unless_root("sockstat_and_interface_counters_equal_proc_and_ip_in_a_quiet_namespace") {
-        return;
-    }
+    require_root();
     let netns = TestNetns::new();
     // Some traffic on loopback first, so the counters are not all zero; then silence.
     let _held = netns.enter(|| {

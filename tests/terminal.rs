@@ -2,11 +2,13 @@
 //! server, no user configuration) while this process holds a listener at backlog 8 with 9
 //! unaccepted connections. The screen is read with `capture-pane`; keys and signals are sent;
 //! the wrapper shell then prints the exit status and whether the terminal is still raw.
-//! Without tmux these tests print a visible skip line.
+//!
+//! Every test here needs tmux. `build.rs` sets the `sockscope_no_tmux` cfg when `tmux -V` cannot
+//! run at build time and `CI` is not `true`; libtest then reports these tests as ignored. A test
+//! that runs without tmux (tmux removed after the build, or `CI=true`) fails.
 
 mod common;
 
-use std::io::Write;
 use std::process::Command;
 use std::time::Duration;
 
@@ -25,17 +27,20 @@ struct Tmux {
 }
 
 impl Tmux {
-    /// Starts `sockscope ARGS` in a `width`x`height` window, or `None` without tmux.
-    fn start(test: &str, args: &str, width: u16, height: u16) -> Option<Tmux> {
+    /// Starts `sockscope ARGS` in a `width`x`height` window.
+    fn start(test: &str, args: &str, width: u16, height: u16) -> Tmux {
         Tmux::start_command(test, &["sh", "-c", &format!("{}; exec sleep 600", script(args))], width, height)
     }
 
-    /// Starts `command` in a `width`x`height` window, or `None` without tmux.
-    fn start_command(test: &str, command: &[&str], width: u16, height: u16) -> Option<Tmux> {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            let _ = writeln!(std::io::stderr(), "skipped: {test}: tmux not found");
-            return None;
-        }
+    /// Starts `command` in a `width`x`height` window; fails the test when tmux cannot run.
+    fn start_command(test: &str, command: &[&str], width: u16, height: u16) -> Tmux {
+        let runs = Command::new("tmux").arg("-V").output().is_ok_and(|output| output.status.success());
+        assert!(
+            runs,
+            "{test}: this test needs tmux, and `tmux -V` cannot run; it is not marked ignored because \
+             tmux ran when the tests were built, or CI=true. Install tmux, or (outside CI) rebuild \
+             the tests without it (`touch build.rs`) so that libtest reports them as ignored"
+        );
         let socket = format!("sockscope-test-{}-{test}", std::process::id());
         let status = Command::new("tmux")
             .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d", "-x", &width.to_string(), "-y"])
@@ -45,7 +50,7 @@ impl Tmux {
             .status()
             .expect("tmux runs");
         assert!(status.success(), "tmux new-session failed");
-        Some(Tmux { socket })
+        Tmux { socket }
     }
 
     fn tmux(&self, args: &[&str]) -> String {
@@ -92,14 +97,13 @@ impl Drop for Tmux {
 }
 
 #[test]
+#[cfg_attr(sockscope_no_tmux, ignore = "needs tmux")]
 fn a_full_listener_help_and_quit_in_a_real_terminal() {
     let server = listener("127.0.0.1:0", 8);
     let address = server.local_addr().expect("address").as_socket().expect("inet");
     let _clients = connect_many(address, 9);
     let full = format!("127.0.0.1:{}", address.port());
-    let Some(tmux) = Tmux::start("quit", "--no-processes", 100, 30) else {
-        return;
-    };
+    let tmux = Tmux::start("quit", "--no-processes", 100, 30);
     let mut screen = tmux.wait_for(&[&full, "somaxconn"]);
     let full_row = |screen: &str| {
         screen
@@ -139,9 +143,7 @@ fn a_full_listener_help_and_quit_in_a_real_terminal() {
 
 /// Sends `signal` to the running dashboard and expects the restored terminal and `status`.
 fn signal_ends_the_dashboard(test: &str, signal: &str, status: u8) {
-    let Some(tmux) = Tmux::start(test, "--no-processes --no-mouse", 100, 30) else {
-        return;
-    };
+    let tmux = Tmux::start(test, "--no-processes --no-mouse", 100, 30);
     tmux.wait_for(&["somaxconn"]);
     let pid = tmux.sockscope_pid();
     assert!(!pid.is_empty(), "sockscope runs under the wrapper shell");
@@ -152,22 +154,23 @@ fn signal_ends_the_dashboard(test: &str, signal: &str, status: u8) {
 }
 
 #[test]
+#[cfg_attr(sockscope_no_tmux, ignore = "needs tmux")]
 fn sigterm_restores_the_terminal_and_exits_143() {
     signal_ends_the_dashboard("sigterm", "TERM", 143);
 }
 
 #[test]
+#[cfg_attr(sockscope_no_tmux, ignore = "needs tmux")]
 fn sigint_from_outside_restores_the_terminal_and_exits_130() {
     signal_ends_the_dashboard("sigint", "INT", 130);
 }
 
 #[test]
+#[cfg_attr(sockscope_no_tmux, ignore = "needs tmux")]
 fn a_panic_restores_the_terminal_before_its_message() {
     // The hook exists in debug builds only, the ones the tests run.
     let command = format!("SOCKSCOPE_TEST_PANIC_AFTER=3 {}", script("--no-processes"));
-    let Some(tmux) = Tmux::start_command("panic", &["sh", "-c", &format!("{command}; exec sleep 600")], 100, 30) else {
-        return;
-    };
+    let tmux = Tmux::start_command("panic", &["sh", "-c", &format!("{command}; exec sleep 600")], 100, 30);
     let end = tmux.wait_for(&["EXIT=", "RAW="]);
     assert!(end.contains("EXIT=101") && end.contains("RAW=off"), "{end}");
     assert!(end.contains("a requested crash"), "the panic message lands on the restored screen:\n{end}");
@@ -175,12 +178,11 @@ fn a_panic_restores_the_terminal_before_its_message() {
 }
 
 #[test]
+#[cfg_attr(sockscope_no_tmux, ignore = "needs tmux")]
 fn ctrl_z_suspends_to_the_shell_and_fg_resumes() {
     // An interactive shell with job control, as a user has: Ctrl-Z stops the job, fg resumes it.
     let shell = ["env", "PS1=$ ", "bash", "--norc", "--noprofile", "-i"];
-    let Some(tmux) = Tmux::start_command("suspend", &shell, 100, 30) else {
-        return;
-    };
+    let tmux = Tmux::start_command("suspend", &shell, 100, 30);
     tmux.wait_for(&["$"]);
     tmux.keys(&[&format!("{SOCKSCOPE} --no-processes"), "Enter"]);
     tmux.wait_for(&["somaxconn"]);
@@ -199,10 +201,9 @@ fn ctrl_z_suspends_to_the_shell_and_fg_resumes() {
 }
 
 #[test]
+#[cfg_attr(sockscope_no_tmux, ignore = "needs tmux")]
 fn a_small_window_says_so_and_still_quits() {
-    let Some(tmux) = Tmux::start("small", "--no-processes", 100, 30) else {
-        return;
-    };
+    let tmux = Tmux::start("small", "--no-processes", 100, 30);
     tmux.wait_for(&["somaxconn"]);
     tmux.tmux(&["resize-window", "-x", "50", "-y", "10"]);
     tmux.wait_for(&["terminal too small: 50x10"]);
@@ -214,14 +215,13 @@ fn a_small_window_says_so_and_still_quits() {
 }
 
 #[test]
+#[cfg_attr(sockscope_no_tmux, ignore = "needs tmux")]
 fn no_color_means_no_colour_codes_but_still_bold_and_reverse() {
     let server = listener("127.0.0.1:0", 0);
     let address = server.local_addr().expect("address").as_socket().expect("inet");
     let _clients = connect_many(address, 1);
     let command = format!("NO_COLOR=1 {}; exec sleep 600", script("--no-processes"));
-    let Some(tmux) = Tmux::start_command("nocolor", &["sh", "-c", &command], 100, 30) else {
-        return;
-    };
+    let tmux = Tmux::start_command("nocolor", &["sh", "-c", &command], 100, 30);
     tmux.wait_for(&[&format!("127.0.0.1:{}", address.port()), "somaxconn"]);
     let escaped = tmux.tmux(&["capture-pane", "-e", "-p"]);
     let colours: Vec<&str> = escaped
@@ -238,10 +238,9 @@ fn no_color_means_no_colour_codes_but_still_bold_and_reverse() {
 }
 
 #[test]
+#[cfg_attr(sockscope_no_tmux, ignore = "needs tmux")]
 fn a_vanished_terminal_ends_the_dashboard() {
-    let Some(tmux) = Tmux::start("hangup", "--no-processes", 100, 30) else {
-        return;
-    };
+    let tmux = Tmux::start("hangup", "--no-processes", 100, 30);
     tmux.wait_for(&["somaxconn"]);
     let pid = tmux.sockscope_pid();
     assert!(!pid.is_empty());

@@ -87,18 +87,9 @@ pub fn socket_count(netns: &str) -> usize {
 
 /// Runs `f` on a thread inside the namespace (children it spawns inherit it).
 pub fn in_netns<T: Send + 'static>(netns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let path = format!("/run/netns/{netns}");
-    std::thread::spawn(move || {
-        let file = std::fs::File::open(path).expect("namespace file");
-        rustix::thread::move_into_link_name_space(
-            std::os::fd::AsFd::as_fd(&file),
-            Some(rustix::thread::LinkNameSpaceType::Network),
-        )
-        .expect("setns");
-        f()
-    })
-    .join()
-    .expect("load thread")
+    let path = std::path::PathBuf::from(format!("/run/netns/{netns}"));
+    sockscope::collect::host::namespaces::in_namespace(&path, f)
+        .unwrap_or_else(|error| panic!("running in namespace {}: {error}", path.display()))
 }
 
 /// Builds the release binary and returns its path.

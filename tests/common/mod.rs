@@ -1,8 +1,17 @@
 //! Shared helpers for tests that run against the real kernel: private network namespaces,
 //! real sockets on loopback, and running `sockscope`, `ss`, `ip` and `nstat` inside them.
+//!
+//! Tests that need root (network namespaces, sysctl changes, `setns`, `/dev/kmsg`) carry
+//! `#[cfg_attr(sockscope_unprivileged, ignore = "needs root: ...")]` and call [`require_root`]
+//! first. `build.rs` sets the `sockscope_unprivileged` cfg when the package is built by a user
+//! other than root and `CI` is not `true`, so that libtest itself reports those tests as
+//! ignored, with the reason (`cargo test -- --ignored --list` lists them). Built as root, or
+//! with `CI=true`, they are not ignored, and [`require_root`] fails them when they then run
+//! without root: a test that needs root never passes having done nothing. The cfg is decided
+//! when the package is built; after switching users outside CI, `touch build.rs` decides it
+//! again.
 #![allow(dead_code)]
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,15 +27,17 @@ pub fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }
 
-/// Prints a visible skip line and returns true when not root.
-pub fn skip_unless_root(test: &str) -> bool {
-    if is_root() {
-        return false;
-    }
-    // Written to stderr directly: libtest captures `eprintln!` of passing tests, and a skip
-    // must stay visible.
-    let _ = writeln!(std::io::stderr(), "skipped: {test} needs root (network namespaces)");
-    true
+/// Fails the calling test unless it runs as root. Tests that call it are marked ignored when
+/// built without root outside CI (see the module documentation), so this fires only when the
+/// build and the run disagree: built as root or with `CI=true`, then run by another user.
+pub fn require_root() {
+    let uid = rustix::process::geteuid().as_raw();
+    assert!(
+        uid == 0,
+        "this test needs root but runs as uid {uid}; it is not marked ignored because the tests \
+         were built as root or with CI=true. Run them as root, or (outside CI) rebuild them as \
+         this user (`touch build.rs`) so that libtest reports them as ignored"
+    );
 }
 
 /// A network namespace created for one test and deleted when dropped.
@@ -68,18 +79,9 @@ impl TestNetns {
 
     /// Runs `f` on a thread that has joined the namespace; sockets it creates live there.
     pub fn enter<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
-        let path = format!("/run/netns/{}", self.name);
-        std::thread::spawn(move || {
-            let file = std::fs::File::open(&path).expect("open the namespace file");
-            rustix::thread::move_into_link_name_space(
-                std::os::fd::AsFd::as_fd(&file),
-                Some(rustix::thread::LinkNameSpaceType::Network),
-            )
-            .expect("setns into the test namespace");
-            f()
-        })
-        .join()
-        .expect("namespace thread panicked")
+        let path = std::path::PathBuf::from(format!("/run/netns/{}", self.name));
+        sockscope::collect::host::namespaces::in_namespace(&path, f)
+            .unwrap_or_else(|error| panic!("running in namespace {}: {error}", path.display()))
     }
 
     /// `sockscope report --format json` (plus `extra` arguments) inside the namespace.
