@@ -1,5 +1,5 @@
-use super::*;
 use super::syn::flood_port;
+use super::*;
 use crate::advise::testkit::*;
 use crate::advise::{Outcome, Rules, Severity};
 use crate::sample::{Sample, SynRecvGroup, SysctlValue};
