@@ -185,11 +185,14 @@ fn socket_inodes(proc_dir: &Path, pid: u32, wanted: &HashSet<u64>, link: &mut [u
         };
         if let Some(inode) = socket_inode(&link[..length.min(link.len())])
             && wanted.contains(&inode)
-            && !found.contains(&inode)
         {
             found.push(inode);
         }
     }
+    // A process can hold one socket in several descriptors (dup, fork); a search per
+    // descriptor would be quadratic for a process holding thousands of wanted sockets.
+    found.sort_unstable();
+    found.dedup();
     Ok(found)
 }
 
