@@ -103,14 +103,6 @@ impl SoftnetRow {
     pub fn time_squeeze(&self) -> Option<u32> {
         self.columns.get(2).copied()
     }
-    /// Packets steered to this CPU by RPS (column 10).
-    pub fn received_rps(&self) -> Option<u32> {
-        self.columns.get(9).copied()
-    }
-    /// Packets dropped by the flow limit (column 11).
-    pub fn flow_limit_count(&self) -> Option<u32> {
-        self.columns.get(10).copied()
-    }
     /// Current input backlog length (column 12, Linux 5.10+).
     pub fn backlog_len(&self) -> Option<u32> {
         self.columns.get(11).copied()

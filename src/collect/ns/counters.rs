@@ -229,7 +229,7 @@ mod tests {
         assert_eq!(new.value[0].cpu, 3);
         assert_eq!(new.value[0].dropped(), Some(2));
         assert_eq!(new.value[0].time_squeeze(), Some(16));
-        assert_eq!(new.value[0].received_rps(), Some(5));
+        assert_eq!(new.value[0].columns[9], 5, "received_rps, kept as a raw column");
     }
 
     #[test]
