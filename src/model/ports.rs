@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::identity::DestinationKey;
-use super::sockets::owners;
+use super::sockets::owners_of;
 use super::{Level, Limits};
 use crate::sample::{ProcessRef, Sample, SysctlValue, TcpState};
 
@@ -170,7 +170,7 @@ fn add_details(sample: &Sample, destinations: &mut [DestinationView]) {
     let Some(connections) = sample.connections.as_ref() else { return };
     let index: HashMap<DestinationKey, usize> =
         destinations.iter().enumerate().map(|(position, d)| (d.key, position)).collect();
-    let mut details: Vec<(DestinationDetail, BTreeMap<Vec<ProcessRef>, u64>)> =
+    let mut details: Vec<(DestinationDetail, BTreeMap<&[ProcessRef], u64>)> =
         vec![Default::default(); destinations.len()];
     for connection in connections {
         let key = DestinationKey {
@@ -181,10 +181,10 @@ fn add_details(sample: &Sample, destinations: &mut [DestinationView]) {
         let Some(position) = index.get(&key) else { continue };
         let (detail, owners_count) = &mut details[*position];
         *detail.by_state.entry(connection.state).or_default() += 1;
-        *owners_count.entry(owners(sample, connection.inode)).or_default() += 1;
+        *owners_count.entry(owners_of(sample, connection.inode)).or_default() += 1;
     }
     for (destination, (mut detail, owners_count)) in destinations.iter_mut().zip(details) {
-        detail.by_owner = owners_count.into_iter().collect();
+        detail.by_owner = owners_count.into_iter().map(|(owners, count)| (owners.to_vec(), count)).collect();
         detail.by_owner.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         destination.detail = Some(detail);
     }

@@ -8,7 +8,12 @@ use crate::sample::{ProcessRef, Sample, TcpState, UdpSocket};
 
 /// The processes holding a socket, from the sample's process table.
 pub fn owners(sample: &Sample, inode: u64) -> Vec<ProcessRef> {
-    sample.processes.as_ref().and_then(|table| table.owners.get(&inode)).cloned().unwrap_or_default()
+    owners_of(sample, inode).to_vec()
+}
+
+/// The processes holding a socket, borrowed from the sample (empty when unknown).
+pub fn owners_of(sample: &Sample, inode: u64) -> &[ProcessRef] {
+    sample.processes.as_ref().and_then(|table| table.owners.get(&inode)).map_or(&[], Vec::as_slice)
 }
 
 /// A UDP socket with its owners and drop rate.
