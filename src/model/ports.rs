@@ -166,22 +166,40 @@ fn port_level(share: f64, limits: &Limits) -> Level {
 
 /// Counts the sockets toward each destination by state and owner, in one pass over the
 /// per-socket dump (only when it was collected).
+/// Sockets per set of owning processes, borrowed from the sample while counting.
+type OwnerCounts<'a> = Vec<(&'a [ProcessRef], u64)>;
+
 fn add_details(sample: &Sample, destinations: &mut [DestinationView]) {
     let Some(connections) = sample.connections.as_ref() else { return };
     let index: HashMap<DestinationKey, usize> =
         destinations.iter().enumerate().map(|(position, d)| (d.key, position)).collect();
-    let mut details: Vec<(DestinationDetail, BTreeMap<&[ProcessRef], u64>)> =
-        vec![Default::default(); destinations.len()];
+    // Most sockets of a server (accepted connections) have a client's port as their remote
+    // port: a bit per port rejects them before any hashing.
+    let mut remote_ports = vec![0u64; 1024];
+    for destination in destinations.iter() {
+        let port = destination.key.remote_port;
+        remote_ports[usize::from(port / 64)] |= 1 << (port % 64);
+    }
+    let mut details: Vec<(DestinationDetail, OwnerCounts)> = vec![Default::default(); destinations.len()];
     for connection in connections {
+        let port = connection.remote_port;
+        if remote_ports[usize::from(port / 64)] & (1 << (port % 64)) == 0 {
+            continue;
+        }
         let key = DestinationKey {
             local_address: connection.local_address,
             remote_address: connection.remote_address,
-            remote_port: connection.remote_port,
+            remote_port: port,
         };
         let Some(position) = index.get(&key) else { continue };
         let (detail, owners_count) = &mut details[*position];
         *detail.by_state.entry(connection.state).or_default() += 1;
-        *owners_count.entry(owners_of(sample, connection.inode)).or_default() += 1;
+        // A destination has few distinct owner sets: a short list beats a map.
+        let owners = owners_of(sample, connection.inode);
+        match owners_count.iter_mut().find(|(known, _)| *known == owners) {
+            Some((_, count)) => *count += 1,
+            None => owners_count.push((owners, 1)),
+        }
     }
     for (destination, (mut detail, owners_count)) in destinations.iter_mut().zip(details) {
         detail.by_owner = owners_count.into_iter().map(|(owners, count)| (owners.to_vec(), count)).collect();

@@ -12,6 +12,7 @@ use ratatui::text::{Line, Span};
 
 use super::{draw_pane, processes_label, title};
 use crate::format as units;
+use crate::model::sockets::owners_of;
 use crate::sample::{Connection, ProcessRef, Sample, SocketTimer, TcpInfo, TcpState, UdpSocket};
 use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::filter::Record;
@@ -128,23 +129,24 @@ impl Socket<'_> {
     }
 }
 
-/// One row of the table: a socket with its owners.
+/// One row of the table: a socket, and the sample's owner table to name its processes. Owners
+/// are looked up only for the rows that need them (filtered, sorted by process, or on screen):
+/// a lookup per socket on every draw costs milliseconds at 100k sockets.
 struct SocketRow<'a> {
     socket: Socket<'a>,
-    owners: &'a [ProcessRef],
+    sample: &'a Sample,
+}
+
+impl<'a> SocketRow<'a> {
+    fn owners(&self) -> &'a [ProcessRef] {
+        owners_of(self.sample, self.socket.inode())
+    }
 }
 
 fn rows(sample: &Sample) -> Vec<SocketRow<'_>> {
     let tcp = sample.connections.iter().flatten().map(Socket::Tcp);
     let sockets = tcp.chain(sample.udp_sockets.iter().flatten().map(Socket::Udp));
-    sockets.map(|socket| SocketRow { owners: owners(sample, socket.inode()), socket }).collect()
-}
-
-fn owners(sample: &Sample, inode: u64) -> &[ProcessRef] {
-    if inode == 0 {
-        return &[];
-    }
-    sample.processes.as_ref().and_then(|table| table.owners.get(&inode)).map_or(&[], Vec::as_slice)
+    sockets.map(|socket| SocketRow { socket, sample }).collect()
 }
 
 fn endpoint((address, port): (IpAddr, u16)) -> String {
@@ -173,7 +175,7 @@ impl Row for SocketRow<'_> {
             C::SendQ => b.queues().1.cmp(&a.queues().1),
             C::Rtt => rtt(b).cmp(&rtt(a)),
             C::Retrans => retrans(b).cmp(&retrans(a)),
-            C::Process => processes_label(self.owners).cmp(&processes_label(other.owners)),
+            C::Process => processes_label(self.owners()).cmp(&processes_label(other.owners())),
             C::State | C::Protocol | C::Cwnd | C::Timer => {
                 state_rank(a).cmp(&state_rank(b)).then(a.local().1.cmp(&b.local().1))
             }
@@ -189,7 +191,7 @@ impl Row for SocketRow<'_> {
             remote_address: Some(remote.to_string()),
             remote_port: Some(remote_port),
             state: Some(self.socket.state()),
-            processes: super::process_fields(self.owners),
+            processes: super::process_fields(self.owners()),
             text: vec![self.socket.protocol().to_string()],
         }
     }
@@ -275,7 +277,8 @@ fn draw(
         empty,
     };
     let clicks = table.draw(frame, table_area, &mut state.nav, ctx.theme, |row| {
-        let SocketRow { socket, owners } = &sockets[cache.rows[row]];
+        let socket_row = &sockets[cache.rows[row]];
+        let socket = &socket_row.socket;
         let info = socket.info();
         let (recv_q, send_q) = socket.queues();
         let retransmitting = info.is_some_and(|i| i.retransmits.unwrap_or(0) > 0 || i.backoff.unwrap_or(0) > 0);
@@ -291,7 +294,7 @@ fn draw(
             ),
             Span::raw(units::count(info.and_then(|i| i.snd_cwnd))),
             Span::raw(units::count(info.and_then(|i| i.total_retrans))),
-            Span::raw(processes_label(owners)),
+            Span::raw(processes_label(socket_row.owners())),
             Span::raw(socket.timer().map_or_else(String::new, timer_label)),
         ];
         (cells, if retransmitting { ctx.theme.warning } else { Style::new() })
@@ -312,7 +315,7 @@ fn details<'a>(row: &SocketRow<'_>, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
     let (recv_q, send_q) = socket.queues();
     let mut lines = vec![
         field("state", socket.state(), theme),
-        field("processes", processes_label(row.owners), theme),
+        field("processes", processes_label(row.owners()), theme),
         field("queues", format!("recv-q {recv_q}  send-q {send_q}"), theme),
         field("inode / cookie", format!("{} / {:#x}", socket.inode(), socket.cookie()), theme),
         field("timer", socket.timer().map_or_else(|| "none pending".to_string(), timer_label), theme),
