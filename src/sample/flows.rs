@@ -39,7 +39,7 @@ impl Flow {
 
     /// Whether the flow is retransmitting now (a segment is being retried, or the timer backs off).
     pub fn retransmitting(&self) -> bool {
-        self.info.retransmits.unwrap_or(0) > 0 || self.info.backoff.unwrap_or(0) > 0
+        self.info.retransmitting()
     }
 }
 

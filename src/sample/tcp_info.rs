@@ -163,6 +163,14 @@ tcp_info_fields! {
     total_rto_time: u32 @ 244,
 }
 
+impl TcpInfo {
+    /// Whether the socket is retransmitting now: a segment is being retried, or the
+    /// retransmission timer backs off.
+    pub fn retransmitting(&self) -> bool {
+        self.retransmits.unwrap_or(0) > 0 || self.backoff.unwrap_or(0) > 0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -281,7 +281,7 @@ fn draw(
         let socket = &socket_row.socket;
         let info = socket.info();
         let (recv_q, send_q) = socket.queues();
-        let retransmitting = info.is_some_and(|i| i.retransmits.unwrap_or(0) > 0 || i.backoff.unwrap_or(0) > 0);
+        let retransmitting = info.is_some_and(TcpInfo::retransmitting);
         let cells = vec![
             Span::raw(socket.protocol()),
             Span::raw(socket.state()),
