@@ -28,13 +28,6 @@ pub struct Frame {
     pub generation: u64,
 }
 
-impl Frame {
-    /// Seconds between the previous sample and this one, when there was one.
-    pub fn interval(&self) -> Option<f64> {
-        self.model.interval
-    }
-}
-
 /// Turns samples into frames, keeping the previous sample and the history between them.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
@@ -70,11 +63,6 @@ impl Pipeline {
     pub fn history(&self) -> &History {
         &self.history
     }
-
-    /// The rules findings are judged by.
-    pub fn rules(&self) -> &Rules {
-        &self.rules
-    }
 }
 
 #[cfg(test)]
@@ -85,9 +73,9 @@ mod tests {
     fn two_samples_give_a_frame_with_an_interval_and_a_history_of_two() {
         let mut pipeline = Pipeline::new(Rules::default());
         let first = pipeline.push(Sample { boottime_ns: 1_000_000_000, ..Sample::default() });
-        assert_eq!((first.interval(), first.generation, first.previous.is_none()), (None, 1, true));
+        assert_eq!((first.model.interval, first.generation, first.previous.is_none()), (None, 1, true));
         let second = pipeline.push(Sample { boottime_ns: 3_000_000_000, ..Sample::default() });
-        assert_eq!((second.interval(), second.generation), (Some(2.0), 2));
+        assert_eq!((second.model.interval, second.generation), (Some(2.0), 2));
         assert!(second.previous.as_ref().is_some_and(|previous| Arc::ptr_eq(previous, &first.sample)));
         assert_eq!(pipeline.history().len(), 2);
     }
@@ -98,6 +86,6 @@ mod tests {
         pipeline.push(Sample { boottime_ns: 5, ..Sample::default() });
         let again = pipeline.push(Sample { boottime_ns: 5, ..Sample::default() });
         assert!(again.previous.is_none());
-        assert_eq!(again.interval(), None);
+        assert_eq!(again.model.interval, None);
     }
 }

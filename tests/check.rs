@@ -106,6 +106,14 @@ fn a_narrow_port_range_nearly_used_up_toward_one_destination() {
     });
     let (status, json) = check(&netns, &[]);
     assert_eq!(status, 2, "{}", json["summary"]);
+    // The headline port use is the busiest destination's share of the usable range: its
+    // sockets counted by ss, over the 100 ports of the range.
+    let ss = netns.run("ss", &["-tanH", "state", "all", "( dport = :5432 and sport >= :40000 and sport <= :40099 )"]);
+    let toward = ss.lines().filter(|line| !line.trim().is_empty()).count();
+    assert_eq!(toward, 95, "{ss}");
+    assert_eq!(json["ports"]["usable"], 100);
+    assert_eq!(json["ports"]["by_destination"][0]["in_use"], toward);
+    assert_eq!(json["ports"]["fullest_share"].as_f64(), Some(toward as f64 / 100.0));
     let exhausted = with_id(&json, "ephemeral-ports-exhausted");
     assert_eq!(exhausted.len(), 1, "{}", json["findings"]);
     assert_eq!(exhausted[0]["severity"], "critical");

@@ -63,6 +63,8 @@ fn sysctls_are_read_from_the_namespace_being_inspected() {
         output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
     });
     assert!(report["sysctl"]["net.core.netdev_max_backlog"].is_number(), "a host-wide setting is filled in");
+    let identified = netns.run("ip", &["netns", "identify"]);
+    assert_eq!(report["netns"]["name"].as_str(), Some(identified.trim()), "the name ip netns identify gives");
     let host = host_report_json(&["--no-processes"]);
     assert_ne!(host["netns"]["inode"], report["netns"]["inode"]);
 }

@@ -116,24 +116,10 @@ impl Model {
         }
     }
 
-    /// The listener with the fullest accept queue, if any.
-    pub fn fullest_listener(&self) -> Option<&ListenerView> {
-        self.listeners.first()
-    }
-
-    /// The fullest listener's fill (0 without listeners): the figure monitoring graphs.
+    /// The fullest listener's fill (0 without listeners; listeners are fullest first): the
+    /// figure monitoring graphs.
     pub fn max_fill(&self) -> f64 {
-        self.fullest_listener().map_or(0.0, |listener| listener.fill)
-    }
-
-    /// A listener by its identity.
-    pub fn listener(&self, key: ListenerKey) -> Option<&ListenerView> {
-        self.listeners.iter().find(|listener| listener.key == key)
-    }
-
-    /// A catalogued setting's view, by dotted name.
-    pub fn setting(&self, name: &str) -> Option<&SettingView> {
-        self.settings.iter().find(|view| view.setting.name == name)
+        self.listeners.first().map_or(0.0, |listener| listener.fill)
     }
 }
 

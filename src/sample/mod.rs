@@ -148,11 +148,6 @@ impl Sample {
         self.sysctls.as_ref()?.get(name)
     }
 
-    /// A named counter's value from netstat, snmp or snmp6.
-    pub fn counter(&self, id: CounterId) -> Option<i64> {
-        self.counter_at(id.section, id.field)
-    }
-
     /// Any counter of netstat, snmp or snmp6 by section and field as the file spells them.
     pub fn counter_at(&self, section: &str, field: &str) -> Option<i64> {
         [&self.netstat, &self.snmp, &self.snmp6]
