@@ -6,24 +6,16 @@ use std::fmt::Write as _;
 use super::table::{Align, Table};
 use crate::engine::Frame;
 use crate::format::{self as units, sanitize};
+use crate::model::ListenerView;
 use crate::model::fields::{self, Field};
-use crate::model::{ListenerView, Model};
-use crate::sample::{ProcessRef, Sample, Source, TCP_STATES};
+use crate::sample::{ProcessRef, Source, TCP_STATES};
 
-/// What every section reads: the model and the raw sample of one frame.
-struct View<'a> {
-    model: &'a Model,
-    sample: &'a Sample,
-}
-
-/// Renders the whole report.
-pub fn render(frame: &Frame) -> String {
-    let view = View { model: &frame.model, sample: &frame.sample };
-    let view = &view;
+/// Renders the whole report; every section reads the frame's model and its raw sample.
+pub fn render(view: &Frame) -> String {
     let mut out = String::new();
     header(&mut out, view);
     section(&mut out, "Findings (most severe first)");
-    out.push_str(&super::findings::render(&frame.findings));
+    out.push_str(&super::findings::render(&view.findings));
     listeners(&mut out, view);
     overflow(&mut out, view);
     tcp_states(&mut out, view);
@@ -49,8 +41,8 @@ fn section(out: &mut String, title: &str) {
     let _ = writeln!(out, "\n{title}\n{}", "=".repeat(title.chars().count()));
 }
 
-fn header(out: &mut String, view: &View<'_>) {
-    let sample = view.sample;
+fn header(out: &mut String, view: &Frame) {
+    let sample = &view.sample;
     let _ = writeln!(out, "sockscope report");
     match &sample.host {
         Some(host) => {
@@ -90,7 +82,7 @@ fn header(out: &mut String, view: &View<'_>) {
     let _ = writeln!(out, "Counters  {basis}");
 }
 
-fn reason<'a>(view: &'a View<'_>, source: Source) -> &'a str {
+fn reason(view: &Frame, source: Source) -> &str {
     view.sample.unavailable_reason(&source).unwrap_or("not collected")
 }
 
@@ -114,7 +106,7 @@ fn syn_queue(listener: &ListenerView) -> String {
     }
 }
 
-fn listeners(out: &mut String, view: &View<'_>) {
+fn listeners(out: &mut String, view: &Frame) {
     section(out, "Listeners (fullest accept queue first)");
     if view.sample.tcp_listeners.is_none() {
         let _ = writeln!(out, "  TCP listeners unavailable: {}", reason(view, Source::TcpListeners));
@@ -170,7 +162,7 @@ fn listeners(out: &mut String, view: &View<'_>) {
     }
 }
 
-fn overflow(out: &mut String, view: &View<'_>) {
+fn overflow(out: &mut String, view: &Frame) {
     section(out, "Listen-overflow counters");
     if !view.model.counters.has_section("TcpExt") {
         let _ = writeln!(out, "  unavailable: {}", reason(view, Source::Netstat));
@@ -193,7 +185,7 @@ fn overflow(out: &mut String, view: &View<'_>) {
     out.push_str(&table.render("  "));
 }
 
-fn tcp_states(out: &mut String, view: &View<'_>) {
+fn tcp_states(out: &mut String, view: &Frame) {
     section(out, "TCP states");
     let Some(states) = view.model.tcp_states else {
         let _ = writeln!(out, "  unavailable: {}", reason(view, Source::TcpStates));
@@ -207,7 +199,7 @@ fn tcp_states(out: &mut String, view: &View<'_>) {
     out.push_str(&table.render("  "));
 }
 
-fn ports(out: &mut String, view: &View<'_>) {
+fn ports(out: &mut String, view: &Frame) {
     section(out, "Ephemeral ports");
     let Some(ports) = &view.model.ports else {
         let _ = writeln!(
@@ -281,7 +273,7 @@ fn ports(out: &mut String, view: &View<'_>) {
     }
 }
 
-fn interfaces(out: &mut String, view: &View<'_>) {
+fn interfaces(out: &mut String, view: &Frame) {
     section(out, "Interfaces");
     if view.sample.interfaces.is_none() {
         let _ = writeln!(out, "  unavailable: {}", reason(view, Source::Interfaces));
@@ -333,7 +325,7 @@ fn interfaces(out: &mut String, view: &View<'_>) {
     out.push_str(&table.render("  "));
 }
 
-fn settings(out: &mut String, view: &View<'_>) {
+fn settings(out: &mut String, view: &Frame) {
     section(out, "Kernel settings");
     if view.sample.sysctls.is_none() {
         let _ = writeln!(out, "  unavailable: {}", reason(view, Source::Sysctls));
@@ -366,7 +358,7 @@ fn settings(out: &mut String, view: &View<'_>) {
     }
 }
 
-fn softnet(out: &mut String, view: &View<'_>) {
+fn softnet(out: &mut String, view: &Frame) {
     section(out, "Softnet (per CPU input processing)");
     if view.sample.softnet.is_none() {
         let _ = writeln!(out, "  unavailable: {}", reason(view, Source::Softnet));
@@ -400,7 +392,7 @@ fn softnet(out: &mut String, view: &View<'_>) {
     );
 }
 
-fn udp(out: &mut String, view: &View<'_>) {
+fn udp(out: &mut String, view: &Frame) {
     section(out, "UDP sockets (fullest receive queue first)");
     if view.sample.udp_sockets.is_none() {
         let _ = writeln!(out, "  unavailable: {}", reason(view, Source::Udp));
@@ -436,8 +428,8 @@ fn udp(out: &mut String, view: &View<'_>) {
     out.push_str(&table.render("  "));
 }
 
-fn unavailable(out: &mut String, view: &View<'_>) {
-    let sample = view.sample;
+fn unavailable(out: &mut String, view: &Frame) {
+    let sample = &view.sample;
     let problems: Vec<_> = sample.unavailable.iter().filter(|u| !matches!(u.source, Source::Sysctl(_))).collect();
     let diagnostics = &sample.diagnostics;
     let denied = sample.processes.as_ref().is_some_and(|p| p.denied > 0);
