@@ -40,9 +40,15 @@ Examples:
   sockscope report --format json | jq '.listeners[] | select(.full)'
   sockscope report -o /tmp/net-report.txt  write the report atomically to a file
   sockscope check                          for Nagios/Icinga: status line, findings, exit 0-3
+  sockscope --netns web report             the namespace `ip netns` calls web
+  sockscope --pid 4242                     the dashboard of a container's namespace (its main pid)
+  sockscope report --all-netns             every namespace on the host, a summary table first
+  sockscope check --all-netns              one status over every namespace
 
 Privileges: everything works unprivileged except naming the processes that own other users' \
-sockets, which needs root (or CAP_SYS_PTRACE).";
+sockets, which needs root (or CAP_SYS_PTRACE), and entering another network namespace (--netns, \
+--pid, --all-netns), which needs root (CAP_SYS_ADMIN). A --netns or --pid that names no namespace \
+is a usage error (2); one that exists but cannot be entered is a runtime failure (1).";
 
 /// `sockscope`: the whole command line.
 #[derive(Debug, Parser)]
@@ -59,6 +65,23 @@ pub struct Cli {
     /// Do not look up which processes own the sockets (skips the /proc/<pid>/fd walk).
     #[arg(long, global = true)]
     pub no_processes: bool,
+
+    /// Inspect the network namespace NAME (as `ip netns` names it, under /run/netns) or the one
+    /// at PATH (/proc/PID/ns/net, a runtime's bind mount) instead of sockscope's own. Needs root
+    /// (CAP_SYS_ADMIN).
+    #[arg(long, global = true, value_name = "NAME|PATH", conflicts_with_all = ["pid", "all_netns"])]
+    pub netns: Option<String>,
+
+    /// Inspect the network namespace of process PID (a container's main process). Needs root
+    /// (CAP_SYS_ADMIN).
+    #[arg(long, global = true, value_name = "PID", conflicts_with = "all_netns")]
+    pub pid: Option<u32>,
+
+    /// Inspect every network namespace in use (of processes, under /run/netns, bind mounts),
+    /// side by side, each with its own listeners, counters and settings. Needs root to enter
+    /// other namespaces; those it cannot enter are listed as unavailable.
+    #[arg(long, global = true)]
+    pub all_netns: bool,
 
     /// Configuration (advisor thresholds, silenced checks, dashboard keys); default
     /// $XDG_CONFIG_HOME/sockscope/config.toml when it exists.

@@ -111,6 +111,40 @@ pub fn sanitize(text: &str) -> Cow<'_, str> {
     Cow::Owned(clean)
 }
 
+/// A network namespace for people: `net:[4026532290] web`, sanitised.
+pub fn netns(netns: &crate::sample::Netns) -> String {
+    match &netns.name {
+        Some(name) => format!("net:[{}] {}", netns.inode, sanitize(name)),
+        None => format!("net:[{}]", netns.inode),
+    }
+}
+
+/// A container hint for people: `docker 1a2b3c4d5e6f`, `kubernetes pod 5f0e…`, sanitised;
+/// long ids shortened to 12 characters as `docker ps` shows them.
+pub fn container(hint: &crate::sample::ContainerHint) -> String {
+    let short = |id: &str| id.chars().take(12).collect::<String>();
+    let mut text = sanitize(&hint.runtime).into_owned();
+    if let Some(id) = &hint.id {
+        text.push(' ');
+        text.push_str(&sanitize(&short(id)));
+    }
+    if let Some(pod) = &hint.pod_uid {
+        text.push_str(" pod ");
+        text.push_str(&sanitize(pod));
+    }
+    text
+}
+
+/// Who lives in a namespace: `pids 4242 4250 (nginx, sh)`; empty when nobody was looked for.
+pub fn residents(netns: &crate::sample::Netns) -> String {
+    if netns.pids.is_empty() {
+        return String::new();
+    }
+    let pids: Vec<String> = netns.pids.iter().map(u32::to_string).collect();
+    let commands: Vec<String> = netns.processes.iter().map(|command| sanitize(command).into_owned()).collect();
+    format!("pids {} ({})", pids.join(" "), commands.join(", "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

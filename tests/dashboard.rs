@@ -32,7 +32,7 @@ fn app_with(samples: Vec<Sample>) -> App {
     };
     let mut app = App::new(settings, Duration::from_secs(1));
     for sample in samples {
-        app.handle(Event::Sample(Box::new(sample)));
+        app.push_sample(sample);
     }
     app
 }
@@ -106,18 +106,18 @@ fn help_names_every_key() {
 
 #[test]
 fn rebound_keys_drive_the_dashboard_and_its_help() {
-    let config = Config::parse("[keys]\nquit = [\"ctrl+q\"]\ndown = [\"n\"]\n", std::path::Path::new("c.toml"))
+    let config = Config::parse("[keys]\nquit = [\"ctrl+q\"]\ndown = [\"x\"]\n", std::path::Path::new("c.toml"))
         .expect("valid configuration");
     let mut app = app();
     app.settings.keymap = Keymap::with_overrides(&config.keys).expect("valid keys");
     assert!(key(&mut app, KeyCode::Char('q')).is_empty(), "q no longer quits");
     key(&mut app, KeyCode::Char('?'));
     let help = screen(&mut app, 100, 30);
-    assert!(help.contains("Ctrl-Q") && help.contains(" n "), "{help}");
+    assert!(help.contains("Ctrl-Q") && help.contains(" x "), "{help}");
     key(&mut app, KeyCode::Esc);
     keys(&mut app, "2");
     screen(&mut app, 100, 30);
-    key(&mut app, KeyCode::Char('n'));
+    key(&mut app, KeyCode::Char('x'));
     screen(&mut app, 100, 30);
     assert_eq!(app.nav_of(Tab::Listeners).selected, 1);
     let quit = app.handle(Event::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL)));
@@ -216,7 +216,7 @@ fn freezing_keeps_the_screen_while_samples_arrive() {
     key(&mut app, KeyCode::Char(' '));
     let frozen = screen(&mut app, 100, 30);
     assert!(frozen.contains("FROZEN"), "{frozen}");
-    app.handle(Event::Sample(Box::new(last.clone())));
+    app.push_sample(last.clone());
     assert_eq!(screen(&mut app, 100, 30), frozen, "nothing moves while frozen");
     key(&mut app, KeyCode::Char(' '));
     let live = screen(&mut app, 100, 30);
@@ -230,7 +230,7 @@ fn an_old_sample_is_marked_stale() {
     app.stale = true;
     assert!(screen(&mut app, 100, 30).lines().next().is_some_and(|line| line.contains("STALE")));
     let samples = incident();
-    app.handle(Event::Sample(Box::new(samples[0].clone())));
+    app.push_sample(samples[0].clone());
     assert!(!app.stale, "a new sample clears it");
 }
 
@@ -242,7 +242,7 @@ fn selection_follows_the_listener_across_samples() {
     screen(&mut app, 100, 30);
     let selected = app.nav_of(Tab::Listeners).key;
     for sample in &samples[6..] {
-        app.handle(Event::Sample(Box::new(sample.clone())));
+        app.push_sample(sample.clone());
         screen(&mut app, 100, 30);
         assert_eq!(app.nav_of(Tab::Listeners).key, selected);
     }

@@ -338,9 +338,9 @@ fn netns_divergence(context: &Context<'_>, report: &mut Report) {
     let model = context.model;
     kernel_banners(context, report);
     match &context.sample.host_netns {
-        None | Some(HostNamespace::Same) => {}
+        None | Some(HostNamespace::Same { .. }) => {}
         Some(HostNamespace::Unknown { reason }) => report.not_evaluated(id, reason.clone()),
-        Some(HostNamespace::Other { inode, sysctls }) => {
+        Some(HostNamespace::Other { inode, found_through, sysctls }) => {
             for name in PER_NAMESPACE_SETTINGS {
                 let (Some(here), Some(host)) = (context.sample.sysctl(name), sysctls.get(name)) else { continue };
                 if here == host {
@@ -370,6 +370,7 @@ fn netns_divergence(context: &Context<'_>, report: &mut Report) {
                     evidence: vec![
                         Evidence::fact("this namespace", format_setting(here)),
                         Evidence::fact(format!("host namespace net:[{inode}]"), format_setting(host)),
+                        Evidence::fact("host namespace found through", found_through.describe()),
                     ],
                     remedy:
                         "Set the value in the container or pod specification (Kubernetes: securityContext.sysctls), \
@@ -475,12 +476,18 @@ mod tests {
         let mut host = Sysctls::new();
         host.insert("net.core.somaxconn".into(), SysctlValue::Integer(4096));
         host.insert("net.ipv4.tcp_syncookies".into(), SysctlValue::Integer(1));
-        s.host_netns = Some(HostNamespace::Other { inode: 4_026_531_840, sysctls: host });
+        s.host_netns = Some(HostNamespace::Other {
+            inode: 4_026_531_840,
+            found_through: crate::sample::HostLink::Kthreadd,
+            sysctls: host,
+        });
         let outcome = run_check(&NETNS_DIVERGENCE, &[s]);
         assert_eq!(outcome.findings.len(), 1, "{outcome:?}");
         assert!(outcome.findings[0].summary.contains("128 here but 4096"));
+        let through = outcome.findings[0].evidence.iter().find(|e| e.label == "host namespace found through");
+        assert!(through.is_some_and(|e| e.value.contains("kthreadd")), "{:?}", outcome.findings[0].evidence);
         let mut same = sample(5);
-        same.host_netns = Some(HostNamespace::Same);
+        same.host_netns = Some(HostNamespace::Same { found_through: crate::sample::HostLink::Init });
         assert!(run_check(&NETNS_DIVERGENCE, &[same]).findings.is_empty());
     }
 

@@ -30,6 +30,18 @@ impl Status {
         }
     }
 
+    /// One status over several namespaces: CRITICAL over WARNING over UNKNOWN over OK, so a
+    /// namespace that could not be judged never hides one that is failing, nor passes as OK.
+    pub fn combine(statuses: impl IntoIterator<Item = Status>) -> Status {
+        let rank = |status: &Status| match status {
+            Status::Ok => 0,
+            Status::Unknown => 1,
+            Status::Warning => 2,
+            Status::Critical => 3,
+        };
+        statuses.into_iter().max_by_key(rank).unwrap_or(Status::Unknown)
+    }
+
     /// Exit status of a monitoring plugin: 0, 1, 2 or 3.
     pub fn exit_code(self) -> u8 {
         match self {
@@ -72,6 +84,16 @@ mod tests {
     use crate::advise::NotEvaluated;
     use crate::advise::testkit::finding;
     use crate::sample::Source;
+
+    #[test]
+    fn namespaces_combine_critical_over_warning_over_unknown_over_ok() {
+        use Status::*;
+        assert_eq!(Status::combine([Ok, Unknown, Warning]), Warning);
+        assert_eq!(Status::combine([Critical, Unknown]), Critical);
+        assert_eq!(Status::combine([Ok, Unknown]), Unknown);
+        assert_eq!(Status::combine([Ok, Ok]), Ok);
+        assert_eq!(Status::combine([]), Unknown, "nothing judged is not OK");
+    }
 
     #[test]
     fn the_status_follows_the_worst_finding() {

@@ -68,7 +68,7 @@ pub fn sample(second: u64) -> Sample {
     }
     Sample {
         boottime_ns: second * 1_000_000_000,
-        netns: Some(Netns { inode: 4_026_531_833, name: None }),
+        netns: Some(Netns::with_inode(4_026_531_833)),
         host: Some(Host {
             hostname: "test".into(),
             kernel: "6.18.44".into(),

@@ -7,18 +7,24 @@
 //! process and are shared by every [`Collector`]. Each source can fail on its own; the sample then
 //! records it as unavailable with the reason, and the other sources are unaffected.
 //!
-//! Every mode reads samples through a [`SampleSource`]: [`Live`] for one [`Target`] today;
-//! recordings and all namespaces at once plug in beside it.
+//! Every mode reads samples through a [`SampleSource`]: [`Live`] for one [`Target`],
+//! [`AllNamespaces`] for every namespace in use side by side; recordings plug in beside them.
 
+pub mod all;
 pub mod host;
 pub mod ns;
+pub mod target;
+pub mod worker;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::sample::{CollectPlan, Sample, Source};
+use crate::sample::{CollectPlan, Netns, Sample, Source};
+pub use all::AllNamespaces;
 pub use host::HostServices;
 use ns::Namespace;
+pub use target::{Target, TargetError};
+use worker::Worker;
 
 /// Where the kernel's files are. Live runs use [`ProcPaths::live`]; tests point the file
 /// readers at a fixture tree with [`ProcPaths::under`].
@@ -70,11 +76,51 @@ impl ProcPaths {
     }
 }
 
+/// What a source yields at each tick: one observation per namespace it watches (one for a
+/// single target; every namespace in use under `--all-netns`).
+#[derive(Debug, Default)]
+pub struct Round {
+    /// The namespaces, the initial namespace first when it is among them.
+    pub observed: Vec<Observed>,
+}
+
+/// What became of one watched namespace at a tick.
+#[derive(Debug)]
+pub enum Observed {
+    /// It was sampled.
+    Sample(Box<Sample>),
+    /// It was watched until now and is gone (its last process exited, its name was deleted).
+    Gone {
+        /// The namespace as last seen.
+        netns: Netns,
+        /// What happened, on one line.
+        reason: String,
+    },
+    /// It is in use but cannot be entered (no privileges): listed, never silently dropped.
+    Unavailable {
+        /// The namespace as discovery found it.
+        netns: Netns,
+        /// Why, on one line.
+        reason: String,
+    },
+}
+
+impl Observed {
+    /// The namespace this is about.
+    pub fn netns(&self) -> Option<&Netns> {
+        match self {
+            Observed::Sample(sample) => sample.netns.as_ref(),
+            Observed::Gone { netns, .. } | Observed::Unavailable { netns, .. } => Some(netns),
+        }
+    }
+}
+
 /// Where samples come from. Every mode reads its samples through this one seam, so the
-/// dashboard, the report and `check` do not know whether a sample was just taken or read back.
+/// dashboard, the report and `check` do not know whether a sample was just taken or read back,
+/// or how many namespaces it covers.
 pub trait SampleSource {
-    /// The next sample; `None` when the source has no more (a recording that ended).
-    fn next_sample(&mut self) -> Option<Sample>;
+    /// The next round of samples; `None` when the source has no more (a recording that ended).
+    fn next_round(&mut self) -> Option<Round>;
 
     /// Changes what later samples collect (the dashboard asks for every socket while a view
     /// needs them). Sources that cannot change what they hold ignore it.
@@ -84,39 +130,87 @@ pub trait SampleSource {
     fn plan(&self) -> CollectPlan;
 }
 
-/// Whose network namespace a live source reads.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Target {
-    /// The namespace sockscope was started in (its calling thread's).
-    #[default]
-    Current,
+/// Live samples of one [`Target`]: on the calling thread for the current namespace, on a
+/// thread that joined it for any other.
+pub struct Live {
+    plan: CollectPlan,
+    reader: Reader,
 }
 
-/// Live samples of one [`Target`].
-pub struct Live {
-    collector: Collector,
+/// How a [`Live`] source reads its namespace.
+enum Reader {
+    /// On the calling thread.
+    Here(Collector),
+    /// On a thread in the target namespace, until the namespace goes away.
+    There { target: Target, inode: u64, worker: Option<Worker>, services: Arc<HostServices>, last: Netns },
 }
 
 impl Live {
-    /// A live source of `target`, collecting with `plan` and sharing `services`.
-    pub fn open(target: Target, plan: CollectPlan, services: Arc<HostServices>) -> Live {
-        match target {
-            Target::Current => Live { collector: Collector::with_services(ProcPaths::live(), services, plan) },
-        }
+    /// A live source of `target`, collecting with `plan` and sharing `services`. Fails when the
+    /// target is not a network namespace or cannot be entered.
+    pub fn open(target: Target, plan: CollectPlan, services: Arc<HostServices>) -> Result<Live, TargetError> {
+        let reader = match target.check()? {
+            None => Reader::Here(Collector::with_services(ProcPaths::live(), services, plan)),
+            Some(inode) => {
+                let path = target.path().unwrap_or_default();
+                let worker = Worker::start(&path, services.clone())?;
+                Reader::There { target, inode, worker: Some(worker), services, last: Netns::with_inode(inode) }
+            }
+        };
+        Ok(Live { plan, reader })
     }
 }
 
 impl SampleSource for Live {
-    fn next_sample(&mut self) -> Option<Sample> {
-        Some(self.collector.collect())
+    fn next_round(&mut self) -> Option<Round> {
+        let observed = match &mut self.reader {
+            Reader::Here(collector) => {
+                collector.set_plan(self.plan);
+                Observed::Sample(Box::new(collector.collect()))
+            }
+            Reader::There { target, inode, worker, services, last } => {
+                let sample = match vanished(target, *inode) {
+                    None => worker.as_ref().and_then(|worker| worker.sample(self.plan)),
+                    Some(_) => None,
+                };
+                match sample {
+                    Some(mut sample) => {
+                        services.describe_namespace(&mut sample);
+                        *last = sample.netns.clone().unwrap_or_else(|| last.clone());
+                        Observed::Sample(Box::new(sample))
+                    }
+                    None => {
+                        // Let the thread go, and the namespace with it.
+                        *worker = None;
+                        let reason = vanished(target, *inode).unwrap_or_else(|| "its thread ended".to_string());
+                        Observed::Gone { netns: last.clone(), reason }
+                    }
+                }
+            }
+        };
+        Some(Round { observed: vec![observed] })
     }
 
     fn set_plan(&mut self, plan: CollectPlan) {
-        self.collector.plan = plan;
+        self.plan = plan;
     }
 
     fn plan(&self) -> CollectPlan {
-        self.collector.plan
+        self.plan
+    }
+}
+
+/// Why the namespace a target named at the start (`inode`) is no longer what it names; `None`
+/// while it still is.
+fn vanished(target: &Target, inode: u64) -> Option<String> {
+    match target.check() {
+        Ok(Some(now)) if now == inode => None,
+        Ok(_) => Some(format!("{} is now another namespace than net:[{inode}]", target.describe())),
+        Err(_) => Some(match target {
+            Target::Pid(pid) => format!("pid {pid} exited"),
+            Target::Netns { path, .. } => format!("{} was deleted", path.display()),
+            Target::Current => "the namespace went away".to_string(),
+        }),
     }
 }
 
@@ -161,6 +255,18 @@ impl Collector {
     /// Takes one sample. Never fails as a whole: every failing source is recorded in
     /// [`Sample::unavailable`].
     pub fn collect(&mut self) -> Sample {
+        let mut sample = self.collect_namespace();
+        if self.plan.processes {
+            self.services.attribute(&mut sample);
+        } else {
+            sample.skipped.push(Source::Processes);
+        }
+        sample
+    }
+
+    /// Takes one sample without the socket owners, which the caller attributes (for several
+    /// namespaces at once, with one walk of `/proc`).
+    pub fn collect_namespace(&mut self) -> Sample {
         let mut sample = Sample::new(self.plan, jiff::Timestamp::now(), boottime_ns());
         self.services.identify_host(&mut sample);
         self.namespace.identify(&mut sample);
@@ -170,11 +276,6 @@ impl Collector {
         self.namespace.read_interfaces(&mut sample);
         self.namespace.read_counters(&mut sample);
         self.services.read_kernel_log(&mut sample);
-        if self.plan.processes {
-            self.services.attribute(&mut sample);
-        } else {
-            sample.skipped.push(Source::Processes);
-        }
         sample
     }
 

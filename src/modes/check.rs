@@ -1,26 +1,41 @@
-//! `sockscope check`: two samples through the pipeline, a status line fit for monitoring
-//! plugins, the findings, and the plugin exit status (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+//! `sockscope check`: two rounds of samples through the pipelines, a status line fit for
+//! monitoring plugins, the findings, and the plugin exit status (0 OK, 1 WARNING, 2 CRITICAL,
+//! 3 UNKNOWN) — over one namespace, or one status over every namespace.
 
 use super::output::write_stdout;
-use super::{Failure, live_source};
+use super::report::{scene, single};
+use super::{Failure, Scope};
 use crate::advise::status::{Status, unreadable};
 use crate::cli::CheckArgs;
+use crate::collect::SampleSource;
 use crate::config::Config;
 use crate::render::{self, Format};
-use crate::sample::CollectPlan;
 
-/// Runs `check` on the live host; returns the plugin exit status.
-pub fn run(args: &CheckArgs, plan: CollectPlan, config: &Config) -> Result<u8, Failure> {
-    let frame = super::report::frame(&mut live_source(plan), config, Some(args.interval))?;
-    if let Some(reason) = unreadable(&frame.sample) {
-        write_stdout(render::check::unknown_line(&reason).as_bytes())?;
-        return Ok(Status::Unknown.exit_code());
-    }
-    let text = match args.format {
-        Format::Text => render::check::render(&frame),
-        Format::Json => render::json::render_check(&frame)
-            .map_err(|error| Failure::runtime(format!("encoding the result: {error}")))?,
+/// Runs `check` over `source`; returns the plugin exit status.
+pub fn run(args: &CheckArgs, scope: &Scope, source: &mut dyn SampleSource, config: &Config) -> Result<u8, Failure> {
+    let scene = scene(source, config, Some(args.interval))?;
+    let encoding = |error: serde_json::Error| Failure::runtime(format!("encoding the result: {error}"));
+    let (text, status) = match scope {
+        Scope::All => {
+            let text = match args.format {
+                Format::Text => render::scene::check(&scene),
+                Format::Json => render::scene::check_json(&scene).map_err(encoding)?,
+            };
+            (text, render::scene::status(&scene))
+        }
+        Scope::One(_) => {
+            let frame = single(&scene)?;
+            if let Some(reason) = unreadable(&frame.sample) {
+                write_stdout(render::check::unknown_line(&reason).as_bytes())?;
+                return Ok(Status::Unknown.exit_code());
+            }
+            let text = match args.format {
+                Format::Text => render::check::render(frame),
+                Format::Json => render::json::render_check(frame).map_err(encoding)?,
+            };
+            (text, Status::of(&frame.findings))
+        }
     };
     write_stdout(text.as_bytes())?;
-    Ok(Status::of(&frame.findings).exit_code())
+    Ok(status.exit_code())
 }

@@ -2,13 +2,18 @@
 
 use std::time::Duration;
 
-use super::{Failure, live_source};
+use super::{Failure, Scope};
 use crate::cli::DashboardArgs;
+use crate::collect::SampleSource;
 use crate::config::Config;
-use crate::sample::CollectPlan;
 
-/// Runs the dashboard; its exit status is 0 or 128 + the signal that ended it.
-pub fn run(args: &DashboardArgs, plan: CollectPlan, config: Config) -> Result<u8, Failure> {
+/// Runs the dashboard over `source`; its exit status is 0 or 128 + the signal that ended it.
+pub fn run(
+    args: &DashboardArgs,
+    scope: &Scope,
+    source: Box<dyn SampleSource + Send>,
+    config: Config,
+) -> Result<u8, Failure> {
     let keymap = config.keymap().map_err(|error| Failure { code: super::EXIT_USAGE, message: error })?;
     let options = crate::tui::Options {
         interval: args.interval.unwrap_or(Duration::from_secs(1)),
@@ -17,9 +22,9 @@ pub fn run(args: &DashboardArgs, plan: CollectPlan, config: Config) -> Result<u8
         theme: args.theme,
         mouse: !args.no_mouse,
         panic_after: panic_after(),
+        all_namespaces: *scope == Scope::All,
     };
-    crate::tui::run(Box::new(live_source(plan)), options)
-        .map_err(|error| Failure::runtime(format!("the dashboard failed: {error}")))
+    crate::tui::run(source, options).map_err(|error| Failure::runtime(format!("the dashboard failed: {error}")))
 }
 
 /// The tests' hook to check that a crash restores the terminal: panic after this many frames.

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use clap::CommandFactory;
 
 use crate::cli::{Cli, Command, ReportArgs};
-use crate::collect::{HostServices, Live, ProcPaths, SampleSource, Target};
+use crate::collect::{AllNamespaces, HostServices, Live, ProcPaths, SampleSource, Target, TargetError};
 use crate::config::Config;
 use crate::sample::CollectPlan;
 use output::write_stdout;
@@ -43,17 +43,33 @@ impl Failure {
 /// signal ended the dashboard).
 pub fn run(cli: Cli) -> Result<u8, Failure> {
     let plan = CollectPlan { processes: !cli.no_processes, ..CollectPlan::default() };
-    match cli.command {
-        None if std::io::stdout().is_terminal() => dashboard::run(&cli.dashboard, plan, load_config(&cli.config)?),
+    let live = |cli: &Cli| -> Result<(Scope, Box<dyn SampleSource + Send>, Config), Failure> {
+        let config = load_config(&cli.config)?;
+        let scope = Scope::of(cli)?;
+        let source = open(&scope, plan)?;
+        Ok((scope, source, config))
+    };
+    match &cli.command {
+        None if std::io::stdout().is_terminal() => {
+            let (scope, source, config) = live(&cli)?;
+            dashboard::run(&cli.dashboard, &scope, source, config)
+        }
         None => {
             let args = ReportArgs { interval: cli.dashboard.interval, ..ReportArgs::default() };
-            report::run(&args, plan, &load_config(&cli.config)?).map(|()| 0)
+            let (scope, mut source, config) = live(&cli)?;
+            report::run(&args, &scope, source.as_mut(), &config).map(|()| 0)
         }
-        Some(Command::Report(args)) => report::run(&args, plan, &load_config(&cli.config)?).map(|()| 0),
-        Some(Command::Check(args)) => check::run(&args, plan, &load_config(&cli.config)?),
+        Some(Command::Report(args)) => {
+            let (scope, mut source, config) = live(&cli)?;
+            report::run(args, &scope, source.as_mut(), &config).map(|()| 0)
+        }
+        Some(Command::Check(args)) => {
+            let (scope, mut source, config) = live(&cli)?;
+            check::run(args, &scope, source.as_mut(), &config)
+        }
         Some(Command::Completions { shell }) => {
             let mut script = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "sockscope", &mut script);
+            clap_complete::generate(*shell, &mut Cli::command(), "sockscope", &mut script);
             write_stdout(&script).map(|()| 0)
         }
         Some(Command::Manpage) => {
@@ -70,14 +86,52 @@ fn load_config(explicit: &Option<std::path::PathBuf>) -> Result<Config, Failure>
         .map_err(|error| Failure { code: EXIT_USAGE, message: error.to_string() })
 }
 
-/// The live source every mode reads from: the namespace sockscope runs in, with the host-wide
-/// services of this process.
-fn live_source(plan: CollectPlan) -> Live {
-    let services = Arc::new(HostServices::new(&ProcPaths::live()));
-    Live::open(Target::Current, plan, services)
+/// Which namespaces a run looks at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// One namespace: sockscope's own, or the one `--netns`/`--pid` names.
+    One(Target),
+    /// Every namespace in use (`--all-netns`).
+    All,
 }
 
-/// The next sample of a source that must have one (a live source always does).
-fn next(source: &mut dyn SampleSource) -> Result<crate::sample::Sample, Failure> {
-    source.next_sample().ok_or_else(|| Failure::runtime("the sample source ended before its first sample"))
+impl Scope {
+    /// The scope the command line asks for; a name, path or pid that designates no network
+    /// namespace is a usage error.
+    pub fn of(cli: &Cli) -> Result<Scope, Failure> {
+        let paths = ProcPaths::live();
+        let target = match (&cli.netns, cli.pid, cli.all_netns) {
+            (_, _, true) => return Ok(Scope::All),
+            (Some(given), _, _) => Target::netns(given, &paths.run_netns),
+            (None, Some(pid), _) => Target::pid(pid, &paths.proc),
+            (None, None, false) => Ok(Target::Current),
+        };
+        target.map(Scope::One).map_err(target_failure)
+    }
+}
+
+/// The exit status of a target that cannot be used: 2 when it names no namespace, 1 when the
+/// namespace cannot be entered.
+fn target_failure(error: TargetError) -> Failure {
+    let code = match error {
+        TargetError::NotFound(_) => EXIT_USAGE,
+        TargetError::CannotEnter(_) => EXIT_FAILURE,
+    };
+    Failure { code, message: error.to_string() }
+}
+
+/// The live source of a scope, with the host-wide services of this process.
+pub fn open(scope: &Scope, plan: CollectPlan) -> Result<Box<dyn SampleSource + Send>, Failure> {
+    let services = Arc::new(HostServices::new(&ProcPaths::live()));
+    match scope {
+        Scope::All => Ok(Box::new(AllNamespaces::new(plan, services))),
+        Scope::One(target) => {
+            Live::open(target.clone(), plan, services).map(|live| Box::new(live) as Box<_>).map_err(target_failure)
+        }
+    }
+}
+
+/// The next round of a source that must have one (a live source always does).
+fn next(source: &mut dyn SampleSource) -> Result<crate::collect::Round, Failure> {
+    source.next_round().ok_or_else(|| Failure::runtime("the sample source ended before its first sample"))
 }

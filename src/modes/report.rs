@@ -1,47 +1,65 @@
-//! `sockscope report`: one sample, or two `--interval` apart, through the pipeline, rendered and
-//! written out.
+//! `sockscope report`: one round of samples, or two `--interval` apart, through the pipelines,
+//! rendered and written out — one namespace's report, or every namespace side by side.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::output::{write_atomically, write_stdout};
-use super::{Failure, live_source, next};
+use super::{Failure, Scope, next};
 use crate::advise::status::unreadable;
 use crate::cli::ReportArgs;
 use crate::collect::SampleSource;
 use crate::config::Config;
-use crate::engine::{Frame, Pipeline};
+use crate::engine::{Frame, Pipelines, Scene, ViewState};
 use crate::render;
-use crate::sample::CollectPlan;
-use std::sync::Arc;
 
-/// Runs `report` on the live host.
-pub fn run(args: &ReportArgs, plan: CollectPlan, config: &Config) -> Result<(), Failure> {
-    let frame = frame(&mut live_source(plan), config, args.interval)?;
-    if let Some(reason) = unreadable(&frame.sample) {
-        return Err(Failure::runtime(reason));
+/// Runs `report` over `source`.
+pub fn run(args: &ReportArgs, scope: &Scope, source: &mut dyn SampleSource, config: &Config) -> Result<(), Failure> {
+    let scene = scene(source, config, args.interval)?;
+    let text = match scope {
+        Scope::All => render::scene::render(&scene, args.format),
+        Scope::One(_) => {
+            let frame = single(&scene)?;
+            if let Some(reason) = unreadable(&frame.sample) {
+                return Err(Failure::runtime(reason));
+            }
+            render::render(frame, args.format)
+        }
     }
-    let text = render::render(&frame, args.format)
-        .map_err(|error| Failure::runtime(format!("encoding the report: {error}")))?;
+    .map_err(|error| Failure::runtime(format!("encoding the report: {error}")))?;
     match &args.output {
         Some(path) => write_atomically(path, text.as_bytes()),
         None => write_stdout(text.as_bytes()),
     }
 }
 
-/// The frame of the current sample: with an interval, of the second of two samples taken that
+/// The scene of the current round: with an interval, of the second of two rounds taken that
 /// far apart, so counters have rates and the advisor sees both.
-pub fn frame(
+pub fn scene(
     source: &mut dyn SampleSource,
     config: &Config,
     interval: Option<Duration>,
-) -> Result<Arc<Frame>, Failure> {
-    let mut pipeline = Pipeline::new(config.rules());
-    let first = pipeline.push(next(source)?);
+) -> Result<Arc<Scene>, Failure> {
+    let mut pipelines = Pipelines::new(config.rules());
+    let first = pipelines.push(next(source)?);
     match interval {
         Some(pause) => {
             std::thread::sleep(pause);
-            Ok(pipeline.push(next(source)?))
+            Ok(pipelines.push(next(source)?))
         }
         None => Ok(first),
+    }
+}
+
+/// The frame of a single-namespace scene; a namespace that went away or could not be read is a
+/// runtime failure.
+pub fn single(scene: &Scene) -> Result<&Arc<Frame>, Failure> {
+    let view = scene.views.first().ok_or_else(|| Failure::runtime("no namespace could be read"))?;
+    match &view.state {
+        ViewState::Gone { reason, .. } => {
+            Err(Failure::runtime(format!("the network namespace net:[{}] went away: {reason}", view.netns.inode)))
+        }
+        ViewState::Unavailable { reason } => Err(Failure::runtime(reason.clone())),
+        ViewState::Live => view.frame.as_ref().ok_or_else(|| Failure::runtime("the namespace could not be read")),
     }
 }

@@ -85,10 +85,28 @@ struct Host<'a> {
     load_average: [f64; 3],
 }
 
+/// A namespace: its inode, its `/run/netns` name, a few of its pids and commands, and the
+/// container they run in (`null` when the cgroups name none).
 #[derive(Debug, Serialize)]
-struct Netns<'a> {
+pub struct Netns<'a> {
     inode: u64,
     name: Option<&'a str>,
+    pids: &'a [u32],
+    processes: &'a [String],
+    container: Option<&'a crate::sample::ContainerHint>,
+}
+
+impl<'a> Netns<'a> {
+    /// The JSON form of a sample's namespace.
+    pub fn of(netns: &'a crate::sample::Netns) -> Netns<'a> {
+        Netns {
+            inode: netns.inode,
+            name: netns.name.as_deref(),
+            pids: &netns.pids,
+            processes: &netns.processes,
+            container: netns.container.as_ref(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -198,7 +216,7 @@ pub fn report(frame: &Frame) -> Report<'_> {
             cpus: host.cpus,
             load_average: host.load_average,
         }),
-        netns: sample.netns.as_ref().map(|netns| Netns { inode: netns.inode, name: netns.name.as_deref() }),
+        netns: sample.netns.as_ref().map(Netns::of),
         sysctl: sample.sysctls.iter().flatten().map(|(name, value)| (name.as_str(), value)).collect(),
         interfaces: view.interfaces.iter().map(interface).collect(),
         listeners: view.listeners.iter().map(|row| Exported { row, fields: LISTENER_FIELDS }).collect(),
@@ -341,31 +359,32 @@ fn softnet(view: &crate::model::SoftnetView) -> Softnet {
     }
 }
 
-/// The report as pretty-printed JSON with a final newline.
-pub fn render(frame: &Frame) -> Result<String, serde_json::Error> {
-    let mut text = serde_json::to_string_pretty(&report(frame))?;
+/// Any JSON document pretty-printed with a final newline.
+pub fn to_text(value: &impl Serialize) -> Result<String, serde_json::Error> {
+    let mut text = serde_json::to_string_pretty(value)?;
     text.push('\n');
     Ok(text)
 }
 
-/// The check-mode JSON: the report with the monitoring status first.
-pub fn render_check(frame: &Frame) -> Result<String, serde_json::Error> {
+/// The report as pretty-printed JSON with a final newline.
+pub fn render(frame: &Frame) -> Result<String, serde_json::Error> {
+    to_text(&report(frame))
+}
+
+/// A check-mode document: the monitoring status first, then `report`'s fields.
+pub fn check_document(status: Status, summary: String, report: impl Serialize) -> Result<String, serde_json::Error> {
     #[derive(Serialize)]
-    struct Check<'a> {
+    struct Check<T> {
         status: &'static str,
         exit_code: u8,
         summary: String,
         #[serde(flatten)]
-        report: Report<'a>,
+        report: T,
     }
-    let status = Status::of(&frame.findings);
-    let check = Check {
-        status: status.name(),
-        exit_code: status.exit_code(),
-        summary: super::check::status_line(&frame.findings),
-        report: report(frame),
-    };
-    let mut text = serde_json::to_string_pretty(&check)?;
-    text.push('\n');
-    Ok(text)
+    to_text(&Check { status: status.name(), exit_code: status.exit_code(), summary, report })
+}
+
+/// The check-mode JSON: the report with the monitoring status first.
+pub fn render_check(frame: &Frame) -> Result<String, serde_json::Error> {
+    check_document(Status::of(&frame.findings), super::check::status_line(&frame.findings), report(frame))
 }

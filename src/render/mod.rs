@@ -4,6 +4,7 @@
 pub mod check;
 pub mod findings;
 pub mod json;
+pub mod scene;
 pub mod table;
 pub mod text;
 

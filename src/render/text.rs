@@ -64,11 +64,14 @@ fn header(out: &mut String, view: &Frame) {
     }
     let _ = writeln!(out, "Taken at  {}", sample.taken_at.round(jiff::Unit::Second).unwrap_or(sample.taken_at));
     if let Some(netns) = &sample.netns {
+        let container = netns.container.as_ref().map(|hint| format!("  container {}", units::container(hint)));
+        let residents = Some(units::residents(netns)).filter(|text| !text.is_empty()).map(|text| format!("  {text}"));
         let _ = writeln!(
             out,
-            "Netns     net:[{}]{}",
-            netns.inode,
-            netns.name.as_deref().map(|n| format!(" ({n})")).unwrap_or_default()
+            "Netns     {}{}{}",
+            units::netns(netns),
+            container.unwrap_or_default(),
+            residents.unwrap_or_default()
         );
     }
     let basis = match (view.model.interval, &sample.host) {

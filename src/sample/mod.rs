@@ -10,6 +10,7 @@
 //! why. A source that was deliberately not read (for example processes with `--no-processes`)
 //! is listed in [`Sample::skipped`] instead, and [`Sample::plan`] says what was asked for.
 
+pub mod container;
 pub mod counters;
 pub mod events;
 pub mod flows;
@@ -24,12 +25,13 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use container::ContainerHint;
 pub use counters::{CounterId, CounterSections, SoftnetRow};
 pub use events::{KernelEvent, KernelEventKind};
 pub use flows::{Flow, FlowSummary};
 pub use interfaces::{Interface, InterfaceStats};
 pub use processes::{ProcessRef, ProcessTable};
-pub use settings::{HostNamespace, SysctlValue, Sysctls};
+pub use settings::{HostLink, HostNamespace, SysctlValue, Sysctls};
 pub use sockets::{Family, SocketMemory, TcpListener, UdpSocket, UnixListener};
 pub use tcp_info::TcpInfo;
 pub use tcp_state::{
@@ -296,14 +298,31 @@ impl<'de> Deserialize<'de> for Source {
     }
 }
 
-/// Identity of a network namespace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Identity of a network namespace, and who lives in it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Netns {
     /// Inode of the namespace file (`/proc/thread-self/ns/net`), as `lsns` shows it.
     pub inode: u64,
-    /// Name under `/run/netns`, when the namespace was selected by name.
+    /// Name under `/run/netns` (as `ip netns identify` finds it), when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// A few processes whose network namespace this is (the lowest pids), when they were
+    /// looked for (another namespace than sockscope's own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pids: Vec<u32>,
+    /// The distinct commands of all processes found in it, sorted (a few).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub processes: Vec<String>,
+    /// The container those processes run in, as their cgroup tells it; `None` when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<ContainerHint>,
+}
+
+impl Netns {
+    /// A namespace known by its inode only.
+    pub fn with_inode(inode: u64) -> Netns {
+        Netns { inode, ..Netns::default() }
+    }
 }
 
 /// Host identity, from the UTS namespace and `/proc`.

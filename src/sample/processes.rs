@@ -21,6 +21,26 @@ pub struct ProcessTable {
     pub open_files_limit: BTreeMap<u32, u64>,
 }
 
+impl ProcessTable {
+    /// The part of the table about the sockets `inodes` (sorted): their owners and those
+    /// owners' limits; the walk's counts are kept.
+    pub fn restricted_to(&self, inodes: &[u64]) -> ProcessTable {
+        let owners: BTreeMap<u64, Vec<ProcessRef>> = self
+            .owners
+            .iter()
+            .filter(|(inode, _)| inodes.binary_search(inode).is_ok())
+            .map(|(inode, owners)| (*inode, owners.clone()))
+            .collect();
+        let open_files_limit = self
+            .open_files_limit
+            .iter()
+            .filter(|(pid, _)| owners.values().flatten().any(|owner| owner.pid == **pid))
+            .map(|(pid, limit)| (*pid, *limit))
+            .collect();
+        ProcessTable { owners, scanned: self.scanned, vanished: self.vanished, denied: self.denied, open_files_limit }
+    }
+}
+
 /// A process, as named in reports.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ProcessRef {

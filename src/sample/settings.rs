@@ -46,16 +46,24 @@ impl SysctlValue {
     }
 }
 
-/// How the inspected namespace relates to the host's (the namespace of pid 1).
+/// How the inspected namespace relates to the host's (the initial namespace, found through
+/// pid 1 or, where pid 1 cannot be read, through kthreadd).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "relation")]
 pub enum HostNamespace {
     /// sockscope is looking at the host's namespace itself.
-    Same,
+    Same {
+        /// How the host's namespace was found.
+        #[serde(default)]
+        found_through: HostLink,
+    },
     /// Another namespace; the host's settings, for comparison and for the host-wide ones.
     Other {
         /// Inode of the host's namespace.
         inode: u64,
+        /// How the host's namespace was found.
+        #[serde(default)]
+        found_through: HostLink,
         /// The host's values of settings compared with the host and the host-wide ones.
         sysctls: Sysctls,
     },
@@ -64,4 +72,29 @@ pub enum HostNamespace {
         /// Why, on one line.
         reason: String,
     },
+}
+
+/// How the host's (initial) network namespace was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HostLink {
+    /// Through `/proc/1/ns/net`, the namespace of init.
+    #[default]
+    Init,
+    /// Through `/proc/2/ns/net`, the namespace of `kthreadd`, whose kernel threads always live in
+    /// the initial namespaces (where pid 1's link cannot be read).
+    Kthreadd,
+    /// A namespace named as the host's by the caller (tests).
+    Given,
+}
+
+impl HostLink {
+    /// How it was found, for people: "pid 1", "pid 2 (kthreadd)".
+    pub fn describe(self) -> &'static str {
+        match self {
+            HostLink::Init => "pid 1",
+            HostLink::Kthreadd => "pid 2 (kthreadd; pid 1's namespace cannot be read)",
+            HostLink::Given => "the namespace given as the host's",
+        }
+    }
 }

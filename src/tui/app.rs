@@ -18,7 +18,8 @@ use super::theme::Theme;
 use super::views;
 use super::widgets::Drawn;
 use crate::advise::Rules;
-use crate::engine::{Frame, Pipeline};
+use crate::collect::{Observed, Round};
+use crate::engine::{Frame, Pipelines, Scene, View, ViewState};
 use crate::model::history::History;
 use crate::sample::Sample;
 
@@ -47,8 +48,8 @@ pub enum Event {
     Mouse(MouseEvent),
     /// The terminal changed size (the next draw lays out again).
     Resize,
-    /// A new sample from the collector.
-    Sample(Box<Sample>),
+    /// A new round of samples from the collector (one per namespace watched).
+    Round(Round),
     /// The collector stopped (it panicked, or its source ended): the screen says so and keeps
     /// working.
     CollectorStopped(String),
@@ -68,13 +69,25 @@ pub const INTERVAL_STEPS: [Duration; 8] = [
     Duration::from_secs(60),
 ];
 
-/// A frozen screen: the frame and history at the moment of freezing.
+/// A frozen screen: every namespace and its history at the moment of freezing.
 #[derive(Debug, Clone)]
 pub struct Frozen {
     /// What is shown.
-    pub frame: Arc<Frame>,
-    /// The history as it was.
-    pub history: History,
+    pub scene: Arc<Scene>,
+    /// The pipelines as they were, for their histories.
+    pub pipelines: Pipelines,
+}
+
+/// Which namespaces the dashboard shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The first namespace on view: the only one of a single-namespace source.
+    First,
+    /// One namespace, by inode.
+    One(u64),
+    /// Every namespace on view: Listeners, Connections and Findings merge them, with a
+    /// namespace column; the other views show the first.
+    All,
 }
 
 /// Screen areas recorded while drawing, for mouse clicks.
@@ -105,9 +118,11 @@ pub struct Settings {
 pub struct App {
     /// Start-up choices.
     pub settings: Settings,
-    pipeline: Pipeline,
-    live: Option<Arc<Frame>>,
+    pipelines: Pipelines,
+    live: Option<Arc<Scene>>,
     frozen: Option<Frozen>,
+    /// Which namespaces are shown.
+    pub scope: Scope,
     tabs: Vec<Box<dyn Tab>>,
     /// The active view.
     pub tab: TabId,
@@ -135,10 +150,11 @@ impl App {
     /// A dashboard with no sample yet.
     pub fn new(settings: Settings, interval: Duration) -> App {
         App {
-            pipeline: Pipeline::new(settings.rules.clone()),
+            pipelines: Pipelines::new(settings.rules.clone()),
             settings,
             live: None,
             frozen: None,
+            scope: Scope::First,
             tabs: views::tabs(),
             tab: TabId::Overview,
             interval,
@@ -153,14 +169,76 @@ impl App {
         }
     }
 
-    /// The frame on screen: the frozen one while frozen, else the newest.
-    pub fn frame(&self) -> Option<&Frame> {
-        self.frozen.as_ref().map(|frozen| &*frozen.frame).or(self.live.as_deref())
+    /// The scene on screen: the frozen one while frozen, else the newest.
+    pub fn scene(&self) -> Option<&Scene> {
+        self.frozen.as_ref().map(|frozen| &*frozen.scene).or(self.live.as_deref())
     }
 
-    /// The history on screen (frozen with the frame).
+    /// The namespace in focus: the one picked, else the first on view.
+    pub fn view(&self) -> Option<&View> {
+        let scene = self.scene()?;
+        match self.scope {
+            Scope::One(inode) => scene.view(inode),
+            Scope::First | Scope::All => scene.views.iter().find(|view| view.frame.is_some()),
+        }
+    }
+
+    /// The frame of the namespace in focus.
+    pub fn frame(&self) -> Option<&Frame> {
+        self.view()?.frame.as_deref()
+    }
+
+    /// The history of the namespace in focus (frozen with the frame).
     pub fn history(&self) -> &History {
-        self.frozen.as_ref().map_or(self.pipeline.history(), |frozen| &frozen.history)
+        static EMPTY: std::sync::OnceLock<History> = std::sync::OnceLock::new();
+        let inode = self.view().map(|view| view.netns.inode).unwrap_or_default();
+        self.pipelines_shown().history(inode).unwrap_or_else(|| EMPTY.get_or_init(History::default))
+    }
+
+    /// The pipelines whose histories are on screen.
+    fn pipelines_shown(&self) -> &Pipelines {
+        self.frozen.as_ref().map_or(&self.pipelines, |frozen| &frozen.pipelines)
+    }
+
+    /// What the header says is shown: "all namespaces", or the namespace in focus.
+    pub fn scope_label(&self) -> String {
+        match (self.scope, self.view()) {
+            (Scope::All, _) => {
+                let count = self.scene().map_or(0, |scene| scene.views.len());
+                format!("all namespaces ({count})")
+            }
+            (_, Some(view)) => {
+                let mut label = format!("netns {}", crate::format::netns(&view.netns));
+                if let Some(hint) = &view.netns.container {
+                    label.push_str(&format!(" {}", crate::format::container(hint)));
+                }
+                if let ViewState::Gone { reason, at } = &view.state {
+                    let at = at.to_zoned(self.settings.time_zone.clone()).strftime("%H:%M:%S");
+                    label.push_str(&format!(" GONE at {at} ({}): last numbers", crate::format::sanitize(reason)));
+                }
+                label
+            }
+            (_, None) => "no namespace".to_string(),
+        }
+    }
+
+    /// Moves the scope to the next namespace (or back): all namespaces, then each in turn.
+    fn step_scope(&mut self, forward: bool) {
+        let Some(scene) = self.scene() else { return };
+        let mut choices: Vec<Scope> = scene.views.iter().map(|view| Scope::One(view.netns.inode)).collect();
+        if choices.len() > 1 {
+            choices.insert(0, Scope::All);
+        }
+        let current = match self.scope {
+            Scope::First => self.view().map(|view| Scope::One(view.netns.inode)).unwrap_or(Scope::First),
+            other => other,
+        };
+        let at = choices.iter().position(|choice| *choice == current).unwrap_or(0);
+        let next = if forward { at + 1 } else { at + choices.len().saturating_sub(1) };
+        if let Some(choice) = choices.get(next % choices.len().max(1)) {
+            self.scope = *choice;
+            self.message = Some(format!("showing {}", self.scope_label()));
+        }
     }
 
     /// Whether the screen is frozen.
@@ -186,25 +264,41 @@ impl App {
     /// Draws the active tab into `area` from the frame on screen; nothing before the first
     /// sample.
     pub fn draw_tab(&mut self, frame: &mut ratatui::Frame, area: Rect) {
-        let (shown, history) = match &self.frozen {
-            Some(frozen) => (&*frozen.frame, &frozen.history),
-            None => match self.live.as_deref() {
-                Some(live) => (live, self.pipeline.history()),
-                None => return,
-            },
+        // The tabs draw from the app's state while one of them changes its own.
+        let mut tabs = std::mem::take(&mut self.tabs);
+        let drawn = self.draw_tab_with(&mut tabs, frame, area);
+        self.tabs = tabs;
+        if let Some(Drawn { rows, header }) = drawn {
+            self.regions.table = Some(rows);
+            self.regions.header = header;
+        }
+    }
+
+    fn draw_tab_with(&self, tabs: &mut [Box<dyn Tab>], frame: &mut ratatui::Frame, area: Rect) -> Option<Drawn> {
+        let (Some(scene), Some(view)) = (self.scene(), self.view()) else { return None };
+        let shown = view.frame.as_deref()?;
+        let tab = tabs.get_mut(self.tab.index())?;
+        let merged = self.scope == Scope::All && tab.merges_namespaces();
+        let in_scope: Vec<(&View, &Frame)> = match merged {
+            true => scene.frames().map(|(view, frame)| (view, &**frame)).collect(),
+            false => vec![(view, shown)],
         };
+        let focus_note = (self.scope == Scope::All && !merged)
+            .then(|| format!("of {} only; n picks another ", crate::format::netns(&view.netns)));
         let ctx = Ctx {
             frame: shown,
             model: &shown.model,
             sample: &shown.sample,
-            history,
+            history: self.history(),
             theme: &self.settings.theme,
             filter: &self.filter,
+            in_scope,
+            all: merged,
+            pipelines: self.pipelines_shown(),
+            generation: scene.generation,
+            focus_note,
         };
-        if let Some(Drawn { rows, header }) = self.tabs[self.tab.index()].draw(frame, area, &ctx) {
-            self.regions.table = Some(rows);
-            self.regions.header = header;
-        }
+        tab.draw(frame, area, &ctx)
     }
 
     /// Applies one event; returns what the event loop must do.
@@ -214,8 +308,8 @@ impl App {
             Event::Key(key) if key.kind != KeyEventKind::Release => self.handle_key(&key),
             Event::Key(_) | Event::Resize => Vec::new(),
             Event::Mouse(mouse) => self.handle_mouse(&mouse),
-            Event::Sample(sample) => {
-                self.push_sample(*sample);
+            Event::Round(round) => {
+                self.push_round(round);
                 Vec::new()
             }
             Event::CollectorStopped(reason) => {
@@ -232,10 +326,15 @@ impl App {
         effects
     }
 
-    /// Takes a new sample through the pipeline: its frame goes on screen (unless frozen).
-    pub fn push_sample(&mut self, sample: Sample) {
-        self.live = Some(self.pipeline.push(sample));
+    /// Takes a new round through the pipelines: its scene goes on screen (unless frozen).
+    pub fn push_round(&mut self, round: Round) {
+        self.live = Some(self.pipelines.push(round));
         self.stale = false;
+    }
+
+    /// Takes one sample through the pipelines, as a round of one namespace.
+    pub fn push_sample(&mut self, sample: Sample) {
+        self.push_round(Round { observed: vec![Observed::Sample(Box::new(sample))] });
     }
 
     fn active(&self) -> &dyn Tab {
@@ -315,6 +414,8 @@ impl App {
             Action::SortNext => self.table_mut().sort_next(),
             Action::SortReverse => self.table_mut().sort_reverse(),
             Action::Freeze => self.toggle_freeze(),
+            Action::NextNamespace => self.step_scope(true),
+            Action::PreviousNamespace => self.step_scope(false),
             Action::Faster => effects.extend(self.step_interval(-1)),
             Action::Slower => effects.extend(self.step_interval(1)),
             Action::ToggleMouse => {
@@ -399,9 +500,9 @@ impl App {
 
     fn toggle_freeze(&mut self) {
         if self.frozen.take().is_none()
-            && let Some(frame) = self.live.clone()
+            && let Some(scene) = self.live.clone()
         {
-            self.frozen = Some(Frozen { frame, history: self.pipeline.history().clone() });
+            self.frozen = Some(Frozen { scene, pipelines: self.pipelines.clone() });
         }
     }
 

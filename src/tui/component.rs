@@ -9,7 +9,7 @@ use super::filter::Filter;
 use super::table::TableControl;
 use super::theme::Theme;
 use super::widgets::Drawn;
-use crate::engine::Frame as Shown;
+use crate::engine::{Frame as Shown, Pipelines, View};
 use crate::model::Model;
 use crate::model::history::History;
 use crate::sample::Sample;
@@ -97,6 +97,42 @@ pub struct Ctx<'a> {
     pub theme: &'a Theme,
     /// The filter in force.
     pub filter: &'a Filter,
+    /// The namespaces whose rows the merged views (Listeners, Connections, Findings) show: the
+    /// one in focus, or every namespace with a frame.
+    pub in_scope: Vec<(&'a View, &'a Shown)>,
+    /// Whether every namespace is shown (the merged views add a namespace column).
+    pub all: bool,
+    /// The pipelines, for the history of any namespace.
+    pub pipelines: &'a Pipelines,
+    /// Counts scenes; caches of merged rows key on it.
+    pub generation: u64,
+    /// When every namespace is picked but this tab shows one namespace's numbers: which one,
+    /// for the tab's title.
+    pub focus_note: Option<String>,
+}
+
+impl<'a> Ctx<'a> {
+    /// The history of the namespace with this inode (the one in focus when it has none).
+    pub fn history_of(&self, inode: u64) -> &'a History {
+        self.pipelines.history(inode).unwrap_or(self.history)
+    }
+
+    /// The context of one namespace's frame, for drawing what belongs to it (a detail pane).
+    pub fn for_namespace(&self, view: &'a View, frame: &'a Shown) -> Ctx<'a> {
+        Ctx {
+            frame,
+            model: &frame.model,
+            sample: &frame.sample,
+            history: self.history_of(view.netns.inode),
+            theme: self.theme,
+            filter: self.filter,
+            in_scope: vec![(view, frame)],
+            all: false,
+            pipelines: self.pipelines,
+            generation: self.generation,
+            focus_note: None,
+        }
+    }
 }
 
 /// The three methods every tab implements the same way, for a tab struct whose table state is
@@ -131,6 +167,12 @@ pub trait Tab {
 
     /// Draws the tab into `area`; returns where its table landed, for mouse clicks.
     fn draw(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) -> Option<Drawn>;
+
+    /// Whether the tab merges the rows of every namespace when all are shown (the others show
+    /// the namespace in focus).
+    fn merges_namespaces(&self) -> bool {
+        false
+    }
 
     /// Whether the tab, as it stands, needs every socket collected one by one.
     fn wants_connections(&self) -> bool {

@@ -9,6 +9,7 @@
 //! | `src:` / `dst:` | local / remote address |
 //! | `state:time_wait` | TCP state (`time-wait`, `TIME_WAIT`, `estab` all work) |
 //! | `proc:nginx` | owning process name or pid |
+//! | `netns:web` | network namespace: its name, inode (`4026532290`), or a prefix of its container id |
 //! | anything else | free text, case-insensitive, anywhere in the row |
 
 /// The fields of one row that the filter can look at.
@@ -28,6 +29,8 @@ pub struct Record {
     pub processes: Vec<(u32, String)>,
     /// Everything else worth a free-text match (names, kinds, descriptions).
     pub text: Vec<String>,
+    /// The row's network namespace: inode, name, container id (empty when unknown).
+    pub netns: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +43,7 @@ enum Term {
     Destination(String),
     State(String),
     Process(String),
+    Netns(String),
     Text(String),
 }
 
@@ -93,6 +97,7 @@ fn parse_word(word: &str) -> Result<(bool, Term), String> {
         "src" => Term::Source(address(value)),
         "dst" => Term::Destination(address(value)),
         "state" => Term::State(normalise_state(value)),
+        "netns" => Term::Netns(value.trim_start_matches("net:[").trim_end_matches(']').to_lowercase()),
         _ => Term::Process(value.to_lowercase()),
     };
     Ok((negated, term))
@@ -100,7 +105,10 @@ fn parse_word(word: &str) -> Result<(bool, Term), String> {
 
 /// The filter keys; a colon after any other word is free text (an IPv6 address, `nginx:`).
 fn is_key(key: &str) -> bool {
-    matches!(key.to_ascii_lowercase().as_str(), "port" | "sport" | "dport" | "addr" | "src" | "dst" | "state" | "proc")
+    matches!(
+        key.to_ascii_lowercase().as_str(),
+        "port" | "sport" | "dport" | "addr" | "src" | "dst" | "state" | "proc" | "netns"
+    )
 }
 
 /// Addresses are compared without brackets, so `addr:[::1]` works too.
@@ -131,6 +139,11 @@ fn term_matches(term: &Term, record: &Record) -> bool {
             .processes
             .iter()
             .any(|(pid, command)| pid.to_string() == *wanted || command.to_lowercase().contains(wanted.as_str())),
+        Term::Netns(wanted) => record.netns.iter().enumerate().any(|(index, field)| {
+            let field = field.to_lowercase();
+            // The last field is the container id, matched by prefix as `docker ps` ids are.
+            field == *wanted || (index == 2 && wanted.len() >= 4 && field.starts_with(wanted.as_str()))
+        }),
         Term::Text(wanted) => text_matches(record, wanted),
     }
 }
@@ -159,6 +172,7 @@ mod tests {
             state: Some("TIME_WAIT"),
             processes: vec![(812, "nginx".to_string())],
             text: vec!["tcp".to_string()],
+            netns: vec!["4026532290".to_string(), "web".to_string(), "1a2b3c4d5e6f7a8b".to_string()],
         }
     }
 
@@ -185,6 +199,12 @@ mod tests {
         assert!(passes("nginx"));
         assert!(passes("tcp 8080"));
         assert!(!passes("udp"));
+        assert!(passes("netns:web"));
+        assert!(passes("netns:4026532290"));
+        assert!(passes("netns:net:[4026532290]"));
+        assert!(passes("netns:1a2b3c"));
+        assert!(!passes("netns:we"), "names match whole");
+        assert!(!passes("netns:db"));
     }
 
     #[test]

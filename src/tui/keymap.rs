@@ -44,6 +44,10 @@ pub enum Action {
     SortReverse,
     /// Freeze or unfreeze the view (collection goes on).
     Freeze,
+    /// Show the next namespace: all namespaces, then each in turn (the namespace picker).
+    NextNamespace,
+    /// Show the previous namespace.
+    PreviousNamespace,
     /// Sample more often.
     Faster,
     /// Sample less often.
@@ -125,6 +129,8 @@ pub const BINDINGS: &[Binding] = &[
         Some("views"),
     ),
     bind("freeze", Action::Freeze, &["space", "f"], Context::Global, "freeze, keep collecting", Some("freeze")),
+    bind("next-netns", Action::NextNamespace, &["n"], Context::Global, "next namespace (all, then each)", None),
+    bind("previous-netns", Action::PreviousNamespace, &["N"], Context::Global, "previous namespace", None),
     bind("faster", Action::Faster, &["+", "="], Context::Global, "sample more often", None),
     bind("slower", Action::Slower, &["-"], Context::Global, "sample less often", Some("interval")),
     bind("filter", Action::Filter, &["/"], Context::Global, "filter rows (see below)", Some("filter")),
@@ -381,10 +387,10 @@ mod tests {
         let config = |text: &str| -> std::collections::BTreeMap<String, Vec<String>> {
             toml::from_str(text).unwrap_or_else(|e| panic!("{e}"))
         };
-        let keymap = Keymap::with_overrides(&config("quit = [\"ctrl+q\"]\ndown = [\"n\", \"down\"]")).expect("valid");
+        let keymap = Keymap::with_overrides(&config("quit = [\"ctrl+q\"]\ndown = [\"x\", \"down\"]")).expect("valid");
         assert_eq!(keymap.lookup(Context::Table, "ctrl+q"), Some(Action::Quit));
         assert_eq!(keymap.lookup(Context::Table, "q"), None, "the default is replaced");
-        assert_eq!(keymap.lookup(Context::Table, "n"), Some(Action::Down));
+        assert_eq!(keymap.lookup(Context::Table, "x"), Some(Action::Down));
         assert_eq!(keymap.lookup(Context::FilterInput, "ctrl+c"), Some(Action::Quit), "typing keeps its own quit");
         let clash = Keymap::with_overrides(&config("help = [\"j\"]")).expect_err("clash");
         assert_eq!(clash, "keys: 'j' is bound to both help and down");

@@ -45,6 +45,8 @@ pub struct Options {
     pub mouse: bool,
     /// Panic after this many frames (the tests' check that a crash restores the terminal).
     pub panic_after: Option<u64>,
+    /// Start showing every namespace (the source watches all of them).
+    pub all_namespaces: bool,
 }
 
 /// Messages from the main thread to the collector.
@@ -65,6 +67,9 @@ pub fn run(source: Box<dyn SampleSource + Send>, options: Options) -> std::io::R
     };
     let mut app = App::new(settings, options.interval);
     app.mouse = options.mouse;
+    if options.all_namespaces {
+        app.scope = app::Scope::All;
+    }
     let (events, inbox) = mpsc::channel();
     let (control, control_inbox) = mpsc::channel();
     let stop = Arc::new(AtomicBool::new(false));
@@ -110,7 +115,7 @@ fn event_loop(
         };
         let mut effects = Vec::new();
         for event in first.into_iter().chain(std::iter::from_fn(|| inbox.try_recv().ok())) {
-            if matches!(event, Event::Sample(_)) {
+            if matches!(event, Event::Round(_)) {
                 last_sample = Some(Instant::now());
             }
             effects.extend(app.handle(event));
@@ -167,11 +172,11 @@ fn collect_forever(
 ) {
     loop {
         let started = Instant::now();
-        let Some(sample) = source.next_sample() else {
+        let Some(round) = source.next_round() else {
             let _ = events.send(Event::CollectorStopped("the sample source has no more samples".to_string()));
             return;
         };
-        if events.send(Event::Sample(Box::new(sample))).is_err() {
+        if events.send(Event::Round(round)).is_err() {
             return;
         }
         loop {

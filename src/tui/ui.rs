@@ -93,11 +93,9 @@ fn identity_line<'a>(shown: &'a Shown, app: &App) -> Line<'a> {
         spans.push(separator(theme));
         spans.push(Span::raw(format!("up {}", units::duration(host.uptime_seconds))));
     }
-    if let Some(netns) = &sample.netns {
-        spans.push(separator(theme));
-        let name = netns.name.as_deref().map_or(format!("net:[{}]", netns.inode), |name| sanitize(name).into_owned());
-        spans.push(Span::raw(format!("netns {name}")));
-    }
+    spans.push(separator(theme));
+    let gone = app.view().is_some_and(|view| matches!(view.state, crate::engine::ViewState::Gone { .. }));
+    spans.push(Span::styled(app.scope_label(), if gone { theme.critical } else { theme.title }));
     Line::from(spans)
 }
 
@@ -272,7 +270,9 @@ fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme, keymap: &Keymap) {
     let notes = vec![
         Line::from(vec![
             Span::styled("Filter words ", theme.title),
-            Span::raw("port:N sport:N dport:N addr:A src:A dst:A state:S proc:P, free text; !word negates; words AND."),
+            Span::raw(
+                "port:N sport:N dport:N addr:A src:A dst:A state:S proc:P netns:N, free text; !word negates; words AND.",
+            ),
         ]),
         Line::from(vec![
             Span::styled("Mouse ", theme.title),

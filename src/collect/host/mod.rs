@@ -5,6 +5,8 @@
 //! Each service keeps its state (caches, an open `/dev/kmsg`, a thread in the host namespace)
 //! behind a lock, so one [`HostServices`] can serve collectors on several threads.
 
+pub mod containers;
+pub mod discovery;
 pub mod identity;
 pub mod kmsg;
 pub mod namespaces;
@@ -24,6 +26,7 @@ use processes::ProcessIndex;
 
 /// The host-wide services of one sockscope process.
 pub struct HostServices {
+    places: discovery::Places,
     sys_cpu: PathBuf,
     kmsg: PathBuf,
     run_netns: PathBuf,
@@ -36,6 +39,11 @@ impl HostServices {
     /// The services of the system whose files are under `paths`.
     pub fn new(paths: &ProcPaths) -> HostServices {
         HostServices {
+            places: discovery::Places {
+                proc: paths.proc.clone(),
+                run_netns: paths.run_netns.clone(),
+                mountinfo: paths.proc.join("self/mountinfo"),
+            },
             sys_cpu: paths.sys_cpu.clone(),
             kmsg: paths.kmsg.clone(),
             run_netns: paths.run_netns.clone(),
@@ -90,16 +98,48 @@ impl HostServices {
 
     /// The owners of the sockets the sample names (see [`processes::wanted_inodes`]).
     pub fn attribute(&self, sample: &mut Sample) {
+        self.attribute_together(std::slice::from_mut(sample));
+    }
+
+    /// The owners of the sockets of several samples, from one walk of `/proc` for all of them
+    /// (socket inodes are unique across namespaces, so one walk serves every namespace).
+    pub fn attribute_together(&self, samples: &mut [Sample]) {
         let started = Instant::now();
-        let wanted = processes::wanted_inodes(sample);
+        let wanted: Vec<Vec<u64>> = samples.iter().map(processes::wanted_inodes).collect();
+        let mut all: Vec<u64> = wanted.iter().flatten().copied().collect();
+        all.sort_unstable();
+        all.dedup();
         let attributed = match self.processes.lock() {
-            Ok(mut index) => index.attribute(&wanted).map_err(|error| error.to_string()),
+            Ok(mut index) => index.attribute(&all).map_err(|error| error.to_string()),
             Err(_) => Err("the process index failed earlier".to_string()),
         };
-        match attributed {
-            Ok(table) => sample.processes = Some(table),
-            Err(reason) => sample.mark_unavailable(Source::Processes, reason),
+        for (sample, wanted) in samples.iter_mut().zip(&wanted) {
+            match &attributed {
+                Ok(table) => sample.processes = Some(table.restricted_to(wanted)),
+                Err(reason) => sample.mark_unavailable(Source::Processes, reason),
+            }
+            record_time(sample, Source::Processes, started);
         }
-        record_time(sample, Source::Processes, started);
+    }
+
+    /// Every network namespace in use on the host (see [`discovery`]).
+    pub fn discover_namespaces(&self) -> Vec<discovery::Found> {
+        discovery::discover(&self.places)
+    }
+
+    /// Fills in who lives in the sample's namespace (pids, commands, container), from a
+    /// discovery of every namespace; for samples of another namespace than sockscope's own.
+    pub fn describe_namespace(&self, sample: &mut Sample) {
+        let Some(netns) = sample.netns.as_mut() else { return };
+        if let Some(found) = self.discover_namespaces().into_iter().find(|found| found.netns.inode == netns.inode) {
+            let name = netns.name.take();
+            *netns = found.netns;
+            netns.name = name.or(netns.name.take());
+        }
+    }
+
+    /// The host's namespace, or why it could not be found.
+    pub fn host_namespace(&self) -> Result<&namespaces::HostNamespaceLink, &str> {
+        self.host_namespace.host()
     }
 }

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use std::sync::mpsc::{self, Sender};
 
 use crate::collect::ns::sysctl::read_sysctls;
-use crate::sample::{HostNamespace, Sysctls};
+use crate::sample::{HostLink, HostNamespace, Sysctls};
 use crate::settings::{HOST_WIDE_SETTINGS, PER_NAMESPACE_SETTINGS};
 
 /// The inode of a namespace file (`/proc/<pid>/ns/net`), which identifies the namespace.
@@ -53,19 +53,30 @@ pub fn name_of(inode: u64, run_netns: &Path) -> Option<String> {
     names.into_iter().next()
 }
 
+/// Where the host's network namespace can be opened, its inode, and how it was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostNamespaceLink {
+    /// The namespace link (`/proc/1/ns/net` or `/proc/2/ns/net`).
+    pub path: PathBuf,
+    /// The namespace's inode.
+    pub inode: u64,
+    /// Which of the two it was.
+    pub found_through: HostLink,
+}
+
 /// Where the host's network namespace can be opened. `/proc/1/ns/net` is the host's on a
 /// normal host; where pid 1 cannot be read (some sandboxes deny it even to root) but pid 2 is
 /// the kernel's `kthreadd`, which always lives in the initial namespaces, its link serves.
-pub fn host_namespace_link(proc_dir: &Path) -> Result<(PathBuf, u64), String> {
+pub fn host_namespace_link(proc_dir: &Path) -> Result<HostNamespaceLink, String> {
     let init = proc_dir.join("1/ns/net");
     let first_error = match namespace_inode(&init) {
-        Ok(inode) => return Ok((init, inode)),
+        Ok(inode) => return Ok(HostNamespaceLink { path: init, inode, found_through: HostLink::Init }),
         Err(error) => error,
     };
     let kthreadd = std::fs::read_to_string(proc_dir.join("2/comm")).is_ok_and(|comm| comm.trim() == "kthreadd");
     let second = proc_dir.join("2/ns/net");
     match namespace_inode(&second) {
-        Ok(inode) if kthreadd => Ok((second, inode)),
+        Ok(inode) if kthreadd => Ok(HostNamespaceLink { path: second, inode, found_through: HostLink::Kthreadd }),
         _ => Err(format!("cannot identify the host's namespace: {}: {first_error}", init.display())),
     }
 }
@@ -75,7 +86,7 @@ pub fn host_namespace_link(proc_dir: &Path) -> Result<(PathBuf, u64), String> {
 /// The host's settings are read by a thread that joined the host's namespace once, on first
 /// need, and then answers every sample; no thread is spawned and no `setns` made per sample.
 pub struct HostNamespaceReader {
-    host: Result<(PathBuf, u64), String>,
+    host: Result<HostNamespaceLink, String>,
     worker: Mutex<Option<Requests>>,
 }
 
@@ -91,22 +102,27 @@ impl HostNamespaceReader {
     /// A reader that treats the namespace at `link` as the host's (tests use their own).
     pub fn at(link: &Path) -> HostNamespaceReader {
         let host = namespace_inode(link)
-            .map(|inode| (link.to_path_buf(), inode))
+            .map(|inode| HostNamespaceLink { path: link.to_path_buf(), inode, found_through: HostLink::Given })
             .map_err(|error| format!("cannot identify the host's namespace: {}: {error}", link.display()));
         HostNamespaceReader { host, worker: Mutex::new(None) }
     }
 
+    /// The host's namespace, or why it could not be found.
+    pub fn host(&self) -> Result<&HostNamespaceLink, &str> {
+        self.host.as_ref().map_err(String::as_str)
+    }
+
     /// How the namespace with inode `own` relates to the host's.
     pub fn compare(&self, own: u64) -> HostNamespace {
-        let (link, host_inode) = match &self.host {
+        let host = match &self.host {
             Ok(found) => found,
             Err(reason) => return HostNamespace::Unknown { reason: reason.clone() },
         };
-        if own == *host_inode {
-            return HostNamespace::Same;
+        if own == host.inode {
+            return HostNamespace::Same { found_through: host.found_through };
         }
-        match self.read_host_settings(link) {
-            Ok(sysctls) => HostNamespace::Other { inode: *host_inode, sysctls },
+        match self.read_host_settings(&host.path) {
+            Ok(sysctls) => HostNamespace::Other { inode: host.inode, found_through: host.found_through, sysctls },
             Err(error) => {
                 HostNamespace::Unknown { reason: format!("cannot read the host namespace's settings: {error}") }
             }
@@ -162,7 +178,8 @@ mod tests {
     fn the_own_namespace_is_the_same_as_itself() {
         let own = Path::new("/proc/thread-self/ns/net");
         let inode = namespace_inode(own).expect("own namespace");
-        assert_eq!(HostNamespaceReader::at(own).compare(inode), HostNamespace::Same);
+        let same = HostNamespace::Same { found_through: HostLink::Given };
+        assert_eq!(HostNamespaceReader::at(own).compare(inode), same);
         match HostNamespaceReader::at(Path::new("/nonexistent/ns/net")).compare(inode) {
             HostNamespace::Unknown { reason } => assert!(reason.contains("No such file"), "{reason}"),
             other => panic!("expected Unknown, got {other:?}"),
@@ -176,9 +193,11 @@ mod tests {
         assert!(uid == 0, "this test needs root but runs as uid {uid} (built as root or with CI=true)");
         // On a normal host pid 1's link is readable; in some sandboxes only kthreadd's is. One of
         // them must identify a namespace on any Linux machine this runs on as root.
-        let (link, inode) = host_namespace_link(Path::new("/proc")).expect("root finds the host's namespace");
-        assert!(link.ends_with("1/ns/net") || link.ends_with("2/ns/net"), "{}", link.display());
-        assert_ne!(inode, 0);
+        let host = host_namespace_link(Path::new("/proc")).expect("root finds the host's namespace");
+        let expected = if host.path.ends_with("1/ns/net") { HostLink::Init } else { HostLink::Kthreadd };
+        assert!(host.path.ends_with("1/ns/net") || host.path.ends_with("2/ns/net"), "{}", host.path.display());
+        assert_eq!(host.found_through, expected);
+        assert_ne!(host.inode, 0);
     }
 
     #[test]

@@ -42,7 +42,7 @@ impl Namespace {
     /// The namespace's identity: the inode of the calling thread's namespace link.
     pub fn identify(&self, sample: &mut Sample) {
         match rustix::fs::stat(&self.paths.netns_link) {
-            Ok(stat) => sample.netns = Some(Netns { inode: stat.st_ino, name: None }),
+            Ok(stat) => sample.netns = Some(Netns::with_inode(stat.st_ino)),
             Err(error) => sample.mark_unavailable(Source::Netns, error),
         }
     }

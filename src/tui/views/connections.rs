@@ -11,6 +11,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::{draw_pane, processes_label, title};
+use crate::engine::View;
 use crate::format as units;
 use crate::model::sockets::owners_of;
 use crate::sample::{Connection, ProcessRef, Sample, SocketTimer, TcpInfo, TcpState, UdpSocket};
@@ -22,6 +23,8 @@ use crate::tui::widgets::{Column, DataTable, Drawn, field};
 /// The columns of the Connections table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectionColumn {
+    /// The network namespace (when every namespace is shown).
+    Netns,
     /// `tcp` or `udp`.
     Protocol,
     /// TCP state (`UNCONN` for unconnected UDP).
@@ -135,6 +138,7 @@ impl Socket<'_> {
 struct SocketRow<'a> {
     socket: Socket<'a>,
     sample: &'a Sample,
+    view: &'a View,
 }
 
 impl<'a> SocketRow<'a> {
@@ -143,10 +147,16 @@ impl<'a> SocketRow<'a> {
     }
 }
 
-fn rows(sample: &Sample) -> Vec<SocketRow<'_>> {
-    let tcp = sample.connections.iter().flatten().map(Socket::Tcp);
-    let sockets = tcp.chain(sample.udp_sockets.iter().flatten().map(Socket::Udp));
-    sockets.map(|socket| SocketRow { socket, sample }).collect()
+/// The sockets of every namespace in scope.
+fn rows<'a>(ctx: &Ctx<'a>) -> Vec<SocketRow<'a>> {
+    let mut rows = Vec::new();
+    for (view, frame) in &ctx.in_scope {
+        let sample: &Sample = &frame.sample;
+        let tcp = sample.connections.iter().flatten().map(Socket::Tcp);
+        let sockets = tcp.chain(sample.udp_sockets.iter().flatten().map(Socket::Udp));
+        rows.extend(sockets.map(|socket| SocketRow { socket, sample, view }));
+    }
+    rows
 }
 
 fn endpoint((address, port): (IpAddr, u16)) -> String {
@@ -176,7 +186,7 @@ impl Row for SocketRow<'_> {
             C::Rtt => rtt(b).cmp(&rtt(a)),
             C::Retrans => retrans(b).cmp(&retrans(a)),
             C::Process => processes_label(self.owners()).cmp(&processes_label(other.owners())),
-            C::State | C::Protocol | C::Cwnd | C::Timer => {
+            C::State | C::Protocol | C::Cwnd | C::Timer | C::Netns => {
                 state_rank(a).cmp(&state_rank(b)).then(a.local().1.cmp(&b.local().1))
             }
         }
@@ -193,16 +203,21 @@ impl Row for SocketRow<'_> {
             state: Some(self.socket.state()),
             processes: super::process_fields(self.owners()),
             text: vec![self.socket.protocol().to_string()],
+            netns: super::netns_fields(&self.view.netns),
         }
     }
 }
+
+/// What a row order was computed for: scene generation, namespaces in scope, filter, sort.
+type Computed = (u64, Vec<u64>, String, Option<SortBy<C>>);
 
 /// A row order computed once per change of frame, filter or sort (sorting 100k sockets on
 /// every key press would make scrolling sluggish).
 #[derive(Debug, Clone, Default)]
 struct RowCache {
-    /// What the order was computed for: frame generation, filter text, sort.
-    computed_for: Option<(u64, String, Option<SortBy<C>>)>,
+    /// What the order was computed for: scene generation, namespaces in scope, filter text,
+    /// sort.
+    computed_for: Option<Computed>,
     /// Row indices in display order.
     rows: Vec<usize>,
     /// Row identities in display order.
@@ -212,7 +227,8 @@ struct RowCache {
 impl RowCache {
     /// The row order for this frame, filter and sort, recomputed only when one of them changed.
     fn refresh(&mut self, ctx: &Ctx<'_>, all: &[SocketRow<'_>], sort: Option<SortBy<C>>) {
-        let wanted = (ctx.frame.generation, ctx.filter.text().to_string(), sort);
+        let namespaces = ctx.in_scope.iter().map(|(view, _)| view.netns.inode).collect();
+        let wanted = (ctx.generation, namespaces, ctx.filter.text().to_string(), sort);
         if self.computed_for.as_ref() == Some(&wanted) {
             return;
         }
@@ -242,6 +258,10 @@ impl Tab for Connections {
         true
     }
 
+    fn merges_namespaces(&self) -> bool {
+        true
+    }
+
     fn draw(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) -> Option<Drawn> {
         draw(frame, area, ctx, &mut self.table, &mut self.cache)
     }
@@ -255,7 +275,7 @@ fn draw(
     cache: &mut RowCache,
 ) -> Option<Drawn> {
     let sample = ctx.sample;
-    let sockets = rows(sample);
+    let sockets = rows(ctx);
     cache.refresh(ctx, &sockets, state.sort);
     let (table_area, pane) = super::split_detail(area, state.detail);
     let collecting = sample.connections.is_none();
@@ -266,10 +286,12 @@ fn draw(
     } else {
         "no socket matches the filter"
     };
+    let netns_column = ctx.all.then_some(Column::text(C::Netns, "netns", 12, 1));
+    let columns: Vec<Column<C>> = netns_column.into_iter().chain(COLUMNS).collect();
     let name = if collecting { "Sockets (UDP only until the next sample)" } else { "Sockets" };
     let table = DataTable {
         title: title(name, cache.rows.len(), sockets.len(), ctx),
-        columns: &COLUMNS,
+        columns: &columns,
         sorts: &SORTABLE,
         sort: state.sort,
         keys: &cache.keys,
@@ -282,7 +304,8 @@ fn draw(
         let info = socket.info();
         let (recv_q, send_q) = socket.queues();
         let retransmitting = info.is_some_and(TcpInfo::retransmitting);
-        let cells = vec![
+        let netns = ctx.all.then(|| Span::raw(super::netns_cell(&socket_row.view.netns)));
+        let cells = netns.into_iter().chain([
             Span::raw(socket.protocol()),
             Span::raw(socket.state()),
             Span::raw(endpoint(socket.local())),
@@ -296,8 +319,8 @@ fn draw(
             Span::raw(units::count(info.and_then(|i| i.total_retrans))),
             Span::raw(processes_label(socket_row.owners())),
             Span::raw(socket.timer().map_or_else(String::new, timer_label)),
-        ];
-        (cells, if retransmitting { ctx.theme.warning } else { Style::new() })
+        ]);
+        (cells.collect(), if retransmitting { ctx.theme.warning } else { Style::new() })
     });
     if let Some(pane) = pane
         && let Some(row) = state.nav.key.and_then(|key| sockets.iter().find(|row| row.key() == key))

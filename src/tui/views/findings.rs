@@ -8,7 +8,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::{draw_pane, severity_style, title};
+use super::{InNamespace, draw_pane, severity_style, title};
 use crate::advise::{Finding, Subject};
 use crate::format::sanitize;
 use crate::tui::component::{Ctx, Tab, TabId, tab_table};
@@ -19,6 +19,8 @@ use crate::tui::widgets::{Column, DataTable, Drawn, key_of};
 /// The columns of the Findings table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FindingColumn {
+    /// The network namespace (when every namespace is shown).
+    Netns,
     /// Severity (sorts in the advisor's order: most severe first, then check and subject).
     Severity,
     /// Check id.
@@ -52,7 +54,7 @@ impl Row for Finding {
         match column {
             C::Check => self.id.cmp(other.id),
             C::About => self.subject.label().cmp(&other.subject.label()),
-            C::Severity | C::Summary => other
+            C::Severity | C::Summary | C::Netns => other
                 .severity
                 .cmp(&self.severity)
                 .then(self.id.cmp(other.id))
@@ -83,6 +85,22 @@ impl Row for Finding {
     }
 }
 
+impl Row for InNamespace<'_, Finding> {
+    type Column = FindingColumn;
+
+    fn key(&self) -> u64 {
+        key_of(&format!("{}\u{0}{}\u{0}{}", self.view.netns.inode, self.row.id, self.row.subject.label()))
+    }
+
+    fn compare(&self, other: &Self, column: C) -> Ordering {
+        self.row.compare(other.row, column)
+    }
+
+    fn record(&self) -> Record {
+        Record { netns: super::netns_fields(&self.view.netns), ..self.row.record() }
+    }
+}
+
 /// The Findings tab; its detail pane (explanation, evidence, remedy) is what the tab is for,
 /// so it starts open.
 pub struct Findings {
@@ -98,6 +116,10 @@ impl Default for Findings {
 impl Tab for Findings {
     tab_table!(TabId::Findings);
 
+    fn merges_namespaces(&self) -> bool {
+        true
+    }
+
     fn draw(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) -> Option<Drawn> {
         draw(frame, area, ctx, &mut self.table)
     }
@@ -105,8 +127,11 @@ impl Tab for Findings {
 
 fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, state: &mut TableState<C>) -> Option<Drawn> {
     let outcome = &ctx.frame.findings;
-    let all = &outcome.findings;
-    let rows = ordered(all, ctx.filter, state.sort);
+    let mut all = super::in_scope(ctx, |frame| &frame.findings.findings);
+    if ctx.all {
+        all.sort_by(|a, b| a.row.compare(b.row, C::Severity));
+    }
+    let rows = ordered(&all, ctx.filter, state.sort);
     let row_keys: Vec<u64> = rows.iter().map(|index| all[*index].key()).collect();
     let not_evaluated = outcome.not_evaluated.len() as u16;
     let (main, skipped) = if not_evaluated > 0 && area.height > 14 {
@@ -118,9 +143,11 @@ fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, state: &mut TableState<C>)
         (area, None)
     };
     let (table_area, pane) = super::split_detail(main, state.detail);
+    let netns_column = ctx.all.then_some(Column::text(C::Netns, "netns", 12, 1));
+    let columns: Vec<Column<C>> = netns_column.into_iter().chain(COLUMNS).collect();
     let table = DataTable {
         title: title("Findings", rows.len(), all.len(), ctx),
-        columns: &COLUMNS,
+        columns: &columns,
         sorts: &SORTABLE,
         sort: state.sort,
         keys: &row_keys,
@@ -132,18 +159,25 @@ fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, state: &mut TableState<C>)
         },
     };
     let clicks = table.draw(frame, table_area, &mut state.nav, ctx.theme, |row| {
-        let finding = &all[rows[row]];
+        let item = &all[rows[row]];
+        let finding = item.row;
         let style = severity_style(finding.severity, ctx.theme);
-        let cells = vec![
+        let netns = ctx.all.then(|| Span::raw(super::netns_cell(&item.view.netns)));
+        let cells = netns.into_iter().chain([
             Span::styled(finding.severity.tag(), style),
             Span::raw(finding.id),
             Span::raw(sanitize(&finding.subject.label()).into_owned()),
             Span::raw(sanitize(&finding.summary).into_owned()),
-        ];
-        (cells, Style::new())
+        ]);
+        (cells.collect(), Style::new())
     });
-    if let (Some(pane), Some(finding)) = (pane, state.nav.key.and_then(|k| all.iter().find(|f| f.key() == k))) {
-        draw_pane(frame, pane, format!("{} {}", finding.severity.tag(), finding.id), details(finding, ctx), ctx.theme);
+    if let (Some(pane), Some(item)) = (pane, state.nav.key.and_then(|k| all.iter().find(|f| f.key() == k))) {
+        let finding = item.row;
+        let mut title = format!("{} {}", finding.severity.tag(), finding.id);
+        if ctx.all {
+            title.push_str(&format!(" in {}", crate::format::netns(&item.view.netns)));
+        }
+        draw_pane(frame, pane, title, details(finding, ctx), ctx.theme);
     }
     if let Some(skipped) = skipped {
         let lines = outcome

@@ -9,7 +9,10 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
-use super::{draw_pane, finding_line, level_style, process_fields, processes_label, title};
+use super::{
+    InNamespace, draw_pane, finding_line, in_scope, level_style, netns_cell, netns_fields, process_fields,
+    processes_label, title,
+};
 use crate::format::{self as units, sanitize};
 use crate::model::fields;
 use crate::model::listeners::fullest_first;
@@ -23,6 +26,8 @@ use crate::tui::widgets::{Column, DataTable, Drawn, bar, field, sparkline};
 /// The columns of the Listeners table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListenerColumn {
+    /// The network namespace (when every namespace is shown).
+    Netns,
     /// `!` full, `▲` dropping.
     Marker,
     /// `tcp` or `unix`.
@@ -76,6 +81,15 @@ const COLUMNS: [Column<C>; 15] = [
     Column::text(C::FillHistory, "fill history", 20, 5),
 ];
 
+/// The namespace column, first when every namespace is shown.
+const NETNS_COLUMN: Column<C> = Column::text(C::Netns, "netns", 12, 1);
+
+/// The columns of this table: with the namespace column when every namespace is shown.
+pub(super) fn columns_for(ctx: &Ctx<'_>) -> Vec<Column<C>> {
+    let netns = ctx.all.then_some(NETNS_COLUMN);
+    netns.into_iter().chain(COLUMNS).collect()
+}
+
 /// The sorts `s` cycles through; the first is the model's order (fullest first).
 const SORTABLE: [C; 7] = [C::Fill, C::RecvQ, C::DropsPerSecond, C::Drops, C::SynQueue, C::Port, C::Process];
 
@@ -97,7 +111,7 @@ impl Row for ListenerView {
             C::Process => processes_label(&self.processes).cmp(&processes_label(&other.processes)),
             // The model's order; the other columns are not offered as sorts.
             C::Fill | C::Marker | C::Protocol | C::Address | C::Backlog => fullest_first(self, other),
-            C::SynRetransmitted | C::Uid | C::Inode | C::FillHistory => fullest_first(self, other),
+            C::SynRetransmitted | C::Uid | C::Inode | C::FillHistory | C::Netns => fullest_first(self, other),
         }
     }
 
@@ -111,6 +125,31 @@ impl Row for ListenerView {
             ..Record::default()
         }
     }
+}
+
+impl Row for InNamespace<'_, ListenerView> {
+    type Column = ListenerColumn;
+
+    fn key(&self) -> u64 {
+        self.row.key()
+    }
+
+    fn compare(&self, other: &Self, column: C) -> Ordering {
+        self.row.compare(other.row, column)
+    }
+
+    fn record(&self) -> Record {
+        Record { netns: netns_fields(&self.view.netns), ..self.row.record() }
+    }
+}
+
+/// The listeners of every namespace in scope, fullest first across them.
+pub(super) fn listeners_in_scope<'a>(ctx: &Ctx<'a>) -> Vec<InNamespace<'a, ListenerView>> {
+    let mut all = in_scope(ctx, |frame| &frame.model.listeners);
+    if ctx.all {
+        all.sort_by(|a, b| fullest_first(a.row, b.row));
+    }
+    all
 }
 
 /// The Listeners tab.
@@ -127,31 +166,39 @@ impl Default for Listeners {
 impl Tab for Listeners {
     tab_table!(TabId::Listeners);
 
+    fn merges_namespaces(&self) -> bool {
+        true
+    }
+
     fn wants_connections(&self) -> bool {
         // The detail pane names the peers of half-open requests, from every socket.
         self.table.detail
     }
 
     fn draw(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) -> Option<Drawn> {
-        let all = &ctx.model.listeners;
-        let rows = ordered(all, ctx.filter, self.table.sort);
-        let keys: Vec<u64> = rows.iter().map(|index| all[*index].cookie()).collect();
+        let all = listeners_in_scope(ctx);
+        let rows = ordered(&all, ctx.filter, self.table.sort);
+        let keys: Vec<u64> = rows.iter().map(|index| all[*index].key()).collect();
         let (table_area, pane) = super::split_detail(area, self.table.detail);
         let spark_width = usize::from(COLUMNS[14].width);
+        let columns = columns_for(ctx);
         let table = DataTable {
-            title: table_title("Listeners", rows.len(), ctx),
-            columns: &COLUMNS,
+            title: table_title("Listeners", rows.len(), all.len(), ctx),
+            columns: &columns,
             sorts: &SORTABLE,
             sort: self.table.sort,
             keys: &keys,
             focused: true,
-            empty: empty_text(ctx),
+            empty: empty_text(all.is_empty()),
         };
         let clicks = table.draw(frame, table_area, &mut self.table.nav, ctx.theme, |row| {
-            let listener = &all[rows[row]];
+            let item = &all[rows[row]];
+            let listener = item.row;
             let (marker, _, style) = fill_cells(listener, ctx, 0);
-            let history = sparkline(&ctx.history.listener_fill(listener.key), spark_width, Some(1.0));
-            let cells = vec![
+            let fills = ctx.history_of(item.view.netns.inode).listener_fill(listener.key);
+            let history = sparkline(&fills, spark_width, Some(1.0));
+            let netns = ctx.all.then(|| Span::raw(netns_cell(&item.view.netns)));
+            let cells = netns.into_iter().chain([
                 marker,
                 Span::raw(listener.protocol.name()),
                 Span::raw(sanitize(&listener.endpoint.address_text()).into_owned()),
@@ -170,14 +217,16 @@ impl Tab for Listeners {
                 Span::raw(units::count(listener.uid)),
                 Span::raw(listener.inode.to_string()),
                 Span::styled(history, ctx.theme.chart),
-            ];
-            (cells, style)
+            ]);
+            (cells.collect(), style)
         });
-        let selected = self.table.nav.key.and_then(|key| all.iter().find(|l| l.cookie() == key));
-        if let (Some(pane), Some(listener)) = (pane, selected) {
+        let selected = self.table.nav.key.and_then(|key| all.iter().find(|item| item.key() == key));
+        if let (Some(pane), Some(item)) = (pane, selected) {
             let width = usize::from(pane.width.saturating_sub(22));
+            let listener = item.row;
             let title = format!("{} {}", listener.protocol.name(), sanitize(&listener.endpoint.to_string()));
-            draw_pane(frame, pane, title, details(listener, ctx, width), ctx.theme);
+            let own = ctx.for_namespace(item.view, item.frame);
+            draw_pane(frame, pane, title, details(listener, &own, width), ctx.theme);
         }
         Some(clicks)
     }
@@ -211,13 +260,13 @@ pub(super) fn fill_cells(
 }
 
 /// What an empty listener table says: that nothing listens, or that the filter hides everything.
-pub(super) fn empty_text(ctx: &Ctx<'_>) -> &'static str {
-    if ctx.model.listeners.is_empty() { "no listening sockets" } else { "no listener matches the filter" }
+pub(super) fn empty_text(none: bool) -> &'static str {
+    if none { "no listening sockets" } else { "no listener matches the filter" }
 }
 
 /// The table title, with the reason when TCP or UNIX listeners could not be read.
-pub(super) fn table_title<'a>(name: &str, shown: usize, ctx: &Ctx<'_>) -> Line<'a> {
-    let mut line = title(name, shown, ctx.model.listeners.len(), ctx);
+pub(super) fn table_title<'a>(name: &str, shown: usize, total: usize, ctx: &Ctx<'_>) -> Line<'a> {
+    let mut line = title(name, shown, total, ctx);
     let sample = ctx.sample;
     let missing = [
         ("TCP", Source::TcpListeners, sample.tcp_listeners.is_none()),

@@ -61,10 +61,47 @@ fn draw_pane(frame: &mut ratatui::Frame, area: Rect, title: String, lines: Vec<L
 fn title<'a>(name: &str, shown: usize, total: usize, ctx: &Ctx<'_>) -> Line<'a> {
     let count =
         if ctx.filter.is_empty() || shown == total { format!("{total}") } else { format!("{shown} of {total}") };
-    Line::from(vec![
+    let mut line = Line::from(vec![
         Span::styled(format!(" {name} "), ctx.theme.title),
         Span::styled(format!("({count}) "), ctx.theme.muted),
-    ])
+    ]);
+    if let Some(note) = &ctx.focus_note {
+        line.push_span(Span::styled(note.clone(), ctx.theme.warning));
+    }
+    line
+}
+
+/// A row of a table that merges namespaces: one namespace's row, with that namespace and its
+/// frame (for the detail pane and the history).
+pub(super) struct InNamespace<'a, T> {
+    /// The row.
+    pub row: &'a T,
+    /// Its namespace.
+    pub view: &'a crate::engine::View,
+    /// Its namespace's frame.
+    pub frame: &'a crate::engine::Frame,
+}
+
+/// The rows of every namespace in scope, taken from each frame by `rows`.
+pub(super) fn in_scope<'a, T>(
+    ctx: &Ctx<'a>,
+    rows: impl Fn(&'a crate::engine::Frame) -> &'a [T],
+) -> Vec<InNamespace<'a, T>> {
+    ctx.in_scope
+        .iter()
+        .flat_map(|(view, frame)| rows(frame).iter().map(move |row| InNamespace { row, view, frame }))
+        .collect()
+}
+
+/// The fields the filter's `netns:` word looks at: inode, name, container id.
+pub(super) fn netns_fields(netns: &crate::sample::Netns) -> Vec<String> {
+    let container = netns.container.as_ref().and_then(|hint| hint.id.clone()).unwrap_or_default();
+    vec![netns.inode.to_string(), netns.name.clone().unwrap_or_default(), container]
+}
+
+/// The namespace column's cell: its name, else its inode; sanitised.
+pub(super) fn netns_cell(netns: &crate::sample::Netns) -> String {
+    netns.name.as_deref().map_or_else(|| netns.inode.to_string(), |name| sanitize(name).into_owned())
 }
 
 /// Processes as `nginx[812]`, sanitised, comma-separated; `-` when unknown.

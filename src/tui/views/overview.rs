@@ -6,11 +6,14 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
+use super::InNamespace;
 use super::listeners::{self, ListenerColumn, fill_cells};
 use super::{loss_rate, severity_style, unavailable};
 use crate::format::{self as units, sanitize};
+use crate::model::ListenerView;
 use crate::sample::{Source, TCP_STATES};
 use crate::tui::component::{Ctx, Tab, TabId, tab_table};
+use crate::tui::table::Row;
 use crate::tui::table::{TableNav, TableState, ordered};
 use crate::tui::widgets::{Column, DataTable, Drawn, as_f64, sparkline};
 
@@ -82,8 +85,13 @@ impl Default for Overview {
 impl Tab for Overview {
     tab_table!(TabId::Overview);
 
+    fn merges_namespaces(&self) -> bool {
+        true
+    }
+
     fn draw(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) -> Option<Drawn> {
-        let rows = ordered(&ctx.model.listeners, ctx.filter, None);
+        let all = listeners::listeners_in_scope(ctx);
+        let rows = ordered(&all, ctx.filter, None);
         let wanted_listeners = rows.len() as u16 + 3;
         let middle_height = 8;
         let room = area.height.saturating_sub(middle_height + 4);
@@ -94,7 +102,7 @@ impl Tab for Overview {
             Constraint::Fill(1),
         ])
         .areas(area);
-        let clicks = draw_listeners(frame, top, ctx, &mut self.table.nav, &rows);
+        let clicks = draw_listeners(frame, top, ctx, &mut self.table.nav, &all, &rows);
         let [counters, states] = Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)]).areas(middle);
         draw_counters(frame, counters, ctx);
         draw_states(frame, states, ctx);
@@ -111,24 +119,33 @@ fn panel<'a>(title: Line<'a>, columns: &'a [Column<Panel>], keys: &'a [u64], emp
     DataTable { title, columns, sorts: &[], sort: None, keys, focused: false, empty }
 }
 
-fn draw_listeners(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, nav: &mut TableNav, rows: &[usize]) -> Drawn {
-    let all = &ctx.model.listeners;
-    let keys: Vec<u64> = rows.iter().map(|index| all[*index].cookie()).collect();
+fn draw_listeners(
+    frame: &mut Frame,
+    area: Rect,
+    ctx: &Ctx<'_>,
+    nav: &mut TableNav,
+    all: &[InNamespace<'_, ListenerView>],
+    rows: &[usize],
+) -> Drawn {
+    let keys: Vec<u64> = rows.iter().map(|index| all[*index].key()).collect();
     let spark_width = usize::from(LISTENER_COLUMNS[6].width);
     let mut table = panel(
-        listeners::table_title("Listeners by accept-queue fill", rows.len(), ctx),
+        listeners::table_title("Listeners by accept-queue fill", rows.len(), all.len(), ctx),
         &LISTENER_COLUMNS,
         &keys,
-        listeners::empty_text(ctx),
+        listeners::empty_text(all.is_empty()),
     );
     table.focused = true;
     table.draw(frame, area, nav, ctx.theme, |row| {
-        let listener = &all[rows[row]];
+        let item = &all[rows[row]];
+        let listener = item.row;
         let (marker, fill, style) = fill_cells(listener, ctx, 8);
-        let history = sparkline(&ctx.history.listener_fill(listener.key), spark_width, Some(1.0));
+        let fills = ctx.history_of(item.view.netns.inode).listener_fill(listener.key);
+        let history = sparkline(&fills, spark_width, Some(1.0));
+        let netns = if ctx.all { format!("{} ", super::netns_cell(&item.view.netns)) } else { String::new() };
         let cells = vec![
             marker,
-            Span::raw(format!("{} {}", listener.protocol.name(), sanitize(&listener.endpoint.to_string()))),
+            Span::raw(format!("{netns}{} {}", listener.protocol.name(), sanitize(&listener.endpoint.to_string()))),
             Span::raw(super::processes_label(&listener.processes)),
             fill,
             Span::raw(units::count(listener.syn_queue)),

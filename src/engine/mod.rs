@@ -5,6 +5,12 @@
 //! before it, the derived [`Model`] and the advisor's findings. The dashboard, the report,
 //! `check` and the advisor's own test kit all push their samples through it; nothing else
 //! strings "sample → model → history → advise" together.
+//!
+//! A source yields a [`crate::collect::Round`] — one observation per namespace it watches — and [`Pipelines`] (in [`scene`])
+//! keeps one [`Pipeline`] (and so one history) per namespace, turning each round into a
+//! [`Scene`]: every namespace on view with its newest frame, or its last one once it is gone.
+
+pub mod scene;
 
 use std::sync::Arc;
 
@@ -12,6 +18,7 @@ use crate::advise::{self, Outcome, Rules};
 use crate::model::history::History;
 use crate::model::{Model, interval_seconds};
 use crate::sample::Sample;
+pub use scene::{Pipelines, Scene, View, ViewState};
 
 /// One sample with everything derived from it.
 #[derive(Debug)]
