@@ -251,3 +251,38 @@ fn a_vanished_terminal_ends_the_dashboard() {
     };
     assert!(wait_until(Duration::from_secs(5), || !running()), "sockscope {pid} still runs without its terminal");
 }
+
+fn inode_of(netns: &common::TestNetns) -> u64 {
+    let path = format!("/run/netns/{}", netns.name);
+    sockscope::collect::host::namespaces::namespace_inode(std::path::Path::new(&path)).expect("namespace inode")
+}
+
+#[test]
+#[cfg_attr(sockscope_no_tmux, ignore = "needs tmux")]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace and enters it")]
+fn a_namespace_side_by_side_then_deleted_while_the_dashboard_watches() {
+    common::require_root();
+    let netns = common::TestNetns::new();
+    let server = netns.enter(|| listener("127.0.0.1:7400", 16));
+    // Every namespace: the Listeners view has a netns column naming the test's namespace.
+    let all = Tmux::start("allns", "--all-netns --no-processes", 140, 30);
+    all.wait_for(&["all namespaces"]);
+    all.keys(&["2"]);
+    let screen = all.wait_for(&["netns", &netns.name, "7400"]);
+    assert!(screen.lines().any(|line| line.contains(&netns.name) && line.contains("7400")), "{screen}");
+    // The picker: n goes from all namespaces to the first, the header names it.
+    all.keys(&["n"]);
+    all.wait_for(&["netns net:["]);
+    drop(all);
+    // One namespace watched by name, then deleted: shown as gone with its last numbers.
+    let one = Tmux::start("gone", &format!("--netns {} --no-processes", netns.name), 200, 30);
+    one.keys(&["2"]);
+    one.wait_for(&[&format!("netns net:[{}] {}", inode_of(&netns), netns.name), "7400"]);
+    drop(server);
+    let _ = Command::new("ip").args(["netns", "del", &netns.name]).status();
+    let screen = one.wait_for(&["GONE at", "last numbers (/run/netns/", "was deleted)"]);
+    assert!(screen.contains("7400"), "the last numbers stay on screen:\n{screen}");
+    assert!(!one.sockscope_pid().is_empty(), "sockscope is still running:\n{screen}");
+    one.keys(&["q"]);
+    one.wait_for(&["EXIT=0", "RAW=off"]);
+}

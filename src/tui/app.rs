@@ -214,7 +214,7 @@ impl App {
                 }
                 if let ViewState::Gone { reason, at } = &view.state {
                     let at = at.to_zoned(self.settings.time_zone.clone()).strftime("%H:%M:%S");
-                    label.push_str(&format!(" GONE at {at} ({}): last numbers", crate::format::sanitize(reason)));
+                    label.push_str(&format!(" GONE at {at}, last numbers ({})", crate::format::sanitize(reason)));
                 }
                 label
             }

@@ -286,7 +286,7 @@ fn draw(
     } else {
         "no socket matches the filter"
     };
-    let netns_column = ctx.all.then_some(Column::text(C::Netns, "netns", 12, 1));
+    let netns_column = ctx.all.then_some(Column::text(C::Netns, "netns", 20, 1));
     let columns: Vec<Column<C>> = netns_column.into_iter().chain(COLUMNS).collect();
     let name = if collecting { "Sockets (UDP only until the next sample)" } else { "Sockets" };
     let table = DataTable {

@@ -143,7 +143,7 @@ fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, state: &mut TableState<C>)
         (area, None)
     };
     let (table_area, pane) = super::split_detail(main, state.detail);
-    let netns_column = ctx.all.then_some(Column::text(C::Netns, "netns", 12, 1));
+    let netns_column = ctx.all.then_some(Column::text(C::Netns, "netns", 20, 1));
     let columns: Vec<Column<C>> = netns_column.into_iter().chain(COLUMNS).collect();
     let table = DataTable {
         title: title("Findings", rows.len(), all.len(), ctx),

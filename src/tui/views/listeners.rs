@@ -82,7 +82,7 @@ const COLUMNS: [Column<C>; 15] = [
 ];
 
 /// The namespace column, first when every namespace is shown.
-const NETNS_COLUMN: Column<C> = Column::text(C::Netns, "netns", 12, 1);
+const NETNS_COLUMN: Column<C> = Column::text(C::Netns, "netns", 20, 1);
 
 /// The columns of this table: with the namespace column when every namespace is shown.
 pub(super) fn columns_for(ctx: &Ctx<'_>) -> Vec<Column<C>> {
