@@ -177,3 +177,33 @@ fn a_namespace_or_pid_that_does_not_exist_is_one_line_and_exit_2() {
     let (status, _, stderr) = sockscope(&["--netns", "a", "--pid", "1", "report"]);
     assert_eq!(status, 2, "{stderr}");
 }
+
+#[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace, then drops privileges")]
+fn without_privileges_a_namespace_cannot_be_entered_and_says_so() {
+    require_root();
+    let netns = TestNetns::new();
+    let as_nobody = |args: &[&str]| {
+        let output = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", SOCKSCOPE])
+            .args(args)
+            .output()
+            .expect("setpriv runs (util-linux)");
+        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        (output.status.code().unwrap_or(-1), text(&output.stdout), text(&output.stderr))
+    };
+    let (status, stdout, stderr) = as_nobody(&["--netns", &netns.name, "report"]);
+    assert_eq!(status, 1, "exists but cannot be entered: {stderr}");
+    assert!(stdout.is_empty() && stderr.lines().count() == 1 && stderr.contains("CAP_SYS_ADMIN"), "{stderr}");
+    let (status, stdout, stderr) = as_nobody(&["--all-netns", "report", "--format", "json"]);
+    assert_eq!(status, 0, "{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("JSON");
+    let summary = report["summary"].as_array().expect("summary");
+    let row = summary.iter().find(|row| row["netns"]["inode"] == inode_of(&netns)).expect("listed, not dropped");
+    assert_eq!(row["state"], "unavailable");
+    assert!(row["reason"].as_str().is_some_and(|reason| reason.contains("CAP_SYS_ADMIN")), "{row}");
+    let own = sockscope::collect::host::namespaces::namespace_inode(std::path::Path::new("/proc/self/ns/net"))
+        .expect("own namespace");
+    let own_row = summary.iter().find(|row| row["netns"]["inode"] == own).expect("its own namespace");
+    assert_eq!(own_row["state"], "live", "its own namespace needs no setns: {own_row}");
+}

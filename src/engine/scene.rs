@@ -181,3 +181,43 @@ impl Summary<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample::Sample;
+
+    fn sample(inode: u64, boottime_ns: u64) -> Observed {
+        Observed::Sample(Box::new(Sample { netns: Some(Netns::with_inode(inode)), boottime_ns, ..Sample::default() }))
+    }
+
+    #[test]
+    fn each_namespace_has_its_own_pipeline_and_a_gone_one_keeps_its_last_frame() {
+        let mut pipelines = Pipelines::new(Rules::default());
+        pipelines.push(Round { observed: vec![sample(1, 1_000_000_000), sample(2, 1_000_000_000)] });
+        let scene = pipelines.push(Round { observed: vec![sample(1, 2_000_000_000), sample(2, 2_000_000_000)] });
+        assert_eq!(scene.views.len(), 2);
+        assert!(scene.views.iter().all(|view| view.frame.as_ref().is_some_and(|f| f.model.interval == Some(1.0))));
+        assert_eq!(pipelines.history(2).map(History::len), Some(2), "a history per namespace");
+        let gone = Observed::Gone { netns: Netns::with_inode(2), reason: "its last process exited".into() };
+        let scene = pipelines.push(Round { observed: vec![sample(1, 3_000_000_000), gone] });
+        let view = scene.view(2).expect("still on view");
+        assert!(matches!(&view.state, ViewState::Gone { reason, .. } if reason.contains("exited")));
+        assert_eq!(view.frame.as_ref().map(|frame| frame.sample.boottime_ns), Some(2_000_000_000), "its last numbers");
+        let refused = Observed::Unavailable { netns: Netns::with_inode(3), reason: "EPERM".into() };
+        let scene = pipelines.push(Round { observed: vec![refused] });
+        assert!(scene.view(3).is_some_and(|view| view.frame.is_none()));
+    }
+
+    #[test]
+    fn only_the_newest_gone_namespaces_stay_on_view() {
+        let mut pipelines = Pipelines::new(Rules::default());
+        let inodes = 10..(10 + GONE_KEPT as u64 + 5);
+        pipelines.push(Round { observed: inodes.clone().map(|inode| sample(inode, 1)).collect() });
+        let gone = inodes.map(|inode| Observed::Gone { netns: Netns::with_inode(inode), reason: "gone".into() });
+        let scene = pipelines.push(Round { observed: gone.collect() });
+        assert_eq!(scene.views.len(), GONE_KEPT);
+        assert!(scene.view(10).is_none() && scene.view(10 + GONE_KEPT as u64 + 4).is_some());
+        assert!(pipelines.history(10).is_none(), "its pipeline is forgotten too");
+    }
+}

@@ -101,7 +101,7 @@ fn banner(view: &View) -> String {
 fn state_text(state: &ViewState) -> String {
     match state {
         ViewState::Live => "read".to_string(),
-        ViewState::Gone { reason, .. } => format!("gone: {}", sanitize(reason)),
+        ViewState::Gone { reason, .. } => format!("gone: {}; last numbers", sanitize(reason)),
         ViewState::Unavailable { reason } => format!("unavailable: {}", sanitize(reason)),
     }
 }
@@ -119,6 +119,7 @@ fn summary_table(scene: &Scene) -> Table {
         ("SOMAXCONN", Align::Right),
         ("PORTS", Align::Right),
         ("FINDINGS", Align::Left),
+        ("STATE", Align::Left),
     ];
     let mut table = Table::new(&columns);
     for view in &scene.views {
@@ -127,16 +128,11 @@ fn summary_table(scene: &Scene) -> Table {
             view.netns.container.as_ref().map_or("-".to_string(), units::container),
             processes(&view.netns),
         ];
-        match (&view.state, &view.frame) {
-            (ViewState::Unavailable { reason }, _) => cells.push(format!("unavailable: {}", sanitize(reason))),
-            (state, Some(frame)) => {
-                cells.extend(summary_cells(frame));
-                if let ViewState::Gone { .. } = state {
-                    cells.push("(gone: last numbers)".to_string());
-                }
-            }
-            (state, None) => cells.push(state_text(state)),
+        match &view.frame {
+            Some(frame) => cells.extend(summary_cells(frame)),
+            None => cells.extend(std::iter::repeat_n("-".to_string(), 7)),
         }
+        cells.push(state_text(&view.state));
         table.row(cells);
     }
     table
