@@ -131,7 +131,7 @@ fn all_netns_shows_every_namespace_side_by_side_with_one_status() {
     });
     let report = json(&["--all-netns", "report", "--format", "json"]);
     assert_eq!(report["scope"], "all_netns");
-    let summary = report["summary"].as_array().expect("summary");
+    let summary = report["overview"].as_array().expect("overview");
     let row = |netns: &TestNetns| {
         summary.iter().find(|row| row["netns"]["inode"] == inode_of(netns)).unwrap_or_else(|| panic!("{summary:?}"))
     };
@@ -174,8 +174,16 @@ fn a_namespace_or_pid_that_does_not_exist_is_one_line_and_exit_2() {
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
-    let (status, _, stderr) = sockscope(&["--netns", "a", "--pid", "1", "report"]);
-    assert_eq!(status, 2, "{stderr}");
+    for args in [
+        &["--netns", "a", "--pid", "1", "report"][..],
+        &["--netns", "a", "report", "--pid", "1"][..],
+        &["--all-netns", "report", "--pid", "1"][..],
+        &["--pid", "1", "check", "--all-netns"][..],
+    ] {
+        let (status, stdout, stderr) = sockscope(args);
+        assert_eq!((status, stdout.as_str()), (2, ""), "{args:?}: {stderr}");
+        assert!(stderr.contains("cannot be used with"), "{args:?}: {stderr}");
+    }
 }
 
 #[test]
@@ -198,7 +206,7 @@ fn without_privileges_a_namespace_cannot_be_entered_and_says_so() {
     let (status, stdout, stderr) = as_nobody(&["--all-netns", "report", "--format", "json"]);
     assert_eq!(status, 0, "{stderr}");
     let report: Value = serde_json::from_str(&stdout).expect("JSON");
-    let summary = report["summary"].as_array().expect("summary");
+    let summary = report["overview"].as_array().expect("overview");
     let row = summary.iter().find(|row| row["netns"]["inode"] == inode_of(&netns)).expect("listed, not dropped");
     assert_eq!(row["state"], "unavailable");
     assert!(row["reason"].as_str().is_some_and(|reason| reason.contains("CAP_SYS_ADMIN")), "{row}");

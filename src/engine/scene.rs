@@ -122,6 +122,8 @@ impl Pipelines {
             Observed::Unavailable { netns, reason } => (netns, None, ViewState::Unavailable { reason }),
         };
         match self.views.iter_mut().find(|view| view.netns.inode == netns.inode) {
+            // A source reports a gone namespace at every round; it went at the first.
+            Some(view) if matches!(view.state, ViewState::Gone { .. }) && matches!(state, ViewState::Gone { .. }) => {}
             Some(view) => {
                 if frame.is_some() || view.state == ViewState::Live {
                     view.netns = netns;
@@ -204,6 +206,10 @@ mod tests {
         let view = scene.view(2).expect("still on view");
         assert!(matches!(&view.state, ViewState::Gone { reason, .. } if reason.contains("exited")));
         assert_eq!(view.frame.as_ref().map(|frame| frame.sample.boottime_ns), Some(2_000_000_000), "its last numbers");
+        let went = view.state.clone();
+        let again = Observed::Gone { netns: Netns::with_inode(2), reason: "its last process exited".into() };
+        let scene = pipelines.push(Round { observed: vec![again] });
+        assert_eq!(scene.view(2).map(|view| &view.state), Some(&went), "it went when it was first seen gone");
         let refused = Observed::Unavailable { netns: Netns::with_inode(3), reason: "EPERM".into() };
         let scene = pipelines.push(Round { observed: vec![refused] });
         assert!(scene.view(3).is_some_and(|view| view.frame.is_none()));

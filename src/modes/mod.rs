@@ -100,6 +100,13 @@ impl Scope {
     /// namespace is a usage error.
     pub fn of(cli: &Cli) -> Result<Scope, Failure> {
         let paths = ProcPaths::live();
+        // clap cannot see a conflict between global options given on both sides of the
+        // subcommand (`--netns a report --pid 1`), so it is checked here.
+        let chosen = usize::from(cli.netns.is_some()) + usize::from(cli.pid.is_some()) + usize::from(cli.all_netns);
+        if chosen > 1 {
+            let message = "--netns, --pid and --all-netns cannot be used with one another: choose one";
+            return Err(Failure { code: EXIT_USAGE, message: message.to_string() });
+        }
         let target = match (&cli.netns, cli.pid, cli.all_netns) {
             (_, _, true) => return Ok(Scope::All),
             (Some(given), _, _) => Target::netns(given, &paths.run_netns),

@@ -177,7 +177,7 @@ fn summary_cells(frame: &Frame) -> Vec<String> {
 struct ScenePayload<'a> {
     schema_version: u32,
     scope: &'static str,
-    summary: Vec<SummaryJson<'a>>,
+    overview: Vec<SummaryJson<'a>>,
     namespaces: Vec<NamespaceJson<'a>>,
 }
 
@@ -235,7 +235,7 @@ fn report(scene: &Scene) -> ScenePayload<'_> {
     ScenePayload {
         schema_version: json::SCHEMA_VERSION,
         scope: "all_netns",
-        summary: scene.views.iter().map(summary_json).collect(),
+        overview: scene.views.iter().map(summary_json).collect(),
         namespaces: scene
             .views
             .iter()
