@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::time::Duration;
 
@@ -130,18 +130,7 @@ fn a_process_leaving_150_connections_in_close_wait() {
     require_root();
     let netns = TestNetns::new();
     // This test process accepts 150 connections and never closes them; the clients hang up.
-    let _held = netns.enter(|| {
-        let server = TcpListener::bind("127.0.0.1:7000").expect("bind");
-        let accepted: Vec<TcpStream> = (0..150)
-            .map(|_| {
-                let client = TcpStream::connect("127.0.0.1:7000").expect("connect");
-                let (accepted, _) = server.accept().expect("accept");
-                client.shutdown(Shutdown::Both).expect("client hangs up");
-                accepted
-            })
-            .collect();
-        (server, accepted)
-    });
+    let _held = netns.enter(|| close_wait_leak("127.0.0.1:7000", 150));
     assert!(wait_until(Duration::from_secs(5), || {
         ss_state_counts(&netns.run("ss", &["-Htan"])).get("CLOSE_WAIT") == Some(&150)
     }));

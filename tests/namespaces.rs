@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -117,18 +117,7 @@ fn all_netns_shows_every_namespace_side_by_side_with_one_status() {
         (server, clients)
     });
     // A server that never closes what its clients hung up on: CLOSE_WAIT.
-    let _leak = leaking.enter(|| {
-        let server = TcpListener::bind("127.0.0.1:7300").expect("bind");
-        let accepted: Vec<TcpStream> = (0..5)
-            .map(|_| {
-                let client = TcpStream::connect("127.0.0.1:7300").expect("connect");
-                let (accepted, _) = server.accept().expect("accept");
-                client.shutdown(Shutdown::Both).expect("client hangs up");
-                accepted
-            })
-            .collect();
-        (server, accepted)
-    });
+    let _leak = leaking.enter(|| close_wait_leak("127.0.0.1:7300", 5));
     let report = json(&["--all-netns", "report", "--format", "json"]);
     assert_eq!(report["scope"], "all_netns");
     let summary = report["overview"].as_array().expect("overview");

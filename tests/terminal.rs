@@ -12,89 +12,7 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{SOCKSCOPE, connect_many, listener, wait_until};
-
-/// Runs sockscope, then prints its exit status and whether the terminal was left raw.
-fn script(args: &str) -> String {
-    format!(
-        "{SOCKSCOPE} {args}; echo EXIT=$?; if stty -a | grep -q -- -icanon; then echo RAW=on; else echo RAW=off; fi"
-    )
-}
-
-/// A private tmux server running sockscope in a shell wrapper; killed when dropped.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    /// Starts `sockscope ARGS` in a `width`x`height` window.
-    fn start(test: &str, args: &str, width: u16, height: u16) -> Tmux {
-        Tmux::start_command(test, &["sh", "-c", &format!("{}; exec sleep 600", script(args))], width, height)
-    }
-
-    /// Starts `command` in a `width`x`height` window; fails the test when tmux cannot run.
-    fn start_command(test: &str, command: &[&str], width: u16, height: u16) -> Tmux {
-        let runs = Command::new("tmux").arg("-V").output().is_ok_and(|output| output.status.success());
-        assert!(
-            runs,
-            "{test}: this test needs tmux, and `tmux -V` cannot run; it is not marked ignored because \
-             tmux ran when the tests were built, or CI=true. Install tmux, or (outside CI) rebuild \
-             the tests without it (`touch build.rs`) so that libtest reports them as ignored"
-        );
-        let socket = format!("sockscope-test-{}-{test}", std::process::id());
-        let status = Command::new("tmux")
-            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d", "-x", &width.to_string(), "-y"])
-            .arg(height.to_string())
-            .args(command)
-            .env_remove("NO_COLOR")
-            .status()
-            .expect("tmux runs");
-        assert!(status.success(), "tmux new-session failed");
-        Tmux { socket }
-    }
-
-    fn tmux(&self, args: &[&str]) -> String {
-        let output = Command::new("tmux").args(["-L", &self.socket]).args(args).output().expect("tmux runs");
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    }
-
-    fn screen(&self) -> String {
-        self.tmux(&["capture-pane", "-p"])
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        self.tmux(&[&["send-keys"][..], keys].concat());
-    }
-
-    /// Waits (10 s at most) until the screen contains every one of `texts`; returns the screen.
-    fn wait_for(&self, texts: &[&str]) -> String {
-        let mut screen = String::new();
-        let found = wait_until(Duration::from_secs(10), || {
-            screen = self.screen();
-            texts.iter().all(|text| screen.contains(text))
-        });
-        assert!(found, "the screen never showed {texts:?}:\n{screen}");
-        screen
-    }
-
-    /// The pid of sockscope, the wrapper shell's child.
-    fn sockscope_pid(&self) -> String {
-        let shell = self.tmux(&["display", "-p", "#{pane_pid}"]).trim().to_string();
-        let output = Command::new("pgrep").args(["-P", &shell]).output().expect("pgrep runs");
-        String::from_utf8_lossy(&output.stdout).lines().next().unwrap_or_default().to_string()
-    }
-
-    /// `alternate_on cursor_flag` of the pane: `0 1` once the terminal is restored.
-    fn terminal_modes(&self) -> String {
-        self.tmux(&["display", "-p", "#{alternate_on} #{cursor_flag}"]).trim().to_string()
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.tmux(&["kill-server"]);
-    }
-}
+use common::{SOCKSCOPE, Tmux, connect_many, dashboard_script as script, listener, wait_until};
 
 #[test]
 #[cfg_attr(sockscope_no_tmux, ignore = "needs tmux")]
@@ -145,8 +63,7 @@ fn a_full_listener_help_and_quit_in_a_real_terminal() {
 fn signal_ends_the_dashboard(test: &str, signal: &str, status: u8) {
     let tmux = Tmux::start(test, "--no-processes --no-mouse", 100, 30);
     tmux.wait_for(&["somaxconn"]);
-    let pid = tmux.sockscope_pid();
-    assert!(!pid.is_empty(), "sockscope runs under the wrapper shell");
+    let pid = tmux.sockscope_pid().expect("sockscope runs under the wrapper shell").to_string();
     assert!(Command::new("kill").args([&format!("-{signal}"), &pid]).status().expect("kill runs").success());
     let end = tmux.wait_for(&["EXIT=", "RAW="]);
     assert!(end.contains(&format!("EXIT={status}")) && end.contains("RAW=off"), "{end}");
@@ -242,8 +159,7 @@ fn no_color_means_no_colour_codes_but_still_bold_and_reverse() {
 fn a_vanished_terminal_ends_the_dashboard() {
     let tmux = Tmux::start("hangup", "--no-processes", 100, 30);
     tmux.wait_for(&["somaxconn"]);
-    let pid = tmux.sockscope_pid();
-    assert!(!pid.is_empty());
+    let pid = tmux.sockscope_pid().expect("sockscope runs under the wrapper shell");
     drop(tmux); // kills the tmux server: the pane's terminal is gone, SIGHUP is sent
     let running = || {
         std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -282,7 +198,7 @@ fn a_namespace_side_by_side_then_deleted_while_the_dashboard_watches() {
     let _ = Command::new("ip").args(["netns", "del", &netns.name]).status();
     let screen = one.wait_for(&["GONE at", "last numbers (/run/netns/", "was deleted)"]);
     assert!(screen.contains("7400"), "the last numbers stay on screen:\n{screen}");
-    assert!(!one.sockscope_pid().is_empty(), "sockscope is still running:\n{screen}");
+    assert!(one.sockscope_pid().is_some(), "sockscope is still running:\n{screen}");
     one.keys(&["q"]);
     one.wait_for(&["EXIT=0", "RAW=off"]);
 }

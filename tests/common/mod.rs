@@ -119,6 +119,23 @@ pub fn host_report_json(extra: &[&str]) -> serde_json::Value {
     serde_json::from_str(&text).expect("sockscope prints valid JSON")
 }
 
+/// A server on `address` that accepted `count` connections whose clients then hung up, and that
+/// never closes its ends: `count` sockets in CLOSE_WAIT until the returned value is dropped.
+/// Call it on a thread inside the namespace under test.
+pub fn close_wait_leak(address: &str, count: usize) -> (std::net::TcpListener, Vec<std::net::TcpStream>) {
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    let server = TcpListener::bind(address).expect("bind");
+    let accepted = (0..count)
+        .map(|_| {
+            let client = TcpStream::connect(address).expect("connect");
+            let (accepted, _) = server.accept().expect("accept");
+            client.shutdown(Shutdown::Both).expect("client hangs up");
+            accepted
+        })
+        .collect();
+    (server, accepted)
+}
+
 /// A TCP listener with an explicit `listen()` backlog, bound to `address` (port 0 = any).
 pub fn listener(address: &str, backlog: i32) -> Socket {
     let address: SocketAddr = address.parse().expect("socket address");
@@ -247,4 +264,118 @@ pub fn ss_state_counts(text: &str) -> std::collections::BTreeMap<String, u64> {
         *counts.entry(name.to_string()).or_insert(0) += 1;
     }
     counts
+}
+
+/// The inode of the namespace `ip netns` calls `name`, as `stat -L -c %i /run/netns/NAME` gives it.
+pub fn netns_inode(name: &str) -> u64 {
+    let text = run_ok(Command::new("stat").args(["-L", "-c", "%i", &format!("/run/netns/{name}")]));
+    text.trim().parse().unwrap_or_else(|_| panic!("stat printed {text:?} for /run/netns/{name}"))
+}
+
+/// The inode of the test process's own network namespace (the host's, for these tests).
+pub fn own_netns_inode() -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self/ns/net").expect("stat /proc/self/ns/net").ino()
+}
+
+/// Whether process `pid` exists and is not a zombie.
+pub fn process_runs(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| !stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')))
+}
+
+/// Runs `sockscope ARGS` in a shell wrapper that then prints `EXIT=<status>` and whether the
+/// terminal was left raw (`RAW=on`/`RAW=off`), as the terminal tests do.
+pub fn dashboard_script(args: &str) -> String {
+    format!(
+        "{SOCKSCOPE} {args}; echo EXIT=$?; if stty -a | grep -q -- -icanon; then echo RAW=on; else echo RAW=off; fi"
+    )
+}
+
+/// A private tmux server (no user configuration) running sockscope in a shell wrapper, for
+/// tests of the dashboard in a real terminal; killed when dropped. The same as the one in
+/// tests/terminal.rs, shared here for the other test files.
+pub struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// Starts `sockscope ARGS` in a `width`x`height` window.
+    pub fn start(test: &str, args: &str, width: u16, height: u16) -> Tmux {
+        Tmux::start_command(test, &["sh", "-c", &format!("{}; exec sleep 600", dashboard_script(args))], width, height)
+    }
+
+    /// Starts `command` in a `width`x`height` window; fails the test when tmux cannot run.
+    pub fn start_command(test: &str, command: &[&str], width: u16, height: u16) -> Tmux {
+        let runs = Command::new("tmux").arg("-V").output().is_ok_and(|output| output.status.success());
+        assert!(
+            runs,
+            "{test}: this test needs tmux, and `tmux -V` cannot run; it is not marked ignored because \
+             tmux ran when the tests were built, or CI=true. Install tmux, or (outside CI) rebuild \
+             the tests without it (`touch build.rs`) so that libtest reports them as ignored"
+        );
+        let socket = format!("sockscope-test-{}-{test}", std::process::id());
+        let status = Command::new("tmux")
+            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d", "-x", &width.to_string(), "-y"])
+            .arg(height.to_string())
+            .args(command)
+            .env_remove("NO_COLOR")
+            .status()
+            .expect("tmux runs");
+        assert!(status.success(), "tmux new-session failed");
+        Tmux { socket }
+    }
+
+    /// Runs `tmux -L <socket> ARGS` and returns its stdout.
+    pub fn tmux(&self, args: &[&str]) -> String {
+        let output = Command::new("tmux").args(["-L", &self.socket]).args(args).output().expect("tmux runs");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// The pane's text now.
+    pub fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p"])
+    }
+
+    /// Sends keys, as `tmux send-keys` names them.
+    pub fn keys(&self, keys: &[&str]) {
+        self.tmux(&[&["send-keys"][..], keys].concat());
+    }
+
+    /// Waits (10 s at most) until the screen contains every one of `texts`; returns the screen.
+    pub fn wait_for(&self, texts: &[&str]) -> String {
+        self.wait_until(Duration::from_secs(10), &format!("the screen never showed {texts:?}"), |screen| {
+            texts.iter().all(|text| screen.contains(text))
+        })
+    }
+
+    /// Waits (`timeout` at most) until `check` holds for the screen; returns that screen, or
+    /// fails the test with `what` and the last screen.
+    pub fn wait_until(&self, timeout: Duration, what: &str, mut check: impl FnMut(&str) -> bool) -> String {
+        let mut screen = String::new();
+        let found = wait_until(timeout, || {
+            screen = self.screen();
+            check(&screen)
+        });
+        assert!(found, "{what}:\n{screen}");
+        screen
+    }
+
+    /// The pid of sockscope, the wrapper shell's child (`None` before it starts or after it ends).
+    pub fn sockscope_pid(&self) -> Option<u32> {
+        let shell = self.tmux(&["display", "-p", "#{pane_pid}"]).trim().to_string();
+        let output = Command::new("pgrep").args(["-P", &shell]).output().expect("pgrep runs");
+        String::from_utf8_lossy(&output.stdout).lines().next().and_then(|line| line.trim().parse().ok())
+    }
+
+    /// `alternate_on cursor_flag` of the pane: `0 1` once the terminal is restored.
+    pub fn terminal_modes(&self) -> String {
+        self.tmux(&["display", "-p", "#{alternate_on} #{cursor_flag}"]).trim().to_string()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.tmux(&["kill-server"]);
+    }
 }
