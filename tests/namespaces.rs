@@ -69,6 +69,9 @@ fn a_namespace_with_somaxconn_256_reports_its_own_backlog_and_settings_in_every_
     let _inside = netns.enter(|| listener("127.0.0.1:7100", 1000));
     let host = listener("127.0.0.1:0", 50);
     let host_port = host.local_addr().ok().and_then(|a| a.as_socket()).map(|a| u64::from(a.port())).expect("port");
+    // What the kernel says, through ss inside the namespace: the clamped backlog is Send-Q.
+    let ss = parse_ss(&netns.run("ss", &["-Hltn", "sport = :7100"]));
+    assert_eq!(ss.iter().map(|line| (line.recv_q, line.send_q)).collect::<Vec<_>>(), vec![(0, 256)]);
     let resident = Resident::start(&netns);
     let by_pid = resident.pid().to_string();
     let by_path = format!("/run/netns/{}", netns.name);
@@ -129,6 +132,12 @@ fn all_netns_shows_every_namespace_side_by_side_with_one_status() {
     assert_eq!(full_row["netns"]["name"], full.name.as_str());
     assert_eq!(full_row["fullest_listener"]["local_port"], 7200);
     assert_eq!(full_row["fullest_listener"]["full"], true, "{full_row}");
+    let ss = parse_ss(&full.run("ss", &["-Hltn", "sport = :7200"]));
+    let queue = (&full_row["fullest_listener"]["accept_queue"], &full_row["fullest_listener"]["backlog"]);
+    assert_eq!(ss.iter().map(|line| (line.recv_q, line.send_q)).collect::<Vec<_>>(), vec![(2, 1)], "{queue:?}");
+    assert_eq!((queue.0.as_u64(), queue.1.as_u64()), (Some(2), Some(1)), "as ss shows it");
+    let somaxconn = full.run("sysctl", &["-n", "net.core.somaxconn"]);
+    assert_eq!(full_row["somaxconn"].as_u64(), somaxconn.trim().parse().ok(), "sysctl inside the namespace");
     assert_eq!(row(&leaking)["fullest_listener"]["local_port"], 7300);
     assert!(summary.len() >= 3, "the host's namespace is listed too: {summary:?}");
     let namespaces = report["namespaces"].as_array().expect("namespaces");

@@ -129,26 +129,15 @@ fn sockscope(args: &[&str]) -> Output {
 
 /// Runs `sockscope ARGS`, expects success and JSON on stdout.
 fn sockscope_json(args: &[&str]) -> Value {
-    let output = sockscope(args);
-    assert!(
-        output.status.success(),
-        "sockscope {args:?}: {}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|error| panic!("sockscope {args:?}: {error}: {}", String::from_utf8_lossy(&output.stdout)))
+    let text = sockscope_text(args);
+    serde_json::from_str(&text).unwrap_or_else(|error| panic!("sockscope {args:?}: {error}: {text}"))
 }
 
 /// Runs `sockscope ARGS`, expects success and returns stdout.
 fn sockscope_text(args: &[&str]) -> String {
     let output = sockscope(args);
-    assert!(
-        output.status.success(),
-        "sockscope {args:?}: {}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "sockscope {args:?}: {}\n{stderr}", output.status);
     String::from_utf8(output.stdout).expect("utf-8")
 }
 

@@ -162,22 +162,7 @@ fn is_lower_hex(byte: u8) -> bool {
 
 /// Undoes systemd's unit-name escapes (`\x2d` for `-`); a malformed escape is kept as written.
 fn unescape_systemd(name: &str) -> String {
-    let bytes = name.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut at = 0;
-    while at < bytes.len() {
-        match escaped_byte(&bytes[at..]) {
-            Some(byte) => {
-                out.push(byte);
-                at += 4;
-            }
-            None => {
-                out.push(bytes[at]);
-                at += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    super::discovery::unescape(name, escaped_byte)
 }
 
 /// The byte a `\xNN` escape at the start of `rest` stands for.

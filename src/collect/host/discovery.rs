@@ -44,16 +44,27 @@ pub struct Places {
 /// Every network namespace in use, ordered by inode (the initial namespace has the lowest on
 /// every kernel, since it is made first).
 pub fn discover(places: &Places) -> Vec<Found> {
+    discover_where(places, |_| true)
+}
+
+/// The namespace with this inode, as [`discover`] would describe it, reading the processes and
+/// cgroups of that namespace only; `None` when nothing on the host uses it any more.
+pub fn describe(places: &Places, inode: u64) -> Option<Found> {
+    discover_where(places, |found| found == inode).into_iter().next()
+}
+
+/// The namespaces in use whose inode `wanted` accepts.
+fn discover_where(places: &Places, wanted: impl Fn(u64) -> bool) -> Vec<Found> {
     let mut by_inode: BTreeMap<u64, Entry> = BTreeMap::new();
-    for (pid, inode) in process_namespaces(&places.proc) {
+    for (pid, inode) in process_namespaces(&places.proc).into_iter().filter(|(_, inode)| wanted(*inode)) {
         by_inode.entry(inode).or_default().pids.push(pid);
     }
-    for (name, path, inode) in named_namespaces(&places.run_netns) {
+    for (name, path, inode) in named_namespaces(&places.run_netns).into_iter().filter(|(_, _, inode)| wanted(*inode)) {
         let entry = by_inode.entry(inode).or_default();
         entry.names.push(name);
         entry.mounts.push(path);
     }
-    for (path, inode) in nsfs_mounts(&places.mountinfo) {
+    for (path, inode) in nsfs_mounts(&places.mountinfo).into_iter().filter(|(_, inode)| wanted(*inode)) {
         by_inode.entry(inode).or_default().mounts.push(path);
     }
     by_inode.into_iter().filter_map(|(inode, entry)| entry.found(inode, &places.proc)).collect()
@@ -136,13 +147,23 @@ fn parse_nsfs_mount(line: &str) -> Option<(PathBuf, u64)> {
 
 /// Undoes `mountinfo`'s octal escapes (`\040` for a space).
 fn unescape_octal(text: &str) -> String {
+    unescape(text, |rest| match rest {
+        [b'\\', high, middle, low, ..] => {
+            let digit = |byte: &u8| char::from(*byte).to_digit(8);
+            u8::try_from(digit(high)? * 64 + digit(middle)? * 8 + digit(low)?).ok()
+        }
+        _ => None,
+    })
+}
+
+/// Undoes four-byte escapes (`\040`, `\x2d`): `escape` reads the byte an escape at the start of
+/// its argument stands for; anything else is kept as written.
+pub(super) fn unescape(text: &str, escape: impl Fn(&[u8]) -> Option<u8>) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut at = 0;
     while at < bytes.len() {
-        let escaped =
-            bytes.get(at + 1..at + 4).filter(|digits| bytes[at] == b'\\' && digits.iter().all(u8::is_ascii_digit));
-        match escaped.and_then(|digits| u8::from_str_radix(std::str::from_utf8(digits).ok()?, 8).ok()) {
+        match escape(&bytes[at..]) {
             Some(byte) => {
                 out.push(byte);
                 at += 4;
@@ -202,5 +223,7 @@ mod tests {
         assert!(!entry.netns.pids.is_empty() && entry.netns.pids.len() <= PIDS_SHOWN);
         assert_eq!(namespace_inode(&entry.path).ok(), Some(own));
         assert!(found.windows(2).all(|pair| pair[0].netns.inode < pair[1].netns.inode));
+        assert_eq!(describe(&places, own).map(|one| one.netns.inode), Some(own), "one namespace alone");
+        assert_eq!(describe(&places, 1), None, "no namespace has inode 1");
     }
 }

@@ -127,11 +127,11 @@ impl HostServices {
         discovery::discover(&self.places)
     }
 
-    /// Fills in who lives in the sample's namespace (pids, commands, container), from a
-    /// discovery of every namespace; for samples of another namespace than sockscope's own.
+    /// Fills in who lives in the sample's namespace (pids, commands, container); for samples of
+    /// another namespace than sockscope's own.
     pub fn describe_namespace(&self, sample: &mut Sample) {
         let Some(netns) = sample.netns.as_mut() else { return };
-        if let Some(found) = self.discover_namespaces().into_iter().find(|found| found.netns.inode == netns.inode) {
+        if let Some(found) = discovery::describe(&self.places, netns.inode) {
             let name = netns.name.take();
             *netns = found.netns;
             netns.name = name.or(netns.name.take());
