@@ -44,6 +44,11 @@ Examples:
   sockscope --pid 4242                     the dashboard of a container's namespace (its main pid)
   sockscope report --all-netns             every namespace on the host, a summary table first
   sockscope check --all-netns              one status over every namespace
+  sockscope record -o /var/lib/sockscope/rec --max-size 64M --keep 23
+                                           record every second, a ring of 24 files of 64 MiB
+  sockscope replay /var/lib/sockscope/rec* the dashboard over the recording, with time controls
+  sockscope report --from rec --at 03:12   the report as recorded at 03:12, rates included
+  sockscope check --from rec --at -10m     judge the moment ten minutes before the end
 
 Privileges: everything works unprivileged except naming the processes that own other users' \
 sockets, which needs root (or CAP_SYS_PTRACE), and entering another network namespace (--netns, \
@@ -96,6 +101,10 @@ pub enum Command {
     Report(ReportArgs),
     /// Judge the host for monitoring: sample twice, print a Nagios-style status line and the findings, exit 0/1/2/3.
     Check(CheckArgs),
+    /// Record samples to a file, compactly, for `replay` and `report --from` after an incident.
+    Record(RecordArgs),
+    /// Replay recordings in the dashboard: every view, with time controls (arrows, [ ], t, space).
+    Replay(ReplayArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell to complete for.
@@ -117,8 +126,86 @@ pub struct ReportArgs {
     pub output: Option<PathBuf>,
 
     /// Take two samples this far apart and report per-second rates (e.g. 5s, 500ms, 2).
-    #[arg(short, long, value_name = "DURATION", value_parser = parse_interval)]
+    #[arg(short, long, value_name = "DURATION", value_parser = parse_interval, conflicts_with = "from")]
     pub interval: Option<Duration>,
+
+    /// Report from a recording instead of the live kernel.
+    #[command(flatten)]
+    pub recorded: FromArgs,
+}
+
+/// Reading a recorded moment instead of the live kernel (`report` and `check`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct FromArgs {
+    /// Read the recording FILE (`sockscope record`) instead of the live kernel; repeat it for
+    /// the files of a rotated ring (FILE, FILE.1, ...), in any order.
+    #[arg(long, value_name = "FILE")]
+    pub from: Vec<PathBuf>,
+
+    /// The recorded moment: 03:12 or 03:12:30 (local time, the last day the recording has it),
+    /// 2026-12-03 03:12, RFC 3339 (2026-12-03T03:12:00Z), or -5m (before the end). Default:
+    /// the last round. Rates come from the rounds recorded before it.
+    #[arg(long, value_name = "TIME", requires = "from")]
+    pub at: Option<String>,
+}
+
+/// Options of `sockscope record`.
+#[derive(Debug, Clone, Args)]
+pub struct RecordArgs {
+    /// The recording to write; an existing recording is continued.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// Time between samples.
+    #[arg(short, long, value_name = "DURATION", value_parser = parse_interval, default_value = "1s")]
+    pub interval: Duration,
+
+    /// Stop after N samples.
+    #[arg(long, value_name = "N", conflicts_with = "duration", value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+
+    /// Stop after this long (e.g. 10m, 24h).
+    #[arg(long, value_name = "DURATION", value_parser = parse_span)]
+    pub duration: Option<Duration>,
+
+    /// Finish a file once it reaches this size (e.g. 64M, 1G; at least 64K), then rotate or stop
+    /// (--when-full). A file ends at the first sample that takes it past the size.
+    #[arg(long, value_name = "BYTES", value_parser = parse_size)]
+    pub max_size: Option<u64>,
+
+    /// At --max-size: rotate (FILE becomes FILE.1, FILE.1 FILE.2, ...; the oldest beyond --keep
+    /// is removed) or stop.
+    #[arg(long, value_enum, default_value_t = crate::record::WhenFull::Rotate, requires = "max_size")]
+    pub when_full: crate::record::WhenFull,
+
+    /// How many finished files rotation keeps besides FILE.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub keep: u16,
+
+    /// Also record every TCP socket with its tcp_info, so a replay's Connections and States
+    /// views have them (large: a struct per socket per sample).
+    #[arg(long)]
+    pub connections: bool,
+}
+
+/// Options of `sockscope replay`.
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// The recording (FILE, or the files of a rotated ring in any order).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// Start at this recorded moment (as `report --at`); default the first round.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+
+    /// Colours: auto (mono when NO_COLOR is set), default, light, mono.
+    #[arg(long, value_enum, default_value_t = ThemeName::Auto)]
+    pub theme: ThemeName,
+
+    /// Do not capture the mouse.
+    #[arg(long)]
+    pub no_mouse: bool,
 }
 
 /// Options of the dashboard (no subcommand, standard output a terminal).
@@ -148,11 +235,15 @@ pub struct CheckArgs {
     /// Output format: the status line and findings as text, or JSON.
     #[arg(short, long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+
+    /// Judge a recorded moment instead of the live kernel.
+    #[command(flatten)]
+    pub recorded: FromArgs,
 }
 
 impl Default for ReportArgs {
     fn default() -> Self {
-        ReportArgs { format: Format::Text, output: None, interval: None }
+        ReportArgs { format: Format::Text, output: None, interval: None, recorded: FromArgs::default() }
     }
 }
 
@@ -172,6 +263,40 @@ pub fn parse_interval(text: &str) -> Result<Duration, String> {
         return Err(format!("the interval must lie between {}ms and {}s", shortest.as_millis(), longest.as_secs()));
     }
     Ok(duration)
+}
+
+/// Parses a length of time for `--duration` (`10m`, `24h`, `90s`, `2d`).
+pub fn parse_span(text: &str) -> Result<Duration, String> {
+    let duration =
+        humantime::parse_duration(text.trim()).map_err(|error| format!("'{text}' is not a duration ({error})"))?;
+    if duration.is_zero() || duration > Duration::from_secs(100 * 365 * 86_400) {
+        return Err("the duration must be longer than 0 and shorter than a century".to_string());
+    }
+    Ok(duration)
+}
+
+/// The smallest `--max-size`: a file must hold a few chunks.
+pub const MIN_MAX_SIZE: u64 = 64 * 1024;
+
+/// Parses a size: bytes, or with K, M, G, T (powers of 1024, `KiB`/`MB` spellings too).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let digits = trimmed.find(|c: char| !c.is_ascii_digit()).unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(digits);
+    let number: u64 = number.parse().map_err(|_| format!("'{text}' is not a size (e.g. 64M, 1G, 500000)"))?;
+    let shift = match unit.trim().to_ascii_lowercase().trim_end_matches("ib").trim_end_matches('b') {
+        "" => 0,
+        "k" => 10,
+        "m" => 20,
+        "g" => 30,
+        "t" => 40,
+        _ => return Err(format!("'{text}' is not a size (e.g. 64M, 1G, 500000)")),
+    };
+    let bytes = number.checked_mul(1u64 << shift).ok_or_else(|| format!("'{text}' is too large"))?;
+    if bytes < MIN_MAX_SIZE {
+        return Err(format!("the size must be at least {}K", MIN_MAX_SIZE / 1024));
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -195,5 +320,18 @@ mod tests {
         assert!(parse_interval("soon").is_err());
         assert!(parse_interval("-1").is_err());
         assert!(parse_interval("NaN").is_err());
+    }
+
+    #[test]
+    fn sizes_with_and_without_units() {
+        assert_eq!(parse_size("64M"), Ok(64 << 20));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("100000"), Ok(100_000));
+        assert_eq!(parse_size("64kb"), Ok(64 << 10));
+        assert!(parse_size("1K").unwrap_err().contains("at least"));
+        assert!(parse_size("99999999999T").unwrap_err().contains("too large"));
+        assert!(parse_size("lots").is_err() && parse_size("-5M").is_err());
+        assert_eq!(parse_span("24h"), Ok(Duration::from_secs(86_400)));
+        assert!(parse_span("0s").is_err() && parse_span("1e20s").is_err());
     }
 }

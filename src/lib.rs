@@ -15,6 +15,7 @@ pub mod format;
 pub mod manpage;
 pub mod model;
 pub mod modes;
+pub mod record;
 pub mod render;
 pub mod sample;
 pub mod settings;

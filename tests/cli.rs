@@ -174,3 +174,16 @@ fn completions_are_generated_for_each_shell() {
         assert!(script.contains("sockscope") && script.contains("interval"), "{shell}");
     }
 }
+
+#[test]
+fn the_systemd_unit_runs_a_command_line_sockscope_accepts() {
+    use clap::Parser;
+    let unit = include_str!("../assets/sockscope-record.service");
+    let exec = unit.lines().find_map(|line| line.strip_prefix("ExecStart=")).expect("the unit has an ExecStart");
+    let words: Vec<&str> = exec.split_whitespace().collect();
+    assert_eq!(words[0], "/usr/bin/sockscope");
+    let cli = sockscope::cli::Cli::try_parse_from(&words).unwrap_or_else(|error| panic!("{exec}: {error}"));
+    let Some(sockscope::cli::Command::Record(args)) = cli.command else { panic!("{exec} is not a record command") };
+    assert_eq!(args.max_size, Some(64 << 20));
+    assert!(unit.contains("StateDirectory=sockscope") && args.output.starts_with("/var/lib/sockscope"));
+}

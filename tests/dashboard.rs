@@ -14,7 +14,8 @@ use sockscope::config::Config;
 use sockscope::sample::Sample;
 use sockscope::tui::app::{App, Effect, Event, Settings};
 use sockscope::tui::component::TabId as Tab;
-use sockscope::tui::keymap::Keymap;
+use sockscope::tui::keymap::{Action, Context, Keymap};
+use sockscope::tui::replay::{Position, Replayed, Seek};
 use sockscope::tui::theme::Theme;
 use sockscope::tui::ui;
 
@@ -94,10 +95,11 @@ fn help_names_every_key() {
     key(&mut app, KeyCode::Char('?'));
     for (width, height) in [(80, 24), (100, 30)] {
         let text = screen(&mut app, width, height);
-        for bound in Keymap::default().bindings() {
+        for bound in Keymap::default().bindings().iter().filter(|bound| bound.binding.context != Context::Replay) {
             let shown = bound.display_keys();
             assert!(text.contains(&shown), "help at {width}x{height} lacks {shown}:\n{text}");
         }
+        assert!(!text.contains("Replaying"), "a live dashboard has no replay keys");
         insta::assert_snapshot!(format!("help_{width}x{height}"), text);
     }
     key(&mut app, KeyCode::Esc);
@@ -376,4 +378,79 @@ fn port_use_and_fill_are_one_number_in_every_output() {
     let listeners = screen(&mut app, 160, 48);
     let row = listeners.lines().find(|line| line.contains("127.0.0.1") && line.contains("8080")).expect("row");
     assert!(row.contains(&fill_shown), "{row}");
+}
+
+/// The incident as a replay at its last sample, as the replayer hands it over.
+fn replay_app() -> App {
+    let mut app = app_with(Vec::new());
+    let mut pipelines = sockscope::engine::Pipelines::new(Rules::default());
+    let samples = incident();
+    let (first, last) = (samples[0].taken_at, samples[samples.len() - 1].taken_at);
+    let total = samples.len();
+    let mut scene = None;
+    for sample in samples {
+        scene = Some(
+            pipelines
+                .push(sockscope::collect::Round::new(vec![sockscope::collect::Observed::Sample(Box::new(sample))])),
+        );
+    }
+    let position = Position {
+        index: total - 1,
+        total,
+        taken_at: last,
+        covered: sockscope::record::moment::Covered { first, last },
+        playing: false,
+        speed: 1,
+        host: Some("recorded".to_string()),
+    };
+    let replayed = Replayed { pipelines, scene: scene.expect("a scene"), position, message: None };
+    app.handle(Event::Replayed(Box::new(replayed)));
+    app
+}
+
+#[test]
+fn a_replay_says_so_and_its_keys_move_the_cursor() {
+    let mut app = replay_app();
+    let text = screen(&mut app, 160, 48);
+    assert!(text.contains("REPLAY") && text.contains(&format!("{total}/{total}", total = incident().len())), "{text}");
+    assert!(!text.contains("STALE"), "a paused replay is never stale");
+    assert_eq!(
+        app.handle(Event::Key(KeyEvent::new(KeyCode::Right, KeyModifiers::NONE))),
+        vec![Effect::Replay(Seek::Step(1))]
+    );
+    assert_eq!(
+        app.handle(Event::Key(KeyEvent::new(KeyCode::Left, KeyModifiers::NONE))),
+        vec![Effect::Replay(Seek::Step(-1))]
+    );
+    assert_eq!(key(&mut app, KeyCode::Char(' ')), vec![Effect::Replay(Seek::PlayPause)]);
+    assert_eq!(key(&mut app, KeyCode::Char('+')), vec![Effect::Replay(Seek::Speed(1))], "+ is speed, not the interval");
+    assert_eq!(key(&mut app, KeyCode::Char('<')), vec![Effect::Replay(Seek::Speed(-1))]);
+    assert_eq!(
+        key(&mut app, KeyCode::Char(']')),
+        vec![Effect::Replay(Seek::Jump(jiff::SignedDuration::from_secs(60)))]
+    );
+    key(&mut app, KeyCode::Char('t'));
+    keys(&mut app, "soon");
+    assert!(key(&mut app, KeyCode::Enter).is_empty());
+    assert!(app.message.as_deref().is_some_and(|m| m.contains("not a time")), "{:?}", app.message);
+    key(&mut app, KeyCode::Char('u'));
+    app.filter_input = Some(String::new());
+    let first = incident()[0].taken_at;
+    keys(&mut app, &first.to_string());
+    assert_eq!(key(&mut app, KeyCode::Enter), vec![Effect::Replay(Seek::To(first))]);
+}
+
+#[test]
+fn a_replays_help_names_its_keys_at_80x24() {
+    let mut app = replay_app();
+    key(&mut app, KeyCode::Char('?'));
+    let text = screen(&mut app, 80, 24);
+    for bound in Keymap::default().bindings() {
+        if matches!(bound.binding.action, Action::Faster | Action::Slower) {
+            continue; // replaced by the replay's speed keys
+        }
+        let shown = bound.display_keys();
+        assert!(text.contains(&shown), "the replay's help lacks {shown}:\n{text}");
+    }
+    assert!(!text.contains("sample more often"), "{text}");
 }

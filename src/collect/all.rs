@@ -123,7 +123,7 @@ impl SampleSource for AllNamespaces {
             let inode = observed.netns().map_or(u64::MAX, |netns| netns.inode);
             (Some(inode) != host, inode)
         });
-        Some(Round { observed })
+        Some(Round::new(observed))
     }
 
     fn set_plan(&mut self, plan: CollectPlan) {

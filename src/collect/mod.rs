@@ -19,6 +19,8 @@ pub mod worker;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use crate::sample::{CollectPlan, Netns, Sample, Source};
 pub use all::AllNamespaces;
 pub use host::HostServices;
@@ -78,14 +80,28 @@ impl ProcPaths {
 
 /// What a source yields at each tick: one observation per namespace it watches (one for a
 /// single target; every namespace in use under `--all-netns`).
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Round {
+    /// When the round was taken (a namespace found gone is dated by it).
+    pub taken_at: jiff::Timestamp,
     /// The namespaces, the initial namespace first when it is among them.
     pub observed: Vec<Observed>,
 }
 
+impl Round {
+    /// A round of these observations, dated by its first sample (now when it has none).
+    pub fn new(observed: Vec<Observed>) -> Round {
+        let first = observed.iter().find_map(|observed| match observed {
+            Observed::Sample(sample) => Some(sample.taken_at),
+            _ => None,
+        });
+        Round { taken_at: first.unwrap_or_else(jiff::Timestamp::now), observed }
+    }
+}
+
 /// What became of one watched namespace at a tick.
-#[derive(Debug)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Observed {
     /// It was sampled.
     Sample(Box<Sample>),
@@ -188,7 +204,7 @@ impl SampleSource for Live {
                 }
             }
         };
-        Some(Round { observed: vec![observed] })
+        Some(Round::new(vec![observed]))
     }
 
     fn set_plan(&mut self, plan: CollectPlan) {

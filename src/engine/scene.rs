@@ -93,7 +93,7 @@ impl Pipelines {
     /// Takes a round through the pipeline of each namespace in it.
     pub fn push(&mut self, round: Round) -> Arc<Scene> {
         for observed in round.observed {
-            self.observe(observed);
+            self.observe(observed, round.taken_at);
         }
         self.forget_old_gone();
         self.generation += 1;
@@ -110,7 +110,7 @@ impl Pipelines {
         self.pipelines.iter().map(|(inode, pipeline)| (*inode, pipeline.history().clone())).collect()
     }
 
-    fn observe(&mut self, observed: Observed) {
+    fn observe(&mut self, observed: Observed, at: jiff::Timestamp) {
         let (netns, frame, state) = match observed {
             Observed::Sample(sample) => {
                 let netns = sample.netns.clone().unwrap_or_default();
@@ -118,7 +118,7 @@ impl Pipelines {
                 let pipeline = self.pipelines.entry(netns.inode).or_insert_with(|| Pipeline::new(rules.clone()));
                 (netns, Some(pipeline.push(*sample)), ViewState::Live)
             }
-            Observed::Gone { netns, reason } => (netns, None, ViewState::Gone { reason, at: jiff::Timestamp::now() }),
+            Observed::Gone { netns, reason } => (netns, None, ViewState::Gone { reason, at }),
             Observed::Unavailable { netns, reason } => (netns, None, ViewState::Unavailable { reason }),
         };
         match self.views.iter_mut().find(|view| view.netns.inode == netns.inode) {
@@ -196,22 +196,22 @@ mod tests {
     #[test]
     fn each_namespace_has_its_own_pipeline_and_a_gone_one_keeps_its_last_frame() {
         let mut pipelines = Pipelines::new(Rules::default());
-        pipelines.push(Round { observed: vec![sample(1, 1_000_000_000), sample(2, 1_000_000_000)] });
-        let scene = pipelines.push(Round { observed: vec![sample(1, 2_000_000_000), sample(2, 2_000_000_000)] });
+        pipelines.push(Round::new(vec![sample(1, 1_000_000_000), sample(2, 1_000_000_000)]));
+        let scene = pipelines.push(Round::new(vec![sample(1, 2_000_000_000), sample(2, 2_000_000_000)]));
         assert_eq!(scene.views.len(), 2);
         assert!(scene.views.iter().all(|view| view.frame.as_ref().is_some_and(|f| f.model.interval == Some(1.0))));
         assert_eq!(pipelines.history(2).map(History::len), Some(2), "a history per namespace");
         let gone = Observed::Gone { netns: Netns::with_inode(2), reason: "its last process exited".into() };
-        let scene = pipelines.push(Round { observed: vec![sample(1, 3_000_000_000), gone] });
+        let scene = pipelines.push(Round::new(vec![sample(1, 3_000_000_000), gone]));
         let view = scene.view(2).expect("still on view");
         assert!(matches!(&view.state, ViewState::Gone { reason, .. } if reason.contains("exited")));
         assert_eq!(view.frame.as_ref().map(|frame| frame.sample.boottime_ns), Some(2_000_000_000), "its last numbers");
         let went = view.state.clone();
         let again = Observed::Gone { netns: Netns::with_inode(2), reason: "its last process exited".into() };
-        let scene = pipelines.push(Round { observed: vec![again] });
+        let scene = pipelines.push(Round::new(vec![again]));
         assert_eq!(scene.view(2).map(|view| &view.state), Some(&went), "it went when it was first seen gone");
         let refused = Observed::Unavailable { netns: Netns::with_inode(3), reason: "EPERM".into() };
-        let scene = pipelines.push(Round { observed: vec![refused] });
+        let scene = pipelines.push(Round::new(vec![refused]));
         assert!(scene.view(3).is_some_and(|view| view.frame.is_none()));
     }
 
@@ -219,9 +219,9 @@ mod tests {
     fn only_the_newest_gone_namespaces_stay_on_view() {
         let mut pipelines = Pipelines::new(Rules::default());
         let inodes = 10..(10 + GONE_KEPT as u64 + 5);
-        pipelines.push(Round { observed: inodes.clone().map(|inode| sample(inode, 1)).collect() });
+        pipelines.push(Round::new(inodes.clone().map(|inode| sample(inode, 1)).collect()));
         let gone = inodes.map(|inode| Observed::Gone { netns: Netns::with_inode(inode), reason: "gone".into() });
-        let scene = pipelines.push(Round { observed: gone.collect() });
+        let scene = pipelines.push(Round::new(gone.collect()));
         assert_eq!(scene.views.len(), GONE_KEPT);
         assert!(scene.view(10).is_none() && scene.view(10 + GONE_KEPT as u64 + 4).is_some());
         assert!(pipelines.history(10).is_none(), "its pipeline is forgotten too");

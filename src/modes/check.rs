@@ -3,28 +3,27 @@
 //! 3 UNKNOWN) — over one namespace, or one status over every namespace.
 
 use super::output::write_stdout;
-use super::report::{scene, single};
+use super::report::single;
 use super::{Failure, Scope};
 use crate::advise::status::{Status, unreadable};
 use crate::cli::CheckArgs;
-use crate::collect::SampleSource;
-use crate::config::Config;
+use crate::engine::Scene;
 use crate::render::{self, Format};
 
-/// Runs `check` over `source`; returns the plugin exit status.
-pub fn run(args: &CheckArgs, scope: &Scope, source: &mut dyn SampleSource, config: &Config) -> Result<u8, Failure> {
-    let scene = scene(source, config, Some(args.interval))?;
+/// Runs `check` over the scene of a live source (two rounds `--interval` apart) or of a
+/// recorded moment; returns the plugin exit status.
+pub fn run(args: &CheckArgs, scope: &Scope, scene: &Scene) -> Result<u8, Failure> {
     let encoding = |error: serde_json::Error| Failure::runtime(format!("encoding the result: {error}"));
     let (text, status) = match scope {
         Scope::All => {
             let text = match args.format {
-                Format::Text => render::scene::check(&scene),
-                Format::Json => render::scene::check_json(&scene).map_err(encoding)?,
+                Format::Text => render::scene::check(scene),
+                Format::Json => render::scene::check_json(scene).map_err(encoding)?,
             };
-            (text, render::scene::status(&scene))
+            (text, render::scene::status(scene))
         }
         Scope::One(_) => {
-            let frame = single(&scene)?;
+            let frame = single(scene)?;
             if let Some(reason) = unreadable(&frame.sample) {
                 write_stdout(render::check::unknown_line(&reason).as_bytes())?;
                 return Ok(Status::Unknown.exit_code());

@@ -5,6 +5,9 @@
 pub mod check;
 pub mod dashboard;
 pub mod output;
+pub mod record;
+pub mod recorded;
+pub mod replay;
 pub mod report;
 
 use std::io::IsTerminal;
@@ -12,7 +15,7 @@ use std::sync::Arc;
 
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, ReportArgs};
+use crate::cli::{Cli, Command, FromArgs, ReportArgs};
 use crate::collect::{AllNamespaces, HostServices, Live, ProcPaths, SampleSource, Target, TargetError};
 use crate::config::Config;
 use crate::sample::CollectPlan;
@@ -57,15 +60,38 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         None => {
             let args = ReportArgs { interval: cli.dashboard.interval, ..ReportArgs::default() };
             let (scope, mut source, config) = live(&cli)?;
-            report::run(&args, &scope, source.as_mut(), &config).map(|()| 0)
+            let scene = report::scene(source.as_mut(), &config, args.interval)?;
+            report::run(&args, &scope, &scene).map(|()| 0)
+        }
+        Some(Command::Report(args)) if !args.recorded.from.is_empty() => {
+            let (scope, scene) = recorded_scene(&cli, &args.recorded)?;
+            report::run(args, &scope, &scene).map(|()| 0)
         }
         Some(Command::Report(args)) => {
             let (scope, mut source, config) = live(&cli)?;
-            report::run(args, &scope, source.as_mut(), &config).map(|()| 0)
+            let scene = report::scene(source.as_mut(), &config, args.interval)?;
+            report::run(args, &scope, &scene).map(|()| 0)
+        }
+        Some(Command::Check(args)) if !args.recorded.from.is_empty() => {
+            let (scope, scene) = recorded_scene(&cli, &args.recorded)?;
+            check::run(args, &scope, &scene)
         }
         Some(Command::Check(args)) => {
             let (scope, mut source, config) = live(&cli)?;
-            check::run(args, &scope, source.as_mut(), &config)
+            let scene = report::scene(source.as_mut(), &config, Some(args.interval))?;
+            check::run(args, &scope, &scene)
+        }
+        Some(Command::Record(args)) => {
+            let plan = CollectPlan { connections: args.connections, ..plan };
+            load_config(&cli.config)?;
+            let scope = Scope::of(&cli)?;
+            let mut source = open(&scope, plan)?;
+            record::run(args, &scope, source.as_mut())
+        }
+        Some(Command::Replay(args)) => {
+            let config = load_config(&cli.config)?;
+            let (scope, recording) = recorded::open(&cli, &args.files)?;
+            replay::run(args, &scope, recording, config)
         }
         Some(Command::Completions { shell }) => {
             let mut script = Vec::new();
@@ -77,6 +103,15 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
             write_stdout(&page).map(|()| 0)
         }
     }
+}
+
+/// The scene at the moment `--from`/`--at` name, after the rounds recorded before it.
+fn recorded_scene(cli: &Cli, args: &FromArgs) -> Result<(Scope, Arc<crate::engine::Scene>), Failure> {
+    let config = load_config(&cli.config)?;
+    let (scope, mut recording) = recorded::open(cli, &args.from)?;
+    let index = recorded::locate(&mut recording, args.at.as_deref())?;
+    let mut source = recorded::leading_to(recording, index);
+    Ok((scope, report::replayed(&mut source, &config)?))
 }
 
 /// The configuration; a file that cannot be used is a usage error.

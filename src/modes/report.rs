@@ -13,13 +13,12 @@ use crate::config::Config;
 use crate::engine::{Frame, Pipelines, Scene, ViewState};
 use crate::render;
 
-/// Runs `report` over `source`.
-pub fn run(args: &ReportArgs, scope: &Scope, source: &mut dyn SampleSource, config: &Config) -> Result<(), Failure> {
-    let scene = scene(source, config, args.interval)?;
+/// Runs `report` over the scene of a live source or of a recorded moment.
+pub fn run(args: &ReportArgs, scope: &Scope, scene: &Scene) -> Result<(), Failure> {
     let text = match scope {
-        Scope::All => render::scene::render(&scene, args.format),
+        Scope::All => render::scene::render(scene, args.format),
         Scope::One(_) => {
-            let frame = single(&scene)?;
+            let frame = single(scene)?;
             if let Some(reason) = unreadable(&frame.sample) {
                 return Err(Failure::runtime(reason));
             }
@@ -49,6 +48,17 @@ pub fn scene(
         }
         None => Ok(first),
     }
+}
+
+/// The scene after every round of `source` went through the pipelines (a recorded moment and
+/// the rounds before it).
+pub fn replayed(source: &mut dyn SampleSource, config: &Config) -> Result<Arc<Scene>, Failure> {
+    let mut pipelines = Pipelines::new(config.rules());
+    let mut scene = None;
+    while let Some(round) = source.next_round() {
+        scene = Some(pipelines.push(round));
+    }
+    scene.ok_or_else(|| Failure::runtime("the recording has no readable round there"))
 }
 
 /// The frame of a single-namespace scene; a namespace that went away or could not be read is a

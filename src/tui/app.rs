@@ -13,6 +13,7 @@ use ratatui::layout::{Position, Rect};
 use super::component::{Ctx, Tab, TabId};
 use super::filter::Filter;
 use super::keymap::{self, Action, Context, Keymap};
+use super::replay::{self, JUMP, Replayed, Seek};
 use super::table::{TableControl, TableNav};
 use super::theme::Theme;
 use super::views;
@@ -37,6 +38,8 @@ pub enum Effect {
     Mouse(bool),
     /// Suspend to the shell (Ctrl-Z).
     Suspend,
+    /// Move a replay's cursor (or play, pause, change speed).
+    Replay(Seek),
 }
 
 /// An input to the dashboard.
@@ -50,6 +53,8 @@ pub enum Event {
     Resize,
     /// A new round of samples from the collector (one per namespace watched).
     Round(Round),
+    /// A replay at its cursor.
+    Replayed(Box<Replayed>),
     /// The collector stopped (it panicked, or its source ended): the screen says so and keeps
     /// working.
     CollectorStopped(String),
@@ -88,6 +93,15 @@ pub enum Scope {
     /// Every namespace on view: Listeners, Connections and Findings merge them, with a
     /// namespace column; the other views show the first.
     All,
+}
+
+/// What the input line is typed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Typing {
+    /// A filter (`/`).
+    Filter,
+    /// A time to jump to in a replay (`t`).
+    Time,
 }
 
 /// Screen areas recorded while drawing, for mouse clicks.
@@ -132,8 +146,12 @@ pub struct App {
     pub help: bool,
     /// The filter in force.
     pub filter: Filter,
-    /// The filter being typed, while the input line is open.
+    /// The text being typed, while the input line is open (a filter, or a replay's time).
     pub filter_input: Option<String>,
+    /// What the input line is for.
+    pub typing: Typing,
+    /// Where the replay stands; `None` for a live dashboard.
+    pub replay: Option<replay::Position>,
     /// Whether the mouse is captured.
     pub mouse: bool,
     /// Whether the last sample is older than twice the interval.
@@ -161,6 +179,8 @@ impl App {
             help: false,
             filter: Filter::default(),
             filter_input: None,
+            typing: Typing::Filter,
+            replay: None,
             mouse: true,
             stale: false,
             message: None,
@@ -297,6 +317,7 @@ impl App {
             pipelines: self.pipelines_shown(),
             generation: scene.generation,
             focus_note,
+            replay: self.replay.is_some(),
         };
         tab.draw(frame, area, &ctx)
     }
@@ -310,6 +331,10 @@ impl App {
             Event::Mouse(mouse) => self.handle_mouse(&mouse),
             Event::Round(round) => {
                 self.push_round(round);
+                Vec::new()
+            }
+            Event::Replayed(replayed) => {
+                self.show_replayed(*replayed);
                 Vec::new()
             }
             Event::CollectorStopped(reason) => {
@@ -332,9 +357,21 @@ impl App {
         self.stale = false;
     }
 
+    /// Puts a replay's cursor on screen: its pipelines (for the histories) and its scene.
+    pub fn show_replayed(&mut self, replayed: Replayed) {
+        let Replayed { pipelines, scene, position, message } = replayed;
+        self.pipelines = pipelines;
+        self.live = Some(scene);
+        self.replay = Some(position);
+        self.stale = false;
+        if message.is_some() {
+            self.message = message;
+        }
+    }
+
     /// Takes one sample through the pipelines, as a round of one namespace.
     pub fn push_sample(&mut self, sample: Sample) {
-        self.push_round(Round { observed: vec![Observed::Sample(Box::new(sample))] });
+        self.push_round(Round::new(vec![Observed::Sample(Box::new(sample))]));
     }
 
     fn active(&self) -> &dyn Tab {
@@ -369,7 +406,9 @@ impl App {
             return Vec::new();
         };
         let context = if self.help { Context::Global } else { Context::Table };
-        match self.settings.keymap.lookup(context, &name) {
+        let replaying = self.replay.is_some() && !self.help;
+        let replay_key = replaying.then(|| self.settings.keymap.lookup(Context::Replay, &name)).flatten();
+        match replay_key.or_else(|| self.settings.keymap.lookup(context, &name)) {
             Some(action) => self.apply(action, key),
             None => self.unbound_alt(key),
         }
@@ -410,7 +449,10 @@ impl App {
             }
             Action::Details => self.open_details(),
             Action::Back => self.back(),
-            Action::Filter => self.filter_input = Some(self.filter.text().to_string()),
+            Action::Filter => {
+                self.filter_input = Some(self.filter.text().to_string());
+                self.typing = Typing::Filter;
+            }
             Action::SortNext => self.table_mut().sort_next(),
             Action::SortReverse => self.table_mut().sort_reverse(),
             Action::Freeze => self.toggle_freeze(),
@@ -424,7 +466,7 @@ impl App {
                     Some(if self.mouse { "mouse on" } else { "mouse off: the terminal selects text" }.into());
                 effects.push(Effect::Mouse(self.mouse));
             }
-            Action::FilterApply => self.apply_filter(),
+            Action::FilterApply => effects.extend(self.apply_input()),
             Action::FilterCancel => self.filter_input = None,
             Action::FilterBackspace => {
                 if let Some(input) = self.filter_input.as_mut() {
@@ -432,8 +474,48 @@ impl App {
                 }
             }
             Action::FilterClear => self.filter_input = Some(String::new()),
+            Action::PlayPause => effects.extend(self.seek(Seek::PlayPause)),
+            Action::StepBack => effects.extend(self.seek(Seek::Step(-1))),
+            Action::StepForward => effects.extend(self.seek(Seek::Step(1))),
+            Action::JumpBack => effects.extend(self.seek(Seek::Jump(-JUMP))),
+            Action::JumpForward => effects.extend(self.seek(Seek::Jump(JUMP))),
+            Action::PlayFaster => effects.extend(self.seek(Seek::Speed(1))),
+            Action::PlaySlower => effects.extend(self.seek(Seek::Speed(-1))),
+            Action::GoToTime => {
+                if self.replay.is_some() {
+                    self.filter_input = Some(String::new());
+                    self.typing = Typing::Time;
+                }
+            }
         }
         effects
+    }
+
+    /// A seek for the replayer; nothing in a live dashboard.
+    fn seek(&mut self, seek: Seek) -> Option<Effect> {
+        self.replay.is_some().then_some(Effect::Replay(seek))
+    }
+
+    /// Enter on the input line: apply the filter, or jump to the typed time.
+    fn apply_input(&mut self) -> Option<Effect> {
+        match self.typing {
+            Typing::Filter => {
+                self.apply_filter();
+                None
+            }
+            Typing::Time => {
+                let (text, position) = (self.filter_input.take()?, self.replay.clone()?);
+                let zone = self.settings.time_zone.clone();
+                match crate::record::moment::parse(&text, position.covered, &zone) {
+                    Ok(at) => Some(Effect::Replay(Seek::To(at))),
+                    Err(error) => {
+                        self.message = Some(error);
+                        self.filter_input = Some(text);
+                        None
+                    }
+                }
+            }
+        }
     }
 
     fn move_selection(&mut self, action: Action) {

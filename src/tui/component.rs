@@ -109,9 +109,21 @@ pub struct Ctx<'a> {
     /// When every namespace is picked but this tab shows one namespace's numbers: which one,
     /// for the tab's title.
     pub focus_note: Option<String>,
+    /// Whether the frame comes from a recording (what is missing was not recorded, and will
+    /// not arrive with the next sample).
+    pub replay: bool,
 }
 
 impl<'a> Ctx<'a> {
+    /// What a view says when the sample holds no per-socket list: it is being collected
+    /// (live), or was not recorded (replay).
+    pub fn sockets_missing(&self, live: &'static str) -> &'static str {
+        match self.replay {
+            true => "every socket was not recorded (record with --connections to replay them)",
+            false => live,
+        }
+    }
+
     /// The history of the namespace with this inode (the one in focus when it has none).
     pub fn history_of(&self, inode: u64) -> &'a History {
         self.pipelines.history(inode).unwrap_or(self.history)
@@ -131,6 +143,7 @@ impl<'a> Ctx<'a> {
             pipelines: self.pipelines,
             generation: self.generation,
             focus_note: None,
+            replay: self.replay,
         }
     }
 }

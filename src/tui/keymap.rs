@@ -62,6 +62,22 @@ pub enum Action {
     FilterBackspace,
     /// Clear the typed filter.
     FilterClear,
+    /// Replay: play or pause.
+    PlayPause,
+    /// Replay: one sample back.
+    StepBack,
+    /// Replay: one sample forward.
+    StepForward,
+    /// Replay: one minute back.
+    JumpBack,
+    /// Replay: one minute forward.
+    JumpForward,
+    /// Replay: type a time to jump to.
+    GoToTime,
+    /// Replay: play faster (1×, 10×, 60×).
+    PlayFaster,
+    /// Replay: play slower.
+    PlaySlower,
 }
 
 /// Where a binding applies.
@@ -71,8 +87,11 @@ pub enum Context {
     Global,
     /// Views with a table (everything but the overview's panels).
     Table,
-    /// While typing a filter: every printable key is text, only these keys act.
+    /// While typing a filter (or a replay's time): every printable key is text, only these
+    /// keys act.
     FilterInput,
+    /// While replaying a recording: these keys come first, before the global ones they share.
+    Replay,
 }
 
 impl Context {
@@ -81,7 +100,8 @@ impl Context {
         match self {
             Context::Global => "Anywhere",
             Context::Table => "Tables",
-            Context::FilterInput => "Typing a filter",
+            Context::FilterInput => "Typing a filter or a time",
+            Context::Replay => "Replaying a recording",
         }
     }
 }
@@ -151,6 +171,21 @@ pub const BINDINGS: &[Binding] = &[
     bind("filter-backspace", Action::FilterBackspace, &["backspace"], Context::FilterInput, "delete a character", None),
     bind("filter-clear", Action::FilterClear, &["ctrl+u"], Context::FilterInput, "clear the line", Some("clear")),
     bind("filter-quit", Action::Quit, &["ctrl+c"], Context::FilterInput, "quit", None),
+    bind("play", Action::PlayPause, &["space", "p"], Context::Replay, "play or pause", Some("play")),
+    bind("step-back", Action::StepBack, &["left"], Context::Replay, "one sample back", None),
+    bind("step-forward", Action::StepForward, &["right"], Context::Replay, "one sample forward", Some("step")),
+    bind("jump-back", Action::JumpBack, &["["], Context::Replay, "one minute back", None),
+    bind("jump-forward", Action::JumpForward, &["]"], Context::Replay, "one minute forward", Some("minute")),
+    bind(
+        "go-to-time",
+        Action::GoToTime,
+        &["t"],
+        Context::Replay,
+        "jump to a time (03:12, RFC 3339, -5m)",
+        Some("time"),
+    ),
+    bind("play-faster", Action::PlayFaster, &[">", "+", "="], Context::Replay, "play faster: 1×, 10×, 60×", None),
+    bind("play-slower", Action::PlaySlower, &["<", "-"], Context::Replay, "play slower", Some("speed")),
 ];
 
 /// The name of a key press as bindings spell it: `q`, `G`, `?`, `ctrl+c`, `shift+tab`, `pgdn`,
@@ -197,6 +232,8 @@ pub fn display(key: &str) -> String {
         "pgdn" => "PgDn".to_string(),
         "up" => "↑".to_string(),
         "down" => "↓".to_string(),
+        "left" => "←".to_string(),
+        "right" => "→".to_string(),
         "space" | "enter" | "esc" | "tab" | "home" | "end" | "backspace" => {
             let mut name = key.to_string();
             name[..1].make_ascii_uppercase();
@@ -345,6 +382,7 @@ impl Keymap {
             Context::FilterInput => find(Context::FilterInput),
             Context::Table => find(Context::Table).or_else(|| find(Context::Global)),
             Context::Global => find(Context::Global),
+            Context::Replay => find(Context::Replay),
         }
     }
 
@@ -357,8 +395,10 @@ impl Keymap {
                 let hint = bound.binding.hint?;
                 let keys = match bound.binding.action {
                     Action::GoToTab => bound.display_keys(),
-                    Action::Slower => {
-                        let faster = self.bound.iter().find(|b| b.binding.action == Action::Faster);
+                    Action::Slower | Action::PlaySlower => {
+                        let wanted =
+                            if bound.binding.action == Action::Slower { Action::Faster } else { Action::PlayFaster };
+                        let faster = self.bound.iter().find(|b| b.binding.action == wanted);
                         let first = |b: &Bound| b.keys.first().map(|key| display(key)).unwrap_or_default();
                         format!("{}/{}", faster.map(first).unwrap_or_default(), first(bound))
                     }
@@ -406,7 +446,7 @@ mod tests {
 
     #[test]
     fn no_key_is_bound_twice_in_one_context() {
-        for context in [Context::Global, Context::Table, Context::FilterInput] {
+        for context in [Context::Global, Context::Table, Context::FilterInput, Context::Replay] {
             let mut seen = HashSet::new();
             for binding in BINDINGS.iter().filter(|b| b.context == context) {
                 for key in binding.keys {
@@ -448,6 +488,8 @@ mod tests {
                 KeyCode::Backspace,
                 KeyCode::Up,
                 KeyCode::Down,
+                KeyCode::Left,
+                KeyCode::Right,
                 KeyCode::PageUp,
                 KeyCode::PageDown,
                 KeyCode::Home,

@@ -7,6 +7,7 @@ pub mod app;
 pub mod component;
 pub mod filter;
 pub mod keymap;
+pub mod replay;
 pub mod table;
 pub mod terminal;
 pub mod theme;
@@ -49,16 +50,32 @@ pub struct Options {
     pub all_namespaces: bool,
 }
 
-/// Messages from the main thread to the collector.
+/// Messages from the main thread to the thread that feeds it samples.
 #[derive(Debug, Clone, Copy)]
 enum Control {
     Interval(Duration),
     Connections(bool),
+    Replay(replay::Seek),
 }
 
 /// Runs the dashboard over `source` until the user quits or a signal ends it; returns the exit
 /// status (0, or 128 + the signal number).
 pub fn run(source: Box<dyn SampleSource + Send>, options: Options) -> std::io::Result<u8> {
+    let interval = options.interval;
+    run_fed(options, move |control, events| spawn_collector(source, interval, control, events))
+}
+
+/// Runs the dashboard over a recording, starting at round `start`, with the time controls.
+pub fn replay(recording: crate::record::Recording, start: usize, options: Options) -> std::io::Result<u8> {
+    let rules = options.rules.clone();
+    run_fed(options, move |control, events| replay::spawn(recording, start, rules, control, events))
+}
+
+/// Runs the dashboard with the thread `feed` starts to send it samples.
+fn run_fed(
+    options: Options,
+    feed: impl FnOnce(Receiver<Control>, Sender<Event>) -> std::io::Result<()>,
+) -> std::io::Result<u8> {
     let settings = Settings {
         rules: options.rules.clone(),
         theme: Theme::named(options.theme),
@@ -74,7 +91,7 @@ pub fn run(source: Box<dyn SampleSource + Send>, options: Options) -> std::io::R
     let (control, control_inbox) = mpsc::channel();
     let stop = Arc::new(AtomicBool::new(false));
     let mut guard = Guard::enter(options.mouse)?;
-    spawn_collector(source, options.interval, control_inbox, events.clone())?;
+    feed(control_inbox, events.clone())?;
     let input_done = spawn_input(events.clone(), stop.clone())?;
     let signals = spawn_signals(events)?;
     let status = event_loop(&mut guard, &mut app, &inbox, &control, options.panic_after);
@@ -115,12 +132,12 @@ fn event_loop(
         };
         let mut effects = Vec::new();
         for event in first.into_iter().chain(std::iter::from_fn(|| inbox.try_recv().ok())) {
-            if matches!(event, Event::Round(_)) {
+            if matches!(event, Event::Round(_) | Event::Replayed(_)) {
                 last_sample = Some(Instant::now());
             }
             effects.extend(app.handle(event));
         }
-        app.stale = last_sample.is_some_and(|at| at.elapsed() > stale_after);
+        app.stale = app.replay.is_none() && last_sample.is_some_and(|at| at.elapsed() > stale_after);
         for effect in effects {
             match effect {
                 Effect::Exit(status) => return Ok(status),
@@ -129,6 +146,9 @@ fn event_loop(
                 }
                 Effect::CollectConnections(on) => {
                     let _ = control.send(Control::Connections(on));
+                }
+                Effect::Replay(seek) => {
+                    let _ = control.send(Control::Replay(seek));
                 }
                 Effect::Mouse(on) => guard.set_mouse(on),
                 Effect::Suspend => guard.suspend(app.mouse)?,
@@ -189,6 +209,7 @@ fn collect_forever(
                         break; // sample now, so the view fills without waiting an interval
                     }
                 }
+                Ok(Control::Replay(_)) => {}
                 Err(RecvTimeoutError::Timeout) => break,
                 Err(RecvTimeoutError::Disconnected) => return,
             }

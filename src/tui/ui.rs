@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::app::App;
 use super::component::TabId;
-use super::keymap::{Context, Keymap};
+use super::keymap::{Action, Bound, Context, Keymap};
 use super::theme::Theme;
 use crate::advise::Severity;
 use crate::engine::Frame as Shown;
@@ -36,7 +36,7 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     }
     draw_footer(frame, footer, app);
     if app.help {
-        draw_help(frame, area, &app.settings.theme, &app.settings.keymap);
+        draw_help(frame, area, &app.settings.theme, &app.settings.keymap, app.replay.is_some());
     }
 }
 
@@ -80,11 +80,14 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
 fn identity_line<'a>(shown: &'a Shown, app: &App) -> Line<'a> {
     let theme = &app.settings.theme;
     let sample = &shown.sample;
-    let mut spans = vec![
-        Span::styled(" sockscope ", theme.title),
-        Span::raw(format!("every {} ", units::interval(app.interval.as_secs_f64()))),
-        Span::styled(clock(&sample.taken_at, app), theme.muted),
-    ];
+    let mut spans = match &app.replay {
+        Some(position) => replay_spans(position, app),
+        None => vec![
+            Span::styled(" sockscope ", theme.title),
+            Span::raw(format!("every {} ", units::interval(app.interval.as_secs_f64()))),
+            Span::styled(clock(&sample.taken_at, app), theme.muted),
+        ],
+    };
     if let Some(host) = &sample.host {
         spans.push(separator(theme));
         spans.push(Span::styled(sanitize(&host.hostname).into_owned(), theme.title));
@@ -97,6 +100,24 @@ fn identity_line<'a>(shown: &'a Shown, app: &App) -> Line<'a> {
     let gone = app.view().is_some_and(|view| matches!(view.state, crate::engine::ViewState::Gone { .. }));
     spans.push(Span::styled(app.scope_label(), if gone { theme.critical } else { theme.title }));
     Line::from(spans)
+}
+
+/// A replay's place: REPLAY, the recorded date and time, the round out of all, and whether
+/// it plays and how fast.
+fn replay_spans(position: &crate::tui::replay::Position, app: &App) -> Vec<Span<'static>> {
+    let theme = &app.settings.theme;
+    let zoned = position.taken_at.to_zoned(app.settings.time_zone.clone());
+    let state = match position.playing {
+        true => format!("▶ {}×", position.speed),
+        false => format!("paused ({}×)", position.speed),
+    };
+    vec![
+        Span::styled(" sockscope ", theme.title),
+        Span::styled(" REPLAY ", theme.banner),
+        Span::styled(format!(" {} ", zoned.strftime("%Y-%m-%d %H:%M:%S %Z")), theme.title),
+        Span::raw(format!("{}/{} ", position.index + 1, position.total)),
+        Span::styled(state, theme.muted),
+    ]
 }
 
 /// The limits a sysadmin checks first, and the advisor's verdict; every number from the frame's
@@ -216,8 +237,12 @@ fn draw_tabs(frame: &mut Frame, area: Rect, app: &mut App) {
 fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
     let theme = &app.settings.theme;
     let line = if let Some(input) = &app.filter_input {
+        let prompt = match app.typing {
+            crate::tui::app::Typing::Filter => " filter: ",
+            crate::tui::app::Typing::Time => " go to time (03:12, 2026-12-03 03:12, RFC 3339, -5m): ",
+        };
         let mut spans =
-            vec![Span::styled(" filter: ", theme.title), Span::raw(input.clone()), Span::styled("█", theme.muted)];
+            vec![Span::styled(prompt, theme.title), Span::raw(input.clone()), Span::styled("█", theme.muted)];
         if let Some(message) = &app.message {
             spans.push(Span::styled(format!("  {message}"), theme.warning));
         } else {
@@ -231,7 +256,16 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
         if !app.filter.is_empty() {
             spans.push(Span::styled(format!(" filter: {} ", app.filter.text()), theme.banner));
         }
-        spans.extend(hint_spans(&app.settings.keymap.hints(&[Context::Global, Context::Table]), theme));
+        let contexts: &[Context] = match app.replay {
+            Some(_) => &[Context::Replay, Context::Global],
+            None => &[Context::Global, Context::Table],
+        };
+        let mut hints = app.settings.keymap.hints(contexts);
+        if app.replay.is_some() {
+            // Space and +/- play and change speed in a replay; there is no interval to set.
+            hints.retain(|(_, word)| !matches!(*word, "freeze" | "interval"));
+        }
+        spans.extend(hint_spans(&hints, theme));
         Line::from(spans)
     };
     frame.render_widget(Paragraph::new(line), area);
@@ -248,7 +282,9 @@ fn hint_spans(hints: &[(String, &'static str)], theme: &Theme) -> Vec<Span<'stat
 
 /// The help overlay, generated from the key bindings: global keys on the left, table and
 /// filter keys on the right, the filter words and mouse use below.
-fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme, keymap: &Keymap) {
+/// The help overlay. In a replay the replay keys come first, and the interval keys, which a
+/// replay's speed keys replace, are left out.
+fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme, keymap: &Keymap, replay: bool) {
     let column = |contexts: &[Context]| -> Vec<Line<'static>> {
         let mut lines = Vec::new();
         for context in contexts {
@@ -256,7 +292,11 @@ fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme, keymap: &Keymap) {
                 lines.push(Line::raw(""));
             }
             lines.push(Line::from(Span::styled(context.title(), theme.title)));
-            for bound in keymap.bindings().iter().filter(|bound| bound.binding.context == *context) {
+            let shown = |bound: &&Bound| {
+                bound.binding.context == *context
+                    && !(replay && matches!(bound.binding.action, Action::Faster | Action::Slower))
+            };
+            for bound in keymap.bindings().iter().filter(shown) {
                 lines.push(Line::from(vec![
                     Span::styled(format!(" {:<12}", bound.display_keys()), theme.title),
                     Span::raw(bound.binding.description),
@@ -265,8 +305,10 @@ fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme, keymap: &Keymap) {
         }
         lines
     };
-    let left = column(&[Context::Global]);
-    let right = column(&[Context::Table, Context::FilterInput]);
+    let (left, right) = match replay {
+        true => (column(&[Context::Global, Context::FilterInput]), column(&[Context::Replay, Context::Table])),
+        false => (column(&[Context::Global]), column(&[Context::Table, Context::FilterInput])),
+    };
     let notes = vec![
         Line::from(vec![
             Span::styled("Filter words ", theme.title),

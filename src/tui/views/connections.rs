@@ -280,7 +280,7 @@ fn draw(
     let (table_area, pane) = super::split_detail(area, state.detail);
     let collecting = sample.connections.is_none();
     let empty = if collecting {
-        "collecting every TCP socket (from the next sample)…"
+        ctx.sockets_missing("collecting every TCP socket (from the next sample)…")
     } else if sockets.is_empty() {
         "no TCP or UDP sockets"
     } else {
@@ -288,7 +288,11 @@ fn draw(
     };
     let netns_column = ctx.all.then_some(Column::text(C::Netns, "netns", 20, 1));
     let columns: Vec<Column<C>> = netns_column.into_iter().chain(COLUMNS).collect();
-    let name = if collecting { "Sockets (UDP only until the next sample)" } else { "Sockets" };
+    let name = match (collecting, ctx.replay) {
+        (true, false) => "Sockets (UDP only until the next sample)",
+        (true, true) => "Sockets (UDP only: TCP sockets not recorded)",
+        (false, _) => "Sockets",
+    };
     let table = DataTable {
         title: title(name, cache.rows.len(), sockets.len(), ctx),
         columns: &columns,

@@ -222,7 +222,7 @@ fn draw_processes(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
     let rows = ctx.model.process_states.as_deref().unwrap_or_default();
     let keys: Vec<u64> = rows.iter().map(|row| u64::from(row.process.pid)).collect();
     let empty = if ctx.sample.connections.is_none() {
-        "collecting every socket with its owner (from the next sample)…"
+        ctx.sockets_missing("collecting every socket with its owner (from the next sample)…")
     } else if ctx.sample.processes.is_none() {
         "process attribution is off (--no-processes) or unavailable"
     } else {

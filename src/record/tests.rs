@@ -1,0 +1,166 @@
+//! The format's promises, tested on real files: rounds read back as written, a file cut at
+//! any byte still reads up to its last whole round, a recorder continues a cut file, rotation
+//! keeps its ring, and damage is reported and skipped.
+
+use std::path::{Path, PathBuf};
+
+use super::*;
+use crate::collect::Observed;
+use crate::sample::{Netns, Sample};
+
+fn round(second: i64) -> Round {
+    let taken_at = jiff::Timestamp::from_second(1_800_000_000 + second).unwrap();
+    let mut sample = Sample::new(CollectPlan::default(), taken_at, (second as u64 + 1) * 1_000_000_000);
+    sample.netns = Some(Netns::with_inode(4026531840));
+    Round { taken_at, observed: vec![Observed::Sample(Box::new(sample))] }
+}
+
+fn header() -> Header {
+    Header {
+        format: format::FORMAT_NAME.to_string(),
+        version: format::FORMAT_VERSION,
+        sockscope: "test".to_string(),
+        started_at: jiff::Timestamp::UNIX_EPOCH,
+        host: None,
+        interval_ms: 1000,
+        scope: "this namespace".to_string(),
+        all_namespaces: false,
+        plan: CollectPlan::default(),
+    }
+}
+
+fn limits(rounds_per_chunk: u32) -> Limits {
+    Limits { rounds_per_chunk, ..Limits::default() }
+}
+
+/// Records `count` rounds; returns the file length after each one.
+fn record(path: &Path, count: i64, limits: Limits) -> Vec<u64> {
+    let mut recorder = Recorder::open(path, header(), limits).unwrap();
+    let ends = (0..count).map(|second| {
+        recorder.append(&round(second)).unwrap();
+        recorder.len()
+    });
+    let ends = ends.collect();
+    recorder.finish().unwrap();
+    ends
+}
+
+fn seconds(recording: &mut Recording) -> Vec<i64> {
+    let rounds = recording.rounds(0..recording.len()).unwrap();
+    rounds.iter().map(|round| round.taken_at.as_second() - 1_800_000_000).collect()
+}
+
+#[test]
+fn rounds_read_back_in_order_across_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rec");
+    record(&path, 10, limits(4));
+    let mut recording = Recording::open(&[path]).unwrap();
+    assert_eq!(seconds(&mut recording), (0..10).collect::<Vec<_>>());
+    assert_eq!(recording.locate(jiff::Timestamp::from_second(1_800_000_005).unwrap()).unwrap(), Some(5));
+    assert_eq!(recording.locate(jiff::Timestamp::from_second(1_700_000_000).unwrap()).unwrap(), None);
+    assert!(recording.damage().is_empty());
+}
+
+#[test]
+fn a_file_cut_at_any_byte_reads_up_to_its_last_whole_round() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rec");
+    let ends = record(&path, 7, limits(3));
+    let bytes = std::fs::read(&path).unwrap();
+    let cut_path = dir.path().join("cut");
+    let header_len = 8 + u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize;
+    let mut read_before = 0;
+    for cut in 0..=bytes.len() {
+        std::fs::write(&cut_path, &bytes[..cut]).unwrap();
+        let opened = Recording::open(std::slice::from_ref(&cut_path));
+        if cut < header_len {
+            assert!(opened.is_err(), "a cut header is no recording (cut at {cut})");
+            continue;
+        }
+        let mut recording = opened.unwrap_or_else(|error| panic!("cut at {cut}: {error}"));
+        // A round is whole once its bytes are out; the end of its chunk may still be missing.
+        let written = ends.iter().filter(|end| **end <= cut as u64).count() as i64;
+        let seen = seconds(&mut recording);
+        let read = seen.len() as i64;
+        assert_eq!(seen, (0..read).collect::<Vec<_>>(), "cut at {cut}: the first rounds, in order");
+        assert!(read == written || read == written + 1, "cut at {cut}: {read} rounds read, {written} written");
+        assert!(read >= read_before, "cut at {cut}: a longer file never reads fewer rounds");
+        read_before = read;
+    }
+}
+
+#[test]
+fn a_recorder_continues_a_cut_file_and_keeps_its_whole_rounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rec");
+    let ends = record(&path, 5, limits(3));
+    // Cut inside the last chunk, just after its fifth round: the crash left round 4 unfinished.
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..ends[4] as usize]).unwrap();
+    let mut recorder = Recorder::open(&path, header(), limits(3)).unwrap();
+    for second in 5..8 {
+        recorder.append(&round(second)).unwrap();
+    }
+    recorder.finish().unwrap();
+    let mut recording = Recording::open(&[path]).unwrap();
+    assert_eq!(seconds(&mut recording), (0..8).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_second_recorder_on_the_same_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rec");
+    let _first = Recorder::open(&path, header(), Limits::default()).unwrap();
+    let second = Recorder::open(&path, header(), Limits::default()).err().unwrap();
+    assert!(second.to_string().contains("another sockscope record"), "{second}");
+}
+
+#[test]
+fn a_file_that_is_not_a_recording_is_never_appended_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    std::fs::write(&path, "precious notes\n").unwrap();
+    let error = Recorder::open(&path, header(), Limits::default()).err().unwrap();
+    assert!(error.to_string().contains("is not a sockscope recording"), "{error}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious notes\n");
+    let error = Recorder::open(Path::new("/dev/null"), header(), Limits::default()).err().unwrap();
+    assert!(error.to_string().contains("not a regular file"), "{error}");
+}
+
+#[test]
+fn rotation_keeps_a_ring_of_files_that_replay_as_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rec");
+    let ring = Limits { max_size: Some(600), keep: 2, rounds_per_chunk: 2, ..Limits::default() };
+    record(&path, 40, ring);
+    let names: Vec<PathBuf> = [path.clone(), rotated_name(&path, 1), rotated_name(&path, 2)].into();
+    assert!(names.iter().all(|name| name.exists()) && !rotated_name(&path, 3).exists());
+    let mut recording = Recording::open(&[names[0].clone(), names[2].clone(), names[1].clone()]).unwrap();
+    let seen = seconds(&mut recording);
+    assert_eq!(seen.last(), Some(&39));
+    assert!(seen.windows(2).all(|pair| pair[1] == pair[0] + 1), "contiguous, oldest first: {seen:?}");
+}
+
+#[test]
+fn a_damaged_chunk_is_reported_and_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rec");
+    let ends = record(&path, 6, limits(3));
+    let mut bytes = std::fs::read(&path).unwrap();
+    let inside_first_chunk = (ends[0] - 2) as usize;
+    bytes[inside_first_chunk] ^= 0xFF;
+    std::fs::write(&path, &bytes).unwrap();
+    let mut recording = Recording::open(&[path]).unwrap();
+    assert_eq!(seconds(&mut recording), vec![3, 4, 5]);
+    assert!(recording.damage()[0].contains("CRC does not match"), "{:?}", recording.damage());
+}
+
+#[test]
+fn zstd_alone_reads_a_recording() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rec");
+    record(&path, 5, limits(2));
+    let text = zstd::stream::decode_all(std::fs::File::open(&path).unwrap()).unwrap();
+    assert_eq!(text.iter().filter(|byte| **byte == b'\n').count(), 5);
+}
