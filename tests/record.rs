@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::{SOCKSCOPE, Tmux, connect_many, listener, local_addr, parse_ss, run_ok, wait_until};
+use common::{
+    SOCKSCOPE, TestNetns, Tmux, connect_many, listener, local_addr, parse_ss, require_root, run_ok, wait_until,
+};
 use sockscope::collect::{Collector, Observed, Round};
 use sockscope::record::format::{FORMAT_NAME, FORMAT_VERSION};
 use sockscope::record::{Header, Limits, Recorder, Recording};
@@ -85,6 +87,63 @@ fn a_recording_of_a_full_listener_reports_the_numbers_ss_saw() {
     assert!(status.starts_with("SOCKSCOPE CRITICAL") && status.contains(&port.to_string()), "{status}");
     let text_report = run_ok(Command::new(SOCKSCOPE).args(["report", "--from", text(&file)]));
     assert!(text_report.contains(&format!("127.0.0.1:{port}")) && text_report.contains("FULL"), "{text_report}");
+}
+
+#[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace")]
+fn an_all_namespaces_recording_keeps_each_namespace_and_the_one_that_went_away() {
+    require_root();
+    let netns = TestNetns::new();
+    let full = netns.enter(|| {
+        let server = listener("127.0.0.1:7400", 1);
+        let clients = connect_many(local_addr(&server), 3);
+        (server, clients)
+    });
+    let seen_by_ss = parse_ss(&netns.run("ss", &["-Hltn", "sport = :7400"]));
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let file = dir.path().join("rec");
+    let mut recorder = Command::new(SOCKSCOPE)
+        .args(["--all-netns", "record", "-o", text(&file), "--interval", "200ms", "--no-processes"])
+        .spawn()
+        .expect("the recorder starts");
+    let recorded = || Recording::open(std::slice::from_ref(&file)).map(|recording| recording.len()).unwrap_or(0);
+    assert!(wait_until(Duration::from_secs(10), || recorded() >= 2), "two rounds recorded");
+    let name = netns.name.clone();
+    drop((full, netns));
+    assert!(wait_until(Duration::from_secs(10), || recorded() >= 5), "rounds after the namespace went");
+    let _ = Command::new("kill").args(["-TERM", &recorder.id().to_string()]).status();
+    assert!(recorder.wait().expect("the recorder ends").success());
+
+    let report = |at: Option<&str>| -> serde_json::Value {
+        let mut command = Command::new(SOCKSCOPE);
+        command.args(["report", "--format", "json", "--from", text(&file)]);
+        if let Some(at) = at {
+            command.args(["--at", at]);
+        }
+        serde_json::from_str(&run_ok(&mut command)).expect("JSON")
+    };
+    let mut recording = Recording::open(std::slice::from_ref(&file)).expect("reads");
+    let second = recording.round(1).expect("round 1").taken_at.to_string();
+    let early = report(Some(&second));
+    assert_eq!(early["scope"], "all_netns");
+    let row = early["overview"]
+        .as_array()
+        .expect("overview")
+        .iter()
+        .find(|row| row["netns"]["name"] == name.as_str())
+        .cloned();
+    let row = row.unwrap_or_else(|| panic!("{name} is in the recording: {early}"));
+    assert_eq!(row["fullest_listener"]["local_port"], 7400);
+    let queue = (row["fullest_listener"]["accept_queue"].as_u64(), row["fullest_listener"]["backlog"].as_u64());
+    assert_eq!(vec![queue], seen_by_ss.iter().map(|l| (Some(l.recv_q), Some(l.send_q))).collect::<Vec<_>>());
+    let late = report(None);
+    let gone = late["overview"]
+        .as_array()
+        .expect("overview")
+        .iter()
+        .find(|row| row["netns"]["name"] == name.as_str())
+        .cloned();
+    assert_eq!(gone.map(|row| row["state"].clone()), Some(serde_json::json!("gone")), "{late}");
 }
 
 #[test]
@@ -257,4 +316,12 @@ fn replay_moves_through_the_recording_as_the_keys_say() {
     tmux.wait_for(&["200/200", "the end of the recording", "paused (60×)"]);
     at(&["3"], &["TCP sockets not recorded"]);
     at(&["q"], &[]);
+
+    let started_at = Tmux::start_command(
+        "replay-at",
+        &["env", "TZ=UTC", SOCKSCOPE, "replay", "--theme", "mono", "--at", "00:02", text(&file)],
+        160,
+        40,
+    );
+    started_at.wait_for(&["REPLAY", "2026-12-02 00:02:00 UTC", "121/200"]);
 }
