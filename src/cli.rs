@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::render::Format;
+use crate::render::{CheckFormat, Format};
 use crate::tui::theme::ThemeName;
 
 const ABOUT: &str = "Inspect Linux TCP listen queues, SYN queues, drops and the kernel settings that bound them";
@@ -44,6 +44,9 @@ Examples:
   sockscope --pid 4242                     the dashboard of a container's namespace (its main pid)
   sockscope report --all-netns             every namespace on the host, a summary table first
   sockscope check --all-netns              one status over every namespace
+  sockscope report --format prometheus -o /var/lib/node_exporter/textfile/sockscope.prom
+                                           for node_exporter's textfile collector (written atomically)
+  sockscope report --format openmetrics    the same series in OpenMetrics 1.0
 
 Privileges: everything works unprivileged except naming the processes that own other users' \
 sockets, which needs root (or CAP_SYS_PTRACE), and entering another network namespace (--netns, \
@@ -146,8 +149,8 @@ pub struct CheckArgs {
     pub interval: Duration,
 
     /// Output format: the status line and findings as text, or JSON.
-    #[arg(short, long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(short, long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
 }
 
 impl Default for ReportArgs {

@@ -9,7 +9,7 @@ use crate::advise::status::{Status, unreadable};
 use crate::cli::CheckArgs;
 use crate::collect::SampleSource;
 use crate::config::Config;
-use crate::render::{self, Format};
+use crate::render::{self, CheckFormat};
 
 /// Runs `check` over `source`; returns the plugin exit status.
 pub fn run(args: &CheckArgs, scope: &Scope, source: &mut dyn SampleSource, config: &Config) -> Result<u8, Failure> {
@@ -18,8 +18,8 @@ pub fn run(args: &CheckArgs, scope: &Scope, source: &mut dyn SampleSource, confi
     let (text, status) = match scope {
         Scope::All => {
             let text = match args.format {
-                Format::Text => render::scene::check(&scene),
-                Format::Json => render::scene::check_json(&scene).map_err(encoding)?,
+                CheckFormat::Text => render::scene::check(&scene),
+                CheckFormat::Json => render::scene::check_json(&scene).map_err(encoding)?,
             };
             (text, render::scene::status(&scene))
         }
@@ -30,8 +30,8 @@ pub fn run(args: &CheckArgs, scope: &Scope, source: &mut dyn SampleSource, confi
                 return Ok(Status::Unknown.exit_code());
             }
             let text = match args.format {
-                Format::Text => render::check::render(frame),
-                Format::Json => render::json::render_check(frame).map_err(encoding)?,
+                CheckFormat::Text => render::check::render(frame),
+                CheckFormat::Json => render::json::render_check(frame).map_err(encoding)?,
             };
             (text, Status::of(&frame.findings))
         }
