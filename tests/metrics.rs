@@ -1,6 +1,6 @@
 //! The metric expositions on the real kernel: `report --format prometheus|openmetrics` against
 //! `ss`, validated by `promtool` (classic format) and the strict OpenMetrics parser of the
-//! Python `prometheus_client`.
+//! Python `prometheus_client`; and `serve` over HTTP on loopback.
 //!
 //! promtool (Debian package `prometheus`) and the Python module (`python3-prometheus-client`)
 //! are required: a test that cannot find them fails and says what to install (`.ci/run`
@@ -8,7 +8,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -208,4 +210,154 @@ fn every_namespace_is_labelled_with_its_inode() {
     assert_eq!(value_of(&text, "sockscope_netns_info", &[theirs.as_str(), name.as_str()]), Some(1.0));
     assert_promtool_accepts(&text);
     parse_openmetrics(&sockscope(&["--all-netns", "report", "--format", "openmetrics", "--no-processes"]));
+}
+
+/// A `sockscope serve` on a port the kernel chose, stopped when dropped.
+struct Serve {
+    child: Child,
+    address: SocketAddr,
+}
+
+impl Serve {
+    fn start(extra: &[&str]) -> Serve {
+        let mut child = Command::new(SOCKSCOPE)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start sockscope serve");
+        let mut line = String::new();
+        BufReader::new(child.stderr.take().expect("stderr")).read_line(&mut line).expect("its first line");
+        let address = line
+            .trim()
+            .strip_prefix("sockscope: serving http://")
+            .and_then(|rest| rest.strip_suffix("/metrics"))
+            .and_then(|address| address.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"));
+        Serve { child, address }
+    }
+
+    /// Ends it with SIGTERM; its exit status.
+    fn terminate(mut self) -> Option<i32> {
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).expect("a pid");
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
+        let status = self.child.wait().expect("wait");
+        std::mem::forget(self);
+        status.code()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP/1.1 request on its own connection: status, headers (lower-case names), body.
+fn http(address: SocketAddr, method: &str, path: &str, accept: Option<&str>) -> (u16, Vec<(String, String)>, String) {
+    let mut stream = TcpStream::connect(address).expect("connect to serve");
+    stream.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+    let accept = accept.map(|value| format!("Accept: {value}\r\n")).unwrap_or_default();
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{accept}Connection: close\r\n\r\n").expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read the response");
+    let (head, body) = response.split_once("\r\n\r\n").expect("a header block");
+    let mut lines = head.lines();
+    let status =
+        lines.next().and_then(|line| line.split(' ').nth(1)).and_then(|code| code.parse().ok()).expect("status");
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
+        .collect();
+    (status, headers, body.to_string())
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+}
+
+#[test]
+fn serve_answers_both_formats_the_index_and_nothing_else() {
+    let serve = Serve::start(&["--interval", "60s", "--no-processes"]);
+    let (status, headers, classic) = http(serve.address, "GET", "/metrics", None);
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-type"), Some("text/plain; version=0.0.4; charset=utf-8"));
+    assert_promtool_accepts(&classic);
+    assert_eq!(value_of(&classic, "sockscope_scrapes_total", &[]), Some(1.0));
+    let prometheus = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+    let (status, headers, open) = http(serve.address, "GET", "/metrics", Some(prometheus));
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-type"), Some("application/openmetrics-text; version=1.0.0; charset=utf-8"));
+    let samples = parse_openmetrics(&open);
+    let serving = samples.iter().find(|(name, labels, _)| {
+        name == "sockscope_listen_accept_queue" && labels["lport"] == serve.address.port().to_string().as_str()
+    });
+    assert!(serving.is_some(), "serve sees its own listening socket");
+    let (status, headers, page) = http(serve.address, "GET", "/", None);
+    assert_eq!((status, header(&headers, "content-type")), (200, Some("text/html; charset=utf-8")));
+    assert!(page.contains("<a href=\"/metrics\">"), "{page}");
+    assert_eq!(http(serve.address, "GET", "/secret", None).0, 404);
+    let (status, headers, _) = http(serve.address, "POST", "/metrics", None);
+    assert_eq!((status, header(&headers, "allow")), (405, Some("GET, HEAD")));
+    assert_eq!(serve.terminate(), Some(0), "SIGTERM ends it with status 0");
+}
+
+#[test]
+fn concurrent_scrapes_within_an_interval_share_one_collection() {
+    const SCRAPES: usize = 50;
+    let serve = Serve::start(&["--interval", "60s", "--no-processes"]);
+    let barrier = std::sync::Barrier::new(SCRAPES);
+    let bodies: Vec<String> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..SCRAPES)
+            .map(|_| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    http(serve.address, "GET", "/metrics", None)
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|thread| thread.join().expect("a scrape"))
+            .map(|(status, _, body)| {
+                assert_eq!(status, 200);
+                body
+            })
+            .collect()
+    });
+    let collections: BTreeSet<u64> =
+        bodies.iter().filter_map(|body| value_of(body, "sockscope_collections_total", &[])).map(|v| v as u64).collect();
+    assert_eq!(collections, BTreeSet::from([1]), "one collection for every scrape");
+    let scrapes: BTreeSet<u64> =
+        bodies.iter().filter_map(|body| value_of(body, "sockscope_scrapes_total", &[])).map(|v| v as u64).collect();
+    assert_eq!(scrapes, (1..=SCRAPES as u64).collect(), "each scrape counted once");
+    let (_, _, after) = http(serve.address, "GET", "/metrics", None);
+    assert_eq!(value_of(&after, "sockscope_collections_total", &[]), Some(1.0), "still within the interval");
+}
+
+#[test]
+fn a_scrape_after_the_interval_takes_a_new_collection() {
+    let serve = Serve::start(&["--interval", "200ms", "--no-processes"]);
+    let (_, _, first) = http(serve.address, "GET", "/metrics", None);
+    std::thread::sleep(Duration::from_millis(300));
+    let (_, _, second) = http(serve.address, "GET", "/metrics", None);
+    assert_eq!(value_of(&first, "sockscope_collections_total", &[]), Some(1.0));
+    assert_eq!(value_of(&second, "sockscope_collections_total", &[]), Some(2.0));
+    let at = |body: &str| value_of(body, "sockscope_collection_timestamp_seconds", &[]).expect("timestamp");
+    assert!(at(&second) - at(&first) >= 0.2, "a later sample");
+}
+
+#[test]
+fn a_second_serve_on_the_same_port_is_one_line_and_status_1() {
+    let serve = Serve::start(&["--no-processes"]);
+    let address = serve.address.to_string();
+    let output = Command::new(SOCKSCOPE).args(["serve", "--listen", &address]).output().expect("run");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr, format!("sockscope: error: cannot listen on {address}: address already in use\n"));
+    let output = Command::new(SOCKSCOPE).args(["serve", "--listen", "localhost"]).output().expect("run");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!((output.status.code(), stderr.lines().count()), (Some(2), 1), "a bad address: {stderr}");
+    assert!(stderr.contains("--listen"), "{stderr}");
 }

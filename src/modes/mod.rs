@@ -1,11 +1,12 @@
-//! The modes of the command line — the dashboard, `report`, `check`, completions and the man
-//! page — and the one place a parsed command line becomes work: pick the mode, run it, and turn
-//! every failure into one line for stderr and an exit status.
+//! The modes of the command line — the dashboard, `report`, `check`, `serve`, completions and
+//! the man page — and the one place a parsed command line becomes work: pick the mode, run it,
+//! and turn every failure into one line for stderr and an exit status.
 
 pub mod check;
 pub mod dashboard;
 pub mod output;
 pub mod report;
+pub mod serve;
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -66,6 +67,10 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Some(Command::Check(args)) => {
             let (scope, mut source, config) = live(&cli)?;
             check::run(args, &scope, source.as_mut(), &config)
+        }
+        Some(Command::Serve(args)) => {
+            let (_, source, config) = live(&cli)?;
+            serve::run(args, source, &config)
         }
         Some(Command::Completions { shell }) => {
             let mut script = Vec::new();

@@ -82,11 +82,32 @@ pub fn render_frame(frame: &Frame, exposition: Exposition) -> String {
     encoder.text
 }
 
-/// The series of every namespace of a scene, without the end of the document.
+/// The series of every namespace of a scene, without the end of the document: `serve` adds its
+/// own families after them.
 pub fn families(scene: &Scene, exposition: Exposition) -> String {
     let namespaces: Vec<Namespace<'_>> = scene.views.iter().map(Namespace::of_view).collect();
     let mut encoder = Encoder::new(exposition);
     encoder.families(&scene_families(), &namespaces);
+    encoder.text
+}
+
+/// What `serve` knows about itself, for its self-metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ServeStats {
+    /// Requests for `/metrics` answered so far, the current one included.
+    pub scrapes: u64,
+    /// Collections (rounds of samples) taken so far.
+    pub collections: u64,
+    /// Wall time of the last collection: every namespace's sample, model and findings.
+    pub collection_seconds: f64,
+    /// When the last collection started, in seconds since the Unix epoch.
+    pub collected_at: f64,
+}
+
+/// `serve`'s self-metrics, without the end of the document.
+pub fn serve_families(stats: &ServeStats, exposition: Exposition) -> String {
+    let mut encoder = Encoder::new(exposition);
+    encoder.families(&self_families(), std::slice::from_ref(stats));
     encoder.text
 }
 
@@ -141,7 +162,7 @@ impl Meta {
     }
 }
 
-/// How a family takes its samples from one row (a namespace).
+/// How a family takes its samples from one row (a namespace, or `serve`'s own numbers).
 type Sampler<T> = Box<dyn Fn(&T, &mut Vec<Sample>)>;
 
 /// One family of the table: its metadata and how to take its samples from one row.
@@ -698,6 +719,46 @@ fn interface_families<'a>() -> Vec<Family<Namespace<'a>>> {
     ]
 }
 
+/// `serve`'s own families.
+fn self_families() -> Vec<Family<ServeStats>> {
+    vec![
+        Family::new(
+            "sockscope_build",
+            Type::Info,
+            "The sockscope that serves these metrics.",
+            |_: &ServeStats, out| {
+                out.push(Labels::default().with("version", env!("CARGO_PKG_VERSION")).value(Value::Unsigned(1)));
+            },
+        ),
+        own("sockscope_scrapes", Type::Counter, "Requests for /metrics answered, this one included.", |stats| {
+            Value::Unsigned(stats.scrapes)
+        }),
+        own(
+            "sockscope_collections",
+            Type::Counter,
+            "Collections taken: scrapes within one --interval share one.",
+            |stats| Value::Unsigned(stats.collections),
+        ),
+        own(
+            "sockscope_collection_duration_seconds",
+            Type::Gauge,
+            "Wall time of the last collection: every namespace's sample, model and findings.",
+            |stats| Value::Real(stats.collection_seconds),
+        ),
+        own(
+            "sockscope_collection_timestamp_seconds",
+            Type::Gauge,
+            "When the last collection started, in seconds since the Unix epoch.",
+            |stats| Value::Real(stats.collected_at),
+        ),
+    ]
+}
+
+/// A family of one unlabelled sample of `serve`'s own numbers.
+fn own(name: &str, kind: Type, help: &str, value: fn(&ServeStats) -> Value) -> Family<ServeStats> {
+    Family::new(name, kind, help, move |stats: &ServeStats, out| out.push(Labels::default().value(value(stats))))
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -847,8 +908,9 @@ mod tests {
 
     #[test]
     fn every_family_name_is_valid_unique_and_ends_with_its_unit() {
-        let names: Vec<String> = scene_families().iter().map(|f| f.meta.sample_name()).collect();
-        for family in scene_families().iter().map(|f| &f.meta) {
+        let mut names: Vec<String> = scene_families().iter().map(|f| f.meta.sample_name()).collect();
+        names.extend(self_families().iter().map(|f| f.meta.sample_name()));
+        for family in scene_families().iter().map(|f| &f.meta).chain(self_families().iter().map(|f| &f.meta)) {
             assert!(family.name.starts_with("sockscope_"), "{}", family.name);
             assert!(
                 family.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
@@ -867,7 +929,7 @@ mod tests {
     #[test]
     fn readme_lists_every_family_with_its_type() {
         let readme = include_str!("../../README.md");
-        for meta in scene_families().iter().map(|f| &f.meta) {
+        for meta in scene_families().iter().map(|f| &f.meta).chain(self_families().iter().map(|f| &f.meta)) {
             let row = format!("| `{}` | {} |", meta.sample_name(), meta.kind.name());
             assert!(readme.contains(&row), "README's metric table lacks the row starting {row}");
         }
@@ -887,5 +949,15 @@ mod tests {
         assert_eq!(encoder.text, "", "a family without samples is left out");
         encoder.family(&meta, &[Labels::default().value(Value::Unsigned(3))]);
         assert_eq!(encoder.text, "# HELP sockscope_x h\n# TYPE sockscope_x gauge\nsockscope_x 3\n");
+    }
+
+    #[test]
+    fn serve_adds_its_own_counters() {
+        let stats = ServeStats { scrapes: 3, collections: 1, collection_seconds: 0.5, collected_at: 1.5 };
+        let text = serve_families(&stats, Exposition::OpenMetrics);
+        assert!(text.contains("# TYPE sockscope_scrapes counter\nsockscope_scrapes_total 3\n"), "{text}");
+        assert!(text.contains("sockscope_collections_total 1\n"));
+        assert!(text.contains("sockscope_collection_duration_seconds 0.5\n"));
+        assert!(text.contains(&format!("sockscope_build_info{{version=\"{}\"}} 1\n", env!("CARGO_PKG_VERSION"))));
     }
 }
