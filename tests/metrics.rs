@@ -1,6 +1,7 @@
 //! The metric expositions on the real kernel: `report --format prometheus|openmetrics` against
 //! `ss`, validated by `promtool` (classic format) and the strict OpenMetrics parser of the
-//! Python `prometheus_client`; and `serve` over HTTP on loopback.
+//! Python `prometheus_client`; `serve` over HTTP on loopback; the alert rules and the Grafana
+//! dashboard's queries checked by `promtool`.
 //!
 //! promtool (Debian package `prometheus`) and the Python module (`python3-prometheus-client`)
 //! are required: a test that cannot find them fails and says what to install (`.ci/run`
@@ -210,6 +211,61 @@ fn every_namespace_is_labelled_with_its_inode() {
     assert_eq!(value_of(&text, "sockscope_netns_info", &[theirs.as_str(), name.as_str()]), Some(1.0));
     assert_promtool_accepts(&text);
     parse_openmetrics(&sockscope(&["--all-netns", "report", "--format", "openmetrics", "--no-processes"]));
+}
+
+#[test]
+fn the_alert_rules_pass_promtool_and_their_tests() {
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/prometheus/sockscope.rules.yml");
+    let tests = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/prometheus/sockscope.rules.test.yml");
+    for args in [["check", "rules", rules], ["test", "rules", tests]] {
+        let output = Command::new("promtool").args(args).output().unwrap_or_else(|error| {
+            panic!("cannot run promtool ({error}): install Debian's `prometheus` package; .ci/run installs it")
+        });
+        assert!(output.status.success(), "promtool {args:?}: {}", String::from_utf8_lossy(&output.stdout));
+    }
+}
+
+/// Every `sockscope_` name a PromQL text mentions (regular expressions such as
+/// `sockscope_tcpext_.+` are left out).
+fn metric_names(text: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for (start, _) in text.match_indices("sockscope_") {
+        let name: String = text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        if !name.ends_with('_') && !text[start + name.len()..].starts_with(['.', '(', '[', '*', '+']) {
+            names.insert(name);
+        }
+    }
+    names
+}
+
+#[test]
+fn the_dashboard_queries_parse_and_every_name_is_an_exported_family() {
+    let dashboard: Value = serde_json::from_str(include_str!("../assets/grafana/sockscope.json")).expect("JSON");
+    let exprs: Vec<String> = dashboard["panels"]
+        .as_array()
+        .expect("panels")
+        .iter()
+        .flat_map(|panel| panel["targets"].as_array().cloned().unwrap_or_default())
+        .filter_map(|target| target["expr"].as_str().map(str::to_string))
+        .collect();
+    assert!(exprs.len() >= 8, "{exprs:?}");
+    let mut rules = String::from("groups:\n  - name: dashboard\n    rules:\n");
+    for (index, expr) in exprs.iter().enumerate() {
+        let expr = expr.replace("$__rate_interval", "5m").replace("$instance", ".*").replace("$netns", ".*");
+        rules.push_str(&format!("      - record: dashboard:query{index}\n        expr: {}\n", serde_json::json!(expr)));
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("dashboard.rules.yml");
+    std::fs::write(&path, rules).expect("write");
+    let output = Command::new("promtool").args(["check", "rules"]).arg(&path).output().expect("promtool runs");
+    assert!(output.status.success(), "the dashboard's queries: {}", String::from_utf8_lossy(&output.stdout));
+    let readme = include_str!("../README.md");
+    let mentioned = metric_names(&exprs.join("\n"))
+        .into_iter()
+        .chain(metric_names(include_str!("../assets/prometheus/sockscope.rules.yml")));
+    for name in mentioned {
+        assert!(readme.contains(&format!("| `{name}` |")), "{name} is not in README's metric table");
+    }
 }
 
 /// A `sockscope serve` on a port the kernel chose, stopped when dropped.
