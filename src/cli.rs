@@ -1,12 +1,13 @@
 //! The command line, defined once with clap: parsing, `--help`, the man page and the shell
 //! completions all come from these types.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::render::Format;
+use crate::render::{CheckFormat, Format};
 use crate::tui::theme::ThemeName;
 
 const ABOUT: &str = "Inspect Linux TCP listen queues, SYN queues, drops and the kernel settings that bound them";
@@ -29,6 +30,7 @@ Exit status:
   1  runtime failure (for example the output file could not be written)
   2  usage error (bad arguments or configuration)
   check mode: 0 OK (nothing above info), 1 WARNING, 2 CRITICAL, 3 UNKNOWN (could not judge)
+  serve: 0 after SIGTERM or SIGINT; 1 when it cannot listen (for example the port is in use)
 
 Dashboard exit status: 0 after q or Ctrl-C; 128 + the signal number after SIGTERM, SIGHUP, SIGQUIT or SIGINT.
 
@@ -49,6 +51,12 @@ Examples:
   sockscope replay /var/lib/sockscope/rec* the dashboard over the recording, with time controls
   sockscope report --from rec --at 03:12   the report as recorded at 03:12, rates included
   sockscope check --from rec --at -10m     judge the moment ten minutes before the end
+  sockscope report --format prometheus -o /var/lib/node_exporter/textfile/sockscope.prom
+                                           for node_exporter's textfile collector (written atomically)
+  sockscope report --format openmetrics    the same series in OpenMetrics 1.0
+  sockscope serve                          Prometheus metrics at http://127.0.0.1:9437/metrics
+  sockscope --all-netns serve --listen 0.0.0.0:9437 --interval 15s
+                                           every namespace, on every address, one collection per 15 s
 
 Privileges: everything works unprivileged except naming the processes that own other users' \
 sockets, which needs root (or CAP_SYS_PTRACE), and entering another network namespace (--netns, \
@@ -105,6 +113,8 @@ pub enum Command {
     Record(RecordArgs),
     /// Replay recordings in the dashboard: every view, with time controls (arrows, [ ], t, space).
     Replay(ReplayArgs),
+    /// Serve Prometheus metrics over HTTP at /metrics (OpenMetrics or the classic text format), read-only, until SIGTERM or SIGINT.
+    Serve(ServeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell to complete for.
@@ -233,12 +243,25 @@ pub struct CheckArgs {
     pub interval: Duration,
 
     /// Output format: the status line and findings as text, or JSON.
-    #[arg(short, long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(short, long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
 
     /// Judge a recorded moment instead of the live kernel.
     #[command(flatten)]
     pub recorded: FromArgs,
+}
+
+/// Options of `sockscope serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on, e.g. `0.0.0.0:9437` or `[::1]:9437`. The default is loopback
+    /// only: expose it further only where the network is trusted.
+    #[arg(short, long, value_name = "ADDR:PORT", default_value = crate::modes::serve::DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+
+    /// Shortest time between two collections: scrapes within it share one sample (e.g. 5s, 15s, 1m).
+    #[arg(short, long, value_name = "DURATION", value_parser = parse_interval, default_value = "5s")]
+    pub interval: Duration,
 }
 
 impl Default for ReportArgs {

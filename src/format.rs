@@ -7,7 +7,7 @@
 //! chosen by whoever created them. Printed raw, an escape sequence in such a name would be
 //! executed by the terminal, and a bidi override would reorder the line. Every front end that
 //! prints text passes such strings through [`sanitize`]; JSON output keeps them lossless (serde
-//! escapes them).
+//! escapes them), and so do the metric expositions, through [`label_value`].
 
 use std::borrow::Cow;
 
@@ -111,6 +111,26 @@ pub fn sanitize(text: &str) -> Cow<'_, str> {
     Cow::Owned(clean)
 }
 
+/// A label value of the Prometheus and OpenMetrics text formats, between its double quotes:
+/// backslash, double quote and line feed escaped (`\\`, `\"`, `\n`), the only three both
+/// formats define; everything else, control characters included, stays as it is, so a parser
+/// gives back the name the process chose.
+pub fn label_value(text: &str) -> Cow<'_, str> {
+    if !text.contains(['\\', '"', '\n']) {
+        return Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\\' => escaped.push_str("\\\\"),
+            '"' => escaped.push_str("\\\""),
+            '\n' => escaped.push_str("\\n"),
+            c => escaped.push(c),
+        }
+    }
+    Cow::Owned(escaped)
+}
+
 /// A network namespace for people: `net:[4026532290] web`, sanitised.
 pub fn netns(netns: &crate::sample::Netns) -> String {
     match &netns.name {
@@ -176,6 +196,15 @@ mod tests {
     fn plain_names_are_untouched() {
         assert!(matches!(sanitize("nginx: worker"), Cow::Borrowed(_)));
         assert_eq!(sanitize("日本語"), "日本語");
+    }
+
+    #[test]
+    fn label_values_escape_backslash_quote_and_newline_only() {
+        assert!(matches!(label_value("nginx: worker"), Cow::Borrowed(_)));
+        assert_eq!(label_value(r#"we"ird\x"#), r#"we\"ird\\x"#);
+        assert_eq!(label_value("two\nlines"), "two\\nlines");
+        assert_eq!(label_value("tab\there\x1b"), "tab\there\x1b", "the formats define no other escape");
+        assert_eq!(label_value(""), "");
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! owns which, so each member shows the group's count and [`ListenerView::syn_shared_by`] says
 //! how many share it. Requests that match no listener are kept as unattributed.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::Serialize;
@@ -74,6 +75,10 @@ pub struct ListenerView {
     pub syn_retransmitted: Option<u32>,
     /// How many listener sockets share `syn_queue` (an `SO_REUSEPORT` group); 1 normally.
     pub syn_shared_by: u32,
+    /// When several listener sockets share this protocol and endpoint — an `SO_REUSEPORT`
+    /// group, or sockets bound to different devices — this one's position among them in cookie
+    /// order, from 0; `None` when it is alone. It tells their metric series apart.
+    pub sibling: Option<u32>,
     /// The SYN_RECV groups (per local address) attributed to this listener.
     pub syn_recv: Vec<SynRecvGroup>,
     /// Peers of those requests (at most [`SYN_RECV_PEERS`]), when every socket was collected.
@@ -147,8 +152,29 @@ pub fn listeners(
     for view in &mut views {
         view.level = fill_level(view.fill, view.full, limits);
     }
+    number_siblings(&mut views);
     views.sort_by(fullest_first);
     (views, attribution.map(|a| a.unattributed).unwrap_or_default())
+}
+
+/// Gives each socket of a group sharing one protocol and endpoint its position in the group,
+/// in cookie order; a socket alone on its endpoint keeps `None`.
+fn number_siblings(views: &mut [ListenerView]) {
+    let mut groups: BTreeMap<(Protocol, &Endpoint), Vec<(u64, usize)>> = BTreeMap::new();
+    for (index, view) in views.iter().enumerate() {
+        groups.entry((view.protocol, &view.endpoint)).or_default().push((view.key.cookie, index));
+    }
+    let numbered: Vec<(usize, u32)> = groups
+        .into_values()
+        .filter(|members| members.len() > 1)
+        .flat_map(|mut members| {
+            members.sort_unstable();
+            members.into_iter().zip(0..).map(|((_, index), position)| (index, position))
+        })
+        .collect();
+    for (index, position) in numbered {
+        views[index].sibling = Some(position);
+    }
 }
 
 /// The order listeners are shown in: fullest accept queue first, then the longest queue, then
@@ -219,6 +245,7 @@ fn tcp_view(
         syn_queue: None,
         syn_retransmitted: None,
         syn_shared_by: 1,
+        sibling: None,
         syn_recv: Vec::new(),
         syn_recv_peers: Vec::new(),
         drops: listener.drops.map(u64::from),
@@ -245,6 +272,7 @@ fn unix_view(current: &Sample, listener: &UnixListener, netns: u64) -> ListenerV
         syn_queue: None,
         syn_retransmitted: None,
         syn_shared_by: 1,
+        sibling: None,
         syn_recv: Vec::new(),
         syn_recv_peers: Vec::new(),
         drops: None,
@@ -406,6 +434,21 @@ mod tests {
             SynShare { requests: 6, retransmitted: 1, shared_by: 2, groups: groups.clone() }
         );
         assert_eq!(result.per_listener[1], SynShare { requests: 6, retransmitted: 1, shared_by: 2, groups });
+    }
+
+    #[test]
+    fn sockets_sharing_an_endpoint_are_numbered_in_cookie_order() {
+        let group = [
+            listener(Family::Ipv4, "0.0.0.0", 8080, 30),
+            listener(Family::Ipv4, "0.0.0.0", 8080, 10),
+            listener(Family::Ipv4, "0.0.0.0", 8081, 20),
+            listener(Family::Ipv6, "::", 8080, 40),
+        ];
+        let sample = Sample { tcp_listeners: Some(group.to_vec()), ..Sample::default() };
+        let (views, _) = listeners(&sample, None, None, &Limits::default());
+        let sibling = |cookie: u64| views.iter().find(|view| view.cookie() == cookie).and_then(|view| view.sibling);
+        assert_eq!((sibling(10), sibling(30)), (Some(0), Some(1)), "the group on 0.0.0.0:8080");
+        assert_eq!((sibling(20), sibling(40)), (None, None), "alone on their endpoints");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::{Failure, Scope};
 use crate::advise::status::{Status, unreadable};
 use crate::cli::CheckArgs;
 use crate::engine::Scene;
-use crate::render::{self, Format};
+use crate::render::{self, CheckFormat};
 
 /// Runs `check` over the scene of a live source (two rounds `--interval` apart) or of a
 /// recorded moment; returns the plugin exit status.
@@ -17,8 +17,8 @@ pub fn run(args: &CheckArgs, scope: &Scope, scene: &Scene) -> Result<u8, Failure
     let (text, status) = match scope {
         Scope::All => {
             let text = match args.format {
-                Format::Text => render::scene::check(scene),
-                Format::Json => render::scene::check_json(scene).map_err(encoding)?,
+                CheckFormat::Text => render::scene::check(scene),
+                CheckFormat::Json => render::scene::check_json(scene).map_err(encoding)?,
             };
             (text, render::scene::status(scene))
         }
@@ -29,8 +29,8 @@ pub fn run(args: &CheckArgs, scope: &Scope, scene: &Scene) -> Result<u8, Failure
                 return Ok(Status::Unknown.exit_code());
             }
             let text = match args.format {
-                Format::Text => render::check::render(frame),
-                Format::Json => render::json::render_check(frame).map_err(encoding)?,
+                CheckFormat::Text => render::check::render(frame),
+                CheckFormat::Json => render::json::render_check(frame).map_err(encoding)?,
             };
             (text, Status::of(&frame.findings))
         }

@@ -1,6 +1,6 @@
-//! The modes of the command line — the dashboard, `report`, `check`, completions and the man
-//! page — and the one place a parsed command line becomes work: pick the mode, run it, and turn
-//! every failure into one line for stderr and an exit status.
+//! The modes of the command line — the dashboard, `report`, `check`, `serve`, completions and
+//! the man page — and the one place a parsed command line becomes work: pick the mode, run it,
+//! and turn every failure into one line for stderr and an exit status.
 
 pub mod check;
 pub mod dashboard;
@@ -9,6 +9,7 @@ pub mod record;
 pub mod recorded;
 pub mod replay;
 pub mod report;
+pub mod serve;
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -92,6 +93,10 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
             let config = load_config(&cli.config)?;
             let (scope, recording) = recorded::open(&cli, &args.files)?;
             replay::run(args, &scope, recording, config)
+        }
+        Some(Command::Serve(args)) => {
+            let (_, source, config) = live(&cli)?;
+            serve::run(args, source, &config)
         }
         Some(Command::Completions { shell }) => {
             let mut script = Vec::new();

@@ -21,6 +21,8 @@ pub fn render(scene: &Scene, format: Format) -> Result<String, serde_json::Error
     match format {
         Format::Text => Ok(text(scene)),
         Format::Json => json::to_text(&report(scene)),
+        Format::OpenMetrics => Ok(super::metrics::render(scene, super::metrics::Exposition::OpenMetrics)),
+        Format::Prometheus => Ok(super::metrics::render(scene, super::metrics::Exposition::Prometheus)),
     }
 }
 
@@ -30,9 +32,14 @@ pub fn view_status(view: &View) -> Option<Status> {
     match (&view.state, &view.frame) {
         (ViewState::Gone { .. }, _) => None,
         (ViewState::Unavailable { .. }, _) | (ViewState::Live, None) => Some(Status::Unknown),
-        (ViewState::Live, Some(frame)) if unreadable(&frame.sample).is_some() => Some(Status::Unknown),
-        (ViewState::Live, Some(frame)) => Some(Status::of(&frame.findings)),
+        (ViewState::Live, Some(frame)) => Some(frame_status(frame)),
     }
+}
+
+/// The status of a namespace's frame: its findings' verdict, UNKNOWN when nothing central could
+/// be read.
+pub fn frame_status(frame: &Frame) -> Status {
+    if unreadable(&frame.sample).is_some() { Status::Unknown } else { Status::of(&frame.findings) }
 }
 
 /// One status over every namespace (see [`Status::combine`]).
