@@ -135,7 +135,10 @@ fn a_process_leaving_150_connections_in_close_wait() {
         ss_state_counts(&netns.run("ss", &["-Htan"])).get("CLOSE_WAIT") == Some(&150)
     }));
     let (status, json) = check(&netns, &[]);
-    let leak = with_id(&json, "close-wait-leak");
+    // Another test's child, between fork and exec, briefly holds copies of this process's
+    // descriptors and is rightly named as well: only this process's finding is checked.
+    let mut leak = with_id(&json, "close-wait-leak");
+    leak.retain(|finding| finding["subject"]["process"]["pid"] == std::process::id());
     assert_eq!(leak.len(), 1, "{}", json["findings"]);
     assert_eq!(leak[0]["severity"], "warning");
     assert_eq!(leak[0]["subject"]["kind"], "process");
