@@ -24,7 +24,7 @@ use procfs::ProcError;
 use procfs::process::{FDTarget, LimitValue, Process};
 use rustix::process::{Resource, Rlimit, Signal};
 use rustix::time::ClockId;
-use sockscope::collect::host::processes::ProcessIndex;
+use sockscope::collect::host::processes::{ProcessIndex, Wanted};
 use sockscope::sample::{ProcessRef, ProcessTable};
 
 /// Set in a child to the number of sockets it holds.
@@ -121,7 +121,8 @@ fn thread_cpu() -> f64 {
 
 /// sockscope's walk, as `Host` runs it, from an empty cache.
 fn hand_written(wanted: &[u64]) -> ProcessTable {
-    ProcessIndex::new(Path::new("/proc")).attribute(wanted).expect("walk /proc")
+    let wanted: Vec<Wanted> = wanted.iter().map(|inode| Wanted { inode: *inode, uid: None }).collect();
+    ProcessIndex::new(Path::new("/proc")).attribute(&wanted).expect("walk /proc")
 }
 
 /// The same owner map and limits through procfs 0.18. Like the hand-written walk: every fd of

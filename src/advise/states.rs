@@ -258,6 +258,7 @@ mod tests {
                     local_port: 40000 + n as u16,
                     inode: 1000 + n,
                     cookie: 5000 + n,
+                    uid: Some(0),
                 })
                 .collect();
         }

@@ -21,7 +21,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use serde::Serialize;
 
 use super::identity::{Endpoint, ListenerKey};
-use super::sockets::owners;
+use super::sockets::{owners, owners_resolving};
 use super::{Level, Limits, rates};
 use crate::sample::{Family, ProcessRef, Sample, SynRecvGroup, TcpListener, TcpState, UnixListener};
 
@@ -97,6 +97,9 @@ pub struct ListenerView {
     pub v6only: Option<bool>,
     /// Processes holding the socket.
     pub processes: Vec<ProcessRef>,
+    /// Whether its owners are still being looked for (a background walk of `/proc`), so an
+    /// empty `processes` means "not known yet" rather than "none found".
+    pub owners_resolving: bool,
 }
 
 impl ListenerView {
@@ -255,6 +258,7 @@ fn tcp_view(
         uid: Some(listener.uid),
         v6only: listener.v6only,
         processes: owners(current, listener.inode),
+        owners_resolving: owners_resolving(current, listener.inode),
     }
 }
 
@@ -282,6 +286,7 @@ fn unix_view(current: &Sample, listener: &UnixListener, netns: u64) -> ListenerV
         uid: listener.uid,
         v6only: None,
         processes: owners(current, listener.inode),
+        owners_resolving: owners_resolving(current, listener.inode),
     }
 }
 

@@ -11,6 +11,11 @@ pub fn owners(sample: &Sample, inode: u64) -> Vec<ProcessRef> {
     owners_of(sample, inode).to_vec()
 }
 
+/// Whether the owners of a socket are still being looked for.
+pub fn owners_resolving(sample: &Sample, inode: u64) -> bool {
+    sample.processes.as_ref().is_some_and(|table| table.resolving.contains(&inode))
+}
+
 /// The processes holding a socket, borrowed from the sample (empty when unknown).
 pub fn owners_of(sample: &Sample, inode: u64) -> &[ProcessRef] {
     sample.processes.as_ref().and_then(|table| table.owners.get(&inode)).map_or(&[], Vec::as_slice)

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use clap::CommandFactory;
 
 use crate::cli::{Cli, Command, FromArgs, ReportArgs};
+use crate::collect::host::Attribution;
 use crate::collect::{AllNamespaces, HostServices, Live, ProcPaths, SampleSource, Target, TargetError};
 use crate::config::Config;
 use crate::sample::CollectPlan;
@@ -47,20 +48,22 @@ impl Failure {
 /// signal ended the dashboard).
 pub fn run(cli: Cli) -> Result<u8, Failure> {
     let plan = CollectPlan { processes: !cli.no_processes, ..CollectPlan::default() };
-    let live = |cli: &Cli| -> Result<(Scope, Box<dyn SampleSource + Send>, Config), Failure> {
+    // One-shot modes wait for every owner; the continuous ones look for owners in the
+    // background so a walk of /proc never delays a sample.
+    let live = |cli: &Cli, attribution| -> Result<(Scope, Box<dyn SampleSource + Send>, Config), Failure> {
         let config = load_config(&cli.config)?;
         let scope = Scope::of(cli)?;
-        let source = open(&scope, plan)?;
+        let source = open(&scope, plan, attribution)?;
         Ok((scope, source, config))
     };
     match &cli.command {
         None if std::io::stdout().is_terminal() => {
-            let (scope, source, config) = live(&cli)?;
+            let (scope, source, config) = live(&cli, Attribution::Background)?;
             dashboard::run(&cli.dashboard, &scope, source, config)
         }
         None => {
             let args = ReportArgs { interval: cli.dashboard.interval, ..ReportArgs::default() };
-            let (scope, mut source, config) = live(&cli)?;
+            let (scope, mut source, config) = live(&cli, Attribution::Inline)?;
             let scene = report::scene(source.as_mut(), &config, args.interval)?;
             report::run(&args, &scope, &scene).map(|()| 0)
         }
@@ -69,7 +72,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
             report::run(args, &scope, &scene).map(|()| 0)
         }
         Some(Command::Report(args)) => {
-            let (scope, mut source, config) = live(&cli)?;
+            let (scope, mut source, config) = live(&cli, Attribution::Inline)?;
             let scene = report::scene(source.as_mut(), &config, args.interval)?;
             report::run(args, &scope, &scene).map(|()| 0)
         }
@@ -78,7 +81,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
             check::run(args, &scope, &scene)
         }
         Some(Command::Check(args)) => {
-            let (scope, mut source, config) = live(&cli)?;
+            let (scope, mut source, config) = live(&cli, Attribution::Inline)?;
             let scene = report::scene(source.as_mut(), &config, Some(args.interval))?;
             check::run(args, &scope, &scene)
         }
@@ -86,7 +89,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
             let plan = CollectPlan { connections: args.connections, ..plan };
             load_config(&cli.config)?;
             let scope = Scope::of(&cli)?;
-            let mut source = open(&scope, plan)?;
+            let mut source = open(&scope, plan, Attribution::Background)?;
             record::run(args, &scope, source.as_mut())
         }
         Some(Command::Replay(args)) => {
@@ -95,7 +98,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
             replay::run(args, &scope, recording, config)
         }
         Some(Command::Serve(args)) => {
-            let (_, source, config) = live(&cli)?;
+            let (_, source, config) = live(&cli, Attribution::Background)?;
             serve::run(args, source, &config)
         }
         Some(Command::Completions { shell }) => {
@@ -167,9 +170,14 @@ fn target_failure(error: TargetError) -> Failure {
     Failure { code, message: error.to_string() }
 }
 
-/// The live source of a scope, with the host-wide services of this process.
-pub fn open(scope: &Scope, plan: CollectPlan) -> Result<Box<dyn SampleSource + Send>, Failure> {
-    let services = Arc::new(HostServices::new(&ProcPaths::live()));
+/// The live source of a scope, with the host-wide services of this process, looking for
+/// socket owners as `attribution` says.
+pub fn open(
+    scope: &Scope,
+    plan: CollectPlan,
+    attribution: Attribution,
+) -> Result<Box<dyn SampleSource + Send>, Failure> {
+    let services = Arc::new(HostServices::new(&ProcPaths::live()).attributing(attribution));
     match scope {
         Scope::All => Ok(Box::new(AllNamespaces::new(plan, services))),
         Scope::One(target) => {

@@ -1,6 +1,6 @@
 //! Which processes hold the sockets sockscope attributes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -10,7 +10,7 @@ pub struct ProcessTable {
     /// Processes holding each socket, by socket inode; a socket can be shared (for example by
     /// a master process and its workers).
     pub owners: BTreeMap<u64, Vec<ProcessRef>>,
-    /// Processes whose descriptors were read.
+    /// Processes whose descriptors were read by the last full walk of `/proc`.
     pub scanned: u32,
     /// Processes that exited while being read.
     pub vanished: u32,
@@ -19,6 +19,10 @@ pub struct ProcessTable {
     /// Soft `RLIMIT_NOFILE` of the owning processes, by pid (from `/proc/<pid>/limits`).
     #[serde(default)]
     pub open_files_limit: BTreeMap<u32, u64>,
+    /// Sockets whose owners are being looked for (a walk of `/proc` runs in the background);
+    /// they have no entry in `owners` yet.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub resolving: BTreeSet<u64>,
 }
 
 impl ProcessTable {
@@ -37,7 +41,15 @@ impl ProcessTable {
             .filter(|(pid, _)| owners.values().flatten().any(|owner| owner.pid == **pid))
             .map(|(pid, limit)| (*pid, *limit))
             .collect();
-        ProcessTable { owners, scanned: self.scanned, vanished: self.vanished, denied: self.denied, open_files_limit }
+        let resolving = self.resolving.iter().filter(|inode| inodes.binary_search(inode).is_ok()).copied().collect();
+        ProcessTable {
+            owners,
+            scanned: self.scanned,
+            vanished: self.vanished,
+            denied: self.denied,
+            open_files_limit,
+            resolving,
+        }
     }
 }
 

@@ -34,6 +34,9 @@ pub struct CloseWaitSocket {
     pub inode: u64,
     /// Kernel socket cookie.
     pub cookie: u64,
+    /// The socket's owner uid (recordings made before it was kept read as unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<u32>,
 }
 
 /// Number of TCP sockets in each state, as `ss -tan` lists them.

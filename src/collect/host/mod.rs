@@ -13,7 +13,8 @@ pub mod namespaces;
 pub mod processes;
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::ProcPaths;
@@ -30,9 +31,22 @@ pub struct HostServices {
     sys_cpu: PathBuf,
     kmsg: PathBuf,
     run_netns: PathBuf,
-    processes: Mutex<ProcessIndex>,
+    processes: Arc<Mutex<ProcessIndex>>,
+    attribution: Attribution,
+    walking: Arc<AtomicBool>,
     kernel_log: Mutex<KernelLog>,
     host_namespace: HostNamespaceReader,
+}
+
+/// When socket owners are looked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attribution {
+    /// Before the sample is handed on: every socket's owner is known (one-shot modes).
+    Inline,
+    /// On a thread of its own, while samples are answered from what is known; sockets still
+    /// being looked for are listed as resolving (the dashboard, `record`, `serve`, where a walk
+    /// of `/proc` on a host with thousands of processes must not delay a sample).
+    Background,
 }
 
 impl HostServices {
@@ -47,10 +61,18 @@ impl HostServices {
             sys_cpu: paths.sys_cpu.clone(),
             kmsg: paths.kmsg.clone(),
             run_netns: paths.run_netns.clone(),
-            processes: Mutex::new(ProcessIndex::new(&paths.proc)),
+            processes: Arc::new(Mutex::new(ProcessIndex::new(&paths.proc))),
+            attribution: Attribution::Inline,
+            walking: Arc::new(AtomicBool::new(false)),
             kernel_log: Mutex::new(KernelLog::new(paths.kmsg.clone())),
             host_namespace: HostNamespaceReader::locate(&paths.proc),
         }
+    }
+
+    /// These services, looking for socket owners as `attribution` says.
+    pub fn attributing(mut self, attribution: Attribution) -> HostServices {
+        self.attribution = attribution;
+        self
     }
 
     /// Host name, kernel, uptime, CPUs and load.
@@ -96,7 +118,7 @@ impl HostServices {
         record_time(sample, Source::KernelLog, started);
     }
 
-    /// The owners of the sockets the sample names (see [`processes::wanted_inodes`]).
+    /// The owners of the sockets the sample names (see [`processes::wanted_sockets`]).
     pub fn attribute(&self, sample: &mut Sample) {
         self.attribute_together(std::slice::from_mut(sample));
     }
@@ -105,21 +127,46 @@ impl HostServices {
     /// (socket inodes are unique across namespaces, so one walk serves every namespace).
     pub fn attribute_together(&self, samples: &mut [Sample]) {
         let started = Instant::now();
-        let wanted: Vec<Vec<u64>> = samples.iter().map(processes::wanted_inodes).collect();
-        let mut all: Vec<u64> = wanted.iter().flatten().copied().collect();
+        let wanted: Vec<Vec<processes::Wanted>> = samples.iter().map(processes::wanted_sockets).collect();
+        let mut all: Vec<processes::Wanted> = wanted.iter().flatten().copied().collect();
         all.sort_unstable();
-        all.dedup();
-        let attributed = match self.processes.lock() {
-            Ok(mut index) => index.attribute(&all).map_err(|error| error.to_string()),
-            Err(_) => Err("the process index failed earlier".to_string()),
-        };
+        all.dedup_by_key(|socket| socket.inode);
+        let attributed = self.owners_of(&all);
         for (sample, wanted) in samples.iter_mut().zip(&wanted) {
+            let inodes: Vec<u64> = wanted.iter().map(|socket| socket.inode).collect();
             match &attributed {
-                Ok(table) => sample.processes = Some(table.restricted_to(wanted)),
+                Ok(table) => sample.processes = Some(table.restricted_to(&inodes)),
                 Err(reason) => sample.mark_unavailable(Source::Processes, reason),
             }
             record_time(sample, Source::Processes, started);
         }
+    }
+
+    /// The owners of `wanted`: after a walk when inline; from the cache, with a walk started in
+    /// the background when one is due and none runs, otherwise.
+    fn owners_of(&self, wanted: &[processes::Wanted]) -> Result<crate::sample::ProcessTable, String> {
+        let mut index = self.processes.lock().map_err(|_| "the process index failed earlier".to_string())?;
+        if self.attribution == Attribution::Inline {
+            return index.attribute(wanted).map_err(|error| error.to_string());
+        }
+        let (table, walk) = index.answer(wanted);
+        if let Some(walk) = walk
+            && !self.walking.swap(true, Ordering::AcqRel)
+        {
+            let (processes, walking) = (self.processes.clone(), self.walking.clone());
+            let spawned = std::thread::Builder::new().name("sockscope-owners".to_string()).spawn(move || {
+                if let Ok(found) = walk.run()
+                    && let Ok(mut index) = processes.lock()
+                {
+                    index.merge(found);
+                }
+                walking.store(false, Ordering::Release);
+            });
+            if spawned.is_err() {
+                self.walking.store(false, Ordering::Release);
+            }
+        }
+        Ok(table)
     }
 
     /// Every network namespace in use on the host (see [`discovery`]).
@@ -141,5 +188,37 @@ impl HostServices {
     /// The host's namespace, or why it could not be found.
     pub fn host_namespace(&self) -> Result<&namespaces::HostNamespaceLink, &str> {
         self.host_namespace.host()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::{Collector, ProcPaths};
+    use crate::sample::CollectPlan;
+
+    #[test]
+    fn in_the_background_a_sample_is_answered_at_once_and_the_owner_follows() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let services = Arc::new(HostServices::new(&ProcPaths::live()).attributing(Attribution::Background));
+        let mut collector = Collector::with_services(ProcPaths::live(), services, CollectPlan::default());
+        let owner_of = |sample: &Sample| {
+            let listener = sample.tcp_listeners.iter().flatten().find(|l| l.local_port == port).expect("our listener");
+            let table = sample.processes.as_ref().expect("owners looked for");
+            (table.owners.get(&listener.inode).map(|owners| owners[0].pid), table.resolving.contains(&listener.inode))
+        };
+        let first = collector.collect();
+        assert_eq!(owner_of(&first), (None, true), "the first sample does not wait for the walk");
+        let deadline = Instant::now() + std::time::Duration::from_secs(20);
+        let found = loop {
+            let sample = collector.collect();
+            match owner_of(&sample) {
+                (Some(pid), false) => break Some(pid),
+                _ if Instant::now() > deadline => break None,
+                _ => std::thread::sleep(std::time::Duration::from_millis(20)),
+            }
+        };
+        assert_eq!(found, Some(std::process::id()), "the background walk found the owner");
     }
 }

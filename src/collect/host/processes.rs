@@ -1,14 +1,29 @@
 //! Which processes hold which sockets: a walk of `/proc/<pid>/fd`, matching `socket:[inode]`
 //! links against the inodes sockscope wants to attribute (listeners by default).
 //!
-//! The walk reads every descriptor of every process, which is what makes `ss -p` slow, so the
-//! result is cached by inode. A new walk happens only when a wanted inode is not in the cache,
-//! when a cached owner exited, or every [`FULL_RESCAN`] to notice sockets shared with new
-//! processes (workers forked by a master). Processes that exit mid-walk or cannot be read are
-//! counted, never fatal.
+//! Reading every descriptor of every process is what makes `ss -p` slow, so owners are cached
+//! by inode and walks are kept small:
+//! - a **full walk** (every process) happens first, and again every [`FULL_RESCAN`] to notice
+//!   sockets shared with new processes (workers forked by a master) and owners it could not
+//!   find before;
+//! - a socket not yet known is looked for by a **targeted walk** of the processes that can
+//!   own it: those running as the socket's uid (sock_diag gives it; a socket belongs to the
+//!   user that created it, and accepted sockets to the listener's) and those started since the
+//!   last walk; at most one per [`TARGETED_GAP`], so churn of short-lived sockets cannot turn
+//!   into a walk per sample;
+//! - an owner that exited (or whose pid was reused) is dropped from the cache alone, never the
+//!   whole cache.
+//!
+//! [`ProcessIndex::answer`] says what the cache knows and which walk would find the rest;
+//! [`Walk::run`] does the walk without the index, so a background thread can walk while samples
+//! are answered from the cache (their unknown sockets marked as being resolved); [`merge`]
+//! brings the result in. Processes that exit mid-walk or cannot be read are counted, never
+//! fatal; the counts of the last full walk are reported with every answer.
 //!
 //! The descriptor walk is hand-written (see `socket_inodes` for the measurement that keeps it
 //! so); the per-process files read only for owners (`stat`, `limits`) go through procfs.
+//!
+//! [`merge`]: ProcessIndex::merge
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ffi::CStr;
@@ -25,22 +40,69 @@ use crate::sample::{ProcessRef, ProcessTable, Sample};
 /// A full walk is repeated at least this often while sockets are being attributed.
 pub const FULL_RESCAN: Duration = Duration::from_secs(30);
 
+/// The shortest time between two targeted walks.
+pub const TARGETED_GAP: Duration = Duration::from_secs(2);
+
+/// A socket whose owners are wanted, with the uid sock_diag gave it (`None` when unknown: every
+/// process is a candidate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Wanted {
+    /// The socket's inode.
+    pub inode: u64,
+    /// The socket's owner uid.
+    pub uid: Option<u32>,
+}
+
 /// The cache of socket owners, kept between samples.
 #[derive(Debug)]
 pub struct ProcessIndex {
     proc_dir: PathBuf,
     owners: HashMap<u64, Vec<ProcessRef>>,
     start_times: HashMap<u32, u64>,
+    /// Every pid seen by the last walk: a pid not among them started since.
+    known_pids: HashSet<u32>,
+    /// Sockets a walk looked for and did not find (owned by a process that cannot be read, or
+    /// closed); looked for again by the next full walk.
     unresolved: HashSet<u64>,
-    last_walk: Option<Instant>,
+    last_full: Option<Instant>,
+    last_targeted: Option<Instant>,
+    /// The counts of the last full walk.
+    stats: WalkStats,
 }
 
 /// Counters of one walk.
-#[derive(Debug, Default, Clone, Copy)]
-struct WalkStats {
-    scanned: u32,
-    vanished: u32,
-    denied: u32,
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct WalkStats {
+    /// Processes whose descriptors were read.
+    pub scanned: u32,
+    /// Processes that exited while being read.
+    pub vanished: u32,
+    /// Processes whose descriptors could not be read.
+    pub denied: u32,
+}
+
+/// A walk to do: which processes to read and which sockets to look for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Walk {
+    proc_dir: PathBuf,
+    /// Every process, or only the candidates of a targeted walk.
+    full: bool,
+    /// The uids whose processes a targeted walk reads (`None`: every uid).
+    uids: Option<BTreeSet<u32>>,
+    /// Pids seen before, skipped by a targeted walk unless they run as one of `uids`.
+    known_pids: HashSet<u32>,
+    /// The sockets to look for.
+    sockets: HashSet<u64>,
+}
+
+/// What a walk found.
+#[derive(Debug)]
+pub struct Found {
+    walk: Walk,
+    owners: HashMap<u64, Vec<ProcessRef>>,
+    start_times: HashMap<u32, u64>,
+    pids: HashSet<u32>,
+    stats: WalkStats,
 }
 
 impl ProcessIndex {
@@ -50,97 +112,218 @@ impl ProcessIndex {
             proc_dir: proc_dir.to_path_buf(),
             owners: HashMap::new(),
             start_times: HashMap::new(),
+            known_pids: HashSet::new(),
             unresolved: HashSet::new(),
-            last_walk: None,
+            last_full: None,
+            last_targeted: None,
+            stats: WalkStats::default(),
         }
     }
 
-    /// The owners of each wanted inode, walking `/proc` only when the cache cannot answer.
-    pub fn attribute(&mut self, wanted: &[u64]) -> std::io::Result<ProcessTable> {
-        let mut stats = WalkStats::default();
-        if self.needs_walk(wanted) {
-            let wanted_set: HashSet<u64> = wanted.iter().copied().collect();
-            stats = self.walk(&wanted_set)?;
-            self.unresolved = wanted_set.into_iter().filter(|inode| !self.owners.contains_key(inode)).collect();
-            self.last_walk = Some(Instant::now());
+    /// The owners of each wanted socket, walking `/proc` first when the cache cannot answer
+    /// (what one-shot modes want: nothing left to resolve).
+    pub fn attribute(&mut self, wanted: &[Wanted]) -> std::io::Result<ProcessTable> {
+        let (_, walk) = self.answer_with(wanted, false);
+        if let Some(walk) = walk {
+            self.merge(walk.run()?);
         }
-        let owners: BTreeMap<u64, Vec<ProcessRef>> =
-            wanted.iter().filter_map(|inode| self.owners.get(inode).map(|owners| (*inode, owners.clone()))).collect();
+        Ok(self.answer_with(wanted, false).0)
+    }
+
+    /// What the cache knows of `wanted` now — sockets still to be found listed as resolving —
+    /// and the walk that would find them, if one is due (targeted walks at most one per
+    /// [`TARGETED_GAP`]).
+    pub fn answer(&mut self, wanted: &[Wanted]) -> (ProcessTable, Option<Walk>) {
+        self.answer_with(wanted, true)
+    }
+
+    fn answer_with(&mut self, wanted: &[Wanted], gap: bool) -> (ProcessTable, Option<Walk>) {
+        self.forget_changed_owners();
+        let walk = self.due_walk(wanted, gap);
+        // Never looked for, or looked for only before a full walk: the next walk will.
+        let resolving: BTreeSet<u64> = wanted
+            .iter()
+            .map(|socket| socket.inode)
+            .filter(|inode| self.last_full.is_none() || !self.unresolved.contains(inode))
+            .collect();
+        let owners: BTreeMap<u64, Vec<ProcessRef>> = wanted
+            .iter()
+            .filter_map(|socket| self.owners.get(&socket.inode).map(|owners| (socket.inode, owners.clone())))
+            .collect();
         let pids: BTreeSet<u32> = owners.values().flatten().map(|process| process.pid).collect();
         let open_files_limit =
             pids.into_iter().filter_map(|pid| Some((pid, open_files_limit(&self.proc_dir, pid)?))).collect();
-        Ok(ProcessTable {
+        let resolving = resolving.into_iter().filter(|inode| !owners.contains_key(inode)).collect();
+        let table = ProcessTable {
             owners,
-            scanned: stats.scanned,
-            vanished: stats.vanished,
-            denied: stats.denied,
+            scanned: self.stats.scanned,
+            vanished: self.stats.vanished,
+            denied: self.stats.denied,
             open_files_limit,
-        })
+            resolving,
+        };
+        (table, walk)
     }
 
-    fn needs_walk(&mut self, wanted: &[u64]) -> bool {
-        let stale = self.last_walk.is_none_or(|at| at.elapsed() >= FULL_RESCAN);
-        if stale || self.an_owner_changed() {
-            return true;
+    /// Takes in what a walk found: its owners replace the cache's for the sockets it looked
+    /// for (all of them after a full walk); what it did not find is unresolved until the next
+    /// full walk.
+    pub fn merge(&mut self, found: Found) {
+        let Found { walk, owners, start_times, pids, stats } = found;
+        if walk.full {
+            self.owners.clear();
+            self.start_times.clear();
+            self.unresolved.clear();
+            self.stats = stats;
+            self.last_full = Some(Instant::now());
+        } else {
+            self.last_targeted = Some(Instant::now());
         }
-        wanted.iter().any(|inode| !self.owners.contains_key(inode) && !self.unresolved.contains(inode))
-    }
-
-    /// Whether any cached owner exited or its pid was reused (start time changed).
-    fn an_owner_changed(&self) -> bool {
-        self.start_times.iter().any(|(pid, start)| start_time(&self.proc_dir, *pid) != Some(*start))
-    }
-
-    fn walk(&mut self, wanted: &HashSet<u64>) -> std::io::Result<WalkStats> {
-        self.owners.clear();
-        self.start_times.clear();
-        let mut stats = WalkStats::default();
-        let mut link = vec![0u8; 64];
-        for pid in list_pids(&self.proc_dir)? {
-            let inodes = match socket_inodes(&self.proc_dir, pid, wanted, &mut link) {
-                Ok(inodes) => inodes,
-                Err(Errno::NOENT | Errno::SRCH) => {
-                    stats.vanished += 1;
-                    continue;
-                }
-                Err(_) => {
-                    stats.denied += 1;
-                    continue;
-                }
-            };
-            stats.scanned += 1;
-            if inodes.is_empty() {
-                continue;
-            }
-            let Some(process) = describe(&self.proc_dir, pid) else {
-                stats.vanished += 1;
-                continue;
-            };
-            self.start_times.insert(pid, process.1);
-            for inode in inodes {
-                let owners = self.owners.entry(inode).or_default();
-                owners.push(process.0.clone());
-                owners.sort();
-            }
+        // A full walk lists every process there is; a targeted one adds the pids it saw.
+        if walk.full {
+            self.known_pids = pids;
+        } else {
+            self.known_pids.extend(pids);
         }
-        Ok(stats)
+        self.start_times.extend(start_times);
+        for (inode, processes) in owners {
+            self.owners.insert(inode, processes);
+        }
+        self.unresolved.extend(walk.sockets.into_iter().filter(|inode| !self.owners.contains_key(inode)));
+    }
+
+    /// The walk due now: a full one when none was made or the last is [`FULL_RESCAN`] old; a
+    /// targeted one for sockets never looked for, at most one per [`TARGETED_GAP`].
+    fn due_walk(&self, wanted: &[Wanted], gap: bool) -> Option<Walk> {
+        let all: HashSet<u64> = wanted.iter().map(|socket| socket.inode).collect();
+        if self.last_full.is_none_or(|at| at.elapsed() >= FULL_RESCAN) {
+            return Some(self.walk(true, None, all));
+        }
+        let missing: Vec<&Wanted> = wanted
+            .iter()
+            .filter(|socket| !self.owners.contains_key(&socket.inode) && !self.unresolved.contains(&socket.inode))
+            .collect();
+        if missing.is_empty() || (gap && self.last_targeted.is_some_and(|at| at.elapsed() < TARGETED_GAP)) {
+            return None;
+        }
+        let uids: Option<BTreeSet<u32>> = missing.iter().map(|socket| socket.uid).collect();
+        Some(self.walk(false, uids, missing.iter().map(|socket| socket.inode).collect()))
+    }
+
+    fn walk(&self, full: bool, uids: Option<BTreeSet<u32>>, sockets: HashSet<u64>) -> Walk {
+        Walk { proc_dir: self.proc_dir.clone(), full, uids, known_pids: self.known_pids.clone(), sockets }
+    }
+
+    /// Drops the cached owners that exited or whose pid was reused (start time changed); their
+    /// sockets are looked for again.
+    fn forget_changed_owners(&mut self) {
+        let changed: HashSet<u32> = self
+            .start_times
+            .iter()
+            .filter(|(pid, start)| start_time(&self.proc_dir, **pid) != Some(**start))
+            .map(|(pid, _)| *pid)
+            .collect();
+        if changed.is_empty() {
+            return;
+        }
+        self.start_times.retain(|pid, _| !changed.contains(pid));
+        self.known_pids.retain(|pid| !changed.contains(pid));
+        for owners in self.owners.values_mut() {
+            owners.retain(|process| !changed.contains(&process.pid));
+        }
+        self.owners.retain(|_, owners| !owners.is_empty());
     }
 }
 
-/// The inodes whose owners sockscope shows: TCP and UNIX listeners, UDP sockets, sockets in
-/// CLOSE_WAIT (a leak is named by its process), and every socket while the Connections view is
-/// open.
-pub fn wanted_inodes(sample: &Sample) -> Vec<u64> {
-    let tcp = sample.tcp_listeners.iter().flatten().map(|listener| listener.inode);
-    let unix = sample.unix_listeners.iter().flatten().map(|listener| listener.inode);
-    let udp = sample.udp_sockets.iter().flatten().map(|socket| socket.inode);
-    let close_wait = sample.tcp_summary.iter().flat_map(|summary| summary.close_wait.iter().map(|socket| socket.inode));
-    let connections = sample.connections.iter().flatten().map(|connection| connection.inode);
-    let mut inodes: Vec<u64> =
-        tcp.chain(unix).chain(udp).chain(close_wait).chain(connections).filter(|inode| *inode != 0).collect();
-    inodes.sort_unstable();
-    inodes.dedup();
-    inodes
+impl Walk {
+    /// Whether this walk reads every process.
+    pub fn is_full(&self) -> bool {
+        self.full
+    }
+
+    /// Reads the descriptors of the walk's processes; fails only when the process directory
+    /// itself cannot be listed.
+    pub fn run(self) -> std::io::Result<Found> {
+        let mut found = Found {
+            owners: HashMap::new(),
+            start_times: HashMap::new(),
+            pids: HashSet::new(),
+            stats: WalkStats::default(),
+            walk: self,
+        };
+        let walk = &found.walk;
+        let mut link = vec![0u8; 64];
+        for pid in list_pids(&walk.proc_dir)? {
+            found.pids.insert(pid);
+            if !walk.is_candidate(pid) {
+                continue;
+            }
+            let inodes = match socket_inodes(&walk.proc_dir, pid, &walk.sockets, &mut link) {
+                Ok(inodes) => inodes,
+                Err(Errno::NOENT | Errno::SRCH) => {
+                    found.stats.vanished += 1;
+                    continue;
+                }
+                Err(_) => {
+                    found.stats.denied += 1;
+                    continue;
+                }
+            };
+            found.stats.scanned += 1;
+            if inodes.is_empty() {
+                continue;
+            }
+            let Some((process, start)) = describe(&walk.proc_dir, pid) else {
+                found.stats.vanished += 1;
+                continue;
+            };
+            found.start_times.insert(pid, start);
+            for inode in inodes {
+                let owners = found.owners.entry(inode).or_default();
+                owners.push(process.clone());
+                owners.sort();
+            }
+        }
+        Ok(found)
+    }
+
+    /// Whether a targeted walk reads `pid`: it started since the last walk, or it runs as one
+    /// of the sockets' users.
+    fn is_candidate(&self, pid: u32) -> bool {
+        if self.full || !self.known_pids.contains(&pid) {
+            return true;
+        }
+        match &self.uids {
+            None => true,
+            Some(uids) => process_uid(&self.proc_dir, pid).is_some_and(|uid| uids.contains(&uid)),
+        }
+    }
+}
+
+/// The user a process runs as: the owner of its `/proc/<pid>` directory (its effective uid;
+/// root for a process that is not dumpable, which a targeted walk then reads only when root's
+/// sockets are looked for, and the next full walk otherwise).
+fn process_uid(proc_dir: &Path, pid: u32) -> Option<u32> {
+    rustix::fs::stat(proc_dir.join(pid.to_string())).ok().map(|stat| stat.st_uid)
+}
+
+/// The sockets whose owners sockscope shows, with their uids: TCP and UNIX listeners, UDP
+/// sockets, sockets in CLOSE_WAIT (a leak is named by its process), and every socket while the
+/// Connections view is open. Sorted by inode, one entry per inode.
+pub fn wanted_sockets(sample: &Sample) -> Vec<Wanted> {
+    let tcp = sample.tcp_listeners.iter().flatten().map(|l| Wanted { inode: l.inode, uid: Some(l.uid) });
+    let unix = sample.unix_listeners.iter().flatten().map(|l| Wanted { inode: l.inode, uid: l.uid });
+    let udp = sample.udp_sockets.iter().flatten().map(|s| Wanted { inode: s.inode, uid: Some(s.uid) });
+    let close_wait = sample
+        .tcp_summary
+        .iter()
+        .flat_map(|summary| summary.close_wait.iter().map(|s| Wanted { inode: s.inode, uid: s.uid }));
+    let connections = sample.connections.iter().flatten().map(|c| Wanted { inode: c.inode, uid: Some(c.uid) });
+    let mut sockets: Vec<Wanted> =
+        tcp.chain(unix).chain(udp).chain(close_wait).chain(connections).filter(|s| s.inode != 0).collect();
+    sockets.sort_unstable();
+    sockets.dedup_by_key(|socket| socket.inode);
+    sockets
 }
 
 /// Numeric entries of the process directory.
@@ -315,15 +498,88 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let inode = inode_of(&listener);
         let mut index = ProcessIndex::new(Path::new("/proc"));
-        let table = index.attribute(&[inode]).expect("walk /proc");
+        let table = index.attribute(&[mine(inode)]).expect("walk /proc");
         let owners = &table.owners[&inode];
         assert_eq!(owners.len(), 1);
         assert_eq!(owners[0].pid, std::process::id());
         assert!(table.scanned >= 1);
-        // A second call is answered from the cache: no walk, so nothing scanned.
-        let again = index.attribute(&[inode]).expect("cached");
-        assert_eq!(again.scanned, 0);
+        // A second call is answered from the cache: the counts are the full walk's.
+        let (again, walk) = index.answer(&[mine(inode)]);
+        assert_eq!((walk, again.scanned), (None, table.scanned));
         assert_eq!(again.owners[&inode][0].pid, std::process::id());
+        assert!(again.resolving.is_empty());
+    }
+
+    /// A socket of this process (root's, in the tests).
+    fn mine(inode: u64) -> Wanted {
+        Wanted { inode, uid: Some(rustix::process::geteuid().as_raw()) }
+    }
+
+    #[test]
+    #[cfg_attr(sockscope_unprivileged, ignore = "needs root: runs a process as uid 65534")]
+    fn a_new_socket_is_looked_for_among_its_users_processes_only() {
+        crate::collect::host::processes::tests::require_root();
+        // A process of another user, holding descriptors of its own.
+        let mut nobody = std::process::Command::new("setpriv")
+            .args(["--reuid", "65534", "--regid", "65534", "--clear-groups", "sleep", "30"])
+            .spawn()
+            .expect("setpriv runs");
+        let first = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let mut index = ProcessIndex::new(Path::new("/proc"));
+        let (before, walk) = index.answer(&[mine(inode_of(&first))]);
+        assert!(before.resolving.contains(&inode_of(&first)) && before.owners.is_empty(), "unknown until walked");
+        let walk = walk.expect("the first walk is due");
+        assert!(walk.is_full());
+        index.merge(walk.run().expect("walk"));
+
+        let second = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let wanted = [mine(inode_of(&first)), mine(inode_of(&second))];
+        let (table, walk) = index.answer(&wanted);
+        assert_eq!(table.resolving.iter().copied().collect::<Vec<_>>(), vec![inode_of(&second)]);
+        let walk = walk.expect("a targeted walk for the new socket");
+        assert!(!walk.is_full(), "a new socket does not cost a walk of every process");
+        assert!(!walk.is_candidate(nobody.id()), "uid 65534's process cannot own root's new socket");
+        assert!(walk.is_candidate(std::process::id()));
+        index.merge(walk.run().expect("walk"));
+        let (table, walk) = index.answer(&wanted);
+        assert_eq!(table.owners[&inode_of(&second)][0].pid, std::process::id());
+        assert!(walk.is_none() && table.resolving.is_empty());
+
+        // Within the gap, a third new socket waits, listed as resolving.
+        let third = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let (table, walk) = index.answer(&[mine(inode_of(&third))]);
+        assert!(walk.is_none() && table.resolving.contains(&inode_of(&third)));
+        // Inline, it is found at once.
+        let table = index.attribute(&[mine(inode_of(&third))]).expect("walk");
+        assert_eq!(table.owners[&inode_of(&third)][0].pid, std::process::id());
+        let _ = nobody.kill();
+        let _ = nobody.wait();
+    }
+
+    #[test]
+    fn an_owner_that_exits_is_forgotten_alone() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().expect("sleep runs");
+        let mut index = ProcessIndex::new(Path::new("/proc"));
+        index.attribute(&[mine(inode_of(&listener))]).expect("walk");
+        // Pretend the child owned a socket: it exits, and only its entry goes.
+        index.start_times.insert(child.id(), start_time(Path::new("/proc"), child.id()).expect("running"));
+        index.owners.insert(1, vec![ProcessRef { pid: child.id(), command: "sleep".into() }]);
+        let _ = child.kill();
+        let _ = child.wait();
+        let (table, walk) = index.answer(&[mine(inode_of(&listener))]);
+        assert!(walk.is_none(), "no walk: the cache still answers for the sockets of live owners");
+        assert_eq!(table.owners[&inode_of(&listener)][0].pid, std::process::id());
+        assert!(!index.owners.contains_key(&1));
+    }
+
+    /// Fails the test unless it runs as root (see tests/common for the convention).
+    pub(super) fn require_root() {
+        let uid = rustix::process::geteuid().as_raw();
+        assert_eq!(
+            uid, 0,
+            "this test needs root; it is not marked ignored because it was built as root or with CI=true"
+        );
     }
 
     fn inode_of(listener: &std::net::TcpListener) -> u64 {

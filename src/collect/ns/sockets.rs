@@ -240,6 +240,7 @@ impl<'a> SummaryBuilder<'a> {
                 local_port: message.local_port(),
                 inode: message.inode(),
                 cookie: message.cookie(),
+                uid: Some(message.uid()),
             });
         }
         true

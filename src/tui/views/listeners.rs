@@ -10,8 +10,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::{
-    InNamespace, draw_pane, finding_line, in_scope, level_style, netns_cell, netns_fields, process_fields,
-    processes_label, title,
+    InNamespace, draw_pane, finding_line, in_scope, level_style, netns_cell, netns_fields, owners_label,
+    process_fields, processes_label, title,
 };
 use crate::format::{self as units, sanitize};
 use crate::model::fields;
@@ -203,7 +203,7 @@ impl Tab for Listeners {
                 Span::raw(listener.protocol.name()),
                 Span::raw(sanitize(&listener.endpoint.address_text()).into_owned()),
                 Span::raw(units::count(listener.endpoint.port())),
-                Span::raw(processes_label(&listener.processes)),
+                Span::raw(owners_label(&listener.processes, listener.owners_resolving)),
                 Span::raw(listener.accept_queue.to_string()),
                 Span::raw(listener.backlog.to_string()),
                 Span::styled(
@@ -287,7 +287,7 @@ pub(super) fn table_title<'a>(name: &str, shown: usize, total: usize, ctx: &Ctx<
 fn details<'a>(listener: &ListenerView, ctx: &Ctx<'_>, width: usize) -> Vec<Line<'a>> {
     let theme = ctx.theme;
     let mut lines = vec![
-        field("processes", processes_label(&listener.processes), theme),
+        field("processes", owners_label(&listener.processes, listener.owners_resolving), theme),
         field(
             "uid / inode",
             format!("{} / {}  cookie {:#x}", units::count(listener.uid), listener.inode, listener.cookie()),

@@ -106,8 +106,14 @@ pub(super) fn netns_cell(netns: &crate::sample::Netns) -> String {
 
 /// Processes as `nginx[812]`, sanitised, comma-separated; `-` when unknown.
 fn processes_label(processes: &[ProcessRef]) -> String {
+    owners_label(processes, false)
+}
+
+/// A listener's owners as [`processes_label`] writes them, or `resolving…` while they are
+/// being looked for.
+fn owners_label(processes: &[ProcessRef], resolving: bool) -> String {
     if processes.is_empty() {
-        return "-".to_string();
+        return if resolving { "resolving…" } else { "-" }.to_string();
     }
     processes.iter().map(|p| format!("{}[{}]", sanitize(&p.command), p.pid)).collect::<Vec<_>>().join(",")
 }
