@@ -244,3 +244,37 @@ fn a_terminal_keeps_its_title_and_its_lines() {
     let end = tmux.wait_for(&["EXIT=", "RAW="]);
     assert!(end.contains("EXIT=0") && end.contains("RAW=off"), "{end}");
 }
+
+#[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace and runs a process as nobody")]
+fn names_that_are_not_utf8_are_kept_apart_and_shown_escaped() {
+    require_root();
+    let netns = TestNetns::new();
+    let hostile = Hostile::start(&netns, b"\xffhide", &[b"tcp", b"hide\xff", b"hide\xfe"]);
+    mismatched_bridge(&netns, b"br\xfe", b"\xff\xfe", b"\xfe\xff");
+    let report = full_report(&netns, &hostile, 3);
+
+    let owned = owned_listeners(&report, hostile.pid());
+    assert_eq!(owned.len(), 3, "the process is named as the owner of all three: {:#}", report["listeners"]);
+    assert!(owned.iter().all(|listener| listener["processes"][0]["command"] == r"\xffhide"), "{owned:#?}");
+    let mut unix: Vec<&str> =
+        owned.iter().filter(|l| l["protocol"] == "unix").filter_map(|l| l["local_address"].as_str()).collect();
+    unix.sort_unstable();
+    assert_eq!(unix, [r"@hide\xfe", r"@hide\xff"], "two names, two rows");
+    let interfaces: Vec<&str> =
+        report["interfaces"].as_array().expect("interfaces").iter().filter_map(|i| i["name"].as_str()).collect();
+    for name in [r"br\xfe", r"\xff\xfe", r"\xfe\xff"] {
+        assert!(interfaces.contains(&name), "{name} is listed: {interfaces:?}");
+    }
+    assert_eq!(report["collection"]["malformed_messages"], 0, "{:#}", report["collection"]);
+    assert_eq!(report["collection"]["processes_denied"], 0, "{:#}", report["collection"]);
+
+    let text = sockscope(&netns, &["report"]);
+    assert_terminal_safe("report", &text);
+    let text = String::from_utf8_lossy(&text);
+    let owner = format!(r"\xffhide[{}]", hostile.pid());
+    let row = |line: &&str| line.contains(&format!("127.0.0.1:{}", hostile.port)) && line.contains(&owner);
+    assert!(text.lines().any(|line| row(&line)), "the listener's row names its owner:\n{text}");
+    assert!(text.contains(r"[WARN] mtu-mismatch  interface \xff\xfe"), "{text}");
+    assert!(!text.contains('\u{fffd}'), "nothing is replaced:\n{text}");
+}
