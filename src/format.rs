@@ -4,9 +4,13 @@
 //! depends on nothing but the model's endpoint type.
 //!
 //! Any process can name itself (`prctl(PR_SET_NAME)`), and socket paths and interface names are
-//! chosen by whoever created them. Printed raw, an escape sequence in such a name would be
-//! executed by the terminal, and a bidi override would reorder the line. Every front end that
-//! prints text passes such strings through [`sanitize`]; JSON output keeps them lossless (serde
+//! chosen by whoever created them. Names are kept as their bytes were, in a `String`, by
+//! [`name_from_bytes`]: bytes that are not UTF-8 are written `\xNN`, so no name is dropped,
+//! and two different names never become one. Printed raw, an escape sequence in
+//! a name would be executed by the terminal, and a bidi override would reorder the line: every
+//! front end that prints text passes such strings through [`sanitize`] (the advisor does it for
+//! every finding it makes), and each text output ends with [`terminal_text`], so no control
+//! character but the line feed reaches a terminal. JSON output keeps names exactly (serde
 //! escapes them), and so do the metric expositions, through [`label_value`].
 
 use std::borrow::Cow;
@@ -95,12 +99,35 @@ fn is_unsafe(c: char) -> bool {
 
 /// The string with every unsafe character replaced by a visible escape (`\x1b`, `\u{202e}`).
 pub fn sanitize(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(is_unsafe) {
+    escape_where(text, is_unsafe)
+}
+
+/// [`sanitize`] for an owned string, which is given back when it is already safe.
+pub fn sanitize_owned(text: String) -> String {
+    match sanitize(&text) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(clean) => clean,
+    }
+}
+
+/// A whole text output (a report, check mode's text) as it may reach a terminal: every unsafe
+/// character but the line feed escaped as [`sanitize`] does. Names are sanitised where they are
+/// formatted, so this changes nothing unless one was missed; it is the last line of defence.
+pub fn terminal_text(text: String) -> String {
+    match escape_where(&text, |c| c != '\n' && is_unsafe(c)) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(clean) => clean,
+    }
+}
+
+/// The string with the characters `unsafe_char` picks replaced by visible escapes.
+fn escape_where(text: &str, unsafe_char: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !text.chars().any(&unsafe_char) {
         return Cow::Borrowed(text);
     }
     let mut clean = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if !is_unsafe(c) {
+        if !unsafe_char(c) {
             clean.push(c);
         } else if (c as u32) < 0x100 {
             clean.push_str(&format!("\\x{:02x}", c as u32));
@@ -109,6 +136,45 @@ pub fn sanitize(text: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(clean)
+}
+
+/// A name read from the kernel as bytes (a process's `comm`, an interface name, a UNIX socket
+/// path), kept whatever its bytes: UTF-8 stays as it is, control characters included (they are
+/// escaped when printed, by [`sanitize`]); each byte that is not part of valid UTF-8 becomes
+/// `\xNN` (two lowercase hex digits), and so does a NUL. A backslash is doubled where it would
+/// otherwise read as the start of an escape (before another backslash, before `xNN`, or before
+/// an escaped byte), and only there, so a name that is valid UTF-8 almost always comes through
+/// unchanged (`we"ird\x` stays `we"ird\x`). The escape can be undone: two different names never
+/// give the same string, and nothing is replaced by U+FFFD or dropped.
+pub fn name_from_bytes(bytes: &[u8]) -> String {
+    let mut name = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        let valid = chunk.valid();
+        for (at, c) in valid.char_indices() {
+            let rest = &valid[at + c.len_utf8()..];
+            match c {
+                '\0' => name.push_str("\\x00"),
+                '\\' if starts_escape(rest, !chunk.invalid().is_empty()) => name.push_str("\\\\"),
+                c => name.push(c),
+            }
+        }
+        for byte in chunk.invalid() {
+            name.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    name
+}
+
+/// Whether a backslash followed by `rest` (and then by bytes that are not UTF-8, when
+/// `then_invalid`) would read as an escape of [`name_from_bytes`].
+fn starts_escape(rest: &str, then_invalid: bool) -> bool {
+    let hex = |digit: &u8| matches!(digit, b'0'..=b'9' | b'a'..=b'f');
+    match rest.as_bytes() {
+        [] => then_invalid,
+        [b'\\' | 0, ..] => true,
+        [b'x', high, low, ..] => hex(high) && hex(low),
+        _ => false,
+    }
 }
 
 /// A label value of the Prometheus and OpenMetrics text formats, between its double quotes:
@@ -205,6 +271,65 @@ mod tests {
         assert_eq!(label_value("two\nlines"), "two\\nlines");
         assert_eq!(label_value("tab\there\x1b"), "tab\there\x1b", "the formats define no other escape");
         assert_eq!(label_value(""), "");
+    }
+
+    /// The inverse of [`name_from_bytes`], to show that it loses nothing.
+    fn name_to_bytes(name: &str) -> Vec<u8> {
+        let hex = |digit: &u8| matches!(digit, b'0'..=b'9' | b'a'..=b'f');
+        let (mut bytes, mut rest) = (Vec::new(), name.as_bytes());
+        while let Some((&first, tail)) = rest.split_first() {
+            let (byte, more) = match (first, tail) {
+                (b'\\', [b'\\', more @ ..]) => (b'\\', more),
+                (b'\\', [b'x', high, low, more @ ..]) if hex(high) && hex(low) => {
+                    let digits = std::str::from_utf8(&[*high, *low]).map(str::to_string).unwrap_or_default();
+                    (u8::from_str_radix(&digits, 16).expect("two hex digits"), more)
+                }
+                (byte, more) => (byte, more),
+            };
+            bytes.push(byte);
+            rest = more;
+        }
+        bytes
+    }
+
+    #[test]
+    fn names_keep_every_byte_and_stay_apart() {
+        assert_eq!(name_from_bytes(b"nginx: worker"), "nginx: worker");
+        assert_eq!(name_from_bytes(b"\xffhide"), r"\xffhide");
+        assert_eq!(name_from_bytes(b"\xff\xfe"), r"\xff\xfe");
+        assert_eq!(name_from_bytes("日本\x1b".as_bytes()), "日本\x1b", "UTF-8 and controls stay for JSON");
+        assert_eq!(name_from_bytes(b"a\0b"), r"a\x00b");
+        for unchanged in [r#"we"ird\x"#, r"a\b", r"\x1", r"\xFF", r"C:\path\"] {
+            assert_eq!(name_from_bytes(unchanged.as_bytes()), unchanged, "no escape to tell it from");
+        }
+        // A name that spells an escape is told from the byte it spells.
+        assert_eq!(name_from_bytes(br"\xff"), r"\\xff");
+        assert_eq!(name_from_bytes(br"\\"), r"\\\");
+        assert_eq!(name_from_bytes(b"\\\xff"), r"\\\xff");
+    }
+
+    /// Every name of up to four bytes drawn from those that make escapes, UTF-8 and not.
+    #[test]
+    fn every_short_name_comes_back_and_stays_apart() {
+        let alphabet = [b'\\', b'x', b'f', b'0', 0, 0xff, 0xe6, 0x97, b'a'];
+        let (mut names, mut longest) = (vec![Vec::new()], vec![Vec::new()]);
+        for _ in 0..4 {
+            longest = longest.iter().flat_map(|name| alphabet.map(|b| [name.as_slice(), &[b]].concat())).collect();
+            names.extend(longest.iter().cloned());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for name in &names {
+            let kept = name_from_bytes(name);
+            assert_eq!(name_to_bytes(&kept), *name, "{name:?} comes back from {kept:?}");
+            assert!(seen.insert(kept), "{name:?} is told from every other name");
+        }
+    }
+
+    #[test]
+    fn a_text_output_keeps_its_lines_and_loses_its_controls() {
+        assert_eq!(terminal_text("two\nlines\n".to_string()), "two\nlines\n");
+        assert_eq!(terminal_text("title\x1b]2;x\x07\u{9b}\n".to_string()), "title\\x1b]2;x\\x07\\x9b\n");
+        assert_eq!(sanitize_owned("a\nb".to_string()), r"a\x0ab");
     }
 
     #[test]

@@ -131,9 +131,15 @@ impl Subject {
         }
     }
 
-    /// The subject in a few words, e.g. `tcp [::]:8080 (nginx[812])`. Process names are
-    /// untrusted: print this through the sanitiser.
+    /// The subject in a few words, e.g. `tcp [::]:8080 (nginx[812])`, safe to print: the names
+    /// in it (processes, UNIX paths, interfaces) are sanitised. The subject itself keeps them
+    /// exactly, for JSON.
     pub fn label(&self) -> String {
+        crate::format::sanitize_owned(self.raw_label())
+    }
+
+    /// The label with the names as they are.
+    fn raw_label(&self) -> String {
         match self {
             Subject::Host => "host".to_string(),
             Subject::Netns { inode: Some(inode) } => format!("network namespace net:[{inode}]"),
@@ -191,7 +197,8 @@ pub struct Finding {
     pub severity: Severity,
     /// What it is about.
     pub subject: Subject,
-    /// One line saying what is wrong.
+    /// One line saying what is wrong. Like the explanation, the evidence and the remedy, it is
+    /// text for people and safe to print: names in it are sanitised ([`Report::add`]).
     pub summary: String,
     /// What is happening and why it hurts, in a sysadmin's words.
     pub explanation: String,
@@ -259,7 +266,8 @@ impl Context<'_> {
     }
 }
 
-/// Where a check adds its results.
+/// Where a check adds its results: the only way into an [`Outcome`], and where the text of every
+/// finding is made safe to print.
 #[derive(Debug, Default)]
 pub struct Report {
     findings: Vec<Finding>,
@@ -267,16 +275,35 @@ pub struct Report {
 }
 
 impl Report {
-    /// Adds a finding.
+    /// Adds a finding. Its text quotes names other users chose (processes, UNIX paths,
+    /// interfaces), so every text field is sanitised here, once for every renderer; the subject
+    /// keeps the names exactly.
     pub fn add(&mut self, finding: Finding) {
         #[cfg(test)]
         assert_names_its_settings(&finding);
-        self.findings.push(finding);
+        self.findings.push(printable(finding));
     }
 
-    /// Records that check `id` could not judge.
+    /// Records that check `id` could not judge; the reason is sanitised as a finding's text is.
     pub fn not_evaluated(&mut self, id: &'static str, reason: impl Into<String>) {
-        self.not_evaluated.push(NotEvaluated { id, reason: reason.into() });
+        self.not_evaluated.push(NotEvaluated { id, reason: crate::format::sanitize_owned(reason.into()) });
+    }
+}
+
+/// The finding with its summary, explanation, evidence and remedy sanitised.
+fn printable(finding: Finding) -> Finding {
+    use crate::format::sanitize_owned as clean;
+    let evidence = finding
+        .evidence
+        .into_iter()
+        .map(|item| Evidence { label: clean(item.label), value: clean(item.value), ..item })
+        .collect();
+    Finding {
+        summary: clean(finding.summary),
+        explanation: clean(finding.explanation),
+        remedy: clean(finding.remedy),
+        evidence,
+        ..finding
     }
 }
 
@@ -467,6 +494,34 @@ mod tests {
     fn severities_order_from_info_to_critical() {
         assert!(Severity::Info < Severity::Warning && Severity::Warning < Severity::Critical);
         assert_eq!(serde_json::to_string(&Severity::Warning).ok().as_deref(), Some("\"warning\""));
+    }
+
+    #[test]
+    fn findings_quote_hostile_names_escaped_and_keep_them_in_the_subject() {
+        use testkit::{add_listener, listener, run_check, sample};
+        let name = "\x1b]2;OWNED\x07\nFix: x";
+        let samples: Vec<Sample> = (100..102)
+            .map(|second| {
+                let mut sample = sample(second);
+                add_listener(&mut sample, listener("127.0.0.1", 8080, 7, 129, 128), Some((812, name)));
+                sample
+            })
+            .collect();
+        let outcome = run_check(&listen::ACCEPT_QUEUE_FULL, &samples);
+        let finding = outcome.findings.first().expect("a full queue is a finding");
+        let evidence = finding.evidence.iter().flat_map(|item| [&item.label, &item.value]);
+        let texts = [&finding.summary, &finding.explanation, &finding.remedy].into_iter().chain(evidence);
+        for text in texts.chain([&finding.subject.label()]) {
+            assert!(!text.chars().any(char::is_control), "{text:?}");
+        }
+        assert!(
+            finding.explanation.starts_with(r"\x1b]2;OWNED\x07\x0aFix: x on 127.0.0.1:8080"),
+            "{}",
+            finding.explanation
+        );
+        assert_eq!(finding.subject.label(), r"tcp 127.0.0.1:8080 (\x1b]2;OWNED\x07\x0aFix: x[812])");
+        let Subject::Listener { processes, .. } = &finding.subject else { panic!("{:?}", finding.subject) };
+        assert_eq!(processes[0].command, name, "the subject keeps the name exactly");
     }
 
     #[test]

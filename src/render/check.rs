@@ -9,7 +9,9 @@ use crate::sample::counters::{LISTEN_DROPS, LISTEN_OVERFLOWS};
 
 /// The whole text of check mode: status line with performance data, then the findings.
 pub fn render(frame: &Frame) -> String {
-    format!("{} | {}\n{}", status_line(&frame.findings), perfdata(frame), super::findings::render(&frame.findings))
+    let text =
+        format!("{} | {}\n{}", status_line(&frame.findings), perfdata(frame), super::findings::render(&frame.findings));
+    crate::format::terminal_text(text)
 }
 
 /// Performance data for the status line (`label=value`, as monitoring plugins print it).
@@ -56,7 +58,7 @@ pub fn status_line(outcome: &crate::advise::Outcome) -> String {
         .iter()
         .filter(|finding| finding.severity >= Severity::Warning)
         .take(3)
-        .map(|finding| format!("{} {}", finding.id, sanitize(&finding.subject.label())))
+        .map(|finding| format!("{} {}", finding.id, finding.subject.label()))
         .collect();
     let more = outcome.count(Severity::Critical) + outcome.count(Severity::Warning);
     let tail = match named.len() {

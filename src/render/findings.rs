@@ -1,10 +1,10 @@
 //! Findings as text: one block per finding, most severe first, wrapped for reading in a
-//! terminal or a ticket; and the one-line status of check mode.
+//! terminal or a ticket; and the one-line status of check mode. The advisor has already made
+//! every finding's text safe to print ([`crate::advise::Report::add`]).
 
 use std::fmt::Write as _;
 
 use crate::advise::{Finding, Outcome};
-use crate::format::sanitize;
 
 /// Width text is wrapped to.
 const WIDTH: usize = 100;
@@ -28,11 +28,10 @@ pub fn render(outcome: &Outcome) -> String {
 }
 
 fn block(out: &mut String, finding: &Finding) {
-    let _ = writeln!(out, "\n  [{}] {}  {}", finding.severity.tag(), finding.id, sanitize(&finding.subject.label()));
-    out.push_str(&wrap(&sanitize(&finding.summary), "       ", WIDTH));
+    let _ = writeln!(out, "\n  [{}] {}  {}", finding.severity.tag(), finding.id, finding.subject.label());
+    out.push_str(&wrap(&finding.summary, "       ", WIDTH));
     if !finding.evidence.is_empty() {
-        let evidence: Vec<String> =
-            finding.evidence.iter().map(|e| format!("{}: {}", e.label, sanitize(&e.value))).collect();
+        let evidence: Vec<String> = finding.evidence.iter().map(|e| format!("{}: {}", e.label, e.value)).collect();
         out.push_str(&wrap(&format!("Evidence: {}", evidence.join("; ")), "       ", WIDTH));
     }
     out.push_str(&wrap(&format!("Why: {}", finding.explanation), "       ", WIDTH));

@@ -77,7 +77,7 @@ pub fn text(scene: &Scene) -> String {
             }
         }
     }
-    out
+    units::terminal_text(out)
 }
 
 /// `5 namespaces: 4 read, 1 unavailable, 0 gone`.
@@ -301,7 +301,7 @@ pub fn check(scene: &Scene) -> String {
             }
         }
     }
-    out
+    units::terminal_text(out)
 }
 
 /// `SOCKSCOPE CRITICAL - 4 namespaces, 2 critical, 1 warning: accept-queue-full tcp 0.0.0.0:80 (nginx[812]) in net:[4026532290] web, ...`
@@ -319,7 +319,7 @@ pub fn status_line(scene: &Scene) -> String {
         .iter()
         .flat_map(|(view, frame)| {
             frame.findings.findings.iter().filter(|f| f.severity >= Severity::Warning).map(|finding| {
-                let subject = sanitize(&finding.subject.label()).into_owned();
+                let subject = finding.subject.label();
                 (finding.severity, format!("{} {subject} in {}", finding.id, units::netns(&view.netns)))
             })
         })

@@ -10,7 +10,9 @@ use crate::model::ListenerView;
 use crate::model::fields::{self, Field};
 use crate::sample::{ProcessRef, Source, TCP_STATES};
 
-/// Renders the whole report; every section reads the frame's model and its raw sample.
+/// Renders the whole report; every section reads the frame's model and its raw sample. Names
+/// are sanitised where they are formatted, and the whole text once more at the end
+/// ([`units::terminal_text`]).
 pub fn render(view: &Frame) -> String {
     let mut out = String::new();
     header(&mut out, view);
@@ -25,7 +27,7 @@ pub fn render(view: &Frame) -> String {
     softnet(&mut out, view);
     udp(&mut out, view);
     unavailable(&mut out, view);
-    out
+    units::terminal_text(out)
 }
 
 /// A note after a figure the model judged close to or at its limit.

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 /// A network interface, from RTM_GETLINK.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Interface {
-    /// Interface name.
+    /// Interface name, unsanitised; bytes that are not UTF-8 kept as `\xNN`
+    /// ([`crate::format::name_from_bytes`]).
     pub name: String,
     /// Interface index.
     pub index: u32,

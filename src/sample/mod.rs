@@ -303,7 +303,8 @@ impl<'de> Deserialize<'de> for Source {
 pub struct Netns {
     /// Inode of the namespace file (`/proc/thread-self/ns/net`), as `lsns` shows it.
     pub inode: u64,
-    /// Name under `/run/netns` (as `ip netns identify` finds it), when it has one.
+    /// Name under `/run/netns` (as `ip netns identify` finds it), when it has one; kept as
+    /// [`crate::format::name_from_bytes`] keeps names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// A few processes whose network namespace this is (the lowest pids), when they were

@@ -58,6 +58,7 @@ impl ProcessTable {
 pub struct ProcessRef {
     /// Process id.
     pub pid: u32,
-    /// Command name (`/proc/<pid>/comm`), unsanitised.
+    /// Command name (`comm`, from `/proc/<pid>/stat`), unsanitised; bytes that are not UTF-8
+    /// kept as `\xNN` ([`crate::format::name_from_bytes`]).
     pub command: String,
 }

@@ -84,7 +84,9 @@ pub struct SocketMemory {
 /// A UNIX stream or seqpacket socket in LISTEN state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnixListener {
-    /// Socket path; abstract names start with `@`; empty when unnamed.
+    /// Socket path; abstract names start with `@`; empty when unnamed. Unsanitised; bytes that
+    /// are not UTF-8, and NULs inside an abstract name, kept as `\xNN`
+    /// ([`crate::format::name_from_bytes`]).
     pub path: String,
     /// `stream` or `seqpacket`.
     pub socket_type: String,

@@ -8,6 +8,7 @@
 //! namespace (only each process's main thread is looked at).
 
 use std::collections::BTreeMap;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::containers;
@@ -120,7 +121,7 @@ fn named_namespaces(run_netns: &Path) -> Vec<(String, PathBuf, u64)> {
         .filter_map(|entry| {
             let path = entry.path();
             let inode = namespace_inode(&path).ok()?;
-            Some((entry.file_name().into_string().ok()?, path, inode))
+            Some((crate::format::name_from_bytes(entry.file_name().as_bytes()), path, inode))
         })
         .filter(|(_, path, _)| is_nsfs(path))
         .collect()
@@ -183,10 +184,10 @@ fn is_kernel_thread(proc_dir: &Path, pid: u32) -> bool {
     pid == 2 || std::fs::read(proc_dir.join(format!("{pid}/cmdline"))).is_ok_and(|cmdline| cmdline.is_empty())
 }
 
-/// A process's command (`comm`).
+/// A process's command (`comm`), kept whatever its bytes ([`crate::format::name_from_bytes`]).
 fn command(proc_dir: &Path, pid: u32) -> Option<String> {
-    let comm = std::fs::read_to_string(proc_dir.join(format!("{pid}/comm"))).ok()?;
-    Some(comm.trim_end_matches('\n').to_string())
+    let comm = std::fs::read(proc_dir.join(format!("{pid}/comm"))).ok()?;
+    Some(crate::format::name_from_bytes(comm.strip_suffix(b"\n").unwrap_or(&comm)))
 }
 
 /// The container of a process, from its cgroup.

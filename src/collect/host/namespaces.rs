@@ -6,6 +6,7 @@
 //! that thread then answer for that namespace.
 
 use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::mpsc::{self, Sender};
@@ -47,7 +48,7 @@ pub fn name_of(inode: u64, run_netns: &Path) -> Option<String> {
     let mut names: Vec<String> = entries
         .flatten()
         .filter(|entry| namespace_inode(&entry.path()).is_ok_and(|found| found == inode))
-        .filter_map(|entry| entry.file_name().into_string().ok())
+        .map(|entry| crate::format::name_from_bytes(entry.file_name().as_bytes()))
         .collect();
     names.sort();
     names.into_iter().next()

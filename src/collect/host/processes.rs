@@ -21,7 +21,7 @@
 //! fatal; the counts of the last full walk are reported with every answer.
 //!
 //! The descriptor walk is hand-written (see `socket_inodes` for the measurement that keeps it
-//! so); the per-process files read only for owners (`stat`, `limits`) go through procfs.
+//! so); `stat` is read as bytes (a name need not be UTF-8), and `limits` goes through procfs.
 //!
 //! [`merge`]: ProcessIndex::merge
 
@@ -391,11 +391,25 @@ fn process(proc_dir: &Path, pid: u32) -> Option<Process> {
 }
 
 /// A process's name and start time (clock ticks since boot, field 22 of `stat`); `None` when
-/// the process exited or its `stat` cannot be parsed. procfs takes the name between the first
-/// `(` and the last `)`, so names holding spaces and parentheses come through whole.
+/// the process exited or its `stat` cannot be parsed.
 fn describe(proc_dir: &Path, pid: u32) -> Option<(ProcessRef, u64)> {
-    let stat = process(proc_dir, pid)?.stat().ok()?;
-    Some((ProcessRef { pid, command: stat.comm }, stat.starttime))
+    let stat = std::fs::read(proc_dir.join(pid.to_string()).join("stat")).ok()?;
+    let (command, start) = parse_stat(&stat)?;
+    Some((ProcessRef { pid, command }, start))
+}
+
+/// The name and start time in a `stat` line. The name is taken between the first `(` and the
+/// last `)`, so names holding spaces and parentheses come through whole, and as bytes: any user
+/// can name a process with bytes that are not UTF-8, and such a process must still be named
+/// as its sockets' owner ([`crate::format::name_from_bytes`]).
+fn parse_stat(stat: &[u8]) -> Option<(String, u64)> {
+    let open = stat.iter().position(|byte| *byte == b'(')?;
+    let close = stat.iter().rposition(|byte| *byte == b')')?;
+    let name = stat.get(open + 1..close)?;
+    let fields = std::str::from_utf8(stat.get(close + 1..)?).ok()?;
+    // The fields after the name start at the state, field 3; the start time is field 22.
+    let start = fields.split_ascii_whitespace().nth(22 - 3)?.parse().ok()?;
+    Some((crate::format::name_from_bytes(name), start))
 }
 
 fn start_time(proc_dir: &Path, pid: u32) -> Option<u64> {
@@ -476,6 +490,10 @@ mod tests {
         assert_eq!(start, 98_765);
         let truncated = fake_proc(42, "42 (x", "");
         assert_eq!(describe(truncated.path(), 42), None);
+        assert_eq!(parse_stat(b"42 )x( S"), None, "a closing parenthesis before the opening one");
+        let mut hidden = stat_line(42, "NAME", 5).into_bytes();
+        hidden.splice(4..8, *b"\xffhide");
+        assert_eq!(parse_stat(&hidden), Some((r"\xffhide".to_string(), 5)), "a name that is not UTF-8 is kept");
         // A process that is gone reads as gone, not as an error.
         assert_eq!(describe(root.path(), 43), None);
         assert!(start_time(Path::new("/proc"), std::process::id()).is_some_and(|start| start > 0));
@@ -524,6 +542,11 @@ mod tests {
             .args(["--reuid", "65534", "--regid", "65534", "--clear-groups", "sleep", "30"])
             .spawn()
             .expect("setpriv runs");
+        // setpriv changes user after it starts: wait until the process runs as uid 65534.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while process_uid(Path::new("/proc"), nobody.id()) != Some(65534) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         let first = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let mut index = ProcessIndex::new(Path::new("/proc"));
         let (before, walk) = index.answer(&[mine(inode_of(&first))]);

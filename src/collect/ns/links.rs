@@ -15,6 +15,9 @@ use crate::sample::{Interface, InterfaceStats};
 const RTM_NEWLINK: u16 = 16;
 /// Size of `struct ifinfomsg`.
 const IFINFOMSG_LEN: usize = 16;
+/// The interface name attribute, decoded here: the crate rejects a name that is not UTF-8, and
+/// the kernel accepts any bytes but `/`, `:` and whitespace.
+const IFLA_IFNAME: u16 = 3;
 
 /// Dumps every interface of the namespace, ordered by index.
 pub(crate) fn interfaces(socket: &mut DumpSocket) -> Result<(Vec<Interface>, DumpStats), DumpError> {
@@ -46,6 +49,10 @@ pub(crate) fn decode_link(body: &[u8]) -> Option<Interface> {
     };
     for buffer in NlasIterator::new(body.get(IFINFOMSG_LEN..)?) {
         let Ok(buffer) = buffer else { break };
+        if buffer.kind() == IFLA_IFNAME {
+            interface.name = interface_name(buffer.value());
+            continue;
+        }
         let Ok(attribute) = LinkAttribute::parse_with_param(&buffer, header.interface_family) else {
             continue;
         };
@@ -54,9 +61,14 @@ pub(crate) fn decode_link(body: &[u8]) -> Option<Interface> {
     (!interface.name.is_empty()).then_some(interface)
 }
 
+/// An interface name as the kernel sends it (NUL-terminated), kept whatever its bytes.
+fn interface_name(raw: &[u8]) -> String {
+    let end = raw.iter().position(|byte| *byte == 0).unwrap_or(raw.len());
+    crate::format::name_from_bytes(&raw[..end])
+}
+
 fn apply(interface: &mut Interface, attribute: LinkAttribute) {
     match attribute {
-        LinkAttribute::IfName(name) => interface.name = name,
         LinkAttribute::Mtu(mtu) => interface.mtu = Some(mtu),
         LinkAttribute::MinMtu(mtu) => interface.min_mtu = Some(mtu),
         LinkAttribute::MaxMtu(mtu) => interface.max_mtu = Some(mtu),
@@ -107,4 +119,30 @@ fn link_kind(infos: &[LinkInfo]) -> Option<String> {
         }),
         _ => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An `RTM_NEWLINK` body: interface 7 with a name and an MTU of 1400.
+    fn link_message(name: &[u8]) -> Vec<u8> {
+        let mut body = vec![0u8; IFINFOMSG_LEN];
+        body[4..8].copy_from_slice(&7i32.to_ne_bytes());
+        for (kind, payload) in [(IFLA_IFNAME, [name, b"\0"].concat()), (4, 1400u32.to_ne_bytes().to_vec())] {
+            body.extend_from_slice(&((4 + payload.len()) as u16).to_ne_bytes());
+            body.extend_from_slice(&kind.to_ne_bytes());
+            body.extend_from_slice(&payload);
+            body.resize(body.len().next_multiple_of(4), 0);
+        }
+        body
+    }
+
+    #[test]
+    fn a_name_that_is_not_utf8_keeps_its_interface() {
+        let interface = decode_link(&link_message(b"\xff\xfe")).expect("the link is kept");
+        assert_eq!((interface.name.as_str(), interface.index, interface.mtu), (r"\xff\xfe", 7, Some(1400)));
+        assert_eq!(decode_link(&link_message(b"eth0")).map(|i| i.name), Some("eth0".to_string()));
+        assert_eq!(decode_link(&link_message(b"")), None, "a link without a name is rejected");
+    }
 }

@@ -447,18 +447,16 @@ pub(crate) fn decode_unix_listener(body: &[u8]) -> Option<UnixListener> {
     (queue_seen && !attributes.malformed()).then_some(listener)
 }
 
-/// A UNIX socket name as `ss` prints it: a path ends at its first NUL (the kernel may include
-/// the terminator); an abstract name (leading NUL) starts with `@`, and NULs inside it, which
-/// are part of the name, are shown as `@` too.
+/// A UNIX socket name: a path ends at its first NUL (the kernel may include the terminator); an
+/// abstract name (leading NUL) starts with `@`, as `ss` prints it. Either is kept whatever its
+/// bytes ([`crate::format::name_from_bytes`]): NULs inside an abstract name, which are part of
+/// it, read `\x00` (where `ss` prints `@`), so that two different names never read the same.
 fn unix_path(raw: &[u8]) -> String {
     match raw.split_first() {
-        Some((0, rest)) => {
-            let shown: Vec<u8> = rest.iter().map(|byte| if *byte == 0 { b'@' } else { *byte }).collect();
-            format!("@{}", String::from_utf8_lossy(&shown))
-        }
+        Some((0, rest)) => format!("@{}", crate::format::name_from_bytes(rest)),
         _ => {
             let end = raw.iter().position(|byte| *byte == 0).unwrap_or(raw.len());
-            String::from_utf8_lossy(&raw[..end]).into_owned()
+            crate::format::name_from_bytes(&raw[..end])
         }
     }
 }
@@ -555,9 +553,13 @@ mod tests {
     }
 
     #[test]
-    fn unix_names_are_shown_like_ss() {
+    fn unix_names_are_shown_like_ss_and_kept_apart() {
         assert_eq!(unix_path(b"/run/app.sock\0"), "/run/app.sock");
-        assert_eq!(unix_path(b"\0name\0more"), "@name@more");
+        assert_eq!(unix_path(b"\0name\0more"), r"@name\x00more");
+        assert_ne!(unix_path(b"\0name\0more"), unix_path(b"\0name@more"));
+        assert_eq!(unix_path(b"\0hide\xff"), r"@hide\xff");
+        assert_ne!(unix_path(b"\0hide\xff"), unix_path(b"\0hide\xfe"));
+        assert_eq!(unix_path(b"/run/\xe9t\xe9.sock\0"), r"/run/\xe9t\xe9.sock");
         assert_eq!(unix_path(b""), "");
     }
 
