@@ -120,6 +120,15 @@ pub fn terminal_text(text: String) -> String {
     }
 }
 
+/// A monitoring plugin's status text: `|` separates it from the performance data, so a `|` in
+/// it (a process name can hold one) is shown as `¦` and cannot turn the rest into perfdata.
+pub fn plugin_text(text: &str) -> Cow<'_, str> {
+    match text.contains('|') {
+        true => Cow::Owned(text.replace('|', "¦")),
+        false => Cow::Borrowed(text),
+    }
+}
+
 /// The string with the characters `unsafe_char` picks replaced by visible escapes.
 fn escape_where(text: &str, unsafe_char: impl Fn(char) -> bool) -> Cow<'_, str> {
     if !text.chars().any(&unsafe_char) {

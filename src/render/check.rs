@@ -4,7 +4,7 @@
 use crate::advise::Severity;
 use crate::advise::status::{CENTRAL_CHECKS, Status};
 use crate::engine::Frame;
-use crate::format::sanitize;
+use crate::format::{plugin_text, sanitize};
 use crate::sample::counters::{LISTEN_DROPS, LISTEN_OVERFLOWS};
 
 /// The whole text of check mode: status line with performance data, then the findings.
@@ -30,7 +30,7 @@ pub fn perfdata(frame: &Frame) -> String {
 
 /// The line of an UNKNOWN verdict reached before any judging: nothing could be read.
 pub fn unknown_line(reason: &str) -> String {
-    format!("SOCKSCOPE UNKNOWN - {}\n", sanitize(reason))
+    format!("SOCKSCOPE UNKNOWN - {}\n", plugin_text(&sanitize(reason)))
 }
 
 /// The first line of check mode, as monitoring plugins print it:
@@ -48,7 +48,7 @@ pub fn status_line(outcome: &crate::advise::Outcome) -> String {
                 .filter(|n| CENTRAL_CHECKS.contains(&n.id))
                 .map(|n| format!("{}: {}", n.id, n.reason))
                 .collect();
-            return format!("SOCKSCOPE UNKNOWN - could not judge ({})", reasons.join("; "));
+            return format!("SOCKSCOPE UNKNOWN - could not judge ({})", plugin_text(&reasons.join("; ")));
         }
         (0, 0) => format!("no problems found ({info} informational)"),
         _ => format!("{critical} critical, {warning} warning"),
@@ -66,7 +66,7 @@ pub fn status_line(outcome: &crate::advise::Outcome) -> String {
         shown if more > shown => format!(": {}, and {} more", named.join(", "), more - shown),
         _ => format!(": {}", named.join(", ")),
     };
-    format!("SOCKSCOPE {} - {counts}{tail}", status.name())
+    format!("SOCKSCOPE {} - {counts}{}", status.name(), plugin_text(&tail))
 }
 
 #[cfg(test)]
@@ -74,6 +74,19 @@ mod tests {
     use super::*;
     use crate::advise::testkit::finding;
     use crate::advise::{NotEvaluated, Outcome};
+
+    #[test]
+    fn a_bar_in_a_name_cannot_start_the_performance_data() {
+        let mut outcome = Outcome::default();
+        let mut listener = finding("accept-queue-full", Severity::Critical);
+        let process = crate::sample::ProcessRef { pid: 7, command: "a|b=1;2;3".to_string() };
+        listener.subject = crate::advise::Subject::Process { process };
+        outcome.findings.push(listener);
+        let line = status_line(&outcome);
+        assert_eq!(line.matches('|').count(), 0, "{line}");
+        assert!(line.contains("a¦b=1;2;3"), "{line}");
+        assert!(!unknown_line("x|y").contains('|'));
+    }
 
     #[test]
     fn the_status_line_names_the_worst_findings() {

@@ -333,9 +333,10 @@ pub fn status_line(scene: &Scene) -> String {
     };
     let unknown = if unjudged > 0 { format!(", {unjudged} not judged") } else { String::new() };
     format!(
-        "SOCKSCOPE {} - {}{unknown}, {critical} critical, {warning} warning{tail}",
+        "SOCKSCOPE {} - {}{unknown}, {critical} critical, {warning} warning{}",
         status(scene).name(),
         units::plural(scene.views.len() as u64, "namespace"),
+        units::plugin_text(&tail),
     )
 }
 
