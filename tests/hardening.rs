@@ -1,0 +1,130 @@
+//! Hostile and odd input to the command line, as root: what `report -o` may replace, intervals
+//! too large for a `Duration`, configuration files that are not files, too large or not the
+//! invoking user's, thresholds outside their documented ranges, and check mode's exit status
+//! when its own output cannot be written. Each case must end in one line on stderr and a
+//! documented exit status — never a panic, a hang, or a changed file that was not asked for.
+
+mod common;
+
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{SOCKSCOPE, require_root};
+
+/// Runs `command`, killing it when it has not ended after `limit`; `None` when it had to be
+/// killed (it hung).
+fn bounded(mut command: Command, limit: Duration) -> Option<Output> {
+    let mut child = command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("run");
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if child.try_wait().expect("wait").is_some() {
+            return Some(child.wait_with_output().expect("output"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+fn sockscope(args: &[&str]) -> Command {
+    let mut command = Command::new(SOCKSCOPE);
+    command.args(args);
+    command
+}
+
+/// Runs sockscope with `args` (30 s at most); returns the exit status, stdout and stderr.
+fn run(command: Command) -> (Option<i32>, String, String) {
+    let what = format!("{command:?}");
+    let output = bounded(command, Duration::from_secs(30)).unwrap_or_else(|| panic!("{what} hung"));
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (output.status.code(), text(&output.stdout), text(&output.stderr))
+}
+
+/// Asserts one `sockscope:` line on stderr containing `mentions`.
+fn assert_one_line(stderr: &str, mentions: &str) {
+    assert_eq!(stderr.lines().count(), 1, "one line on stderr: {stderr:?}");
+    assert!(stderr.starts_with("sockscope: "), "{stderr}");
+    assert!(stderr.contains(mentions), "{stderr:?} should mention {mentions:?}");
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::symlink_metadata(path).expect("stat").permissions().mode()
+}
+
+#[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: mounts a private /dev in a mount namespace")]
+fn report_o_leaves_dev_null_and_dev_stdout_as_they_are() {
+    require_root();
+    // A private /dev (a tmpfs with its own null node and stdout symlink, as on the host), so
+    // that a regression replaces the namespace's /dev/null, never the host's.
+    let script = format!(
+        "set -e; mount -t tmpfs tmpfs /dev; mknod -m 666 /dev/null c 1 3; ln -s /proc/self/fd/1 /dev/stdout; \
+         for target in /dev/null /dev/stdout; do \
+           {SOCKSCOPE} --no-processes report -o $target 2>&1 >/dev/null | sed \"s|^|$target: |\" || true; \
+         done; stat -c '%n %F' /dev/null /dev/stdout; readlink /dev/stdout"
+    );
+    let mut command = Command::new("unshare");
+    command.args(["--mount", "--propagation", "private", "sh", "-c", &script]);
+    let (status, stdout, stderr) = run(command);
+    assert_eq!(status, Some(0), "{stdout}{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines[lines.len() - 3..],
+        ["/dev/null character special file", "/dev/stdout symbolic link", "/proc/self/fd/1"],
+        "{stdout}"
+    );
+    for target in ["/dev/null", "/dev/stdout"] {
+        let refusal = lines.iter().filter(|line| line.starts_with(&format!("{target}: "))).count();
+        assert_eq!(refusal, 1, "one line refusing {target}:\n{stdout}");
+    }
+    assert!(stdout.contains("/dev/null: sockscope: error: ") && stdout.contains("character device"), "{stdout}");
+}
+
+#[test]
+fn report_o_refuses_a_symlink_and_leaves_it_and_its_target() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let target = dir.path().join("target.txt");
+    let link = dir.path().join("report.txt");
+    std::fs::write(&target, "original\n").expect("write");
+    std::os::unix::fs::symlink("target.txt", &link).expect("symlink");
+    let (status, stdout, stderr) = run(sockscope(&["--no-processes", "report", "-o", link.to_str().expect("utf-8")]));
+    assert_eq!(status, Some(1), "{stderr}");
+    assert_one_line(&stderr, "symbolic link");
+    assert!(stdout.is_empty());
+    assert!(std::fs::symlink_metadata(&link).expect("stat").file_type().is_symlink());
+    assert_eq!(std::fs::read_link(&link).expect("readlink"), Path::new("target.txt"));
+    assert_eq!(std::fs::read_to_string(&target).expect("read"), "original\n");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("list").collect();
+    assert_eq!(leftovers.len(), 2, "no temporary file left behind: {leftovers:?}");
+}
+
+#[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: the setuid bit matters on a root-owned file")]
+fn report_o_drops_setuid_and_setgid_from_the_replaced_mode() {
+    require_root();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("report.txt");
+    std::fs::write(&path, "old\n").expect("write");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o6755)).expect("chmod");
+    assert_eq!(mode(&path) & 0o7777, 0o6755);
+    let (status, _, stderr) = run(sockscope(&["--no-processes", "report", "-o", path.to_str().expect("utf-8")]));
+    assert_eq!(status, Some(0), "{stderr}");
+    let metadata = std::fs::symlink_metadata(&path).expect("stat");
+    assert!(metadata.file_type().is_file());
+    assert_eq!(metadata.permissions().mode() & 0o7777, 0o755, "setuid and setgid are not copied");
+    assert!(std::fs::read_to_string(&path).expect("read").contains("Listeners"), "the report replaced it");
+}
+
+#[test]
+fn report_o_refuses_a_fifo_without_hanging() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fifo = dir.path().join("report.fifo");
+    rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::from_raw_mode(0o600)).expect("mkfifo");
+    let (status, _, stderr) = run(sockscope(&["--no-processes", "report", "-o", fifo.to_str().expect("utf-8")]));
+    assert_eq!(status, Some(1), "{stderr}");
+    assert_one_line(&stderr, "fifo");
+    assert!(std::fs::symlink_metadata(&fifo).expect("stat").file_type().is_fifo(), "still a fifo");
+}
