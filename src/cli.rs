@@ -29,7 +29,8 @@ Exit status:
   0  success
   1  runtime failure (for example the output file could not be written)
   2  usage error (bad arguments or configuration)
-  check mode: 0 OK (nothing above info), 1 WARNING, 2 CRITICAL, 3 UNKNOWN (could not judge)
+  check mode: 0 OK (nothing above info), 1 WARNING, 2 CRITICAL, 3 UNKNOWN (could not judge, or
+  the check itself failed: a usage error, a bad configuration, output that cannot be written)
   serve: 0 after SIGTERM or SIGINT; 1 when it cannot listen (for example the port is in use)
 
 Dashboard exit status: 0 after q or Ctrl-C; 128 + the signal number after SIGTERM, SIGHUP, SIGQUIT or SIGINT.

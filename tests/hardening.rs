@@ -128,3 +128,31 @@ fn report_o_refuses_a_fifo_without_hanging() {
     assert_one_line(&stderr, "fifo");
     assert!(std::fs::symlink_metadata(&fifo).expect("stat").file_type().is_fifo(), "still a fifo");
 }
+
+#[test]
+fn check_exits_unknown_when_its_output_cannot_be_written() {
+    for format in ["text", "json"] {
+        let full = std::fs::OpenOptions::new().write(true).open("/dev/full").expect("/dev/full");
+        let mut command = sockscope(&["--no-processes", "check", "--interval", "10ms", "--format", format]);
+        command.stdin(Stdio::null()).stdout(full).stderr(Stdio::piped());
+        let output = command.output().expect("run");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "check --format {format} > /dev/full: {stderr}");
+        assert_one_line(&stderr, "standard output");
+    }
+}
+
+#[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: runs check as uid 65534 against pid 1's namespace")]
+fn a_runtime_failure_in_check_is_unknown() {
+    require_root();
+    let mut command = Command::new("setpriv");
+    command.args(["--reuid", "65534", "--regid", "65534", "--clear-groups", SOCKSCOPE, "check", "--pid", "1"]);
+    let (status, stdout, stderr) = run(command);
+    assert_eq!(status, Some(3), "{stderr}");
+    assert_one_line(&stderr, "Permission denied");
+    assert!(
+        stdout.starts_with("SOCKSCOPE UNKNOWN - ") && stdout.contains("/proc/1/ns/net: Permission denied"),
+        "{stdout}"
+    );
+}
