@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{SOCKSCOPE, require_root};
+use common::{SOCKSCOPE, Tmux, require_root};
 
 /// Runs `command`, killing it when it has not ended after `limit`; `None` when it had to be
 /// killed (it hung).
@@ -155,4 +155,42 @@ fn a_runtime_failure_in_check_is_unknown() {
         stdout.starts_with("SOCKSCOPE UNKNOWN - ") && stdout.contains("/proc/1/ns/net: Permission denied"),
         "{stdout}"
     );
+}
+
+/// Interval values a `Duration` cannot hold, or that are no duration at all.
+const HUGE_INTERVALS: [&str; 7] = ["1e20", "1e99", "1e308", "inf", "-inf", "18446744073709551616", "1e3000"];
+
+#[test]
+fn intervals_too_large_for_a_duration_are_usage_errors_in_every_mode() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let recording = dir.path().join("rec");
+    let recording = recording.to_str().expect("utf-8");
+    for value in HUGE_INTERVALS {
+        for args in [
+            vec!["report", "--interval", value],
+            vec!["--interval", value],
+            vec!["record", "-o", recording, "--interval", value],
+            vec!["serve", "--interval", value],
+        ] {
+            let (status, stdout, stderr) = run(sockscope(&args));
+            assert_eq!(status, Some(2), "{args:?}: {stderr}");
+            assert_one_line(&stderr, "interval");
+            assert!(stdout.is_empty(), "{args:?}: {stdout}");
+        }
+        let (status, stdout, stderr) = run(sockscope(&["check", "--interval", value]));
+        assert_eq!(status, Some(3), "check --interval {value}: {stderr}");
+        assert_one_line(&stderr, "interval");
+        assert_eq!(stdout.lines().count(), 1, "{stdout}");
+        assert!(stdout.starts_with("SOCKSCOPE UNKNOWN - ") && stdout.contains("interval"), "{stdout}");
+    }
+    assert!(!recording.is_empty() && !Path::new(recording).exists(), "nothing recorded");
+}
+
+#[test]
+#[cfg_attr(sockscope_no_tmux, ignore = "needs tmux")]
+fn the_dashboard_rejects_a_huge_interval_on_a_terminal() {
+    let tmux = Tmux::start("huge-interval", "--interval 1e20", 100, 20);
+    let screen = tmux.wait_for(&["EXIT=2"]);
+    assert!(screen.contains("sockscope: ") && screen.contains("interval"), "{screen}");
+    assert!(!screen.contains("panicked"), "{screen}");
 }
