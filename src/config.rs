@@ -11,8 +11,9 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use toml::de::{DeTable, DeValue};
 
-use crate::advise::{Rules, Thresholds};
+use crate::advise::{InvalidThreshold, Rules, Thresholds};
 use crate::tui::keymap::Keymap;
 
 /// The whole configuration file.
@@ -64,7 +65,7 @@ impl Config {
         let parse_error = |reason: String| ConfigError::Parse { path: path.to_path_buf(), reason };
         let config: Config = toml::from_str(text).map_err(|error| parse_error(one_line(&error.to_string())))?;
         Rules::validate_silence(&config.silence).map_err(parse_error)?;
-        config.thresholds.validate().map_err(parse_error)?;
+        config.thresholds.validate().map_err(|invalid| parse_error(locate(&invalid, text)))?;
         config.keymap().map_err(parse_error)?;
         Ok(config)
     }
@@ -82,6 +83,36 @@ impl Config {
         let text = std::fs::read_to_string(&path)
             .map_err(|error| ConfigError::Read { path: path.clone(), reason: error.to_string() })?;
         Ok((Config::parse(&text, &path)?, Some(path)))
+    }
+}
+
+/// The threshold's problem, with the line of its key when the file sets it.
+fn locate(invalid: &InvalidThreshold, text: &str) -> String {
+    let document = DeTable::parse(text).ok();
+    let span = document
+        .and_then(|document| invalid.keys.iter().find_map(|key| span_of(document.get_ref(), &["thresholds", key])));
+    match span {
+        Some(span) => format!("line {}: {invalid}", position(text, span.start).0),
+        None => invalid.to_string(),
+    }
+}
+
+/// The line and column (both from 1, the column in characters) of a byte offset.
+fn position(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    let line_start = before.iter().rposition(|byte| *byte == b'\n').map_or(0, |newline| newline + 1);
+    let line = before.iter().filter(|byte| **byte == b'\n').count() + 1;
+    (line, String::from_utf8_lossy(&before[line_start..]).chars().count() + 1)
+}
+
+/// Where the key at `path` (`["thresholds", "softnet_rate"]`) is written in the document.
+fn span_of(table: &DeTable, path: &[&str]) -> Option<std::ops::Range<usize>> {
+    let (first, rest) = path.split_first()?;
+    let (key, value) = table.get_key_value(*first)?;
+    match (rest.is_empty(), value.get_ref()) {
+        (true, _) => Some(key.span()),
+        (false, DeValue::Table(inner)) => span_of(inner, rest),
+        (false, _) => None,
     }
 }
 
@@ -149,6 +180,21 @@ mod tests {
         let syntax = Config::parse("silence = [", Path::new("/etc/x.toml")).expect_err("syntax");
         assert!(syntax.to_string().starts_with("config /etc/x.toml:"), "{syntax}");
         assert!(!syntax.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn threshold_errors_give_the_line_of_the_key() {
+        let error = |text: &str| Config::parse(text, Path::new("c.toml")).expect_err("bad").to_string();
+        assert_eq!(
+            error("# mine\n[thresholds]\n\nsoftnet_rate = -1.0\n"),
+            "config c.toml: line 4: thresholds.softnet_rate must be a finite rate per second, ≥ 0, not -1"
+        );
+        assert!(error("thresholds.tcp_mem_critical = 0.0\n").starts_with("config c.toml: line 1: thresholds.tcp_mem"));
+        let pair = error("[thresholds]\nretransmit_critical = 0.001\n");
+        assert!(pair.starts_with("config c.toml: line 2: thresholds.retransmit_warning (0.01) must not be"), "{pair}");
+        assert_eq!((position("a\nbé\ncd", 6), position("a\nbé\ncd", 7)), ((3, 1), (3, 2)));
+        assert_eq!(position("a\nbé", 5), (2, 3));
+        assert_eq!(position("", 9), (1, 1));
     }
 
     #[test]

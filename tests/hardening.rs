@@ -194,3 +194,37 @@ fn the_dashboard_rejects_a_huge_interval_on_a_terminal() {
     assert!(screen.contains("sockscope: ") && screen.contains("interval"), "{screen}");
     assert!(!screen.contains("panicked"), "{screen}");
 }
+
+/// Runs `report` with `--config path` and `env`; returns status and stderr.
+fn with_config(path: &Path, env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let mut command = sockscope(&["--no-processes", "--config", path.to_str().expect("utf-8"), "report"]);
+    command.envs(env.iter().copied());
+    let (status, _, stderr) = run(command);
+    (status, stderr)
+}
+
+#[test]
+fn thresholds_outside_their_ranges_are_one_line_naming_key_and_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("config.toml");
+    let cases = [
+        ("time_wait_buckets = 80", "time_wait_buckets"),
+        ("tcp_mem_critical = 0", "tcp_mem_critical"),
+        ("syn_queue_ratio = nan", "syn_queue_ratio"),
+        ("softnet_rate = inf", "softnet_rate"),
+        ("close_wait_seconds = -5.0", "close_wait_seconds"),
+        ("accept_queue_sustained_samples = 0", "accept_queue_sustained_samples"),
+        ("retransmit_warning = 0.2", "retransmit_warning"),
+    ];
+    for (line, key) in cases {
+        std::fs::write(&path, format!("# sockscope\n[thresholds]\n{line}\n")).expect("write");
+        let (status, stderr) = with_config(&path, &[]);
+        assert_eq!(status, Some(2), "{line}: {stderr}");
+        assert_one_line(&stderr, &format!("thresholds.{key}"));
+        assert!(stderr.contains("line 3"), "{line}: {stderr}");
+    }
+    let (status, stdout, stderr) = run(sockscope(&["--config", path.to_str().expect("utf-8"), "check"]));
+    assert_eq!(status, Some(3), "{stderr}");
+    assert_one_line(&stderr, "retransmit_critical");
+    assert!(stdout.starts_with("SOCKSCOPE UNKNOWN - ") && stdout.contains("retransmit_warning"), "{stdout}");
+}
