@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -227,4 +227,95 @@ fn thresholds_outside_their_ranges_are_one_line_naming_key_and_line() {
     assert_eq!(status, Some(3), "{stderr}");
     assert_one_line(&stderr, "retransmit_critical");
     assert!(stdout.starts_with("SOCKSCOPE UNKNOWN - ") && stdout.contains("retransmit_warning"), "{stdout}");
+}
+
+#[test]
+fn configs_that_are_not_regular_files_are_refused_without_reading_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fifo = dir.path().join("config.fifo");
+    rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::from_raw_mode(0o600)).expect("mkfifo");
+    for (path, kind) in [(Path::new("/dev/zero"), "character device"), (&fifo, "fifo"), (dir.path(), "directory")] {
+        let started = Instant::now();
+        let (status, stderr) = with_config(path, &[]);
+        assert_eq!(status, Some(2), "{}: {stderr}", path.display());
+        assert_one_line(&stderr, "not a regular file");
+        assert!(stderr.contains(kind) && stderr.contains(&path.display().to_string()), "{stderr}");
+        assert!(started.elapsed() < Duration::from_secs(10), "{} took {:?}", path.display(), started.elapsed());
+    }
+}
+
+#[test]
+fn a_config_larger_than_one_mebibyte_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("config.toml");
+    let comment = format!("# {}\n", "x".repeat(1021));
+    std::fs::write(&path, comment.repeat(2048)).expect("write");
+    assert_eq!(std::fs::metadata(&path).expect("stat").len(), 2 << 20);
+    let (status, stderr) = with_config(&path, &[]);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert_one_line(&stderr, "larger than 1 MiB");
+    let exactly = dir.path().join("exactly.toml");
+    std::fs::write(&exactly, comment.repeat(1024)).expect("write");
+    assert_eq!(with_config(&exactly, &[]).0, Some(0), "1 MiB itself is accepted");
+}
+
+/// A line shaped like /etc/shadow's, with a hash that must never reach stderr.
+const SHADOW_HASH: &str = "$6$Zq1Ux8Hd$S3cr3tHashThatMustNotLeak0123456789abcdefABCDEF";
+
+#[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: reads a root-owned 0600 file on behalf of a sudo user")]
+fn a_config_that_is_not_the_invoking_users_is_not_echoed() {
+    require_root();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("shadow");
+    std::fs::write(&path, format!("root:{SHADOW_HASH}:19700:0:99999:7:::\nbin:*:19700:0:99999:7:::\n")).expect("write");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let (status, stderr) = with_config(&path, &[("SUDO_UID", "65534"), ("SUDO_USER", "nobody")]);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert_one_line(&stderr, "line 1, column ");
+    for secret in [SHADOW_HASH, "S3cr3t", "root:", "19700"] {
+        assert!(!stderr.contains(secret), "{secret:?} leaked: {stderr}");
+    }
+    // A file that is the invoking user's shows its text, as before.
+    std::fs::write(&path, "[thresholds]\naccept_queue_fil = 0.9\n").expect("write");
+    std::os::unix::fs::chown(&path, Some(65534), Some(65534)).expect("chown");
+    let (status, stderr) = with_config(&path, &[("SUDO_UID", "65534"), ("SUDO_USER", "nobody")]);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert_one_line(&stderr, "accept_queue_fil");
+}
+
+#[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: reads the default config on behalf of a sudo user")]
+fn the_default_config_read_for_a_sudo_user_is_not_followed_nor_someone_elses() {
+    require_root();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let home = dir.path().join("sockscope");
+    std::fs::create_dir(&home).expect("mkdir");
+    let default = home.join("config.toml");
+    let elsewhere = dir.path().join("elsewhere.toml");
+    std::fs::write(&elsewhere, "silence = [\"time-wait-myths\"]\n").expect("write");
+    std::os::unix::fs::chown(&elsewhere, Some(65534), Some(65534)).expect("chown");
+    std::os::unix::fs::symlink(&elsewhere, &default).expect("symlink");
+    let config_home = dir.path().to_str().expect("utf-8");
+    let sudo = [("XDG_CONFIG_HOME", config_home), ("SUDO_UID", "65534"), ("SUDO_USER", "nobody")];
+    let report = |env: &[(&str, &str)]| {
+        let mut command = sockscope(&["--no-processes", "report"]);
+        command.envs(env.iter().copied());
+        run(command)
+    };
+    let (status, _, stderr) = report(&sudo);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert_one_line(&stderr, "symbolic link");
+    std::fs::remove_file(&default).expect("rm");
+    std::fs::rename(&elsewhere, &default).expect("mv");
+    std::os::unix::fs::chown(&default, Some(1234), Some(1234)).expect("chown");
+    let (status, _, stderr) = report(&sudo);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert_one_line(&stderr, "owned by uid 1234");
+    for owner in [65534, 0] {
+        std::os::unix::fs::chown(&default, Some(owner), Some(owner)).expect("chown");
+        let (status, _, stderr) = report(&sudo);
+        assert_eq!(status, Some(0), "owned by {owner}: {stderr}");
+    }
+    assert_eq!(std::fs::symlink_metadata(&default).expect("stat").uid(), 0);
 }
