@@ -29,7 +29,8 @@ Exit status:
   0  success
   1  runtime failure (for example the output file could not be written)
   2  usage error (bad arguments or configuration)
-  check mode: 0 OK (nothing above info), 1 WARNING, 2 CRITICAL, 3 UNKNOWN (could not judge)
+  check mode: 0 OK (nothing above info), 1 WARNING, 2 CRITICAL, 3 UNKNOWN (could not judge, or
+  the check itself failed: a usage error, a bad configuration, output that cannot be written)
   serve: 0 after SIGTERM or SIGINT; 1 when it cannot listen (for example the port is in use)
 
 Dashboard exit status: 0 after q or Ctrl-C; 128 + the signal number after SIGTERM, SIGHUP, SIGQUIT or SIGINT.
@@ -273,12 +274,13 @@ impl Default for ReportArgs {
 /// The shortest and longest intervals accepted between two samples.
 pub const INTERVAL_RANGE: (Duration, Duration) = (Duration::from_millis(10), Duration::from_secs(3600));
 
-/// Parses `5s`, `500ms`, `1m`, or a bare number of seconds (`2`, `0.5`).
+/// Parses `5s`, `500ms`, `1m`, or a bare number of seconds (`2`, `0.5`). A number too large
+/// for a `Duration` (`1e20`, `inf`) is out of range like any other above the longest interval.
 pub fn parse_interval(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let duration = match text.parse::<f64>() {
-        Ok(seconds) if seconds.is_finite() && seconds >= 0.0 => Duration::from_secs_f64(seconds),
-        Ok(_) => return Err(format!("'{text}' is not a duration")),
+        Ok(seconds) if seconds.is_nan() || seconds < 0.0 => return Err(format!("'{text}' is not a duration")),
+        Ok(seconds) => Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX),
         Err(_) => humantime::parse_duration(text).map_err(|error| format!("'{text}' is not a duration ({error})"))?,
     };
     let (shortest, longest) = INTERVAL_RANGE;
@@ -343,6 +345,10 @@ mod tests {
         assert!(parse_interval("soon").is_err());
         assert!(parse_interval("-1").is_err());
         assert!(parse_interval("NaN").is_err());
+        for huge in ["1e20", "1e99", "1e308", "inf", "18446744073709551616", "3601"] {
+            assert!(parse_interval(huge).is_err_and(|error| error.contains("between")), "{huge}");
+        }
+        assert!(parse_interval("-inf").is_err() && parse_interval("99999999999999999999s").is_err());
     }
 
     #[test]
@@ -356,5 +362,6 @@ mod tests {
         assert!(parse_size("lots").is_err() && parse_size("-5M").is_err());
         assert_eq!(parse_span("24h"), Ok(Duration::from_secs(86_400)));
         assert!(parse_span("0s").is_err() && parse_span("1e20s").is_err());
+        assert!(parse_span("99999999999999999999s").is_err() && parse_span("inf").is_err());
     }
 }

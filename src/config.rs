@@ -7,13 +7,25 @@
 //! `~/.config/sockscope/config.toml` (under `sudo`, the invoking user's). A missing default file
 //! means the defaults; a file that cannot be parsed, an unknown key or an unknown check id is an
 //! error naming the file and the problem.
+//!
+//! sockscope often runs as root on another user's behalf (sudo, cron), so the file is read
+//! warily: only a regular file (a device or fifo is never opened), at most [`MAX_BYTES`]; the
+//! default path read as root for a sudo user must not be a symbolic link and must be that
+//! user's or root's; and the text of a file that is not the invoking user's is never quoted in
+//! an error — only the line, the column and a known key.
 
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use toml::de::{DeTable, DeValue};
 
-use crate::advise::{Rules, Thresholds};
-use crate::tui::keymap::Keymap;
+use crate::advise::{InvalidThreshold, Rules, Thresholds};
+use crate::tui::keymap::{BINDINGS, Keymap};
+
+/// The largest configuration file sockscope reads: 1 MiB.
+pub const MAX_BYTES: usize = 1 << 20;
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -61,10 +73,15 @@ impl Config {
 
     /// Parses a configuration file's text; `path` is only used in messages.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        Config::parse_quoting(text, path, true)
+    }
+
+    /// Parses the text; a syntax or type error quotes the text only when `quote` is set.
+    fn parse_quoting(text: &str, path: &Path, quote: bool) -> Result<Config, ConfigError> {
         let parse_error = |reason: String| ConfigError::Parse { path: path.to_path_buf(), reason };
-        let config: Config = toml::from_str(text).map_err(|error| parse_error(one_line(&error.to_string())))?;
+        let config: Config = toml::from_str(text).map_err(|error| parse_error(describe(&error, text, quote)))?;
         Rules::validate_silence(&config.silence).map_err(parse_error)?;
-        config.thresholds.validate().map_err(parse_error)?;
+        config.thresholds.validate().map_err(|invalid| parse_error(locate(&invalid, text)))?;
         config.keymap().map_err(parse_error)?;
         Ok(config)
     }
@@ -72,16 +89,145 @@ impl Config {
     /// Loads the configuration: from `explicit` when given (it must exist), else from the
     /// default location when a file is there, else the defaults.
     pub fn load(explicit: Option<&Path>) -> Result<(Config, Option<PathBuf>), ConfigError> {
-        let path = match explicit {
-            Some(path) => path.to_path_buf(),
+        let sudo_user = sudo_uid();
+        let (path, guarded) = match explicit {
+            Some(path) => (path.to_path_buf(), None),
             None => match default_path().filter(|path| path.exists()) {
-                Some(path) => path,
+                Some(path) => (path, sudo_user),
                 None => return Ok((Config::default(), None)),
             },
         };
-        let text = std::fs::read_to_string(&path)
-            .map_err(|error| ConfigError::Read { path: path.clone(), reason: error.to_string() })?;
-        Ok((Config::parse(&text, &path)?, Some(path)))
+        let (text, owner) = read(&path, guarded).map_err(|reason| ConfigError::Read { path: path.clone(), reason })?;
+        let invoking = sudo_user.unwrap_or_else(|| rustix::process::getuid().as_raw());
+        Ok((Config::parse_quoting(&text, &path, owner == invoking)?, Some(path)))
+    }
+}
+
+/// The user sockscope acts for when it runs as root under sudo: `SUDO_UID`, when the effective
+/// uid is 0 and it names another user.
+fn sudo_uid() -> Option<u32> {
+    if !rustix::process::geteuid().is_root() {
+        return None;
+    }
+    std::env::var("SUDO_UID").ok()?.parse().ok().filter(|uid| *uid != 0)
+}
+
+/// The text of the configuration file at `path` and its owner. It must be a regular file —
+/// checked before opening, so a device or a fifo is never opened, and again on the opened file
+/// (opened non-blocking, so a fifo swapped in meanwhile cannot hang the run) — of at most
+/// [`MAX_BYTES`] of UTF-8. For `for_user` (the default path read as root for a sudo user) the
+/// last component must not be a symbolic link and the file must be theirs or root's.
+fn read(path: &Path, for_user: Option<u32>) -> Result<(String, u32), String> {
+    use rustix::fs::{Mode, OFlags};
+    let before = match for_user {
+        Some(_) => std::fs::symlink_metadata(path),
+        None => std::fs::metadata(path),
+    };
+    regular(&before.map_err(|error| error.to_string())?)?;
+    let mut flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
+    if for_user.is_some() {
+        flags |= OFlags::NOFOLLOW;
+    }
+    let opened =
+        rustix::fs::open(path, flags, Mode::empty()).map_err(|error| std::io::Error::from(error).to_string())?;
+    let file = std::fs::File::from(opened);
+    let metadata = file.metadata().map_err(|error| error.to_string())?;
+    regular(&metadata)?;
+    if let Some(user) = for_user.filter(|user| ![*user, 0].contains(&metadata.uid())) {
+        return Err(format!("it is owned by uid {}, neither the sudo user's (uid {user}) nor root's", metadata.uid()));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(|error| error.to_string())?;
+    if bytes.len() > MAX_BYTES {
+        return Err("it is larger than 1 MiB".to_string());
+    }
+    let text = String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_string())?;
+    Ok((text, metadata.uid()))
+}
+
+/// Refuses anything but a regular file, naming what it is.
+fn regular(metadata: &std::fs::Metadata) -> Result<(), String> {
+    let file_type = metadata.file_type();
+    if file_type.is_file() {
+        Ok(())
+    } else if file_type.is_symlink() {
+        Err("it is a symbolic link, not followed when root reads the sudo user's configuration".to_string())
+    } else {
+        Err(format!("not a regular file: it is {}", crate::files::kind(&file_type)))
+    }
+}
+
+/// The parser's error on one line. Unless `quote`, only where it is (line, column) and the key
+/// there when it is one sockscope knows: never the file's text.
+fn describe(error: &toml::de::Error, text: &str, quote: bool) -> String {
+    if quote {
+        return one_line(&error.to_string());
+    }
+    let document = DeTable::parse(text).ok();
+    let what = if document.is_some() { "not a sockscope configuration" } else { "not valid TOML" };
+    let withheld = "(the text is not shown: the file is not the invoking user's)";
+    let Some(offset) = error.span().map(|span| span.start) else {
+        return format!("{what} {withheld}");
+    };
+    let (line, column) = position(text, offset);
+    let key = document.and_then(|document| key_at(document.get_ref(), offset)).filter(|path| is_known(path));
+    let key = key.map(|path| format!(", key `{}`", path.join("."))).unwrap_or_default();
+    format!("line {line}, column {column}{key}: {what} {withheld}")
+}
+
+/// The threshold's problem, with the line of its key when the file sets it.
+fn locate(invalid: &InvalidThreshold, text: &str) -> String {
+    let document = DeTable::parse(text).ok();
+    let span = document
+        .and_then(|document| invalid.keys.iter().find_map(|key| span_of(document.get_ref(), &["thresholds", key])));
+    match span {
+        Some(span) => format!("line {}: {invalid}", position(text, span.start).0),
+        None => invalid.to_string(),
+    }
+}
+
+/// The line and column (both from 1, the column in characters) of a byte offset.
+fn position(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    let line_start = before.iter().rposition(|byte| *byte == b'\n').map_or(0, |newline| newline + 1);
+    let line = before.iter().filter(|byte| **byte == b'\n').count() + 1;
+    (line, String::from_utf8_lossy(&before[line_start..]).chars().count() + 1)
+}
+
+/// Where the key at `path` (`["thresholds", "softnet_rate"]`) is written in the document.
+fn span_of(table: &DeTable, path: &[&str]) -> Option<std::ops::Range<usize>> {
+    let (first, rest) = path.split_first()?;
+    let (key, value) = table.get_key_value(*first)?;
+    match (rest.is_empty(), value.get_ref()) {
+        (true, _) => Some(key.span()),
+        (false, DeValue::Table(inner)) => span_of(inner, rest),
+        (false, _) => None,
+    }
+}
+
+/// The path of the innermost key whose name or value covers the byte `offset`.
+fn key_at(table: &DeTable, offset: usize) -> Option<Vec<String>> {
+    table.iter().find_map(|(key, value)| {
+        let inner = match value.get_ref() {
+            DeValue::Table(inner) => key_at(inner, offset),
+            _ => None,
+        };
+        let here = key.span().contains(&offset) || value.span().contains(&offset);
+        let name = key.get_ref().to_string();
+        match inner {
+            Some(path) => Some([vec![name], path].concat()),
+            None => here.then(|| vec![name]),
+        }
+    })
+}
+
+/// Whether a key path is one the configuration defines (so naming it quotes nothing private).
+fn is_known(path: &[String]) -> bool {
+    match path {
+        [section] => ["silence", "thresholds", "keys"].contains(&section.as_str()),
+        [section, key] if section == "thresholds" => Thresholds::is_key(key),
+        [section, key] if section == "keys" => BINDINGS.iter().any(|binding| binding.name == key),
+        _ => false,
     }
 }
 
@@ -149,6 +295,38 @@ mod tests {
         let syntax = Config::parse("silence = [", Path::new("/etc/x.toml")).expect_err("syntax");
         assert!(syntax.to_string().starts_with("config /etc/x.toml:"), "{syntax}");
         assert!(!syntax.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn errors_in_someone_elses_file_quote_nothing_of_it() {
+        let quiet = |text: &str| Config::parse_quoting(text, Path::new("c.toml"), false).expect_err("bad").to_string();
+        let shadow = quiet("root:$6$salt$hash:19700:0:99999:7:::\n");
+        assert!(shadow.starts_with("config c.toml: line 1, column ") && shadow.contains("not valid TOML"), "{shadow}");
+        assert!(!shadow.contains("salt") && !shadow.contains("root"), "{shadow}");
+        let value = quiet("silence = \"hunter2\"\n");
+        assert!(value.contains("line 1, column 11, key `silence`: not a sockscope configuration"), "{value}");
+        assert!(!value.contains("hunter2"), "{value}");
+        let unknown = quiet("[thresholds]\nsecret_name = 1\n");
+        assert!(unknown.contains("line 2, column 1: ") && !unknown.contains("secret_name"), "{unknown}");
+        let binding = quiet("[keys]\nquit = 5\n");
+        assert!(binding.contains("key `keys.quit`"), "{binding}");
+        let quoted = Config::parse("silence = \"hunter2\"\n", Path::new("c.toml")).expect_err("bad").to_string();
+        assert!(quoted.contains("hunter2"), "the user's own file is quoted: {quoted}");
+    }
+
+    #[test]
+    fn threshold_errors_give_the_line_of_the_key() {
+        let error = |text: &str| Config::parse(text, Path::new("c.toml")).expect_err("bad").to_string();
+        assert_eq!(
+            error("# mine\n[thresholds]\n\nsoftnet_rate = -1.0\n"),
+            "config c.toml: line 4: thresholds.softnet_rate must be a finite rate per second, ≥ 0, not -1"
+        );
+        assert!(error("thresholds.tcp_mem_critical = 0.0\n").starts_with("config c.toml: line 1: thresholds.tcp_mem"));
+        let pair = error("[thresholds]\nretransmit_critical = 0.001\n");
+        assert!(pair.starts_with("config c.toml: line 2: thresholds.retransmit_warning (0.01) must not be"), "{pair}");
+        assert_eq!((position("a\nbé\ncd", 6), position("a\nbé\ncd", 7)), ((3, 1), (3, 2)));
+        assert_eq!(position("a\nbé", 5), (2, 3));
+        assert_eq!(position("", 9), (1, 1));
     }
 
     #[test]

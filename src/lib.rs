@@ -11,6 +11,7 @@ pub mod cli;
 pub mod collect;
 pub mod config;
 pub mod engine;
+pub mod files;
 pub mod format;
 pub mod manpage;
 pub mod model;

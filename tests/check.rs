@@ -224,19 +224,24 @@ fn a_syn_queue_overflowing_into_cookies_is_seen_and_logged() {
 }
 
 #[test]
-fn a_bad_config_is_one_line_and_status_2() {
+fn a_bad_config_is_one_line_and_status_2_or_unknown_in_check() {
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dir.path().join("bad.toml");
     std::fs::write(&config, "[thresholds]\naccept_queue_fil = 0.9\n").expect("write");
-    for args in [vec!["check", "--config"], vec!["report", "--config"]] {
-        let mut args = args.clone();
-        args.push(config.to_str().expect("utf-8"));
-        let output = std::process::Command::new(SOCKSCOPE).args(&args).output().expect("run");
-        assert_eq!(output.status.code(), Some(2), "{args:?}");
+    for (mode, status) in [("check", 3), ("report", 2)] {
+        let args = [mode, "--config", config.to_str().expect("utf-8")];
+        let output = std::process::Command::new(SOCKSCOPE).args(args).output().expect("run");
+        assert_eq!(output.status.code(), Some(status), "{args:?}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
         assert!(stderr.contains("bad.toml") && stderr.contains("accept_queue_fil"), "{stderr}");
-        assert!(output.stdout.is_empty());
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        match mode {
+            "check" => {
+                assert!(stdout.starts_with("SOCKSCOPE UNKNOWN - config ") && stdout.lines().count() == 1, "{stdout}")
+            }
+            _ => assert!(stdout.is_empty(), "{stdout}"),
+        }
     }
     let missing = std::process::Command::new(SOCKSCOPE)
         .args(["report", "--config", "/nonexistent/sockscope.toml"])

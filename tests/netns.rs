@@ -520,11 +520,17 @@ fn namespaces_that_do_not_exist_are_usage_errors_in_one_line() {
     for (args, wanted) in cases {
         let output = sockscope(&args);
         let stderr = String::from_utf8_lossy(&output.stderr);
+        // check reports its usage errors as a monitoring plugin does: UNKNOWN, with a status line.
+        let (status, stdout) = match args.contains(&"check") {
+            true => (3, format!("SOCKSCOPE UNKNOWN - {}", stderr.trim().trim_start_matches("sockscope: error: "))),
+            false => (2, String::new()),
+        };
         let problems: Vec<String> = [
-            (output.status.code() != Some(2)).then(|| format!("exit status {:?}, not 2", output.status.code())),
+            (output.status.code() != Some(status))
+                .then(|| format!("exit status {:?}, not {status}", output.status.code())),
             (stderr.lines().count() != 1).then(|| format!("{} lines on stderr, not 1", stderr.lines().count())),
             (!stderr.contains(wanted)).then(|| format!("stderr does not mention {wanted:?}")),
-            (!output.stdout.is_empty()).then(|| format!("{} bytes on stdout", output.stdout.len())),
+            (String::from_utf8_lossy(&output.stdout).trim_end() != stdout).then(|| format!("stdout is not {stdout:?}")),
         ]
         .into_iter()
         .flatten()

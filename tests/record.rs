@@ -223,7 +223,8 @@ fn mistakes_are_one_line_with_the_documented_status() {
         (vec!["report", "--from", text(&notes)], 1, "is not a sockscope recording"),
         (vec!["report", "--from", text(&file), "--at", "soon"], 2, "is not a time"),
         (vec!["report", "--from", text(&file), "--at", "2001-01-01T00:00:00Z"], 2, "before the start of the recording"),
-        (vec!["check", "--from", text(&file), "--at", "2099-01-01T00:00:00Z"], 2, "after the end of the recording"),
+        // check reports its usage errors as a monitoring plugin does: UNKNOWN.
+        (vec!["check", "--from", text(&file), "--at", "2099-01-01T00:00:00Z"], 3, "after the end of the recording"),
         (vec!["--netns", "web", "report", "--from", text(&file)], 2, "a recording replays what it holds"),
         (vec!["record", "-o", "/dev/null"], 1, "not a regular file"),
         (vec!["record", "-o", text(&notes)], 1, "is not a sockscope recording"),

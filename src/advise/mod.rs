@@ -26,7 +26,7 @@ use serde::Serialize;
 use crate::model::history::History;
 use crate::model::{DestinationKey, Endpoint, ListenerKey, Model, Protocol};
 use crate::sample::{ProcessRef, Sample};
-pub use rules::{Rules, Thresholds};
+pub use rules::{InvalidThreshold, Range, Rules, Thresholds};
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

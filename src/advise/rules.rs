@@ -104,23 +104,136 @@ impl Default for Thresholds {
     }
 }
 
+/// The range a threshold must lie in, as README's Configuration section states it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Range {
+    /// A share: more than 0, at most 1.
+    Fraction,
+    /// A rate per second: a finite number, 0 or more.
+    Rate,
+    /// A time in seconds: a finite number above 0.
+    Seconds,
+    /// A whole number from the first to the second, both included.
+    Whole(u64, u64),
+}
+
+impl Range {
+    /// How README and the error messages write the range.
+    pub fn notation(self) -> String {
+        match self {
+            Range::Fraction => "(0, 1]".to_string(),
+            Range::Rate => "≥ 0".to_string(),
+            Range::Seconds => "> 0".to_string(),
+            Range::Whole(low, high) if high == u64::MAX => format!("{low} or more"),
+            Range::Whole(low, high) => format!("{low} to {high}"),
+        }
+    }
+
+    /// The range in words, for error messages: `a fraction in (0, 1]`.
+    pub fn describe(self) -> String {
+        match self {
+            Range::Fraction => "a fraction in (0, 1]".to_string(),
+            Range::Rate => "a finite rate per second, ≥ 0".to_string(),
+            Range::Seconds => "a finite number of seconds, > 0".to_string(),
+            Range::Whole(low, high) if high == u64::MAX => format!("a whole number, {low} or more"),
+            Range::Whole(low, high) => format!("a whole number from {low} to {high}"),
+        }
+    }
+
+    /// Whether `value` lies in the range (NaN and infinities never do).
+    pub fn holds(self, value: f64) -> bool {
+        match self {
+            Range::Fraction => value > 0.0 && value <= 1.0,
+            Range::Rate => value.is_finite() && value >= 0.0,
+            Range::Seconds => value.is_finite() && value > 0.0,
+            Range::Whole(low, high) => value >= low as f64 && value <= high as f64,
+        }
+    }
+}
+
+/// The most samples a count of consecutive samples can ask for: the history holds no more.
+const MAX_SAMPLES: u64 = crate::model::history::DEFAULT_CAPACITY as u64;
+
+/// The thresholds that form a warning and a critical level of one check: the warning must not
+/// be above the critical one.
+const LEVELS: [(&str, &str); 4] = [
+    ("ephemeral_ports_warning", "ephemeral_ports_critical"),
+    ("orphans_warning", "orphans_critical"),
+    ("retransmit_warning", "retransmit_critical"),
+    ("conntrack_warning", "conntrack_critical"),
+];
+
+/// A threshold outside its range, or a warning level above its critical level.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct InvalidThreshold {
+    /// The keys in `[thresholds]` the problem is about, the offending one first.
+    pub keys: Vec<&'static str>,
+    /// What is wrong, naming the keys as `thresholds.KEY`.
+    pub reason: String,
+}
+
 impl Thresholds {
-    /// Checks that every ratio is a fraction in (0, 1]; the error names the threshold.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Every threshold: its key, its value (as a number) and its range.
+    pub fn fields(&self) -> [(&'static str, f64, Range); 28] {
         let t = self;
-        let ratios = [
-            ("accept_queue_fill", t.accept_queue_fill),
-            ("accept_queue_sustained_fill", t.accept_queue_sustained_fill),
-            ("ephemeral_ports_warning", t.ephemeral_ports_warning),
-            ("ephemeral_ports_critical", t.ephemeral_ports_critical),
-            ("orphans_warning", t.orphans_warning),
-            ("orphans_critical", t.orphans_critical),
-            ("conntrack_warning", t.conntrack_warning),
-            ("conntrack_critical", t.conntrack_critical),
-        ];
-        for (name, value) in ratios {
-            if !(value.is_finite() && value > 0.0 && value <= 1.0) {
-                return Err(format!("thresholds.{name} must be a fraction in (0, 1], not {value}"));
+        let samples = Range::Whole(1, MAX_SAMPLES);
+        [
+            ("accept_queue_fill", t.accept_queue_fill, Range::Fraction),
+            ("accept_queue_sustained_fill", t.accept_queue_sustained_fill, Range::Fraction),
+            ("accept_queue_sustained_samples", t.accept_queue_sustained_samples as f64, samples),
+            ("listen_overflow_rate", t.listen_overflow_rate, Range::Rate),
+            ("listen_overflow_ratio", t.listen_overflow_ratio, Range::Fraction),
+            ("somaxconn_min", t.somaxconn_min as f64, Range::Whole(1, i32::MAX as u64)),
+            ("syn_queue_ratio", t.syn_queue_ratio, Range::Fraction),
+            ("syncookies_failed_ratio", t.syncookies_failed_ratio, Range::Fraction),
+            ("ephemeral_ports_warning", t.ephemeral_ports_warning, Range::Fraction),
+            ("ephemeral_ports_critical", t.ephemeral_ports_critical, Range::Fraction),
+            ("port_range_min", f64::from(t.port_range_min), Range::Whole(1, 65_535)),
+            ("time_wait_buckets", t.time_wait_buckets, Range::Fraction),
+            ("close_wait_sockets", t.close_wait_sockets as f64, Range::Whole(0, u64::MAX)),
+            ("close_wait_growth_samples", t.close_wait_growth_samples as f64, samples),
+            ("close_wait_seconds", t.close_wait_seconds, Range::Seconds),
+            ("close_wait_open_files", t.close_wait_open_files, Range::Fraction),
+            ("orphans_warning", t.orphans_warning, Range::Fraction),
+            ("orphans_critical", t.orphans_critical, Range::Fraction),
+            ("tcp_mem_critical", t.tcp_mem_critical, Range::Fraction),
+            ("udp_rcvbuf_errors_rate", t.udp_rcvbuf_errors_rate, Range::Rate),
+            ("softnet_rate", t.softnet_rate, Range::Rate),
+            ("softnet_persist_intervals", t.softnet_persist_intervals as f64, samples),
+            ("softnet_imbalance", t.softnet_imbalance, Range::Fraction),
+            ("nic_rx_drop_ratio", t.nic_rx_drop_ratio, Range::Fraction),
+            ("retransmit_warning", t.retransmit_warning, Range::Fraction),
+            ("retransmit_critical", t.retransmit_critical, Range::Fraction),
+            ("conntrack_warning", t.conntrack_warning, Range::Fraction),
+            ("conntrack_critical", t.conntrack_critical, Range::Fraction),
+        ]
+    }
+
+    /// Whether `key` names a threshold.
+    pub fn is_key(key: &str) -> bool {
+        Thresholds::default().fields().iter().any(|(name, _, _)| *name == key)
+    }
+
+    /// Checks every threshold against its range, then every warning level against its critical
+    /// level; the error names the first offending key.
+    pub fn validate(&self) -> Result<(), InvalidThreshold> {
+        let fields = self.fields();
+        for (name, value, range) in fields {
+            if !range.holds(value) {
+                let reason = format!("thresholds.{name} must be {}, not {value}", range.describe());
+                return Err(InvalidThreshold { keys: vec![name], reason });
+            }
+        }
+        let value = |key: &str| fields.iter().find(|(name, _, _)| *name == key).map_or(f64::NAN, |field| field.1);
+        for (warning, critical) in LEVELS {
+            if value(warning) > value(critical) {
+                let reason = format!(
+                    "thresholds.{warning} ({}) must not be above thresholds.{critical} ({})",
+                    value(warning),
+                    value(critical)
+                );
+                return Err(InvalidThreshold { keys: vec![warning, critical], reason });
             }
         }
         Ok(())
@@ -164,13 +277,111 @@ impl Rules {
 mod tests {
     use super::*;
 
+    /// The error for `thresholds` changed by `change`.
+    fn invalid(change: impl FnOnce(&mut Thresholds)) -> InvalidThreshold {
+        let mut thresholds = Thresholds::default();
+        change(&mut thresholds);
+        thresholds.validate().expect_err("invalid")
+    }
+
     #[test]
-    fn ratios_outside_zero_to_one_are_named() {
-        let wrong = Thresholds { conntrack_warning: 80.0, ..Thresholds::default() };
-        assert!(wrong.validate().is_err_and(|error| error.contains("conntrack_warning")));
+    fn the_defaults_are_valid() {
         assert_eq!(Thresholds::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn fractions_outside_zero_to_one_are_named() {
+        for (value, shown) in [(80.0, "80"), (0.0, "0"), (-0.5, "-0.5"), (1.01, "1.01")] {
+            let error = invalid(|t| t.time_wait_buckets = value);
+            assert_eq!(error.keys, ["time_wait_buckets"]);
+            assert_eq!(error.reason, format!("thresholds.time_wait_buckets must be a fraction in (0, 1], not {shown}"));
+        }
+        assert_eq!(invalid(|t| t.tcp_mem_critical = 0.0).keys, ["tcp_mem_critical"]);
+        assert_eq!(invalid(|t| t.conntrack_warning = 80.0).keys, ["conntrack_warning"]);
+        let one = Thresholds { tcp_mem_critical: 1.0, softnet_imbalance: 1.0, ..Thresholds::default() };
+        assert_eq!(one.validate(), Ok(()), "1 itself is a fraction");
+    }
+
+    #[test]
+    fn nan_and_infinities_are_refused_everywhere() {
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert!(invalid(|t| t.syn_queue_ratio = bad).reason.contains("thresholds.syn_queue_ratio"));
+            assert_eq!(invalid(|t| t.softnet_rate = bad).keys, ["softnet_rate"]);
+            assert_eq!(invalid(|t| t.close_wait_seconds = bad).keys, ["close_wait_seconds"]);
+        }
+    }
+
+    #[test]
+    fn rates_and_seconds_must_not_be_negative() {
+        assert_eq!(
+            invalid(|t| t.listen_overflow_rate = -1.0).reason,
+            "thresholds.listen_overflow_rate must be a finite rate per second, ≥ 0, not -1"
+        );
+        assert_eq!(invalid(|t| t.udp_rcvbuf_errors_rate = -0.1).keys, ["udp_rcvbuf_errors_rate"]);
+        assert_eq!(invalid(|t| t.close_wait_seconds = 0.0).keys, ["close_wait_seconds"]);
+        let zero = Thresholds { listen_overflow_rate: 0.0, softnet_rate: 0.0, ..Thresholds::default() };
+        assert_eq!(zero.validate(), Ok(()), "a rate of 0 means any movement");
+    }
+
+    #[test]
+    fn counts_lie_within_what_they_count() {
+        assert_eq!(invalid(|t| t.accept_queue_sustained_samples = 0).keys, ["accept_queue_sustained_samples"]);
+        let error = invalid(|t| t.close_wait_growth_samples = 601);
+        assert_eq!(error.reason, "thresholds.close_wait_growth_samples must be a whole number from 1 to 600, not 601");
+        assert_eq!(invalid(|t| t.softnet_persist_intervals = 0).keys, ["softnet_persist_intervals"]);
+        assert_eq!(invalid(|t| t.somaxconn_min = -1).keys, ["somaxconn_min"]);
+        assert_eq!(invalid(|t| t.somaxconn_min = i64::from(i32::MAX) + 1).keys, ["somaxconn_min"]);
+        assert_eq!(invalid(|t| t.port_range_min = 0).keys, ["port_range_min"]);
+        assert_eq!(invalid(|t| t.port_range_min = 65_536).keys, ["port_range_min"]);
+        let most = Thresholds { close_wait_sockets: u64::MAX, close_wait_growth_samples: 600, ..Thresholds::default() };
+        assert_eq!(most.validate(), Ok(()));
+    }
+
+    #[test]
+    fn a_warning_above_its_critical_level_names_both() {
+        for (warning, critical) in LEVELS {
+            let with = |text: String| toml::from_str::<Thresholds>(&text).expect("thresholds");
+            assert_eq!(with(format!("{warning} = 0.6\n{critical} = 0.6")).validate(), Ok(()), "equal is allowed");
+            let error = with(format!("{warning} = 0.6\n{critical} = 0.5")).validate().expect_err("above");
+            assert_eq!(error.keys, [warning, critical]);
+            assert_eq!(
+                error.reason,
+                format!("thresholds.{warning} (0.6) must not be above thresholds.{critical} (0.5)")
+            );
+        }
+    }
+
+    #[test]
+    fn every_field_has_a_range_and_readme_states_it() {
+        let readme = include_str!("../../README.md");
+        let defaults = format!("{:?}", Thresholds::default());
+        let fields = Thresholds::default().fields();
+        assert_eq!(defaults.matches(": ").count(), fields.len(), "fields() lists every threshold: {defaults}");
+        let bullets = readme_bullets(readme);
+        for (name, _, range) in fields {
+            let bullet = bullets.iter().find(|bullet| bullet.contains(&format!("`{name}`")));
+            let bullet = bullet.unwrap_or_else(|| panic!("README lists no range for {name}"));
+            assert!(bullet.starts_with(&format!("- {}", range.notation())), "README gives {name} the range {bullet:?}");
+        }
         assert!(Rules::validate_silence(&["no-such-check".into()]).is_err_and(|error| error.contains("no-such-check")));
         assert_eq!(Rules::validate_silence(&["time-wait-myths".into()]), Ok(()));
+    }
+
+    /// README's bullet items, each with its continuation lines joined.
+    fn readme_bullets(readme: &str) -> Vec<String> {
+        let mut bullets: Vec<String> = Vec::new();
+        let mut open = false;
+        for line in readme.lines() {
+            if line.starts_with("- ") {
+                bullets.push(line.to_string());
+                open = true;
+            } else if let Some(bullet) = bullets.last_mut().filter(|_| open && line.starts_with("  ")) {
+                bullet.push_str(line);
+            } else {
+                open = false;
+            }
+        }
+        bullets
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! `sockscope check`: two rounds of samples through the pipelines, a status line fit for
 //! monitoring plugins, the findings, and the plugin exit status (0 OK, 1 WARNING, 2 CRITICAL,
-//! 3 UNKNOWN) — over one namespace, or one status over every namespace.
+//! 3 UNKNOWN) — over one namespace, or one status over every namespace. A run that fails —
+//! a usage error, a namespace that cannot be entered, output that cannot be written — is
+//! UNKNOWN too, never a status a monitoring system would read as a judgement of the host.
 
 use super::output::write_stdout;
 use super::report::single;
@@ -37,4 +39,12 @@ pub fn run(args: &CheckArgs, scope: &Scope, scene: &Scene) -> Result<u8, Failure
     };
     write_stdout(text.as_bytes())?;
     Ok(status.exit_code())
+}
+
+/// A failure of check mode as a monitoring plugin reports it: `SOCKSCOPE UNKNOWN - <why>` on
+/// stdout (when stdout can still be written) and the exit status 3 (UNKNOWN); the caller still
+/// prints the failure's line on stderr.
+pub fn unknown(failure: Failure) -> Failure {
+    let _ = write_stdout(render::check::unknown_line(&failure.message).as_bytes());
+    Failure { code: Status::Unknown.exit_code(), ..failure }
 }

@@ -45,8 +45,15 @@ impl Failure {
 }
 
 /// Runs the command line; returns the exit status (non-zero only in check mode and after a
-/// signal ended the dashboard).
+/// signal ended the dashboard). Every failure of check mode is UNKNOWN ([`check::unknown`]).
 pub fn run(cli: Cli) -> Result<u8, Failure> {
+    let in_check = matches!(cli.command, Some(Command::Check(_)));
+    let outcome = dispatch(cli);
+    if in_check { outcome.map_err(check::unknown) } else { outcome }
+}
+
+/// Picks the mode the command line asks for and runs it.
+fn dispatch(cli: Cli) -> Result<u8, Failure> {
     let plan = CollectPlan { processes: !cli.no_processes, ..CollectPlan::default() };
     // One-shot modes wait for every owner; the continuous ones look for owners in the
     // background so a walk of /proc never delays a sample.

@@ -18,9 +18,24 @@ pub fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
 /// readers see the old file or the complete new one, never a partial one.
+///
+/// Only a regular file, or a path where nothing is yet, is replaced. Anything else — a device
+/// (`/dev/null`), a fifo, a socket, a directory or a symbolic link (`/dev/stdout`) — is refused
+/// with one line, without being opened: a rename would put a regular file in place of the
+/// device or link, while writing through would let whoever controls the path (a symlink planted
+/// in a shared directory, a device node) aim root's write at a file or device of their choice,
+/// and opening some devices or a fifo has effects of its own (or blocks). Shell redirection
+/// (`> /dev/null`) does what is wanted there. The new file is owned by the user running
+/// sockscope, with the replaced file's permission bits without setuid, setgid or sticky.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     let fail = |what: &str, error: &dyn std::fmt::Display| {
         Failure::runtime(format!("cannot {what} {}: {error}", path.display()))
+    };
+    let existing = match std::fs::symlink_metadata(path) {
+        Ok(metadata) if metadata.file_type().is_file() => Some(metadata),
+        Ok(metadata) => return Err(fail("write", &not_a_regular_file(&metadata.file_type()))),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+        Err(error) => return Err(fail("write", &error)),
     };
     let directory = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
@@ -29,18 +44,24 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     let mut file =
         tempfile::Builder::new().prefix(".sockscope-").tempfile_in(directory).map_err(|error| fail("write", &error))?;
     file.write_all(bytes).and_then(|()| file.as_file().sync_all()).map_err(|error| fail("write", &error))?;
-    set_report_permissions(file.as_file(), path).map_err(|error| fail("write", &error))?;
+    set_report_permissions(file.as_file(), existing.as_ref()).map_err(|error| fail("write", &error))?;
     file.persist(path).map_err(|error| fail("write", &error.error))?;
     Ok(())
 }
 
-/// Gives the new file the existing file's permissions, or the usual 0666 minus the umask
-/// (the temporary file was created 0600).
-fn set_report_permissions(file: &std::fs::File, path: &Path) -> std::io::Result<()> {
+/// Why `-o` refuses a path of this type, on one line.
+fn not_a_regular_file(file_type: &std::fs::FileType) -> String {
+    let kind = crate::files::kind(file_type);
+    format!("it is {kind}, and -o replaces only regular files (redirect standard output instead)")
+}
+
+/// Gives the new file the replaced file's permission bits (never setuid, setgid or sticky), or
+/// the usual 0666 minus the umask for a new path (the temporary file was created 0600).
+fn set_report_permissions(file: &std::fs::File, existing: Option<&std::fs::Metadata>) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    let mode = match std::fs::metadata(path) {
-        Ok(existing) => existing.permissions().mode() & 0o7777,
-        Err(_) => {
+    let mode = match existing {
+        Some(metadata) => metadata.permissions().mode() & 0o777,
+        None => {
             let mask = rustix::process::umask(rustix::fs::Mode::empty());
             rustix::process::umask(mask);
             0o666 & !mask.bits()
