@@ -126,6 +126,13 @@ fn a_file_that_is_not_a_recording_is_never_appended_to() {
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "precious notes\n");
     let error = Recorder::open(Path::new("/dev/null"), header(), Limits::default()).err().unwrap();
     assert!(error.to_string().contains("not a regular file"), "{error}");
+    let target = dir.path().join("empty");
+    std::fs::write(&target, "").unwrap();
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let error = Recorder::open(&link, header(), Limits::default()).err().unwrap();
+    assert!(error.to_string().contains("not a regular file"), "{error}");
+    assert_eq!(std::fs::read(&target).unwrap(), b"", "nothing written through the link");
 }
 
 #[test]

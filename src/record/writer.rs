@@ -79,7 +79,9 @@ impl Recorder {
     /// or another recorder holds it.
     pub fn open(path: &Path, header: Header, limits: Limits) -> Result<Recorder, RecordError> {
         let failed = |error: io::Error| RecordError::io(path, error);
-        let existing = match std::fs::metadata(path) {
+        // A symbolic link is refused like a device: root's recorder must not write where a
+        // link planted in its directory points.
+        let existing = match std::fs::symlink_metadata(path) {
             Ok(metadata) if !metadata.is_file() => {
                 return Err(RecordError::new(path, "exists and is not a regular file: not overwritten"));
             }
@@ -93,6 +95,7 @@ impl Recorder {
             .create(true)
             .truncate(false)
             .mode(0o640)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
             .open(path)
             .map_err(failed)?;
         lock(&file, path)?;
