@@ -95,6 +95,7 @@ pub fn run(suite: &str, count: usize, mut case: impl FnMut(&mut Rng)) -> usize {
     let name_hash = suite
         .bytes()
         .fold(0xcbf2_9ce4_8422_2325u64, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3));
+    let started = std::time::Instant::now();
     let mut ran = 0;
     for number in (0..count).filter(|number| only.is_none_or(|only| only == *number)) {
         let mut rng = Rng::new(base ^ name_hash ^ (number as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
@@ -107,7 +108,7 @@ pub fn run(suite: &str, count: usize, mut case: impl FnMut(&mut Rng)) -> usize {
         ran += 1;
     }
     TOTAL_CASES.fetch_add(ran as u64, Ordering::Relaxed);
-    eprintln!("fuzz {suite}: {ran} cases, no panic");
+    eprintln!("fuzz {suite}: {ran} cases in {:.1} s, no panic", started.elapsed().as_secs_f64());
     ran
 }
 

@@ -6,6 +6,8 @@
 //! many, and `cargo test --profile release-checked --test fuzz` runs them optimised with overflow
 //! checks still on.
 
+mod config;
 mod harness;
 mod netlink;
+mod pipeline;
 mod procfs;
