@@ -11,3 +11,4 @@ mod harness;
 mod netlink;
 mod pipeline;
 mod procfs;
+mod recording;
