@@ -15,7 +15,7 @@ use serde_json::Value;
 use sockscope::advise::Rules;
 use sockscope::engine::Pipeline;
 use sockscope::render::{self, Format};
-use sockscope::sample::Sample;
+use sockscope::sample::{Interface, Sample, SoftnetRow, SynRecvGroup, TcpListener, UdpSocket};
 use sockscope::tui::app::{App, Event, Settings};
 use sockscope::tui::keymap::Keymap;
 use sockscope::tui::theme::Theme;
@@ -116,6 +116,51 @@ fn extreme_numbers(rng: &mut Rng, sample: &mut Value) {
     }
 }
 
+/// Whether a JSON value reads as one element of a list.
+type ElementOk = fn(&Value) -> bool;
+
+/// The lists that are blown up, with the type of their elements.
+const LISTS: [(&str, ElementOk); 5] = [
+    ("/tcp_listeners", |value| TcpListener::deserialize(value).is_ok()),
+    ("/interfaces", |value| Interface::deserialize(value).is_ok()),
+    ("/softnet", |value| SoftnetRow::deserialize(value).is_ok()),
+    ("/udp_sockets", |value| UdpSocket::deserialize(value).is_ok()),
+    ("/tcp_summary/syn_recv", |value| SynRecvGroup::deserialize(value).is_ok()),
+];
+
+/// Gives a sample without half-open requests one group of them on its first listener's
+/// endpoint, so that request counts reach the listener attribution.
+fn add_syn_recv(sample: &mut Value) {
+    let Some(listener) = sample.pointer("/tcp_listeners/0").cloned() else { return };
+    let group = serde_json::json!({
+        "family": listener["family"],
+        "local_address": listener["local_address"],
+        "local_port": listener["local_port"],
+        "requests": 3,
+        "retransmitted": 1,
+    });
+    if let Some(groups) = sample.pointer_mut("/tcp_summary/syn_recv").and_then(Value::as_array_mut)
+        && groups.is_empty()
+        && SynRecvGroup::deserialize(&group).is_ok()
+    {
+        groups.push(group);
+    }
+}
+
+/// Sets every number of `element` that its type lets be `u32::MAX` to that.
+fn maximise(element: &mut Value, element_ok: ElementOk) {
+    let mut paths = Vec::new();
+    number_paths(element, &mut Vec::new(), &mut paths);
+    for path in paths {
+        let Some(original) = at(element, &path).map(|slot| std::mem::replace(slot, u32::MAX.into())) else { continue };
+        if !element_ok(element)
+            && let Some(slot) = at(element, &path)
+        {
+            *slot = original;
+        }
+    }
+}
+
 /// Structural damage a recording could hold: inverted ranges, a huge list, a missing source.
 fn damage(rng: &mut Rng, sample: &mut Value) {
     match rng.below(6) {
@@ -133,11 +178,19 @@ fn damage(rng: &mut Rng, sample: &mut Value) {
             }
         }
         2 => {
-            let lists = ["/tcp_listeners", "/interfaces", "/softnet", "/udp_sockets", "/tcp_summary/syn_recv"];
-            let pointer = *rng.pick(&lists);
+            // The first element is repeated, half the time with every number its type takes at
+            // `u32::MAX`, so sums over the list are pushed past what their types hold.
+            let (pointer, element_ok) = *rng.pick(&LISTS);
+            let maximised = rng.chance(1, 2);
+            let copies = 1 + rng.below(1000);
+            add_syn_recv(sample);
             let list = sample.pointer_mut(pointer).and_then(Value::as_array_mut);
-            if let Some((list, first)) = list.and_then(|list| list.first().cloned().map(|first| (list, first))) {
-                list.extend(std::iter::repeat_n(first, 1 + rng.below(1000)));
+            if let Some(list) = list.filter(|list| !list.is_empty()) {
+                let mut first = list[0].clone();
+                if maximised {
+                    maximise(&mut first, element_ok);
+                }
+                list.extend(std::iter::repeat_n(first, copies));
             }
         }
         3 => {
