@@ -454,3 +454,16 @@ fn a_replays_help_names_its_keys_at_80x24() {
     }
     assert!(!text.contains("sample more often"), "{text}");
 }
+
+#[test]
+fn an_interrupted_dump_is_shown_in_the_header() {
+    let mut samples = incident();
+    let quiet = screen(&mut app_with(samples.clone()), 120, 30);
+    assert!(!quiet.contains("dump interrupted"), "{quiet}");
+    if let Some(last) = samples.last_mut() {
+        last.diagnostics.interrupted_dumps = 1;
+    }
+    let flagged = screen(&mut app_with(samples), 120, 30);
+    let header = flagged.lines().take(3).collect::<Vec<_>>().join("\n");
+    assert!(header.contains("dump interrupted"), "{header}");
+}

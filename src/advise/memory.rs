@@ -240,15 +240,13 @@ fn udp_rcvbuf_errors(context: &Context<'_>, report: &mut Report) {
         report.not_evaluated(id, "needs two samples (use --interval)");
         return;
     };
-    let sum = |field: &str| {
-        model.counters.delta_at("Udp", field).unwrap_or(0) + model.counters.delta_at("Udp6", field).unwrap_or(0)
-    };
+    let sum = |field: &str| model.counters.delta_sum(&[("Udp", field), ("Udp6", field)]);
     let (errors, memory, received) = (sum("RcvbufErrors"), sum("MemErrors"), sum("InDatagrams"));
     if errors == 0 && memory == 0 {
         return;
     }
     let rate = errors as f64 / interval;
-    let share = errors as f64 / (received + errors).max(1) as f64;
+    let share = errors as f64 / received.saturating_add(errors).max(1) as f64;
     let severity = if rate > context.rules.thresholds.udp_rcvbuf_errors_rate || share > 0.01 {
         Severity::Critical
     } else {

@@ -490,6 +490,45 @@ mod tests {
         assert_eq!(ids.len(), 25);
     }
 
+    /// A recording can hold any number: every check judges counters that grew by `i64::MAX`
+    /// and settings at `i64::MAX` without overflowing.
+    #[test]
+    fn every_check_survives_extreme_counters_and_settings() {
+        use crate::sample::{CounterSections, SysctlValue};
+        use testkit::*;
+        let before = sample(1);
+        let mut after = sample(2);
+        let extreme = |sections: &mut Option<CounterSections>| {
+            for fields in sections.iter_mut().flat_map(|sections| sections.values_mut()) {
+                fields.values_mut().for_each(|value| *value = i64::MAX);
+            }
+        };
+        extreme(&mut after.netstat);
+        extreme(&mut after.snmp);
+        let udp6 = ["InDatagrams", "RcvbufErrors", "MemErrors"].map(|name| (name.to_string(), i64::MAX));
+        after.snmp6 = Some([("Udp6".to_string(), udp6.into_iter().collect())].into_iter().collect());
+        let mut before = before;
+        let zero = ["InDatagrams", "RcvbufErrors", "MemErrors"].map(|name| (name.to_string(), 0));
+        before.snmp6 = Some([("Udp6".to_string(), zero.into_iter().collect())].into_iter().collect());
+        before.conntrack = Some([("drop".to_string(), 0), ("early_drop".to_string(), 0)].into_iter().collect());
+        after.conntrack =
+            Some([("drop".to_string(), i64::MAX as u64), ("early_drop".to_string(), i64::MAX as u64)].into());
+        for sysctls in after.sysctls.iter_mut() {
+            for value in sysctls.values_mut().filter(|value| matches!(value, SysctlValue::Integer(_))) {
+                *value = SysctlValue::Integer(i64::MAX);
+            }
+            sysctls.insert("net.netfilter.nf_conntrack_count".into(), SysctlValue::Integer(i64::MAX));
+            sysctls.insert("net.netfilter.nf_conntrack_max".into(), SysctlValue::Integer(i64::MAX));
+        }
+        after.interfaces =
+            Some(vec![interface(1, "eth0", u32::MAX, None), interface(2, "vx0", u32::MAX, Some("vxlan"))]);
+        add_listener(&mut after, listener("0.0.0.0", 80, 7, u32::MAX, u32::MAX), Some((1, "app")));
+        let mut pipeline = crate::engine::Pipeline::new(Rules::default());
+        pipeline.push(before);
+        let frame = pipeline.push(after);
+        assert!(frame.findings.findings.iter().any(|finding| finding.id == "udp-rcvbuf-errors"));
+    }
+
     #[test]
     fn severities_order_from_info_to_critical() {
         assert!(Severity::Info < Severity::Warning && Severity::Warning < Severity::Critical);

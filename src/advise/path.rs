@@ -58,7 +58,7 @@ fn mtu_mismatch(context: &Context<'_>, report: &mut Report) {
         }
         let Some(overhead) = interface.kind.as_deref().and_then(tunnel_overhead) else { continue };
         let underlay = lower.or_else(|| only_uplink(interfaces));
-        if let Some(underlay) = underlay.filter(|u| u.mtu.is_some_and(|under| mtu + overhead > under)) {
+        if let Some(underlay) = underlay.filter(|u| u.mtu.is_some_and(|under| mtu.saturating_add(overhead) > under)) {
             let explanation = format!(
                 "With overlays the usable MTU shrinks by the encapsulation header ({overhead} bytes for {} over IPv4): \
                  frames larger than the underlay MTU minus that overhead are fragmented or dropped.",
@@ -290,7 +290,7 @@ fn conntrack_full(context: &Context<'_>, report: &mut Report) {
         return;
     };
     let thresholds = &context.rules.thresholds;
-    let dropped = conntrack_delta(context, "drop") + conntrack_delta(context, "early_drop");
+    let dropped = context.model.counters.delta_sum(&[("nf_conntrack", "drop"), ("nf_conntrack", "early_drop")]);
     let usage = LimitUsage {
         label: "tracked connections",
         used: count,
@@ -318,11 +318,6 @@ fn conntrack_full(context: &Context<'_>, report: &mut Report) {
                 .to_string(),
         settings: vec!["net.netfilter.nf_conntrack_max"],
     });
-}
-
-/// Increase of a conntrack statistic since the previous sample (0 without one).
-fn conntrack_delta(context: &Context<'_>, field: &str) -> i64 {
-    context.model.counters.delta_at("nf_conntrack", field).unwrap_or(0)
 }
 
 /// `netns-divergence`.

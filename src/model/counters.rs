@@ -57,6 +57,12 @@ impl Counters {
         *self.deltas.as_ref()?.get(section)?.get(field)?
     }
 
+    /// The sum of several counters' increases, by section and field (an absent or reset one
+    /// adds nothing), at most `i64::MAX`: the Udp and Udp6 errors together, for instance.
+    pub fn delta_sum(&self, counters: &[(&str, &str)]) -> i64 {
+        counters.iter().filter_map(|(section, field)| self.delta_at(section, field)).fold(0, i64::saturating_add)
+    }
+
     /// Whether the sample had a section of this name (`TcpExt`).
     pub fn has_section(&self, section: &str) -> bool {
         self.totals.contains_key(section)

@@ -323,8 +323,8 @@ fn attribute_requests(listeners: &[TcpListener], groups: &[SynRecvGroup]) -> Att
         let shared_by = owners.len() as u32;
         for index in owners {
             let share = &mut attribution.per_listener[index];
-            share.requests += group.requests;
-            share.retransmitted += group.retransmitted;
+            share.requests = share.requests.saturating_add(group.requests);
+            share.retransmitted = share.retransmitted.saturating_add(group.retransmitted);
             share.shared_by = shared_by;
             share.groups.push(group.clone());
         }
@@ -454,6 +454,14 @@ mod tests {
         let sibling = |cookie: u64| views.iter().find(|view| view.cookie() == cookie).and_then(|view| view.sibling);
         assert_eq!((sibling(10), sibling(30)), (Some(0), Some(1)), "the group on 0.0.0.0:8080");
         assert_eq!((sibling(20), sibling(40)), (None, None), "alone on their endpoints");
+    }
+
+    #[test]
+    fn recorded_request_counts_that_do_not_fit_saturate() {
+        let listeners = [listener(Family::Ipv4, "0.0.0.0", 80, 1)];
+        let groups = [group(Family::Ipv4, "10.0.0.1", 80, u32::MAX), group(Family::Ipv4, "10.0.0.2", 80, 5)];
+        let result = attribute_requests(&listeners, &groups);
+        assert_eq!(result.per_listener[0].requests, u32::MAX);
     }
 
     #[test]

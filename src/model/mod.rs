@@ -134,11 +134,13 @@ pub fn interval_seconds(previous: &Sample, current: &Sample) -> Option<f64> {
 pub struct StateChanges([i64; 11]);
 
 impl StateChanges {
-    /// `now - before` for every state.
+    /// `now - before` for every state, kept within `i64` (only a corrupt recording holds counts
+    /// whose change does not fit).
     pub fn between(before: &TcpStateCounts, now: &TcpStateCounts) -> StateChanges {
         let mut changes = [0i64; 11];
         for (slot, state) in changes.iter_mut().zip(TCP_STATES) {
-            *slot = now.get(state) as i64 - before.get(state) as i64;
+            let change = i128::from(now.get(state)) - i128::from(before.get(state));
+            *slot = i64::try_from(change).unwrap_or(if change < 0 { i64::MIN } else { i64::MAX });
         }
         StateChanges(changes)
     }
@@ -166,6 +168,15 @@ mod tests {
         assert_eq!(changes.get(TcpState::TimeWait), -2);
         assert_eq!(changes.get(TcpState::Established), 1);
         assert_eq!(changes.get(TcpState::Listen), 0);
+    }
+
+    #[test]
+    fn state_changes_of_huge_counts_saturate() {
+        let before = TcpStateCounts { time_wait: u64::MAX, ..TcpStateCounts::default() };
+        let now = TcpStateCounts { established: u64::MAX, ..TcpStateCounts::default() };
+        let changes = StateChanges::between(&before, &now);
+        assert_eq!(changes.get(TcpState::TimeWait), i64::MIN);
+        assert_eq!(changes.get(TcpState::Established), i64::MAX);
     }
 
     #[test]

@@ -92,8 +92,12 @@ pub struct DestinationDetail {
 pub fn ports(sample: &Sample, limits: &Limits) -> Option<PortsView> {
     let summary = sample.tcp_summary.as_ref()?;
     let ephemeral = &summary.ephemeral;
-    let (low, high) =
-        ephemeral.range.or_else(|| sample.sysctl("net.ipv4.ip_local_port_range").and_then(SysctlValue::port_range))?;
+    // The kernel never reports `low > high`; a recording can, and the counts taken against
+    // such a range mean nothing: no view then.
+    let (low, high) = match ephemeral.range {
+        Some(range) => Some(range).filter(|(low, high)| low <= high),
+        None => sample.sysctl("net.ipv4.ip_local_port_range").and_then(SysctlValue::port_range),
+    }?;
     let in_range = |port: u16| port >= low && port <= high;
     let range_size = u32::from(high - low) + 1;
     let reserved: BTreeSet<u16> = reserved_ports(sample.sysctl("net.ipv4.ip_local_reserved_ports"))
@@ -271,6 +275,26 @@ mod tests {
         assert!((view.headline.fullest_share - 4_500.0 / 28_232.0).abs() < 1e-9);
         assert!((view.headline.distinct_share - 0.5).abs() < 1e-3);
         assert_eq!(view.headline.level, Level::Normal);
+    }
+
+    /// The kernel never reports `low > high`; a recording can. The sockets were counted against
+    /// no range, so there is no view, whatever the setting says.
+    #[test]
+    fn an_inverted_range_is_no_range() {
+        let mut sample = Sample {
+            tcp_summary: Some(TcpSummary {
+                ephemeral: EphemeralPorts { range: Some((60999, 32768)), ..EphemeralPorts::default() },
+                ..TcpSummary::default()
+            }),
+            ..Sample::default()
+        };
+        assert_eq!(ports(&sample, &Limits::default()), None);
+        let mut sysctls = crate::sample::Sysctls::new();
+        sysctls.insert("net.ipv4.ip_local_port_range".into(), SysctlValue::Integers(vec![40000, 40099]));
+        sample.sysctls = Some(sysctls);
+        assert_eq!(ports(&sample, &Limits::default()), None);
+        sample.tcp_summary.as_mut().expect("summary").ephemeral.range = None;
+        assert_eq!(ports(&sample, &Limits::default()).map(|view| view.range_size), Some(100));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! A counter that went backwards between two samples was reset (socket re-created, namespace
 //! re-created, wrap-around): its delta and rate are `None` for that interval, never a negative
-//! or wrapped number.
+//! or wrapped number. Every counter of the model — `/proc/net` files, interface statistics,
+//! softnet rows, listener drops — goes through [`delta`], so all of them read a reset alike.
 
 use std::collections::BTreeMap;
 
@@ -14,11 +15,11 @@ pub type RateSections = BTreeMap<String, BTreeMap<String, Option<f64>>>;
 /// Counter increases by section and field; `None` where a counter was reset.
 pub type DeltaSections = BTreeMap<String, BTreeMap<String, Option<i64>>>;
 
-/// The increase of a counter between two readings, `None` when it went backwards or a reading
-/// is missing.
+/// The increase of a counter between two readings; `None` when it went backwards (a reset),
+/// when the increase does not fit an `i64` (only a corrupt recording holds such readings), or
+/// when a reading is missing.
 pub fn delta(previous: Option<i64>, current: Option<i64>) -> Option<i64> {
-    let (previous, current) = (previous?, current?);
-    (current >= previous).then(|| current - previous)
+    current?.checked_sub(previous?).filter(|increase| *increase >= 0)
 }
 
 /// Per-second rate of a counter over `interval` seconds.
@@ -86,6 +87,17 @@ mod tests {
         assert_eq!(rate(Some(10), Some(20), None), None);
         assert_eq!(rate(Some(10), Some(20), Some(0.0)), None);
         assert_eq!(rate(None, Some(20), Some(1.0)), None);
+    }
+
+    /// A recording can hold any i64: an increase too large for one is no increase, never an
+    /// overflow (nor a wrapped, negative delta).
+    #[test]
+    fn an_increase_that_does_not_fit_has_no_delta() {
+        assert_eq!(delta(Some(i64::MIN), Some(5)), None);
+        assert_eq!(delta(Some(-1), Some(i64::MAX)), None);
+        assert_eq!(delta(Some(i64::MIN), Some(i64::MAX)), None);
+        assert_eq!(rate(Some(i64::MIN), Some(0), Some(1.0)), None);
+        assert_eq!(delta(Some(0), Some(i64::MAX)), Some(i64::MAX));
     }
 
     #[test]

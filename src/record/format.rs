@@ -7,9 +7,12 @@
 //!    then that many bytes of JSON: [`Header`]). zstd skips it; sockscope reads it first.
 //! 2. **Chunks**: each a regular zstd frame (level 3, with the frame checksum) holding up to
 //!    [`ROUNDS_PER_CHUNK`] rounds, one JSON line per round (a `collect::Round`: its time and one
-//!    observation per namespace, each a whole `Sample`). The recorder flushes the compressor
-//!    after every round, so a chunk still being written decodes up to its last whole round;
-//!    consecutive rounds compress against each other within the chunk.
+//!    observation per namespace, each a whole `Sample`). Each line's first member is
+//!    `"crc32"`, the CRC-32 of the line as it reads without that member (see [`seal_line`]):
+//!    the chunk being written has no CRC of its own yet, and a damaged byte there must not turn
+//!    into a round that was never taken. The recorder flushes the compressor after every round,
+//!    so a chunk still being written decodes up to its last whole round; consecutive rounds
+//!    compress against each other within the chunk.
 //! 3. **Index entries**: after each finished chunk, a skippable frame (magic `0x184D2A51`, length
 //!    40) of little-endian fields: the chunk's offset and length (`u64`), the times of its first
 //!    and last rounds (`i64` nanoseconds since the Unix epoch), its round count and the CRC-32 of
@@ -45,6 +48,30 @@ pub const ROUNDS_PER_CHUNK: u32 = 60;
 pub const LEVEL: i32 = 3;
 /// The largest header accepted (anything bigger is not a header of ours).
 const HEADER_LIMIT: u32 = 64 * 1024;
+
+/// How every round line starts: its CRC member, before the round's own members.
+const LINE_CRC: &[u8] = b"{\"crc32\":";
+
+/// A round's JSON object (`{...}`) as the line written for it: the same object with a first
+/// member `"crc32"` holding the CRC-32 of the object as given, then a newline.
+pub fn seal_line(json: &[u8]) -> Vec<u8> {
+    let members = json.strip_prefix(b"{").unwrap_or(json);
+    let separator: &[u8] = if members.starts_with(b"}") { b"" } else { b"," };
+    let crc = crc32fast::hash(json).to_string();
+    [LINE_CRC, crc.as_bytes(), separator, members, b"\n"].concat()
+}
+
+/// The round's JSON object of a line written by [`seal_line`] (without its newline); `None`
+/// when the line has no CRC member or its CRC does not match: the line is damaged.
+pub fn open_line(line: &[u8]) -> Option<Vec<u8>> {
+    let rest = line.strip_prefix(LINE_CRC)?;
+    let digits = rest.iter().take_while(|byte| byte.is_ascii_digit()).count();
+    let crc: u32 = std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?;
+    let members = &rest[digits..];
+    let members = members.strip_prefix(b",").unwrap_or(members);
+    let json = [b"{", members].concat();
+    (digits > 0 && crc32fast::hash(&json) == crc).then_some(json)
+}
 
 /// What a recording says about itself, at the start of every file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -254,6 +281,27 @@ fn frame_end(file: &mut (impl Read + Seek), start: u64, file_len: u64) -> io::Re
 mod tests {
     use super::*;
     use std::io::{Cursor, Write};
+
+    #[test]
+    fn a_sealed_line_opens_and_any_damage_to_it_is_seen() {
+        let json = br#"{"taken_at":"2027-01-15T08:00:00Z","observed":[{"drops":17}]}"#;
+        let line = seal_line(json);
+        assert!(line.starts_with(br#"{"crc32":"#) && line.ends_with(b"}\n"));
+        let whole = &line[..line.len() - 1];
+        assert!(serde_json::from_slice::<serde_json::Value>(whole).is_ok(), "still one JSON object");
+        assert_eq!(open_line(whole).as_deref(), Some(&json[..]));
+        for at in 0..whole.len() {
+            for bit in 0..8 {
+                let mut damaged = whole.to_vec();
+                damaged[at] ^= 1 << bit;
+                assert_ne!(open_line(&damaged).as_deref(), Some(&json[..]), "a flip at {at}.{bit} is seen");
+            }
+        }
+        assert_eq!(open_line(json), None, "a line without its CRC is damaged");
+        assert_eq!(open_line(&seal_line(b"{}")[..12]).as_deref(), None);
+        let empty = seal_line(b"{}");
+        assert_eq!(open_line(&empty[..empty.len() - 1]).as_deref(), Some(&b"{}"[..]));
+    }
 
     #[test]
     fn an_index_entry_reads_back() {

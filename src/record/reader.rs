@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::RecordError;
-use super::format::{Element, FORMAT_NAME, FORMAT_VERSION, Header, IndexEntry, element_at};
+use super::format::{Element, FORMAT_NAME, FORMAT_VERSION, Header, IndexEntry, element_at, open_line};
 use crate::collect::Round;
 
 /// What one file holds, as found by walking its frames.
@@ -82,11 +82,14 @@ pub fn scan(file: &mut File, path: &Path) -> Result<FileScan, RecordError> {
     }
     if let Some((offset, len)) = pending {
         let bytes = read_span(&mut reader, offset, len).map_err(failed)?;
-        scan.unfinished = whole_lines(&decode_partial(&bytes))
-            .into_iter()
-            .filter_map(|line| Some(([line, b"\n"].concat(), stamp(line)?)))
-            .collect();
+        let text = decode_partial(&bytes);
+        let lines = whole_lines(&text);
+        scan.unfinished = lines.iter().filter_map(|line| Some(([line, &b"\n"[..]].concat(), stamp(line)?))).collect();
         scan.unfinished_at = Some(offset);
+        let damaged = lines.len() - scan.unfinished.len();
+        if damaged > 0 && scan.damage.is_none() {
+            scan.damage = Some(format!("{damaged} damaged rounds of the chunk at offset {offset} are skipped"));
+        }
     }
     Ok(scan)
 }
@@ -126,19 +129,21 @@ pub fn whole_lines(text: &[u8]) -> Vec<&[u8]> {
     lines
 }
 
-/// The time of a round's JSON line, in ns since the epoch; `None` when the line is not a round.
+/// The time of a round's line, in ns since the epoch; `None` when the line is not a round or
+/// is damaged.
 fn stamp(line: &[u8]) -> Option<i64> {
     #[derive(Deserialize)]
     struct Stamp {
         taken_at: jiff::Timestamp,
     }
-    let stamp: Stamp = serde_json::from_slice(line).ok()?;
+    let stamp: Stamp = serde_json::from_slice(&open_line(line)?).ok()?;
     i64::try_from(stamp.taken_at.as_nanosecond()).ok()
 }
 
-/// Parses rounds from JSON lines; stops at the first line that is not a round.
+/// Parses rounds from their lines, leaving out a line that is not a round or whose CRC does not
+/// match (as [`scan`] leaves it out of the unfinished chunk's count).
 pub fn parse_rounds(lines: &[&[u8]]) -> Vec<Round> {
-    lines.iter().map_while(|line| serde_json::from_slice::<Round>(line).ok()).collect()
+    lines.iter().filter_map(|line| serde_json::from_slice::<Round>(&open_line(line)?).ok()).collect()
 }
 
 /// Opens a file for reading, with the error a user can act on.

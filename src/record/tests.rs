@@ -171,3 +171,46 @@ fn zstd_alone_reads_a_recording() {
     let text = zstd::stream::decode_all(std::fs::File::open(&path).unwrap()).unwrap();
     assert_eq!(text.iter().filter(|byte| **byte == b'\n').count(), 5);
 }
+
+/// A round whose sample holds counters, so a flipped bit can change a number.
+fn counted_round(second: i64) -> Round {
+    let mut round = round(second);
+    if let Some(Observed::Sample(sample)) = round.observed.first_mut() {
+        let fields = [("ListenOverflows", 7 * second), ("ListenDrops", 90 + second)];
+        let fields = fields.into_iter().map(|(name, value)| (name.to_string(), value)).collect();
+        sample.netstat = Some([("TcpExt".to_string(), fields)].into_iter().collect());
+    }
+    round
+}
+
+#[test]
+fn a_flipped_bit_in_the_unfinished_chunk_never_reads_as_a_round() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rec");
+    let mut recorder = Recorder::open(&path, header(), limits(60)).unwrap();
+    let written: Vec<String> = (0..3)
+        .map(|second| {
+            let round = counted_round(second);
+            recorder.append(&round).unwrap();
+            serde_json::to_string(&round).unwrap()
+        })
+        .collect();
+    drop(recorder); // killed: the chunk stays unfinished, with no CRC of its own
+    let bytes = std::fs::read(&path).unwrap();
+    let header_len = 8 + u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize;
+    let damaged = dir.path().join("damaged");
+    for at in header_len..bytes.len() {
+        for bit in [0, 3, 6] {
+            let mut flipped = bytes.clone();
+            flipped[at] ^= 1 << bit;
+            std::fs::write(&damaged, &flipped).unwrap();
+            let Ok(mut recording) = Recording::open(std::slice::from_ref(&damaged)) else { continue };
+            for index in 0..recording.len() {
+                if let Ok(round) = recording.round(index) {
+                    let line = serde_json::to_string(&round).unwrap();
+                    assert!(written.contains(&line), "flip at {at}.{bit} read a round never written: {line}");
+                }
+            }
+        }
+    }
+}

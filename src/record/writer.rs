@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use super::format::{Header, IndexEntry, LEVEL, ROUNDS_PER_CHUNK};
+use super::format::{self, Header, IndexEntry, LEVEL, ROUNDS_PER_CHUNK};
 use super::reader::{self, FileScan};
 use super::{RecordError, rotated_name};
 use crate::collect::Round;
@@ -115,8 +115,8 @@ impl Recorder {
     /// Appends one round; finishes the chunk when it is full, and the file when it reached the
     /// size limit.
     pub fn append(&mut self, round: &Round) -> Result<Appended, RecordError> {
-        let mut line = serde_json::to_vec(round).map_err(|error| RecordError::new(&self.path, error.to_string()))?;
-        line.push(b'\n');
+        let json = serde_json::to_vec(round).map_err(|error| RecordError::new(&self.path, error.to_string()))?;
+        let line = format::seal_line(&json);
         self.append_line(&line, round.taken_at.as_nanosecond() as i64)?;
         if self.chunk.as_ref().is_some_and(|chunk| chunk.rounds >= self.limits.rounds_per_chunk.max(1)) {
             self.finish_chunk()?;

@@ -167,9 +167,9 @@ impl TcpStateCounts {
         *self.slot_mut(state) += 1;
     }
 
-    /// Total number of sockets over all states.
+    /// Total number of sockets over all states (at most `u64::MAX`, whatever a recording holds).
     pub fn total(&self) -> u64 {
-        TCP_STATES.iter().map(|state| self.get(*state)).sum()
+        TCP_STATES.iter().fold(0u64, |total, state| total.saturating_add(self.get(*state)))
     }
 
     fn slot(&self, state: TcpState) -> &u64 {
@@ -335,5 +335,21 @@ impl TimerKind {
             TimerKind::TimeWait => "timewait",
             TimerKind::Persist => "persist",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A recording can hold any count; their total stops at `u64::MAX` instead of overflowing.
+    #[test]
+    fn the_total_of_huge_counts_saturates() {
+        let counts = TcpStateCounts { established: u64::MAX, time_wait: 2, ..TcpStateCounts::default() };
+        assert_eq!(counts.total(), u64::MAX);
+        let mut few = TcpStateCounts::default();
+        few.add(TcpState::Listen);
+        few.add(TcpState::TimeWait);
+        assert_eq!(few.total(), 2);
     }
 }

@@ -160,26 +160,32 @@ fn limits_line<'a>(shown: &'a Shown, theme: &Theme) -> Line<'a> {
 }
 
 /// `CRIT 1 WARN 2`, or `no problems` (informational findings are on the Findings view), led by
-/// `listeners unreadable` when the listen-queue checks could not run.
+/// `dump interrupted` when the kernel flagged a socket or link dump of the sample inconsistent
+/// (`NLM_F_DUMP_INTR`: an entry may be missing or twice), and by `listeners unreadable` when the
+/// listen-queue checks could not run.
 fn verdict(shown: &Shown, theme: &Theme) -> Vec<Span<'static>> {
     let outcome = &shown.findings;
     let counts = [(Severity::Critical, theme.critical), (Severity::Warning, theme.warning)];
-    let spans: Vec<Span> = counts
-        .iter()
-        .filter(|(severity, _)| outcome.count(*severity) > 0)
-        .map(|(severity, style)| Span::styled(format!("{} {}", severity.tag(), outcome.count(*severity)), *style))
-        .collect();
-    let spans = spans.into_iter().flat_map(|span| [span, Span::raw(" ")]).collect::<Vec<_>>();
-    let spans = spans[..spans.len().saturating_sub(1)].to_vec();
+    let mut spans: Vec<Span> = Vec::new();
+    if shown.sample.diagnostics.interrupted_dumps > 0 {
+        spans.push(Span::styled("dump interrupted", theme.warning));
+    }
     if shown.sample.tcp_listeners.is_none() {
         // Without the listeners the listen-queue checks cannot run: never say "no problems".
-        let mut unreadable = vec![Span::styled("listeners unreadable", theme.warning)];
-        if !spans.is_empty() {
-            unreadable.push(Span::raw(" "));
-        }
-        return unreadable.into_iter().chain(spans).collect();
+        spans.push(Span::styled("listeners unreadable", theme.warning));
     }
-    if spans.is_empty() { vec![Span::styled("no problems", theme.good)] } else { spans }
+    let notes = spans.len();
+    spans.extend(
+        counts
+            .iter()
+            .filter(|(severity, _)| outcome.count(*severity) > 0)
+            .map(|(severity, style)| Span::styled(format!("{} {}", severity.tag(), outcome.count(*severity)), *style)),
+    );
+    if spans.len() == notes && shown.sample.tcp_listeners.is_some() {
+        spans.push(Span::styled("no problems", theme.good));
+    }
+    let spaced = spans.into_iter().flat_map(|span| [Span::raw(" "), span]).skip(1);
+    spaced.collect()
 }
 
 /// FROZEN (with the time frozen) and STALE, reversed so they cannot be missed.

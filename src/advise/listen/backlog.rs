@@ -90,7 +90,7 @@ fn backlog_clamped(context: &Context<'_>, report: &mut Report) {
                 "sysctl -w net.core.somaxconn={} and persist it in /etc/sysctl.d/*.conf, then restart the service: \
                  existing listeners keep their old limit. In Kubernetes set it per pod (securityContext.sysctls); \
                  pods do not inherit the host value.",
-                (somaxconn.max(1) * 2).max(4096)
+                somaxconn.max(1).saturating_mul(2).max(4096)
             ),
             settings: vec!["net.core.somaxconn"],
         });

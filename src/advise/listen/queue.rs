@@ -219,7 +219,7 @@ fn listen_overflow_rate(context: &Context<'_>, report: &mut Report) {
     let drops = model.counters.delta(LISTEN_DROPS).unwrap_or(0);
     let queue_full_drops = model.counters.delta(REQ_Q_FULL_DROP).unwrap_or(0);
     let passive = model.counters.delta(PASSIVE_OPENS).unwrap_or(0);
-    let other = drops - overflows - queue_full_drops;
+    let other = drops.saturating_sub(overflows).saturating_sub(queue_full_drops);
     let rate = overflows as f64 / interval;
     let share = if passive > 0 { overflows as f64 / passive as f64 } else { 0.0 };
     let mut evidence = vec![

@@ -120,7 +120,7 @@ fn cookie_pressure(context: &Context<'_>, report: &mut Report) {
     let spoofed = sent > 0 && failed as f64 / sent as f64 > context.rules.thresholds.syncookies_failed_ratio;
     let verdict = if spoofed {
         "Most cookies come back invalid: this looks like spoofed SYNs or an ACK flood."
-    } else if sent > 0 && received * 2 >= sent {
+    } else if sent > 0 && received.saturating_mul(2) >= sent {
         "Most cookies come back valid: these are real clients and the backlog is simply too small."
     } else {
         "Few cookies have come back yet."
@@ -319,7 +319,7 @@ fn syn_backlog_is_default(context: &Context<'_>, backlog: i64) -> bool {
     let candidates = ["net.ipv4.tcp_max_tw_buckets", "net.ipv4.tcp_max_orphans"]
         .iter()
         .filter_map(|name| context.sysctl(name))
-        .map(|half_ehash| (half_ehash * 2 / 128).max(128));
+        .map(|half_ehash| (half_ehash.saturating_mul(2) / 128).max(128));
     let mut any = false;
     for default in candidates {
         any = true;

@@ -30,17 +30,19 @@ fn online_cpus(sys_cpu: &Path) -> u32 {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32))
 }
 
-/// Counts the CPUs in a kernel CPU list such as `0-3,6,8-9`.
+/// Counts the CPUs in a kernel CPU list such as `0-3,6,8-9`; `None` when the list is malformed
+/// or counts more CPUs than a `u32` holds.
 pub fn count_cpu_list(text: &str) -> Option<u32> {
     let mut count = 0u32;
     for part in text.trim().split(',').filter(|part| !part.is_empty()) {
-        count += match part.split_once('-') {
-            Some((low, high)) => high.parse::<u32>().ok()?.checked_sub(low.parse::<u32>().ok()?)? + 1,
+        let cpus = match part.split_once('-') {
+            Some((low, high)) => high.parse::<u32>().ok()?.checked_sub(low.parse::<u32>().ok()?)?.checked_add(1)?,
             None => {
                 part.parse::<u32>().ok()?;
                 1
             }
         };
+        count = count.checked_add(cpus)?;
     }
     (count > 0).then_some(count)
 }
@@ -56,5 +58,8 @@ mod tests {
         assert_eq!(count_cpu_list("3-1"), None);
         assert_eq!(count_cpu_list(""), None);
         assert_eq!(count_cpu_list("x"), None);
+        assert_eq!(count_cpu_list("0-4294967294"), Some(u32::MAX));
+        assert_eq!(count_cpu_list("0-4294967295"), None, "more CPUs than a u32 counts");
+        assert_eq!(count_cpu_list("0-2147483647,0-2147483647"), None);
     }
 }

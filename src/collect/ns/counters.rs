@@ -21,42 +21,45 @@ pub struct Parsed<T> {
 
 /// Parses `/proc/net/netstat` or `/proc/net/snmp`: each section is a line of names
 /// (`TcpExt: SyncookiesSent ...`) followed by a line of values with the same prefix.
+///
+/// A line is only taken as a section's values when it carries the header's prefix; otherwise
+/// the header is skipped alone and the line is read as the next header, so a header without
+/// its values line (or values without their header) costs that one section, never the ones
+/// after it.
 pub fn parse_header_value_pairs(text: &str) -> Parsed<CounterSections> {
     let mut parsed = Parsed::<CounterSections>::default();
-    let mut lines = text.lines().filter(|line| !line.trim().is_empty());
+    let mut lines = text.lines().filter(|line| !line.trim().is_empty()).peekable();
     while let Some(header) = lines.next() {
         let Some((prefix, names)) = header.split_once(':') else {
             parsed.skipped += 1;
             continue;
         };
-        let Some(values_line) = lines.next() else {
+        let Some(values) =
+            lines.next_if(|line| line.split_once(':').is_some_and(|(value_prefix, _)| value_prefix == prefix))
+        else {
             parsed.skipped += 1;
-            break;
-        };
-        let Some((value_prefix, values)) = values_line.split_once(':') else {
-            parsed.skipped += 2;
             continue;
         };
-        if value_prefix != prefix {
-            parsed.skipped += 2;
-            continue;
-        }
-        let section: &mut BTreeMap<String, i64> = parsed.value.entry(prefix.trim().to_string()).or_default();
-        let names: Vec<&str> = names.split_whitespace().collect();
-        let values: Vec<&str> = values.split_whitespace().collect();
-        if names.len() != values.len() {
-            parsed.skipped += names.len().abs_diff(values.len()) as u64;
-        }
-        for (name, value) in names.iter().zip(&values) {
-            match value.parse::<i64>() {
-                Ok(number) => {
-                    section.insert((*name).to_string(), number);
-                }
-                Err(_) => parsed.skipped += 1,
-            }
-        }
+        let values = values.split_once(':').map_or("", |(_, values)| values);
+        add_section(&mut parsed, prefix.trim(), names, values);
     }
     parsed
+}
+
+/// Adds one section's fields, pairing names and values by position within the section.
+fn add_section(parsed: &mut Parsed<CounterSections>, prefix: &str, names: &str, values: &str) {
+    let names: Vec<&str> = names.split_whitespace().collect();
+    let values: Vec<&str> = values.split_whitespace().collect();
+    parsed.skipped += names.len().abs_diff(values.len()) as u64;
+    let section: &mut BTreeMap<String, i64> = parsed.value.entry(prefix.to_string()).or_default();
+    for (name, value) in names.iter().zip(&values) {
+        match value.parse::<i64>() {
+            Ok(number) => {
+                section.insert((*name).to_string(), number);
+            }
+            Err(_) => parsed.skipped += 1,
+        }
+    }
 }
 
 /// The section prefixes of `/proc/net/snmp6` names, longest first so `UdpLite6` wins over
@@ -194,6 +197,25 @@ mod tests {
         assert!(!parsed.value["Udp"].contains_key("NoPorts"));
         assert!(!parsed.value.contains_key("Icmp"));
         assert_eq!(parsed.skipped, 2);
+    }
+
+    #[test]
+    fn a_header_without_its_values_costs_only_its_own_section() {
+        let text = "Ip: Forwarding DefaultTTL\nIcmp: InMsgs InErrors\nIcmp: 3 0\n\
+                    Tcp: RtoAlgorithm ActiveOpens\nTcp: 1 7\nUdp: InDatagrams\nUdp: 5\n";
+        let parsed = parse_header_value_pairs(text);
+        assert!(!parsed.value.contains_key("Ip"));
+        assert_eq!(parsed.value["Icmp"]["InMsgs"], 3);
+        assert_eq!(parsed.value["Tcp"]["ActiveOpens"], 7);
+        assert_eq!(parsed.value["Udp"]["InDatagrams"], 5);
+        assert_eq!(parsed.skipped, 1, "the header without values");
+    }
+
+    #[test]
+    fn values_without_their_header_are_skipped() {
+        let parsed = parse_header_value_pairs("Tcp: 1 7\nUdp: InDatagrams\nUdp: 5\n");
+        assert_eq!(parsed.value.keys().collect::<Vec<_>>(), ["Udp"]);
+        assert_eq!(parsed.skipped, 1);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! namespace.
 
 pub mod counters;
+pub mod decode;
 pub(crate) mod flows;
 pub(crate) mod inet_diag;
 pub(crate) mod links;

@@ -140,7 +140,7 @@ mod libc_flags {
 
 /// How a batch of messages ended.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum BatchEnd {
+pub enum BatchEnd {
     /// The dump continues in the next datagram.
     More,
     /// `NLMSG_DONE` was seen.
@@ -176,7 +176,7 @@ pub(crate) fn walk_batch(
                 NLMSG_ERROR => {
                     let errno = body.get(..4).and_then(|b| b.try_into().ok()).map(i32::from_ne_bytes).unwrap_or(0);
                     if errno != 0 {
-                        return BatchEnd::Error(-errno);
+                        return BatchEnd::Error(errno.saturating_neg());
                     }
                 }
                 NLMSG_NOOP | NLMSG_OVERRUN => {}
@@ -307,6 +307,13 @@ mod tests {
         let mut stats = DumpStats::default();
         let end = walk_batch(&batch, 3, &mut stats, &mut |_, _| true);
         assert_eq!(end, BatchEnd::Error(2));
+    }
+
+    #[test]
+    fn an_error_reply_with_the_lowest_errno_ends_the_dump_without_overflow() {
+        let batch = message(NLMSG_ERROR, 3, &i32::MIN.to_ne_bytes());
+        let end = walk_batch(&batch, 3, &mut DumpStats::default(), &mut |_, _| true);
+        assert_eq!(end, BatchEnd::Error(i32::MAX));
     }
 
     #[test]

@@ -89,7 +89,7 @@ pub(crate) fn tcp_listeners(socket: &mut DumpSocket) -> Collected<Vec<TcpListene
     }
 }
 
-fn decode_listener(kind: u16, body: &[u8]) -> Option<TcpListener> {
+pub(crate) fn decode_listener(kind: u16, body: &[u8]) -> Option<TcpListener> {
     let message = inet_reply(kind, body)?;
     let extras = inet_diag::extras(&message);
     if extras.malformed {
@@ -145,34 +145,56 @@ pub(crate) fn tcp_summary(
     listen_ports: &HashSet<u16>,
     extras: Extras,
 ) -> Collected<SummaryParts> {
-    let mut builder = SummaryBuilder::new(range, listen_ports);
-    let mut flow_summary = extras.flows.then(FlowSummary::default);
-    let mut connections = extras.connections.then(Vec::new);
+    let mut reader = AllStates::new(range, listen_ports, extras);
     let attributes = extras.flows || extras.connections;
     let collected = per_family(
         |family| {
             let query =
                 Query { family, protocol: IPPROTO_TCP, states: ALL_STATES, tcp_info: attributes, memory: attributes };
-            socket.dump(inet_diag::request(query), |kind, body| match inet_reply(kind, body) {
-                Some(message) => {
-                    if let Some(summary) = flow_summary.as_mut().filter(|_| message.state() == 1) {
-                        flow::add_message(summary, &message);
-                    }
-                    if let Some(list) = connections.as_mut() {
-                        list.extend(connection(&message));
-                    }
-                    builder.add(&message)
-                }
-                None => false,
-            })
+            socket.dump(inet_diag::request(query), |kind, body| reader.add(kind, body))
         },
         || (),
     );
     Collected {
-        data: collected.data.map(|()| (builder.finish(), flow_summary.map(flow::finish), connections)),
+        data: collected.data.map(|()| reader.finish()),
         failures: collected.failures,
         malformed: collected.malformed,
         interrupted: collected.interrupted,
+    }
+}
+
+/// Reads the replies of the all-states dump one at a time into counts and the extras asked for.
+pub(crate) struct AllStates<'a> {
+    builder: SummaryBuilder<'a>,
+    flows: Option<FlowSummary>,
+    connections: Option<Vec<Connection>>,
+}
+
+impl<'a> AllStates<'a> {
+    /// A reader accounting ephemeral ports against `range`, not counting `listen_ports`.
+    pub(crate) fn new(range: Option<(u16, u16)>, listen_ports: &'a HashSet<u16>, extras: Extras) -> AllStates<'a> {
+        AllStates {
+            builder: SummaryBuilder::new(range, listen_ports),
+            flows: extras.flows.then(FlowSummary::default),
+            connections: extras.connections.then(Vec::new),
+        }
+    }
+
+    /// Takes one reply; `false` when it is not a TCP socket sockscope can read.
+    pub(crate) fn add(&mut self, kind: u16, body: &[u8]) -> bool {
+        let Some(message) = inet_reply(kind, body) else { return false };
+        if let Some(summary) = self.flows.as_mut().filter(|_| message.state() == 1) {
+            flow::add_message(summary, &message);
+        }
+        if let Some(list) = self.connections.as_mut() {
+            list.extend(connection(&message));
+        }
+        self.builder.add(&message)
+    }
+
+    /// The counts and extras of every reply taken.
+    pub(crate) fn finish(self) -> SummaryParts {
+        (self.builder.finish(), self.flows.map(flow::finish), self.connections)
     }
 }
 
@@ -345,7 +367,7 @@ pub(crate) fn udp_sockets(socket: &mut DumpSocket) -> Collected<Vec<UdpSocket>> 
     }
 }
 
-fn decode_udp(kind: u16, body: &[u8]) -> Option<UdpSocket> {
+pub(crate) fn decode_udp(kind: u16, body: &[u8]) -> Option<UdpSocket> {
     let message = inet_reply(kind, body)?;
     let extras = inet_diag::extras(&message);
     if extras.malformed {
@@ -379,14 +401,8 @@ const AF_UNIX: u8 = 1;
 
 /// Dumps UNIX sockets in LISTEN state with their queue length, limit, path and owner.
 pub(crate) fn unix_listeners(socket: &mut DumpSocket) -> Collected<Vec<UnixListener>> {
-    let request = SockDiagMessage::UnixRequest(UnixRequest {
-        state_flags: UnixStates::LISTEN,
-        inode: 0,
-        show_flags: ShowFlags::from_bits_retain(ShowFlags::NAME.bits() | ShowFlags::RQLEN.bits() | UDIAG_SHOW_UID),
-        cookie: [0xff; 8],
-    });
     let mut listeners = Vec::new();
-    let result = socket.dump(request, |kind, body| {
+    let result = socket.dump(unix_listen_request(), |kind, body| {
         if kind != SOCK_DIAG_BY_FAMILY {
             return false;
         }
@@ -404,6 +420,16 @@ pub(crate) fn unix_listeners(socket: &mut DumpSocket) -> Collected<Vec<UnixListe
         }
         Err(error) => Collected { data: None, failures: vec![error.to_string()], malformed: 0, interrupted: 0 },
     }
+}
+
+/// The request of the UNIX LISTEN dump: name, queue lengths and owner of each socket.
+pub(crate) fn unix_listen_request() -> SockDiagMessage {
+    SockDiagMessage::UnixRequest(UnixRequest {
+        state_flags: UnixStates::LISTEN,
+        inode: 0,
+        show_flags: ShowFlags::from_bits_retain(ShowFlags::NAME.bits() | ShowFlags::RQLEN.bits() | UDIAG_SHOW_UID),
+        cookie: [0xff; 8],
+    })
 }
 
 /// Decodes one `unix_diag_msg` reply with its NAME, RQLEN and UID attributes.
