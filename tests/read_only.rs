@@ -421,8 +421,11 @@ fn require_strace() {
 
 /// A directory for the logs, one for the outputs, and the figures of each mode.
 struct Proof {
-    logs: tempfile::TempDir,
-    output: tempfile::TempDir,
+    _directories: [tempfile::TempDir; 2],
+    /// Where strace writes its logs and the modes start (their working directory).
+    logs: PathBuf,
+    /// The one directory the modes may write in.
+    output: PathBuf,
     figures: Vec<(String, Tally)>,
 }
 
@@ -430,23 +433,24 @@ impl Proof {
     fn new() -> Proof {
         common::require_root();
         require_strace();
-        let logs = tempfile::tempdir().expect("a directory for the logs");
-        let output = tempfile::tempdir().expect("a directory for the outputs");
-        Proof { logs, output, figures: Vec::new() }
+        let directories = [(); 2].map(|()| tempfile::tempdir().expect("a temporary directory"));
+        // As strace names them: through any symbolic link in the temporary directory's path.
+        let [logs, output] = [0, 1].map(|i| directories[i].path().canonicalize().expect("a canonical path"));
+        Proof { _directories: directories, logs, output, figures: Vec::new() }
     }
 
     fn log(&self, mode: &str) -> PathBuf {
-        self.logs.path().join(format!("{}.log", mode.replace([' ', '/'], "_")))
+        self.logs.join(format!("{}.log", mode.replace([' ', '/'], "_")))
     }
 
     fn out(&self, name: &str) -> String {
-        self.output.path().join(name).to_str().expect("utf-8 path").to_string()
+        self.output.join(name).to_str().expect("utf-8 path").to_string()
     }
 
     /// `strace ... sockscope ARGS`, started in the logs' directory, stdout and stderr piped.
     fn command(&self, mode: &str, args: &[&str]) -> Command {
         let mut command = Command::new("strace");
-        command.args(strace(&self.log(mode))).arg(SOCKSCOPE).args(args).current_dir(self.logs.path());
+        command.args(strace(&self.log(mode))).arg(SOCKSCOPE).args(args).current_dir(&self.logs);
         command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
         command
     }
@@ -464,7 +468,7 @@ impl Proof {
     /// Judges the log of `mode` and keeps its figures.
     fn judge(&mut self, mode: &str) {
         let log = std::fs::read_to_string(self.log(mode)).expect("the strace log");
-        let tally = judge(&parse(&log), self.output.path(), self.logs.path());
+        let tally = judge(&parse(&log), &self.output, &self.logs);
         assert!(tally.calls > 0, "{mode}: the log has no calls:\n{log}");
         self.figures.push((mode.to_string(), tally));
     }
@@ -555,7 +559,7 @@ fn in_tmux(proof: &mut Proof, mode: &str, args: &str, shown: &[&str], keys: &[&s
     let strace: Vec<String> = strace(&proof.log(mode)).into_iter().map(|arg| format!("'{arg}'")).collect();
     let script = format!(
         "cd '{}' && strace {} {SOCKSCOPE} {args}; echo EXIT=$?; exec sleep 600",
-        proof.logs.path().display(),
+        proof.logs.display(),
         strace.join(" ")
     );
     let tmux = Tmux::start_command(&format!("ro-{mode}"), &["sh", "-c", &script], 100, 30);
@@ -629,13 +633,13 @@ fn a_real_write_outside_the_output_directory_is_caught() {
     // The control: the same strace and judge over a shell that writes and removes a file
     // beside the output directory must find both.
     let proof = Proof::new();
-    let stray = proof.logs.path().join("stray");
+    let stray = proof.logs.join("stray");
     let script = format!("echo x > '{0}'; rm '{0}'", stray.display());
     let mut command = Command::new("strace");
-    command.args(strace(&proof.log("control"))).args(["sh", "-c", &script]).current_dir(proof.logs.path());
+    command.args(strace(&proof.log("control"))).args(["sh", "-c", &script]).current_dir(&proof.logs);
     common::run_ok(&mut command);
     let log = std::fs::read_to_string(proof.log("control")).expect("the strace log");
-    let tally = judge(&parse(&log), proof.output.path(), proof.logs.path());
+    let tally = judge(&parse(&log), &proof.output, &proof.logs);
     let stray = stray.display().to_string();
     let found =
         |what: &str| tally.violations.iter().any(|violation| violation.contains(what) && violation.contains(&stray));
