@@ -1,7 +1,7 @@
 //! The live dashboard. Three threads feed one channel — the collector (a sample per interval),
-//! the input reader (keys, mouse, resizes) and the signal watcher ([`signals`]) — and the main thread owns
-//! the state and the terminal: it blocks for an event, drains what else is queued, applies it
-//! all, and draws once. Nothing on the main thread waits for the kernel.
+//! the input reader (keys, mouse, resizes) and the signal watcher ([`signals`]) — and the main
+//! thread owns the state and the terminal: it blocks for an event, drains what else is queued,
+//! applies it all, and draws once. Nothing on the main thread waits for the kernel.
 
 pub mod app;
 pub mod component;
