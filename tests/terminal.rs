@@ -61,15 +61,199 @@ fn a_full_listener_help_and_quit_in_a_real_terminal() {
     assert_eq!(tmux.terminal_modes(), "0 1", "main screen and a visible cursor");
 }
 
-/// Sends `signal` to the running dashboard and expects the restored terminal and `status`.
+/// Sends `signal` to the running dashboard (mouse capture on) and expects the restored
+/// terminal — main screen, visible cursor, no mouse capture, cooked — and `status`.
 fn signal_ends_the_dashboard(test: &str, signal: &str, status: u8) {
-    let tmux = Tmux::start(test, "--no-processes --no-mouse", 100, 30);
+    let tmux = Tmux::start(test, "--no-processes", 100, 30);
     tmux.wait_for(&["somaxconn"]);
-    let pid = tmux.sockscope_pid().expect("sockscope runs under the wrapper shell").to_string();
-    assert!(Command::new("kill").args([&format!("-{signal}"), &pid]).status().expect("kill runs").success());
+    assert!(mouse_captured(&tmux), "{test}: the dashboard captures the mouse");
+    kill(signal, tmux.sockscope_pid().expect("sockscope runs under the wrapper shell"));
     let end = tmux.wait_for(&["EXIT=", "RAW="]);
-    assert!(end.contains(&format!("EXIT={status}")) && end.contains("RAW=off"), "{end}");
-    assert_eq!(tmux.terminal_modes(), "0 1");
+    assert!(end.contains(&format!("EXIT={status}")) && end.contains("RAW=off"), "SIG{signal}:\n{end}");
+    assert_eq!(tmux.terminal_modes(), "0 1", "SIG{signal}: main screen and a visible cursor");
+    assert!(!mouse_captured(&tmux), "SIG{signal}: mouse capture left on");
+}
+
+/// Sends `SIG<signal>` to `pid`.
+fn kill(signal: &str, pid: u32) {
+    let sent = Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status().expect("kill runs");
+    assert!(sent.success(), "kill -{signal} {pid}");
+}
+
+/// Whether the pane's application has mouse reporting on.
+fn mouse_captured(tmux: &Tmux) -> bool {
+    tmux.tmux(&["display", "-p", "#{mouse_any_flag}"]).trim() == "1"
+}
+
+/// Whether the pane's terminal is cooked (canonical input, echo), as `stty -a` on its tty says.
+fn cooked(tmux: &Tmux) -> bool {
+    let tty = tmux.tmux(&["display", "-p", "#{pane_tty}"]).trim().to_string();
+    let output = Command::new("stty").args(["-a", "-F", &tty]).output().expect("stty runs");
+    let modes = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "stty -a -F {tty}: {}", String::from_utf8_lossy(&output.stderr));
+    let words: Vec<&str> = modes.split_whitespace().collect();
+    words.contains(&"icanon") && words.contains(&"echo")
+}
+
+/// Whether process `pid` is stopped (state T in /proc/PID/stat).
+fn stopped(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|stat| stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('T')))
+}
+
+/// Waits until the dashboard holds the terminal again: alternate screen, hidden cursor, raw
+/// input and mouse capture.
+fn wait_for_the_dashboard_terminal(tmux: &Tmux, what: &str) {
+    let held =
+        wait_until(Duration::from_secs(10), || tmux.terminal_modes() == "1 0" && !cooked(tmux) && mouse_captured(tmux));
+    assert!(held, "{what}: modes {}, cooked {}, mouse {}", tmux.terminal_modes(), cooked(tmux), mouse_captured(tmux));
+}
+
+/// An interactive shell with job control, as a user has, running `sockscope ARGS` in the
+/// foreground; returns sockscope's pid once `shown` is on the screen.
+fn in_a_shell(test: &str, args: &str, shown: &str) -> (Tmux, u32) {
+    let shell = ["env", "PS1=$ ", "bash", "--norc", "--noprofile", "-i"];
+    let tmux = Tmux::start_command(test, &shell, 100, 30);
+    tmux.wait_for(&["$"]);
+    tmux.keys(&[&format!("{SOCKSCOPE} {args}"), "Enter"]);
+    tmux.wait_for(&[shown]);
+    wait_for_the_dashboard_terminal(&tmux, "at the start");
+    let pid = tmux.sockscope_pid().expect("sockscope runs under the shell");
+    (tmux, pid)
+}
+
+/// After a stop: `fg` in the shell gives the dashboard the terminal back, raw (`2` opens the
+/// Listeners view without Enter), and all of the screen repainted over the shell's lines.
+fn fg_takes_the_terminal_back(tmux: &Tmux, repainted: &str) {
+    tmux.wait_for(&["Stopped"]);
+    tmux.keys(&["fg", "Enter"]);
+    wait_for_the_dashboard_terminal(tmux, "after fg");
+    let screen = tmux.wait_until(Duration::from_secs(10), "a full repaint after fg", |screen| {
+        screen.contains(repainted) && screen.contains("1 Overview") && !screen.contains("Stopped")
+    });
+    assert!(!screen.contains("$ fg"), "the shell's lines are painted over:\n{screen}");
+    tmux.keys(&["2"]);
+    tmux.wait_for(&["┌ Listeners ("]);
+}
+
+/// Quits the dashboard with `q` alone and expects the shell to see status `status` and a
+/// cooked terminal.
+fn quit_to_the_shell(tmux: &Tmux, status: u8) {
+    tmux.keys(&["q"]);
+    assert!(wait_until(Duration::from_secs(10), || tmux.terminal_modes() == "0 1"), "q without Enter quits");
+    tmux.keys(&["echo EXIT=$?; stty -a | grep -q -- -icanon && echo RAW=on || echo RAW=off", "Enter"]);
+    let end = tmux.wait_for(&[&format!("EXIT={status}"), "RAW="]);
+    assert!(end.contains("RAW=off"), "{end}");
+    assert!(!mouse_captured(tmux), "mouse capture left on");
+}
+
+/// `kill -TSTP` from outside: the dashboard hands the terminal back (main screen, cursor, no
+/// mouse capture) before it stops, and the shell sees a stopped job.
+fn sigtstp_stops_with_the_terminal_restored(tmux: &Tmux, pid: u32) {
+    kill("TSTP", pid);
+    let restored =
+        wait_until(Duration::from_secs(10), || stopped(pid) && tmux.terminal_modes() == "0 1" && !mouse_captured(tmux));
+    let (modes, mouse) = (tmux.terminal_modes(), mouse_captured(tmux));
+    assert!(restored, "after SIGTSTP: stopped {}, modes {modes} (want 0 1), mouse {mouse}", stopped(pid));
+}
+
+#[test]
+#[cfg_attr(sockscope_no_tmux, ignore = "needs tmux")]
+fn sigtstp_from_outside_suspends_cleanly_and_fg_takes_the_terminal_back() {
+    let (tmux, pid) = in_a_shell("tstp", "--no-processes", "somaxconn");
+    sigtstp_stops_with_the_terminal_restored(&tmux, pid);
+    fg_takes_the_terminal_back(&tmux, "somaxconn");
+    quit_to_the_shell(&tmux, 0);
+}
+
+#[test]
+#[cfg_attr(sockscope_no_tmux, ignore = "needs tmux")]
+fn sigstop_then_fg_in_a_shell_takes_the_terminal_back() {
+    // SIGSTOP cannot be caught: the terminal stays as it was while the shell prints its
+    // prompt over it and resets its modes; on `fg` the dashboard takes it back.
+    let (tmux, pid) = in_a_shell("sigstop", "--no-processes", "somaxconn");
+    kill("STOP", pid);
+    fg_takes_the_terminal_back(&tmux, "somaxconn");
+    quit_to_the_shell(&tmux, 0);
+}
+
+#[test]
+#[cfg_attr(sockscope_no_tmux, ignore = "needs tmux")]
+fn without_job_control_sigtstp_is_discarded_and_sigcont_repaints() {
+    // Under `sh -c` nothing could continue a stopped job (its process group is orphaned), so
+    // the kernel discards SIGTSTP; the dashboard must then keep the terminal, not stop for good.
+    let tmux = Tmux::start("nojobs", "--no-processes", 100, 30);
+    tmux.wait_for(&["somaxconn"]);
+    let pid = tmux.sockscope_pid().expect("sockscope runs under the wrapper shell");
+    kill("TSTP", pid);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!stopped(pid), "stopped for good in an orphaned process group");
+    wait_for_the_dashboard_terminal(&tmux, "after a discarded SIGTSTP");
+    // SIGSTOP, the terminal reset behind the dashboard's back, SIGCONT: raw again, repainted.
+    kill("STOP", pid);
+    assert!(wait_until(Duration::from_secs(5), || stopped(pid)), "SIGSTOP stops it");
+    let tty = tmux.tmux(&["display", "-p", "#{pane_tty}"]).trim().to_string();
+    common::run_ok(Command::new("stty").args(["-F", &tty, "sane"]));
+    let mut terminal = std::fs::OpenOptions::new().write(true).open(&tty).expect("open the pane's tty");
+    std::io::Write::write_all(&mut terminal, b"\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1006l\x1b[?1049l\x1b[?25h")
+        .expect("write to the pane's tty");
+    assert!(wait_until(Duration::from_secs(5), || tmux.terminal_modes() == "0 1" && cooked(&tmux)));
+    kill("CONT", pid);
+    wait_for_the_dashboard_terminal(&tmux, "after SIGCONT");
+    tmux.keys(&["2"]);
+    tmux.wait_for(&["┌ Listeners (", "somaxconn"]);
+    tmux.keys(&["q"]);
+    let end = tmux.wait_for(&["EXIT=", "RAW="]);
+    assert!(end.contains("EXIT=0") && end.contains("RAW=off"), "{end}");
+}
+
+#[test]
+#[cfg_attr(sockscope_no_tmux, ignore = "needs tmux")]
+fn every_terminating_signal_restores_the_terminal_and_exits_128_plus_it() {
+    // SIGPIPE is ignored (the Rust runtime ignores it; a closed pipe is an EPIPE error): the
+    // dashboard keeps running.
+    let tmux = Tmux::start("sigpipe", "--no-processes", 100, 30);
+    tmux.wait_for(&["somaxconn"]);
+    kill("PIPE", tmux.sockscope_pid().expect("sockscope runs under the wrapper shell"));
+    tmux.keys(&["2"]);
+    tmux.wait_for(&["┌ Listeners ("]);
+    assert!(tmux.sockscope_pid().is_some(), "SIGPIPE ended the dashboard:\n{}", tmux.screen());
+    drop(tmux);
+    let signals = [
+        ("USR1", 10),
+        ("USR2", 12),
+        ("ALRM", 14),
+        ("STKFLT", 16),
+        ("XCPU", 24),
+        ("XFSZ", 25),
+        ("VTALRM", 26),
+        ("PROF", 27),
+        ("IO", 29),
+        ("PWR", 30),
+        ("RTMIN+1", 35),
+        ("RTMIN+30", 64),
+    ];
+    for (signal, number) in signals {
+        signal_ends_the_dashboard(&format!("sig{number}"), signal, 128 + number);
+    }
+}
+
+#[test]
+#[cfg_attr(sockscope_no_tmux, ignore = "needs tmux")]
+fn the_replay_dashboard_suspends_resumes_and_restores_on_sigusr1() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let file = dir.path().join("three.rec");
+    let file = file.to_str().expect("utf-8 path");
+    common::run_ok(Command::new(SOCKSCOPE).args(["record", "-o", file, "--count", "3", "--interval", "100ms"]));
+    let (tmux, pid) = in_a_shell("replaysig", &format!("replay {file}"), "REPLAY");
+    sigtstp_stops_with_the_terminal_restored(&tmux, pid);
+    fg_takes_the_terminal_back(&tmux, "REPLAY");
+    kill("USR1", pid);
+    assert!(wait_until(Duration::from_secs(10), || tmux.terminal_modes() == "0 1"), "restored after SIGUSR1");
+    tmux.keys(&["echo EXIT=$?; stty -a | grep -q -- -icanon && echo RAW=on || echo RAW=off", "Enter"]);
+    let end = tmux.wait_for(&["EXIT=138", "RAW="]);
+    assert!(end.contains("RAW=off"), "{end}");
+    assert!(!mouse_captured(&tmux), "mouse capture left on");
 }
 
 #[test]
@@ -99,24 +283,14 @@ fn a_panic_restores_the_terminal_before_its_message() {
 #[test]
 #[cfg_attr(sockscope_no_tmux, ignore = "needs tmux")]
 fn ctrl_z_suspends_to_the_shell_and_fg_resumes() {
-    // An interactive shell with job control, as a user has: Ctrl-Z stops the job, fg resumes it.
-    let shell = ["env", "PS1=$ ", "bash", "--norc", "--noprofile", "-i"];
-    let tmux = Tmux::start_command("suspend", &shell, 100, 30);
-    tmux.wait_for(&["$"]);
-    tmux.keys(&[&format!("{SOCKSCOPE} --no-processes"), "Enter"]);
-    tmux.wait_for(&["somaxconn"]);
+    let (tmux, _) = in_a_shell("suspend", "--no-processes", "somaxconn");
     tmux.keys(&["C-z"]);
     let stopped = tmux.wait_for(&["Stopped"]);
     assert!(!stopped.contains("somaxconn"), "the shell is back on the main screen:\n{stopped}");
     assert_eq!(tmux.terminal_modes(), "0 1");
-    tmux.keys(&["fg", "Enter"]);
-    tmux.wait_for(&["somaxconn", "1 Overview"]);
-    assert_eq!(tmux.terminal_modes().split(' ').next(), Some("1"), "back on the alternate screen");
-    tmux.keys(&["q"]);
-    assert!(wait_until(Duration::from_secs(10), || tmux.terminal_modes() == "0 1"), "restored after q");
-    tmux.keys(&["echo EXIT=$?; stty -a | grep -q -- -icanon && echo RAW=on || echo RAW=off", "Enter"]);
-    let end = tmux.wait_for(&["EXIT=0", "RAW="]);
-    assert!(end.contains("RAW=off"), "{end}");
+    assert!(!mouse_captured(&tmux), "mouse capture left on while stopped");
+    fg_takes_the_terminal_back(&tmux, "somaxconn");
+    quit_to_the_shell(&tmux, 0);
 }
 
 #[test]

@@ -36,8 +36,10 @@ pub enum Effect {
     CollectConnections(bool),
     /// Turn mouse capture on or off.
     Mouse(bool),
-    /// Suspend to the shell (Ctrl-Z).
+    /// Suspend to the shell (Ctrl-Z, SIGTSTP).
     Suspend,
+    /// Take the terminal back and repaint it all (SIGCONT: the shell may have reset it).
+    Resume,
     /// Move a replay's cursor (or play, pause, change speed).
     Replay(Seek),
 }
@@ -58,8 +60,12 @@ pub enum Event {
     /// The collector stopped (it panicked, or its source ended): the screen says so and keeps
     /// working.
     CollectorStopped(String),
-    /// A signal asked the dashboard to end (SIGTERM, SIGHUP, SIGQUIT, SIGINT).
+    /// A signal asked the dashboard to end (SIGTERM, SIGHUP, SIGQUIT, SIGINT, SIGUSR1, ...).
     Terminate(i32),
+    /// SIGTSTP: stop like any job, the terminal handed back first.
+    Stop,
+    /// SIGCONT: the process runs again after a stop.
+    Continue,
 }
 
 /// The sampling intervals `+` and `-` step through.
@@ -342,6 +348,8 @@ impl App {
                 Vec::new()
             }
             Event::Terminate(signal) => vec![Effect::Exit(128u8.saturating_add(u8::try_from(signal).unwrap_or(0)))],
+            Event::Stop => vec![Effect::Suspend],
+            Event::Continue => vec![Effect::Resume],
         };
         // Whatever changed the view (a key, a click), the collector learns whether to keep
         // every socket here, in one place.
@@ -740,5 +748,12 @@ mod tests {
     fn signals_exit_with_128_plus_the_signal() {
         assert_eq!(app().handle(Event::Terminate(15)), vec![Effect::Exit(143)]);
         assert_eq!(app().handle(Event::Terminate(1)), vec![Effect::Exit(129)]);
+        assert_eq!(app().handle(Event::Terminate(10)), vec![Effect::Exit(138)]);
+    }
+
+    #[test]
+    fn sigtstp_suspends_and_sigcont_resumes() {
+        assert_eq!(app().handle(Event::Stop), vec![Effect::Suspend]);
+        assert_eq!(app().handle(Event::Continue), vec![Effect::Resume]);
     }
 }

@@ -1,13 +1,14 @@
 //! The live dashboard. Three threads feed one channel — the collector (a sample per interval),
-//! the input reader (keys, mouse, resizes) and the signal watcher — and the main thread owns
-//! the state and the terminal: it blocks for an event, drains what else is queued, applies it
-//! all, and draws once. Nothing on the main thread waits for the kernel.
+//! the input reader (keys, mouse, resizes) and the signal watcher ([`signals`]) — and the main
+//! thread owns the state and the terminal: it blocks for an event, drains what else is queued,
+//! applies it all, and draws once. Nothing on the main thread waits for the kernel.
 
 pub mod app;
 pub mod component;
 pub mod filter;
 pub mod keymap;
 pub mod replay;
+pub mod signals;
 pub mod table;
 pub mod terminal;
 pub mod theme;
@@ -90,10 +91,12 @@ fn run_fed(
     let (events, inbox) = mpsc::channel();
     let (control, control_inbox) = mpsc::channel();
     let stop = Arc::new(AtomicBool::new(false));
-    let mut guard = Guard::enter(options.mouse)?;
+    // Signals are watched before the terminal is taken, so none finds it raw with nobody to
+    // put it back.
+    let signals = signals::spawn(events.clone())?;
+    let mut guard = Guard::enter(options.mouse).inspect_err(|_| signals.close())?;
     feed(control_inbox, events.clone())?;
-    let input_done = spawn_input(events.clone(), stop.clone())?;
-    let signals = spawn_signals(events)?;
+    let input_done = spawn_input(events, stop.clone())?;
     let status = event_loop(&mut guard, &mut app, &inbox, &control, options.panic_after);
     // The input thread must be gone before the terminal is handed back, or it would swallow
     // what the user types at the shell prompt next. It notices `stop` within one poll; but when
@@ -152,6 +155,7 @@ fn event_loop(
                 }
                 Effect::Mouse(on) => guard.set_mouse(on),
                 Effect::Suspend => guard.suspend(app.mouse)?,
+                Effect::Resume => guard.resume(app.mouse)?,
             }
         }
         guard.draw(|frame| ui::draw(frame, app))?;
@@ -245,20 +249,4 @@ fn spawn_input(events: Sender<Event>, stop: Arc<AtomicBool>) -> std::io::Result<
         }
     })?;
     Ok(input_done)
-}
-
-/// The signal thread: SIGTERM, SIGHUP, SIGQUIT and SIGINT end the dashboard through the event
-/// loop, so the terminal is restored (no `exit()` inside a handler).
-fn spawn_signals(events: Sender<Event>) -> std::io::Result<signal_hook::iterator::Handle> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGQUIT, SIGINT])?;
-    let handle = signals.handle();
-    thread::Builder::new().name("sockscope-signals".to_string()).spawn(move || {
-        for signal in signals.forever() {
-            if events.send(Event::Terminate(signal)).is_err() {
-                return;
-            }
-        }
-    })?;
-    Ok(handle)
 }

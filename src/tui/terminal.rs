@@ -1,6 +1,6 @@
-//! Owning the terminal: enter raw mode and the alternate screen, and put everything back on
-//! every way out — normal exit, error, panic, signal, suspend. [`restore`] is idempotent and
-//! ignores errors (after SIGHUP the terminal is gone).
+//! Owning the terminal: enter raw mode and the alternate screen, put everything back on every
+//! way out — normal exit, error, panic, signal, suspend — and take it back after a stop.
+//! [`restore`] is idempotent and ignores errors (after SIGHUP the terminal is gone).
 
 use std::io::{Stdout, Write, stdout};
 use std::sync::Once;
@@ -63,13 +63,24 @@ impl Guard {
         let _ = if on { execute!(backend, EnableMouseCapture) } else { execute!(backend, DisableMouseCapture) };
     }
 
-    /// Ctrl-Z: restore the terminal, stop like any job, and take the screen back on `fg`.
+    /// Ctrl-Z or SIGTSTP: restore the terminal, stop like any job, and take the screen back
+    /// when the process runs again (at once when the kernel discards the stop).
     pub fn suspend(&mut self, mouse: bool) -> std::io::Result<()> {
         restore();
-        let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::TSTP);
+        super::signals::stop_as_a_job();
+        self.resume(mouse)
+    }
+
+    /// After a stop (SIGCONT): raw mode, the alternate screen, the cursor and mouse capture as
+    /// the dashboard needs them, whatever the shell or a SIGSTOP left, and a full repaint on the
+    /// next draw.
+    pub fn resume(&mut self, mouse: bool) -> std::io::Result<()> {
+        // crossterm skips enabling raw mode it believes on: forget it, for the shell may have
+        // reset the terminal while the process was stopped.
+        let _ = disable_raw_mode();
         enter_screen(mouse)?;
-        // Force a full repaint: clear the screen and forget what was drawn (ratatui's own
-        // `clear()` asks the terminal for the cursor position, a round trip over SSH).
+        // Clear the screen and forget what was drawn (ratatui's own `clear()` asks the terminal
+        // for the cursor position, a round trip over SSH).
         self.terminal.backend_mut().clear_region(ratatui::backend::ClearType::All)?;
         self.terminal.current_buffer_mut().reset();
         self.terminal.swap_buffers();
