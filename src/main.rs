@@ -29,9 +29,10 @@ fn main() -> ExitCode {
     }
 }
 
-/// Prints the failure's line on stderr; its exit status.
+/// Prints the failure's line on stderr — escaped, since it may quote a file, a path or a name
+/// someone else chose — and returns its exit status.
 fn fail(failure: &Failure) -> ExitCode {
-    eprintln!("sockscope: error: {}", failure.message);
+    eprintln!("sockscope: error: {}", sockscope::format::sanitize(&failure.message));
     ExitCode::from(failure.code)
 }
 

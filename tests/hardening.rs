@@ -319,3 +319,15 @@ fn the_default_config_read_for_a_sudo_user_is_not_followed_nor_someone_elses() {
     }
     assert_eq!(std::fs::symlink_metadata(&default).expect("stat").uid(), 0);
 }
+
+#[test]
+fn an_error_quoting_the_users_own_config_reaches_the_terminal_escaped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("config.toml");
+    // A key with a carriage return and an escape sequence: the TOML error quotes the line.
+    std::fs::write(&path, "[thresholds]\naccept\r_queue\x1b]2;OWNED\x07 = 1\n").expect("write");
+    let (status, stderr) = with_config(&path, &[]);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert_one_line(&stderr, "config.toml");
+    assert!(!stderr.trim_end_matches('\n').chars().any(|c| c.is_control()), "no control character: {stderr:?}");
+}
