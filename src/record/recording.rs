@@ -155,10 +155,20 @@ impl Recording {
 
     /// The round at `index`.
     pub fn round(&mut self, index: usize) -> Result<Round, RecordError> {
+        self.with_round(index, Round::clone)
+    }
+
+    /// When the round at `index` was taken (without copying the round).
+    pub fn time_of(&mut self, index: usize) -> Result<jiff::Timestamp, RecordError> {
+        self.with_round(index, |round| round.taken_at)
+    }
+
+    /// `read` applied to the round at `index`, from its decoded chunk.
+    fn with_round<T>(&mut self, index: usize, read: impl FnOnce(&Round) -> T) -> Result<T, RecordError> {
         let chunk = self.chunk_of(index).ok_or_else(|| self.out_of_range(index))?;
         let start = self.chunks[chunk].start;
         let rounds = self.load(chunk)?;
-        rounds.get(index - start).cloned().ok_or_else(|| self.out_of_range(index))
+        rounds.get(index - start).map(read).ok_or_else(|| self.out_of_range(index))
     }
 
     /// The rounds in `range` (clamped to the recording).

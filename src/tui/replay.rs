@@ -228,7 +228,7 @@ impl Replayer {
     }
 
     fn time_of(&mut self, index: usize) -> Option<jiff::Timestamp> {
-        self.recording.round(index).ok().map(|round| round.taken_at)
+        self.recording.time_of(index).ok()
     }
 
     fn replayed(&mut self, message: Option<String>) -> Option<Replayed> {

@@ -536,7 +536,7 @@ mod tests {
     #[test]
     #[cfg_attr(sockscope_unprivileged, ignore = "needs root: runs a process as uid 65534")]
     fn a_new_socket_is_looked_for_among_its_users_processes_only() {
-        crate::collect::host::processes::tests::require_root();
+        require_root();
         // A process of another user, holding descriptors of its own.
         let mut nobody = std::process::Command::new("setpriv")
             .args(["--reuid", "65534", "--regid", "65534", "--clear-groups", "sleep", "30"])
