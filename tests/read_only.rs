@@ -105,7 +105,8 @@ struct Call {
 
 /// The calls in a log written by `strace -f -o`: lines `PID name(args) = result`, a call cut in
 /// two by another thread (`<unfinished ...>`, then `<... name resumed>`) joined again; signals
-/// (`--- SIG... ---`) and exits (`+++ ... +++`) skipped.
+/// (`--- SIG... ---`), exits (`+++ ... +++`) and a call strace never decoded before the
+/// process ended (`???( <detached ...>`) skipped.
 fn parse(log: &str) -> Vec<Call> {
     let mut calls = Vec::new();
     let mut unfinished: BTreeMap<String, String> = BTreeMap::new();
@@ -115,6 +116,11 @@ fn parse(log: &str) -> Vec<Call> {
             _ => (String::new(), line.trim_start()),
         };
         if rest.starts_with("+++") || rest.starts_with("---") || rest.is_empty() {
+            continue;
+        }
+        // A thread caught by the process's exit before strace had read which call it entered:
+        // strace knows neither its name nor its arguments, and nothing ran past that moment.
+        if rest.starts_with("???(") && rest.ends_with("<detached ...>") {
             continue;
         }
         let text = if let Some(resumed) = rest.strip_prefix("<... ") {
@@ -584,6 +590,7 @@ fn the_log_parser_joins_interrupted_calls_and_reads_decorations() {
 102   statx(0</dev/null<char 1:3>>, NULL, AT_STATX_SYNC_AS_STAT, STATX_ALL, NULL) = -1 EFAULT (Bad address)
 102   --- SIGTERM {si_signo=SIGTERM, si_code=SI_USER, si_pid=1} ---
 103   sendto(4<TCP:[127.0.0.1:9437->127.0.0.1:5000]>, \"HTTP/1.1 200\", 12, 0, NULL, 0) = 12
+104   ???( <detached ...>
 101   +++ exited with 0 +++
 ";
     let calls = parse(log);
