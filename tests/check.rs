@@ -156,6 +156,43 @@ fn a_process_leaving_150_connections_in_close_wait() {
 }
 
 #[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace, runs check as uid 65534")]
+fn a_root_owned_close_wait_leak_is_found_by_an_unprivileged_check_and_what_it_could_not_read_is_said() {
+    require_root();
+    let netns = TestNetns::new();
+    // The leak belongs to this test process (root); check runs as nobody, as NRPE would run it.
+    let _held = netns.enter(|| close_wait_leak("127.0.0.1:7010", 150));
+    assert!(wait_until(Duration::from_secs(5), || {
+        ss_state_counts(&netns.run("ss", &["-Htan"])).get("CLOSE_WAIT") == Some(&150)
+    }));
+    let nobody = ["--reuid", "65534", "--regid", "65534", "--clear-groups", SOCKSCOPE];
+    for mode in
+        [["check", "--interval", "300ms", "--format", "json"], ["report", "--interval", "300ms", "--format", "json"]]
+    {
+        let output = netns.command("setpriv", &[&nobody[..], &mode[..]].concat()).output().expect("setpriv runs");
+        let json: Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|error| panic!("{error}: {}", String::from_utf8_lossy(&output.stdout)));
+        let leak = with_id(&json, "close-wait-leak");
+        assert_eq!(leak.len(), 1, "{}: {}", mode[0], json["findings"]);
+        assert_eq!(
+            (&leak[0]["subject"]["kind"], &leak[0]["subject"]["uid"]),
+            (&"user".into(), &0.into()),
+            "{}",
+            mode[0]
+        );
+        assert!(leak[0]["summary"].as_str().is_some_and(|s| s.starts_with("150 sockets in CLOSE_WAIT")));
+        assert_actionable(leak[0]);
+        let not_evaluated = json["not_evaluated"].as_array().expect("not_evaluated");
+        let unjudged = not_evaluated.iter().find(|n| n["id"] == "close-wait-leak");
+        let reason = unjudged.and_then(|n| n["reason"].as_str()).unwrap_or_default();
+        assert!(reason.contains("processes could not be inspected"), "{}: {not_evaluated:?}", mode[0]);
+        if mode[0] == "check" {
+            assert_eq!(output.status.code(), Some(1), "a warning: {}", json["summary"]);
+        }
+    }
+}
+
+#[test]
 #[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace and sets its sysctls")]
 fn abort_on_overflow_is_named() {
     require_root();

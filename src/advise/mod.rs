@@ -106,6 +106,12 @@ pub enum Subject {
         /// The process.
         process: ProcessRef,
     },
+    /// Sockets of one user whose processes could not be named (not looked up, or another
+    /// user's without privileges): the kernel still reports each socket's uid.
+    User {
+        /// The sockets' owner uid.
+        uid: u32,
+    },
     /// One CPU.
     Cpu {
         /// CPU number.
@@ -160,6 +166,7 @@ impl Subject {
             .to_string(),
             Subject::Sysctl { name } => name.clone(),
             Subject::Process { process } => format!("{}[{}]", process.command, process.pid),
+            Subject::User { uid } => format!("sockets of uid {uid}"),
             Subject::Cpu { cpu } => format!("CPU {cpu}"),
         }
     }

@@ -43,10 +43,16 @@ fn time_wait_buckets(context: &Context<'_>, report: &mut Report) {
         warning: context.rules.thresholds.time_wait_buckets,
         critical: f64::INFINITY,
         lost: overflowed.map(|delta| ("TCPTimeWaitOverflow", delta)),
-        logged: kernel_event(context, KernelEventKind::TimeWaitOverflow),
+        // The kernel prints this line for every namespace alike and tcp_max_tw_buckets is per
+        // namespace: the line alone is no finding of this one, only support for one.
+        logged: None,
     };
     let Some(severity) = usage.severity() else { return };
-    let (share, evidence) = (usage.share(), usage.evidence());
+    let (share, mut evidence) = (usage.share(), usage.evidence());
+    if let Some(mut logged) = kernel_event(context, KernelEventKind::TimeWaitOverflow) {
+        logged.label.push_str(" (any namespace)");
+        evidence.push(logged);
+    }
     report.add(Finding {
         id,
         severity,
@@ -151,8 +157,8 @@ fn close_wait_leak(context: &Context<'_>, report: &mut Report) {
         report.not_evaluated(id, "the TCP socket dump is unavailable");
         return;
     }
-    if context.sample.processes.is_none() && model.tcp_states.is_some_and(|states| states.close_wait > 0) {
-        report.not_evaluated(id, "socket owners were not looked up (--no-processes)");
+    if let Some(reason) = unowned_reason(context) {
+        report.not_evaluated(id, reason);
     }
     let thresholds = &context.rules.thresholds;
     for group in &model.close_wait.groups {
@@ -205,6 +211,69 @@ fn close_wait_leak(context: &Context<'_>, report: &mut Report) {
             settings: Vec::new(),
         });
     }
+    unowned_close_wait(context, report);
+}
+
+/// Why some CLOSE_WAIT sockets have no process: the per-process part of the check (which process,
+/// how near its open-files limit, whether its count grows) could not judge them.
+fn unowned_reason(context: &Context<'_>) -> Option<String> {
+    let unowned = context.model.close_wait.unowned;
+    if unowned == 0 {
+        return None;
+    }
+    let why = match context.sample.processes.as_ref() {
+        None => "socket owners were not looked up (--no-processes)".to_string(),
+        Some(table) if table.denied > 0 => format!(
+            "{} processes could not be inspected (another user's; needs root or CAP_SYS_PTRACE and \
+             CAP_DAC_READ_SEARCH)",
+            table.denied
+        ),
+        Some(table) if !table.resolving.is_empty() => "their owners are still being looked up".to_string(),
+        Some(_) => "no process holds them (the owner exited or passed them on)".to_string(),
+    };
+    Some(format!("the holders of {unowned} CLOSE_WAIT sockets are unknown: {why}; judged by the sockets' uid"))
+}
+
+/// CLOSE_WAIT sockets whose process is unknown, judged per user by count and age: a leak in
+/// another user's process must not pass silently because that process cannot be read.
+fn unowned_close_wait(context: &Context<'_>, report: &mut Report) {
+    let thresholds = &context.rules.thresholds;
+    for group in &context.model.close_wait.unowned_by_uid {
+        let Some(uid) = group.uid else { continue };
+        let age = context.history.close_wait_age(&group.cookies);
+        let old = age.filter(|seconds| *seconds >= thresholds.close_wait_seconds);
+        if group.sockets <= thresholds.close_wait_sockets && old.is_none() {
+            continue;
+        }
+        let mut evidence = vec![
+            Evidence::number("sockets in CLOSE_WAIT", group.sockets.to_string(), group.sockets as f64),
+            Evidence::number("socket owner uid", uid.to_string(), f64::from(uid)),
+        ];
+        if let Some(seconds) = age {
+            evidence.push(Evidence::number("oldest seen for", units::duration(seconds as u64), seconds));
+        }
+        report.add(Finding {
+            id: CLOSE_WAIT_LEAK.id,
+            severity: Severity::Warning,
+            subject: Subject::User { uid },
+            summary: format!(
+                "{} sockets in CLOSE_WAIT held by a process of uid {uid} that could not be named",
+                group.sockets
+            ),
+            explanation: format!(
+                "The remote side closed these {} connections, but the process holding them (a process of uid {uid}) \
+                 never called close(). The kernel has no timer for CLOSE_WAIT, so each socket waits forever and \
+                 holds a file descriptor and kernel memory. Which process it is could not be read here.",
+                group.sockets
+            ),
+            evidence,
+            remedy: "Run sockscope as root (or with CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH) to name the process, or \
+                     `ss -tanp state close-wait` as root; then as for any CLOSE_WAIT leak: a missing close() in the \
+                     application."
+                .to_string(),
+            settings: Vec::new(),
+        });
+    }
 }
 
 #[cfg(test)]
@@ -224,6 +293,13 @@ mod tests {
         assert_eq!(run_check(&TIME_WAIT_BUCKETS, &[near, after]).findings[0].severity, Severity::Critical);
         let mut calm = sample(10);
         set_sockstat(&mut calm, "TCP", "tw", 500);
+        assert!(run_check(&TIME_WAIT_BUCKETS, &[calm.clone()]).findings.is_empty());
+        // The kernel prints the overflow line for every namespace alike: alone it is no finding here.
+        calm.kernel_events = Some(vec![crate::sample::KernelEvent {
+            kind: KernelEventKind::TimeWaitOverflow,
+            boot_micros: 9_000_000,
+            message: "TCP: time wait bucket table overflow".into(),
+        }]);
         assert!(run_check(&TIME_WAIT_BUCKETS, &[calm]).findings.is_empty());
     }
 
@@ -279,6 +355,33 @@ mod tests {
         assert_eq!(outcome.findings[0].subject.label(), "leaky[4242]");
         assert_eq!(run_check(&CLOSE_WAIT_LEAK, &[leaking(10, 150, 256)]).findings[0].severity, Severity::Critical);
         assert!(run_check(&CLOSE_WAIT_LEAK, &[leaking(10, 20, 1024)]).findings.is_empty());
+    }
+
+    /// `leaking` as another user's process seen without privileges: the sockets are there with
+    /// their uid, their holder is not.
+    fn leaking_unreadable(second: u64, sockets: u64) -> Sample {
+        let mut s = leaking(second, sockets, 1024);
+        if let Some(table) = s.processes.as_mut() {
+            table.owners.clear();
+            table.open_files_limit.clear();
+            table.denied = 77;
+        }
+        s
+    }
+
+    #[test]
+    fn a_leak_in_a_process_that_cannot_be_read_is_judged_by_its_uid_and_says_what_was_not_judged() {
+        let outcome = run_check(&CLOSE_WAIT_LEAK, &[leaking_unreadable(10, 150)]);
+        assert_eq!(outcome.findings.len(), 1, "{outcome:?}");
+        assert_eq!(outcome.findings[0].subject, Subject::User { uid: 0 });
+        assert_eq!(outcome.findings[0].severity, Severity::Warning);
+        assert_eq!(outcome.not_evaluated.len(), 1);
+        assert!(outcome.not_evaluated[0].reason.contains("77 processes could not be inspected"), "{outcome:?}");
+        let old = run_check(&CLOSE_WAIT_LEAK, &[leaking_unreadable(10, 5), leaking_unreadable(400, 5)]);
+        assert_eq!(old.findings.len(), 1, "the same 5 sockets for 390 s: {old:?}");
+        let few = run_check(&CLOSE_WAIT_LEAK, &[leaking_unreadable(10, 5)]);
+        assert!(few.findings.is_empty());
+        assert_eq!(few.not_evaluated.len(), 1, "what could not be judged is said even when nothing fired");
     }
 
     #[test]

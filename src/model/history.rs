@@ -77,8 +77,10 @@ impl History {
     /// when full.
     pub fn push(&mut self, view: &Model, boottime_ns: u64) {
         let now = boottime_ns;
-        let present: std::collections::HashSet<u64> =
-            view.close_wait.groups.iter().flat_map(|group| group.cookies.iter().copied()).collect();
+        let split = &view.close_wait;
+        let owned = split.groups.iter().flat_map(|group| group.cookies.iter());
+        let unowned = split.unowned_by_uid.iter().flat_map(|group| group.cookies.iter());
+        let present: std::collections::HashSet<u64> = owned.chain(unowned).copied().collect();
         self.close_wait_first_seen.retain(|cookie, _| present.contains(cookie));
         for cookie in present {
             self.close_wait_first_seen.entry(cookie).or_insert(now);

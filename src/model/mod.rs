@@ -25,7 +25,7 @@ pub use interfaces::{InterfaceRates, InterfaceView, SoftnetView};
 pub use listeners::{ListenerView, Protocol};
 pub use ports::{DestinationDetail, DestinationView, PortUse, PortsView};
 pub use settings::{SettingView, format_setting};
-pub use sockets::{CloseWaitGroup, CloseWaitSplit, ProcessStates, UdpView};
+pub use sockets::{CloseWaitGroup, CloseWaitSplit, ProcessStates, UdpView, UnownedCloseWait};
 
 /// The configured levels at which the model calls a number a warning or critical, so every
 /// renderer colours it the way the advisor judges it.

@@ -81,16 +81,32 @@ pub struct CloseWaitSplit {
     pub queued: u64,
     /// CLOSE_WAIT sockets whose owner is unknown (not looked up, or not readable).
     pub unowned: u64,
+    /// The unowned sockets grouped by the user that owns them (the socket's uid, which the
+    /// kernel reports even when that user's processes cannot be read), most sockets first.
+    pub unowned_by_uid: Vec<UnownedCloseWait>,
+}
+
+/// CLOSE_WAIT sockets of one user whose holding process is unknown: not looked up
+/// (`--no-processes`) or not readable (another user's, without privileges).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnownedCloseWait {
+    /// The sockets' owner uid; `None` from recordings made before it was kept.
+    pub uid: Option<u32>,
+    /// How many CLOSE_WAIT sockets.
+    pub sockets: u64,
+    /// Their socket cookies (to follow them over time).
+    pub cookies: Vec<u64>,
 }
 
 /// The CLOSE_WAIT sockets of a sample, grouped by owning process.
 pub fn close_wait(sample: &Sample) -> CloseWaitSplit {
-    let mut split = CloseWaitSplit { groups: Vec::new(), queued: 0, unowned: 0 };
+    let mut split = CloseWaitSplit::default();
     let Some(summary) = sample.tcp_summary.as_ref() else {
         return split;
     };
     let listening: HashSet<u16> = sample.tcp_listeners.iter().flatten().map(|listener| listener.local_port).collect();
     let mut by_pid: BTreeMap<u32, CloseWaitGroup> = BTreeMap::new();
+    let mut by_uid: BTreeMap<Option<u32>, UnownedCloseWait> = BTreeMap::new();
     for socket in &summary.close_wait {
         if socket.inode == 0 && listening.contains(&socket.local_port) {
             split.queued += 1;
@@ -99,6 +115,13 @@ pub fn close_wait(sample: &Sample) -> CloseWaitSplit {
         let owners = owners(sample, socket.inode);
         if owners.is_empty() {
             split.unowned += 1;
+            let group = by_uid.entry(socket.uid).or_insert(UnownedCloseWait {
+                uid: socket.uid,
+                sockets: 0,
+                cookies: Vec::new(),
+            });
+            group.sockets += 1;
+            group.cookies.push(socket.cookie);
         }
         for process in owners {
             let limit = sample.processes.as_ref().and_then(|table| table.open_files_limit.get(&process.pid).copied());
@@ -114,6 +137,8 @@ pub fn close_wait(sample: &Sample) -> CloseWaitSplit {
     }
     split.groups = by_pid.into_values().collect();
     split.groups.sort_by(|a, b| b.sockets.cmp(&a.sockets).then(a.process.pid.cmp(&b.process.pid)));
+    split.unowned_by_uid = by_uid.into_values().collect();
+    split.unowned_by_uid.sort_by(|a, b| b.sockets.cmp(&a.sockets).then(a.uid.cmp(&b.uid)));
     split
 }
 

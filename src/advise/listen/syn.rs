@@ -89,21 +89,27 @@ fn flood_log_lines(context: &Context<'_>, report: &mut Report) {
         if !seen.insert(port) {
             continue;
         }
-        let listener =
-            model.listeners.iter().find(|l| l.protocol == Protocol::Tcp && port.is_some() && l.endpoint.port() == port);
+        // The kernel log is the host's: a line about a port no listener here has is another
+        // namespace's (or a listener since gone), not a finding of this one.
+        let Some(listener) =
+            model.listeners.iter().find(|l| l.protocol == Protocol::Tcp && port.is_some() && l.endpoint.port() == port)
+        else {
+            continue;
+        };
         let age = (context.sample.boottime_ns / 1_000).saturating_sub(event.boot_micros) / 1_000_000;
         report.add(Finding {
             id: SYN_QUEUE_PRESSURE.id,
             severity: Severity::Info,
-            subject: listener.map_or_else(|| netns_subject(context), listener_subject),
+            subject: listener_subject(listener),
             summary: format!("the kernel logged a SYN flood {} ago", units::duration(age)),
-            explanation: format!(
-                "A SYN queue overflowed at least once; the kernel prints this line once per listener, so it proves                  the event, not a rate.{}",
-                if listener.is_none() { " No listener here has that port: it may be in another namespace, or gone." } else { "" }
-            ),
-            evidence: vec![Evidence::fact("kernel log", event.message.clone())],
-            remedy: "Watch TCPReqQFullDoCookies and SyncookiesSent (sockscope check, or the dashboard) to see whether it                      is still happening; then as for a SYN queue at its limit."
+            explanation: "A SYN queue overflowed at least once; the kernel prints this line once per listener, so it \
+                          proves the event, not a rate."
                 .to_string(),
+            evidence: vec![Evidence::fact("kernel log", event.message.clone())],
+            remedy:
+                "Watch TCPReqQFullDoCookies and SyncookiesSent (sockscope check, or the dashboard) to see whether it \
+                     is still happening; then as for a SYN queue at its limit."
+                    .to_string(),
             settings: Vec::new(),
         });
     }

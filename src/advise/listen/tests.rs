@@ -227,6 +227,15 @@ fn a_logged_syn_flood_is_attributed_to_its_listener() {
     assert_eq!(ids(&outcome), vec![("syn-queue-pressure", Severity::Info)]);
     assert_eq!(outcome.findings[0].subject.label(), "tcp 0.0.0.0:8080 (nginx[812])");
     assert!(outcome.findings[0].summary.contains("11s ago"), "{}", outcome.findings[0].summary);
+    // The kernel log is the host's: a flood on a port no listener here has is another namespace's.
+    let elsewhere = pair(listener("0.0.0.0", 8080, 7, 0, 128), |s| {
+        s.kernel_events = Some(vec![crate::sample::KernelEvent {
+            kind: crate::sample::KernelEventKind::SynFlood,
+            boot_micros: 90_000_000,
+            message: "TCP: request_sock_TCP: Possible SYN flooding on port 0.0.0.0:6379. Sending cookies.".into(),
+        }]);
+    });
+    assert!(run_check(&SYN_QUEUE_PRESSURE, &elsewhere).findings.is_empty());
 }
 
 #[test]
