@@ -250,6 +250,11 @@ pub struct CheckArgs {
     /// Judge a recorded moment instead of the live kernel.
     #[command(flatten)]
     pub recorded: FromArgs,
+
+    /// Print every check id with what it looks at and the thresholds it reads (the values in
+    /// use with `--config`, and their defaults), then exit without sampling.
+    #[arg(long, conflicts_with_all = ["from", "format"])]
+    pub list: bool,
 }
 
 /// Options of `sockscope serve`.

@@ -22,7 +22,11 @@ standard error
 .PP
 \fBsockscope check\fR exits like a monitoring plugin: \fB0\fR OK (nothing above info), \fB1\fR
 WARNING, \fB2\fR CRITICAL, \fB3\fR UNKNOWN (the listen-queue checks could not run). Usage and
-configuration errors also exit with 2, so a broken check alerts rather than passes.
+configuration errors, and any failure, exit with 3 and print one \fBSOCKSCOPE UNKNOWN \- \fR line
+on standard output, as monitoring plugins do. Its performance data carries warn and crit levels
+(\fIlabel\fR=\fIvalue\fR;\fIwarn\fR;\fIcrit\fR;\fImin\fR;\fImax\fR) for the overflow rates, the fullest
+listeners' fill, port use and the CLOSE_WAIT, TIME_WAIT and SYN_RECV counts.
+\fBsockscope check \-\-list\fR prints every check with its thresholds and their defaults.
 .SH CONFIGURATION
 The advisor reads \fI$XDG_CONFIG_HOME/sockscope/config.toml\fR (else
 \fI~/.config/sockscope/config.toml\fR; under sudo, the invoking user's) when it exists, or the file

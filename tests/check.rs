@@ -85,6 +85,15 @@ fn low_somaxconn_a_full_queue_and_syncookies_off_are_critical() {
     assert_eq!(text.status.code(), Some(2));
     let first = String::from_utf8_lossy(&text.stdout).lines().next().unwrap_or_default().to_string();
     assert!(first.starts_with("SOCKSCOPE CRITICAL - ") && first.contains(" | listen_overflows_per_second="), "{first}");
+    // Performance data carries the full listener with its levels, and the states ss counts.
+    let perfdata = first.split_once(" | ").map(|(_, data)| data).unwrap_or_default();
+    assert!(perfdata.contains("'fill tcp 0.0.0.0:8080'=100.0%;80;100;0;100"), "{perfdata}");
+    assert!(perfdata.contains("max_accept_queue_fill=1.000;0.8;1;0;1"), "{perfdata}");
+    let states = ss_state_counts(&netns.run("ss", &["-Htan"]));
+    let count = |state: &str| states.get(state).copied().unwrap_or(0);
+    assert!(perfdata.contains(&format!(" close_wait={};100;;0 ", count("CLOSE_WAIT"))), "{perfdata}");
+    assert!(perfdata.contains(&format!(" syn_recv={};;;0 ", count("SYN_RECV"))), "{perfdata}");
+    assert!(perfdata.contains(" port_use=") && perfdata.contains("%;70;90;0;100"), "{perfdata}");
 }
 
 #[test]
@@ -322,4 +331,23 @@ fn the_host_namespace_comparison_reads_the_other_side() {
     let host_somaxconn = std::fs::read_to_string("/proc/sys/net/core/somaxconn").expect("read");
     assert_eq!(sysctls.get("net.core.somaxconn").and_then(|v| v.as_integer()), host_somaxconn.trim().parse().ok());
     assert!(sysctls.contains_key("net.ipv4.tcp_mem"), "host-wide settings are read in the host's namespace");
+}
+
+#[test]
+fn check_list_names_every_check_with_its_thresholds_in_use() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "silence = [\"time-wait-myths\"]\n[thresholds]\nclose_wait_sockets = 500\n")
+        .expect("write");
+    let config = config.to_str().expect("utf-8");
+    let output =
+        std::process::Command::new(SOCKSCOPE).args(["--config", config, "check", "--list"]).output().expect("run");
+    assert_eq!(output.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&output.stdout);
+    for check in sockscope::advise::CHECKS {
+        assert!(text.lines().any(|line| line.starts_with(&format!("{} ({})", check.id, check.family))), "{}", check.id);
+    }
+    assert!(text.contains("close_wait_sockets = 500 (default 100)"), "{text}");
+    assert!(text.contains("accept_queue_fill = 0.8 "), "{text}");
+    assert!(text.contains("time-wait-myths (states) [silenced]"), "{text}");
 }

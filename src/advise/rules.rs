@@ -151,6 +151,39 @@ impl Range {
     }
 }
 
+/// Which check reads each threshold, and what the threshold means there: `check --list`
+/// prints them under their check.
+pub const THRESHOLD_CHECKS: [(&str, &str, &str); 28] = [
+    ("accept_queue_fill", "accept-queue-full", "warn at this fill in one sample"),
+    ("accept_queue_sustained_fill", "accept-queue-full", "warn at this fill sustained ..."),
+    ("accept_queue_sustained_samples", "accept-queue-full", "... for this many samples in a row"),
+    ("listen_overflow_rate", "listen-overflow-rate", "critical above this many overflows per second ..."),
+    ("listen_overflow_ratio", "listen-overflow-rate", "... or this share of new inbound connections"),
+    ("somaxconn_min", "somaxconn-low", "warn below this somaxconn when there are listeners"),
+    ("syn_queue_ratio", "syn-queue-pressure", "warn when a SYN queue exceeds this share of its backlog"),
+    ("syncookies_failed_ratio", "syn-queue-pressure", "failed / sent SYN cookies that suggests spoofing"),
+    ("ephemeral_ports_warning", "ephemeral-ports-exhausted", "warn at this share of usable ports to one destination"),
+    ("ephemeral_ports_critical", "ephemeral-ports-exhausted", "critical at this share"),
+    ("port_range_min", "port-range-config", "note a local port range smaller than this"),
+    ("time_wait_buckets", "time-wait-buckets", "warn at this share of tcp_max_tw_buckets"),
+    ("close_wait_sockets", "close-wait-leak", "warn above this many CLOSE_WAIT sockets in one process"),
+    ("close_wait_growth_samples", "close-wait-leak", "warn when the count grew in this many samples in a row"),
+    ("close_wait_seconds", "close-wait-leak", "warn when the same sockets stay this many seconds"),
+    ("close_wait_open_files", "close-wait-leak", "critical above this share of the open-files limit"),
+    ("orphans_warning", "orphan-sockets", "warn at this share of tcp_max_orphans"),
+    ("orphans_critical", "orphan-sockets", "critical at this share"),
+    ("tcp_mem_critical", "tcp-mem-pressure", "critical at this share of tcp_mem's maximum"),
+    ("udp_rcvbuf_errors_rate", "udp-rcvbuf-errors", "warn above this many receive-buffer errors per second"),
+    ("softnet_rate", "softnet-drops", "warn above this many drops or squeezes per second on a CPU"),
+    ("softnet_persist_intervals", "softnet-drops", "critical when drops persist this many intervals"),
+    ("softnet_imbalance", "softnet-drops", "note when one CPU handles more than this share of packets"),
+    ("nic_rx_drop_ratio", "nic-rx-drops", "warn when drops reach this share of received packets"),
+    ("retransmit_warning", "retransmit-rate", "warn at this share of data segments retransmitted"),
+    ("retransmit_critical", "retransmit-rate", "critical at this share"),
+    ("conntrack_warning", "conntrack-full", "warn at this share of nf_conntrack_max"),
+    ("conntrack_critical", "conntrack-full", "critical at this share"),
+];
+
 /// The most samples a count of consecutive samples can ask for: the history holds no more.
 const MAX_SAMPLES: u64 = crate::model::history::DEFAULT_CAPACITY as u64;
 
@@ -210,6 +243,20 @@ impl Thresholds {
         ]
     }
 
+    /// The thresholds check `id` reads: key, value here, default value and meaning.
+    pub fn of_check(&self, id: &str) -> Vec<(&'static str, f64, f64, &'static str)> {
+        let (values, defaults) = (self.fields(), Thresholds::default().fields());
+        THRESHOLD_CHECKS
+            .iter()
+            .filter(|(_, check, _)| *check == id)
+            .filter_map(|(key, _, meaning)| {
+                let value = values.iter().find(|field| field.0 == *key)?.1;
+                let default = defaults.iter().find(|field| field.0 == *key)?.1;
+                Some((*key, value, default, *meaning))
+            })
+            .collect()
+    }
+
     /// Whether `key` names a threshold.
     pub fn is_key(key: &str) -> bool {
         Thresholds::default().fields().iter().any(|(name, _, _)| *name == key)
@@ -245,6 +292,9 @@ impl Thresholds {
             fill_warning: self.accept_queue_fill,
             ports_warning: self.ephemeral_ports_warning,
             ports_critical: self.ephemeral_ports_critical,
+            close_wait_warning: self.close_wait_sockets,
+            time_wait_warning: self.time_wait_buckets,
+            overflow_rate_critical: self.listen_overflow_rate,
         }
     }
 }
@@ -282,6 +332,20 @@ mod tests {
         let mut thresholds = Thresholds::default();
         change(&mut thresholds);
         thresholds.validate().expect_err("invalid")
+    }
+
+    #[test]
+    fn every_threshold_belongs_to_a_catalogued_check() {
+        let keys: Vec<&str> = Thresholds::default().fields().iter().map(|field| field.0).collect();
+        let listed: Vec<&str> = THRESHOLD_CHECKS.iter().map(|entry| entry.0).collect();
+        assert_eq!(keys, listed, "THRESHOLD_CHECKS lists every threshold, in the same order");
+        for (key, check, _) in THRESHOLD_CHECKS {
+            assert!(crate::advise::check(check).is_some(), "{key}: {check} is not a check");
+        }
+        let changed = Thresholds { close_wait_sockets: 500, ..Thresholds::default() };
+        let close_wait = changed.of_check("close-wait-leak");
+        assert_eq!(close_wait.len(), 4);
+        assert_eq!((close_wait[0].0, close_wait[0].1, close_wait[0].2), ("close_wait_sockets", 500.0, 100.0));
     }
 
     #[test]

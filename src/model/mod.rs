@@ -13,6 +13,7 @@ pub mod history;
 pub mod identity;
 pub mod interfaces;
 pub mod listeners;
+pub mod perfdata;
 pub mod ports;
 pub mod rates;
 pub mod settings;
@@ -37,11 +38,24 @@ pub struct Limits {
     pub ports_warning: f64,
     /// Share that is critical.
     pub ports_critical: f64,
+    /// CLOSE_WAIT sockets in one process that warn.
+    pub close_wait_warning: u64,
+    /// Share of tcp_max_tw_buckets that warns.
+    pub time_wait_warning: f64,
+    /// Listen overflows per second that are critical.
+    pub overflow_rate_critical: f64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { fill_warning: 0.8, ports_warning: 0.7, ports_critical: 0.9 }
+        Limits {
+            fill_warning: 0.8,
+            ports_warning: 0.7,
+            ports_critical: 0.9,
+            close_wait_warning: 100,
+            time_wait_warning: 0.8,
+            overflow_rate_critical: 1.0,
+        }
     }
 }
 
@@ -87,6 +101,8 @@ pub struct Model {
     pub close_wait: CloseWaitSplit,
     /// Every catalogued kernel setting, in catalogue order.
     pub settings: Vec<SettingView>,
+    /// The levels numbers were judged by (performance data carries them as warn/crit).
+    pub limits: Limits,
 }
 
 impl Model {
@@ -113,6 +129,7 @@ impl Model {
             udp: sockets::udp(current, previous, interval),
             close_wait: sockets::close_wait(current),
             settings: settings::settings(current),
+            limits: *limits,
         }
     }
 

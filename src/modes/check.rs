@@ -41,6 +41,12 @@ pub fn run(args: &CheckArgs, scope: &Scope, scene: &Scene) -> Result<u8, Failure
     Ok(status.exit_code())
 }
 
+/// `check --list`: the catalogue with the thresholds in use; exit status 0 (OK).
+pub fn list(config: &crate::config::Config) -> Result<u8, Failure> {
+    write_stdout(render::check::list(&config.rules()).as_bytes())?;
+    Ok(Status::Ok.exit_code())
+}
+
 /// A failure of check mode as a monitoring plugin reports it: `SOCKSCOPE UNKNOWN - <why>` on
 /// stdout (when stdout can still be written) and the exit status 3 (UNKNOWN); the caller still
 /// prints the failure's line on stderr.

@@ -83,6 +83,7 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
             let scene = report::scene(source.as_mut(), &config, args.interval)?;
             report::run(args, &scope, &scene).map(|()| 0)
         }
+        Some(Command::Check(args)) if args.list => check::list(&load_config(&cli.config)?),
         Some(Command::Check(args)) if !args.recorded.from.is_empty() => {
             let (scope, scene) = recorded_scene(&cli, &args.recorded)?;
             check::run(args, &scope, &scene)

@@ -340,27 +340,20 @@ pub fn status_line(scene: &Scene) -> String {
     )
 }
 
-/// Performance data over every namespace: sums of the rates and counts, the highest fill.
+/// Performance data over every namespace: sums of the rates and counts, the highest fill and
+/// port use, and the fullest listeners of all, named with their namespace.
 pub fn perfdata(scene: &Scene) -> String {
-    use crate::sample::counters::{LISTEN_DROPS, LISTEN_OVERFLOWS};
-    let frames: Vec<&Frame> =
-        scene.frames().filter(|(view, _)| view.state == ViewState::Live).map(|(_, f)| &**f).collect();
-    let sum = |id| -> String {
-        let rates: Option<Vec<f64>> = frames.iter().map(|frame| frame.model.counters.rate(id)).collect();
-        rates.map_or_else(|| "U".to_string(), |rates| format!("{:.3}", rates.iter().sum::<f64>()))
-    };
-    let fill = frames.iter().map(|frame| frame.model.max_fill()).fold(0.0, f64::max);
-    let count = |severity| frames.iter().map(|frame| frame.findings.count(severity)).sum::<usize>();
+    let live: Vec<(String, &crate::model::Model, &crate::sample::Sample, [usize; 2])> = scene
+        .frames()
+        .filter(|(view, _)| view.state == ViewState::Live)
+        .map(|(view, frame)| {
+            let counts = [frame.findings.count(Severity::Critical), frame.findings.count(Severity::Warning)];
+            (units::netns(&view.netns), &frame.model, &*frame.sample, counts)
+        })
+        .collect();
     let unavailable = scene.views.iter().filter(|view| matches!(view.state, ViewState::Unavailable { .. })).count();
-    format!(
-        "namespaces={} unavailable={unavailable} listen_overflows_per_second={} listen_drops_per_second={} \
-         max_accept_queue_fill={fill:.3} critical={} warning={}",
-        scene.views.len(),
-        sum(LISTEN_OVERFLOWS),
-        sum(LISTEN_DROPS),
-        count(Severity::Critical),
-        count(Severity::Warning),
-    )
+    let measures = crate::model::perfdata::across(&live, scene.views.len(), unavailable);
+    super::check::perfdata_text(&measures)
 }
 
 /// Check mode's JSON over every namespace: the status first, then the report of every namespace.
