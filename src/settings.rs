@@ -108,6 +108,8 @@ settings! {
         "caps every listen() backlog, i.e. each listener's accept and SYN queue; applied at listen() time";
     ListenQueues "net.ipv4.tcp_max_syn_backlog", "max(128, ehash/128)", Varies,
         "only with syncookies off: SYNs from unknown peers are dropped past 3/4 of it; no effect with cookies on";
+    ListenQueues "net.ipv4.tcp_ehash_entries", "memory based", Varies,
+        "buckets of this namespace's TCP established hash (negative: the host's, shared); sets the defaults of tcp_max_syn_backlog and tcp_max_tw_buckets (5.19+)";
     ListenQueues "net.ipv4.tcp_syncookies", "1", Values(&[1]),
         "1: answer SYNs with cookies when a SYN queue is full; 0: drop them; 2: cookies always";
     ListenQueues "net.ipv4.tcp_abort_on_overflow", "0", Values(&[0]),

@@ -220,3 +220,21 @@ fn without_privileges_a_namespace_cannot_be_entered_and_says_so() {
     let own_row = summary.iter().find(|row| row["netns"]["inode"] == own).expect("its own namespace");
     assert_eq!(own_row["state"], "live", "its own namespace needs no setns: {own_row}");
 }
+
+#[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace, then drops privileges")]
+fn host_wide_settings_unreadable_from_a_child_namespace_say_so_rather_than_absent() {
+    require_root();
+    let netns = TestNetns::new();
+    let output = netns
+        .command("setpriv", &["--reuid=65534", "--regid=65534", "--clear-groups", SOCKSCOPE, "report"])
+        .output()
+        .expect("setpriv runs (util-linux)");
+    let report = String::from_utf8_lossy(&output.stdout);
+    let line = report.lines().find(|line| line.contains("host-wide, not readable from this namespace"));
+    assert!(line.is_some_and(|line| line.contains("net.ipv4.tcp_mem")), "{report}");
+    // As root the host's namespace is read and the same settings have values.
+    let root = netns.run(SOCKSCOPE, &["report"]);
+    assert!(!root.contains("host-wide, not readable"), "{root}");
+    assert!(root.lines().any(|line| line.trim_start().starts_with("net.ipv4.tcp_mem ")), "{root}");
+}

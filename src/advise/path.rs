@@ -249,28 +249,54 @@ fn retransmit_rate(context: &Context<'_>, report: &mut Report) {
             });
         }
     }
+    syn_retransmits(context, report);
+}
+
+/// TCPSynRetrans counts both SYNs a client resends and SYN-ACKs a listener resends: with no
+/// outbound connection attempt in the interval they are all the listeners' SYN-ACKs, a
+/// symptom of handshakes to this namespace not completing.
+fn syn_retransmits(context: &Context<'_>, report: &mut Report) {
+    let model = context.model;
     let syn_retransmits = model.counters.delta(SYN_RETRANS).unwrap_or(0);
     let opened = model.counters.delta(ACTIVE_OPENS).unwrap_or(0);
-    if syn_retransmits >= 10 && syn_retransmits as f64 >= 0.05 * opened.max(1) as f64 {
-        report.add(Finding {
-            id,
-            severity: Severity::Warning,
-            subject: netns_subject(context),
-            summary: format!("{syn_retransmits} SYN retransmits for {opened} outbound connection attempts"),
-            explanation: "Outbound connection attempts are not answered on the first SYN: a remote listener \
-                          overflowing, a firewall dropping SYNs, or a full conntrack table on the way. Each retry adds \
-                          1 s, then 3 s, then 7 s to connect()."
-                .to_string(),
-            evidence: vec![
-                Evidence::number("TCPSynRetrans", syn_retransmits.to_string(), syn_retransmits as f64),
-                Evidence::number("ActiveOpens", opened.to_string(), opened as f64),
-            ],
-            remedy: "Run sockscope on the servers being called (accept-queue-full, listener-drops), and check \
-                     conntrack-full and firewalls in between."
-                .to_string(),
-            settings: Vec::new(),
-        });
+    if syn_retransmits < 10 || (syn_retransmits as f64) < 0.05 * opened.max(1) as f64 {
+        return;
     }
+    let evidence = vec![
+        Evidence::number("TCPSynRetrans", syn_retransmits.to_string(), syn_retransmits as f64),
+        Evidence::number("ActiveOpens", opened.to_string(), opened as f64),
+    ];
+    let (summary, explanation, remedy) = if opened == 0 {
+        (
+            format!("{syn_retransmits} SYN-ACK retransmits by this namespace's listeners"),
+            "No outbound connection was attempted in the interval, so these are SYN-ACKs the listeners here resent \
+             (TCPSynRetrans counts both kinds): clients' handshakes are not completing — their final ACK was \
+             dropped at a full accept queue, or it never arrives (a SYN flood, a firewall or an asymmetric path)."
+                .to_string(),
+            "Look at the listeners here: accept-queue-full, listener-drops and syn-queue-pressure name the one \
+             and its cause. net.ipv4.tcp_synack_retries bounds how often each request is resent.",
+        )
+    } else {
+        (
+            format!("{syn_retransmits} SYN or SYN-ACK retransmits for {opened} outbound connection attempts"),
+            "Handshakes are not answered on the first try: outbound ones to a remote listener overflowing, a \
+             firewall dropping SYNs or a full conntrack table on the way (each retry adds 1 s, then 3 s, then 7 s \
+             to connect()); TCPSynRetrans also counts SYN-ACKs the listeners here resend."
+                .to_string(),
+            "Run sockscope on the servers being called (accept-queue-full, listener-drops), check conntrack-full \
+             and firewalls in between, and this namespace's own listeners (syn-queue-pressure).",
+        )
+    };
+    report.add(Finding {
+        id: RETRANSMIT_RATE.id,
+        severity: Severity::Warning,
+        subject: netns_subject(context),
+        summary,
+        explanation,
+        evidence,
+        remedy: remedy.to_string(),
+        settings: if opened == 0 { vec!["net.ipv4.tcp_synack_retries"] } else { Vec::new() },
+    });
 }
 
 /// `conntrack-full`.
@@ -446,6 +472,19 @@ mod tests {
         assert_eq!(run_check(&RETRANSMIT_RATE, &retransmits(10_000, 600)).findings[0].severity, Severity::Critical);
         assert!(run_check(&RETRANSMIT_RATE, &retransmits(10_000, 50)).findings.is_empty());
         assert!(run_check(&RETRANSMIT_RATE, &retransmits(100, 50)).findings.is_empty(), "too few segments to judge");
+    }
+
+    #[test]
+    fn syn_retransmits_without_outbound_connections_are_the_listeners_syn_acks() {
+        let mut samples = retransmits(0, 0);
+        set_counter(&mut samples[1], "TcpExt", "TCPSynRetrans", 134);
+        let outcome = run_check(&RETRANSMIT_RATE, &samples);
+        assert_eq!(outcome.findings.len(), 1, "{outcome:?}");
+        let summary = &outcome.findings[0].summary;
+        assert_eq!(summary, "134 SYN-ACK retransmits by this namespace's listeners");
+        set_counter(&mut samples[1], "Tcp", "ActiveOpens", 40);
+        let outcome = run_check(&RETRANSMIT_RATE, &samples);
+        assert_eq!(outcome.findings[0].summary, "134 SYN or SYN-ACK retransmits for 40 outbound connection attempts");
     }
 
     #[test]

@@ -356,6 +356,20 @@ fn settings(out: &mut String, view: &Frame) {
         ]);
     }
     out.push_str(&table.render("  "));
+    let host_wide: Vec<&str> = view
+        .model
+        .settings
+        .iter()
+        .filter(|item| item.missing == Some(crate::model::settings::Missing::HostWide))
+        .map(|item| item.setting.name)
+        .collect();
+    if !host_wide.is_empty() {
+        let _ = writeln!(
+            out,
+            "  host-wide, not readable from this namespace (root or CAP_SYS_ADMIN reads them in the host's): {}",
+            host_wide.join(", ")
+        );
+    }
     for unreadable in &view.sample.unavailable {
         if let Source::Sysctl(name) = &unreadable.source {
             let _ = writeln!(out, "  {name} could not be read: {}", unreadable.reason);

@@ -98,6 +98,21 @@ fn accept_queue_full(context: &Context<'_>, report: &mut Report) {
     }
 }
 
+/// The remedy for drops at a full accept queue.
+const ACCEPT_FASTER: &str = "As for a full accept queue: make the application accept faster, or raise its backlog and \
+     somaxconn and restart it. For drops with a low average fill, look for periodic stalls (GC, log flushes, cron \
+     jobs, fsync) or trace them with bcc/bpftrace tcpsynbl or the TCP_LISTEN_OVERFLOW drop reason (Linux 6.15+).";
+
+/// The remedy for SYNs dropped at a full SYN queue (syncookies off).
+const SYN_QUEUE_REMEDY: &str = "A SYN queue, not the accept queue: turn syncookies back on \
+     (net.ipv4.tcp_syncookies=1), or raise net.ipv4.tcp_max_syn_backlog and the listener's backlog (bounded by \
+     net.core.somaxconn) and restart it; a SYN flood needs SYN cookies or SYNPROXY upstream.";
+
+/// The remedy for listener drops that neither queue explains.
+const OTHER_DROPS_REMEDY: &str = "Not a full queue: with net.ipv4.tcp_syncookies=0, SYNs from unknown peers are \
+     dropped once the SYN queue passes three quarters of net.ipv4.tcp_max_syn_backlog (keep cookies at 1); \
+     otherwise look at memory pressure (tcp-mem-pressure) and routing toward the clients.";
+
 /// `listener-drops`.
 pub const LISTENER_DROPS: Check =
     Check { id: "listener-drops", family: "listen", title: "the per-listener drop counter moved", run: listener_drops };
@@ -114,23 +129,40 @@ fn listener_drops(context: &Context<'_>, report: &mut Report) {
     let model = context.model;
     let overflows = model.counters.delta(LISTEN_OVERFLOWS).unwrap_or(0);
     let deferred = model.counters.delta(DEFER_ACCEPT_DROP).unwrap_or(0);
+    let syn_queue_drops = model.counters.delta(REQ_Q_FULL_DROP).unwrap_or(0);
     let interval = units::interval(model.interval.unwrap_or_default());
     let mut any_moved = false;
     for listener in model.listeners.iter().filter(|l| l.protocol == Protocol::Tcp) {
         let Some(delta) = listener.drops_delta.filter(|delta| *delta > 0) else { continue };
         any_moved = true;
-        let (severity, cause) = if overflows > 0 {
+        let (severity, cause, remedy) = if overflows > 0 {
             (
                 Severity::Critical,
                 format!("the namespace counted {overflows} accept-queue overflows in the same interval"),
+                ACCEPT_FASTER,
             )
         } else if deferred >= delta as i64 {
             (
                 Severity::Info,
                 format!("TCPDeferAcceptDrop rose by {deferred}: a TCP_DEFER_ACCEPT listener ignoring bare ACKs"),
+                "Nothing to do if the listener uses TCP_DEFER_ACCEPT on purpose: the ignored ACKs are counted as \
+                 drops.",
+            )
+        } else if syn_queue_drops > 0 {
+            (
+                Severity::Warning,
+                format!(
+                    "ListenOverflows did not move but TCPReqQFullDrop rose by {syn_queue_drops}: SYNs dropped at a \
+                     full SYN queue with syncookies off, not at the accept queue"
+                ),
+                SYN_QUEUE_REMEDY,
             )
         } else {
-            (Severity::Warning, "ListenOverflows did not move: these drops were not caused by a full queue".to_string())
+            (
+                Severity::Warning,
+                "ListenOverflows did not move: these drops were not caused by a full queue".to_string(),
+                OTHER_DROPS_REMEDY,
+            )
         };
         report.add(Finding {
             id,
@@ -157,17 +189,14 @@ fn listener_drops(context: &Context<'_>, report: &mut Report) {
                     f64::from(listener.accept_queue),
                 ),
             ],
-            remedy: if severity == Severity::Info {
-                "Nothing to do if the listener uses TCP_DEFER_ACCEPT on purpose: the ignored ACKs are counted as drops."
-                    .to_string()
-            } else {
-                "As for a full accept queue: make the application accept faster, or raise its backlog and \
-                 somaxconn and restart it. For drops with a low average fill, look for periodic stalls (GC, log \
-                 flushes, cron jobs, fsync) or trace them with bcc/bpftrace tcpsynbl or the TCP_LISTEN_OVERFLOW \
-                 drop reason (Linux 6.15+)."
-                    .to_string()
+            remedy: remedy.to_string(),
+            settings: match remedy {
+                SYN_QUEUE_REMEDY => {
+                    vec!["net.ipv4.tcp_syncookies", "net.ipv4.tcp_max_syn_backlog", "net.core.somaxconn"]
+                }
+                OTHER_DROPS_REMEDY => vec!["net.ipv4.tcp_syncookies", "net.ipv4.tcp_max_syn_backlog"],
+                _ => Vec::new(),
             },
-            settings: Vec::new(),
         });
     }
     if overflows > 0 && !any_moved {
@@ -246,10 +275,13 @@ fn listen_overflow_rate(context: &Context<'_>, report: &mut Report) {
             explanation: format!(
                 "ListenOverflows counts handshake packets dropped because an accept queue was full; ListenDrops \
                  counts every packet a listener dropped for any reason, so it is always at least as large. {} \
-                 overflows in {} are {} of new inbound connections; each one costs a client at least a second.",
+                 overflows in {}: {}; each one costs a client at least a second.",
                 overflows,
                 units::interval(interval),
-                units::percent(share)
+                match passive {
+                    0 => "no inbound connection completed at all (PassiveOpens did not move)".to_string(),
+                    _ => format!("{} of new inbound connections", units::percent(share)),
+                }
             ),
             evidence,
             remedy: "Find the listener (listener-drops, accept-queue-full) and make its application accept faster, \

@@ -318,10 +318,15 @@ fn handshake_sysctls(context: &Context<'_>, report: &mut Report) {
     }
 }
 
-/// Whether tcp_max_syn_backlog equals the kernel's default `max(128, ehash / 128)`. The hash
-/// size is not exported, but the defaults of tcp_max_tw_buckets and tcp_max_orphans are both
-/// `ehash / 2`; a value matching the default derived from either counts as default.
+/// Whether tcp_max_syn_backlog equals the kernel's default `max(128, ehash / 128)`. Linux 5.19
+/// and later export the namespace's hash size (`tcp_ehash_entries`, negative when the namespace
+/// shares the host's). Older kernels do not, but the defaults of tcp_max_tw_buckets and
+/// tcp_max_orphans are both `ehash / 2`; a value matching the default derived from either
+/// counts as default there.
 fn syn_backlog_is_default(context: &Context<'_>, backlog: i64) -> bool {
+    if let Some(entries) = context.sysctl("net.ipv4.tcp_ehash_entries") {
+        return backlog == (entries.saturating_abs() / 128).max(128);
+    }
     let candidates = ["net.ipv4.tcp_max_tw_buckets", "net.ipv4.tcp_max_orphans"]
         .iter()
         .filter_map(|name| context.sysctl(name))

@@ -65,6 +65,42 @@ fn listener_drops_with_overflows_are_critical() {
 }
 
 #[test]
+fn syn_queue_drops_get_the_syn_queue_remedy_not_accept_faster() {
+    let samples = pair(listener("0.0.0.0", 6379, 7, 0, 16), |s| {
+        if let Some(l) = s.tcp_listeners.as_mut() {
+            l[0].drops = Some(40);
+        }
+        set_counter(s, "TcpExt", "TCPReqQFullDrop", 40);
+        set_counter(s, "TcpExt", "ListenDrops", 40);
+    });
+    let outcome = run_check(&LISTENER_DROPS, &samples);
+    assert_eq!(ids(&outcome), vec![("listener-drops", Severity::Warning)]);
+    let finding = &outcome.findings[0];
+    assert!(finding.explanation.contains("TCPReqQFullDrop rose by 40"), "{}", finding.explanation);
+    assert!(!finding.remedy.contains("accept faster"), "{}", finding.remedy);
+    assert!(finding.remedy.contains("tcp_syncookies=1"), "{}", finding.remedy);
+    let unexplained = pair(listener("0.0.0.0", 6379, 7, 0, 16), |s| {
+        if let Some(l) = s.tcp_listeners.as_mut() {
+            l[0].drops = Some(3);
+        }
+    });
+    let outcome = run_check(&LISTENER_DROPS, &unexplained);
+    assert!(!outcome.findings[0].remedy.contains("accept faster"), "{}", outcome.findings[0].remedy);
+}
+
+#[test]
+fn overflows_with_no_inbound_connection_completed_do_not_say_zero_percent() {
+    let samples = pair(listener("0.0.0.0", 8080, 7, 0, 128), |s| {
+        set_counter(s, "TcpExt", "ListenOverflows", 84);
+        set_counter(s, "TcpExt", "ListenDrops", 84);
+    });
+    let outcome = run_check(&LISTEN_OVERFLOW_RATE, &samples);
+    let explanation = &outcome.findings[0].explanation;
+    assert!(!explanation.contains("0% of new inbound"), "{explanation}");
+    assert!(explanation.contains("no inbound connection completed"), "{explanation}");
+}
+
+#[test]
 fn defer_accept_drops_are_only_information() {
     let samples = pair(listener("0.0.0.0", 9000, 7, 0, 64), |s| {
         if let Some(l) = s.tcp_listeners.as_mut() {
@@ -279,6 +315,23 @@ fn abort_on_overflow_and_timestamps_off_warn() {
         "{:?}",
         run_check(&HANDSHAKE_SYSCTLS, &defaults)
     );
+}
+
+#[test]
+fn tcp_max_syn_backlog_at_the_default_of_the_namespaces_hash_is_not_called_changed() {
+    // tcp_max_tw_buckets and tcp_max_orphans raised by the user: the hash size they used to
+    // stand for is read from tcp_ehash_entries instead (262144 buckets: default 2048).
+    let raised = |backlog: i64| {
+        pair(listener("0.0.0.0", 80, 7, 0, 511), move |s| {
+            set_sysctl(s, "net.ipv4.tcp_max_tw_buckets", SysctlValue::Integer(2_000_000));
+            set_sysctl(s, "net.ipv4.tcp_max_orphans", SysctlValue::Integer(400_000));
+            set_sysctl(s, "net.ipv4.tcp_ehash_entries", SysctlValue::Integer(-262_144));
+            set_sysctl(s, "net.ipv4.tcp_max_syn_backlog", SysctlValue::Integer(backlog));
+        })
+    };
+    assert!(run_check(&HANDSHAKE_SYSCTLS, &raised(2048)).findings.is_empty());
+    let changed = run_check(&HANDSHAKE_SYSCTLS, &raised(8192));
+    assert!(changed.findings.iter().any(|f| f.summary.contains("no effect while syncookies are on")), "{changed:?}");
 }
 
 #[test]

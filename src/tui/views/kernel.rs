@@ -108,7 +108,8 @@ impl Tab for Kernel {
         let clicks = table.draw(frame, table_area, &mut self.table.nav, ctx.theme, |row| {
             let view = all[rows[row]].view;
             let setting = view.setting;
-            let shown = view.shown().map_or_else(|| "absent".to_string(), |v| sanitize(&v).into_owned());
+            let missing = view.missing.map_or("absent", |missing| missing.short());
+            let shown = view.shown().map_or_else(|| missing.to_string(), |v| sanitize(&v).into_owned());
             let style = if view.value.is_none() {
                 ctx.theme.muted
             } else if view.changed == Some(true) {
@@ -152,7 +153,7 @@ fn details<'a>(view: &SettingView, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
         field(
             "value",
             view.shown().map_or_else(
-                || "absent on this kernel (or its module is not loaded)".to_string(),
+                || view.missing.map_or("absent", |missing| missing.describe()).to_string(),
                 |v| sanitize(&v).into_owned(),
             ),
             theme,
