@@ -351,3 +351,63 @@ fn check_list_names_every_check_with_its_thresholds_in_use() {
     assert!(text.contains("accept_queue_fill = 0.8 "), "{text}");
     assert!(text.contains("time-wait-myths (states) [silenced]"), "{text}");
 }
+
+/// Sends 3000-byte datagrams to `target` from inside `netns` for `duration` (200 a second).
+fn send_large_datagrams(netns: &TestNetns, target: &'static str, duration: Duration) -> std::thread::JoinHandle<()> {
+    let netns = netns.name.clone();
+    std::thread::spawn(move || {
+        let path = std::path::PathBuf::from(format!("/run/netns/{netns}"));
+        let sent = sockscope::collect::host::namespaces::in_namespace(&path, move || {
+            let socket = std::net::UdpSocket::bind("0.0.0.0:0").expect("UDP socket");
+            let started = std::time::Instant::now();
+            while started.elapsed() < duration {
+                let _ = socket.send_to(&[0u8; 3000], target);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        sent.expect("entering the namespace");
+    })
+}
+
+#[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates network namespaces and a veth pair")]
+fn a_veth_pair_with_mismatched_mtus_is_named_on_both_ends_and_its_drops_get_a_veth_remedy() {
+    require_root();
+    let (sender, receiver) = (TestNetns::new(), TestNetns::new());
+    sender.run(
+        "ip",
+        &["link", "add", "ev3a0", "mtu", "9000", "type", "veth", "peer", "name", "ev3b0", "netns", &receiver.name],
+    );
+    receiver.run("ip", &["link", "set", "ev3b0", "mtu", "1500", "up"]);
+    sender.run("ip", &["link", "set", "ev3a0", "up"]);
+    sender.run("ip", &["addr", "add", "10.77.0.1/24", "dev", "ev3a0"]);
+    receiver.run("ip", &["addr", "add", "10.77.0.2/24", "dev", "ev3b0"]);
+    // As `ip -d link` sees them: the peer's index lives in the other namespace.
+    let details: Value =
+        serde_json::from_str(&sender.run("ip", &["-d", "-j", "link", "show", "ev3a0"])).expect("ip -j");
+    let netnsid = details[0]["link_netnsid"].as_i64().expect("ip shows link_netnsid");
+    for (netns, name, peer, peer_mtu) in [(&sender, "ev3a0", "ev3b0", 1500), (&receiver, "ev3b0", "ev3a0", 9000)] {
+        let report = netns.report_json(&[]);
+        let interfaces = report["interfaces"].as_array().expect("interfaces");
+        let veth = interfaces.iter().find(|i| i["name"] == name).expect("the veth");
+        assert_eq!((&veth["link"], &veth["peer_mtu"]), (&peer.into(), &peer_mtu.into()), "{veth}");
+        let (_, json) = check(netns, &[]);
+        let mismatch = with_id(&json, "mtu-mismatch");
+        assert_eq!(mismatch.len(), 1, "{name}: {}", json["findings"]);
+        assert_eq!(mismatch[0]["subject"]["name"], name);
+        assert!(mismatch[0]["summary"].as_str().is_some_and(|s| s.contains(&format!("veth peer {peer}"))));
+        assert_actionable(mismatch[0]);
+    }
+    let report = sender.report_json(&[]);
+    let veth = report["interfaces"].as_array().and_then(|list| list.iter().find(|i| i["name"] == "ev3a0").cloned());
+    assert_eq!(veth.map(|veth| veth["link_netnsid"].clone()), Some(netnsid.into()));
+    // Large datagrams from the 9000 side are dropped by the 1500 side: a veth has no ring to grow.
+    let traffic = send_large_datagrams(&sender, "10.77.0.2:9", Duration::from_millis(2500));
+    let (_, json) = check(&receiver, &[]);
+    traffic.join().expect("sender");
+    let drops = with_id(&json, "nic-rx-drops");
+    assert_eq!(drops.len(), 1, "{}", json["findings"]);
+    let remedy = drops[0]["remedy"].as_str().unwrap_or_default();
+    assert!(!remedy.contains("ethtool -G") && remedy.contains("MTU"), "{remedy}");
+    assert!(drops[0]["explanation"].as_str().is_some_and(|e| e.contains("veth device: it has no NIC ring")));
+}

@@ -154,23 +154,50 @@ fn nic_rx_drops(context: &Context<'_>, report: &mut Report) {
             } else {
                 format!("{name}: {} of received packets dropped", units::percent(share))
             },
-            explanation: "rx_missed and rx_fifo mean the NIC's ring overflowed before the kernel drained it. \
-                          rx_dropped can include \"expected\" drops (unknown protocol, unwanted VLAN), so check what \
-                          is being dropped before paging anyone."
-                .to_string(),
+            explanation: match virtual_kind(item) {
+                Some(kind) => format!(
+                    "{name} is a {kind} device: it has no NIC ring. Its receive drops are frames larger than its \
+                     MTU from the other end (mtu-mismatch), frames the per-CPU input backlog had no room for \
+                     (softnet-drops), or \"expected\" drops (unknown protocol, unwanted VLAN)."
+                ),
+                None => "rx_missed and rx_fifo mean the NIC's ring overflowed before the kernel drained it. \
+                         rx_dropped can include \"expected\" drops (unknown protocol, unwanted VLAN), so check \
+                         what is being dropped before paging anyone."
+                    .to_string(),
+            },
             evidence: vec![
                 Evidence::number("rx_dropped", units::rate(Some(dropped)), dropped),
                 Evidence::number("rx_packets", units::rate(Some(packets)), packets),
                 Evidence::number("rx_missed_errors", units::rate(Some(missed)), missed),
                 Evidence::number("rx_fifo_errors", units::rate(Some(fifo)), fifo),
             ],
-            remedy: format!(
-                "Larger rings (`ethtool -g {name}`, `ethtool -G {name} rx <max>`), IRQ affinity and RSS, interrupt \
-                 coalescing (`ethtool -c`); `ethtool -S {name}` breaks the drops down."
-            ),
-            settings: Vec::new(),
+            remedy: match virtual_kind(item) {
+                Some(_) => format!(
+                    "Compare {name}'s MTU with its peer's or the bridge's (`ip -d link show {name}`) and align them; \
+                     if softnet-drops fires too, raise net.core.netdev_max_backlog. `ip -s -s link show {name}` \
+                     breaks the drops down; ring sizes do not apply."
+                ),
+                None => format!(
+                    "Larger rings (`ethtool -g {name}`, `ethtool -G {name} rx <max>`), IRQ affinity and RSS, \
+                     interrupt coalescing (`ethtool -c`); `ethtool -S {name}` breaks the drops down."
+                ),
+            },
+            settings: match virtual_kind(item) {
+                Some(_) => vec!["net.core.netdev_max_backlog"],
+                None => Vec::new(),
+            },
         });
     }
+}
+
+/// The kind of a software device that has no receive ring of its own (veth, bridge, tunnels);
+/// `None` for a physical NIC and for devices stacked on one.
+fn virtual_kind(item: &crate::model::InterfaceView) -> Option<&str> {
+    // Not bond, VLAN or macvlan: their frames arrive through a physical device's ring.
+    const VIRTUAL: [&str; 10] =
+        ["veth", "bridge", "vxlan", "geneve", "gre", "gretap", "ipip", "wireguard", "tun", "dummy"];
+    let kind = item.interface.kind.as_deref()?;
+    VIRTUAL.contains(&kind).then_some(kind)
 }
 
 #[cfg(test)]

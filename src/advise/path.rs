@@ -45,7 +45,11 @@ fn mtu_mismatch(context: &Context<'_>, report: &mut Report) {
                  the L2 domain are dropped.",
             ));
         }
-        let lower = by_index(interface.link);
+        if let Some(finding) = veth_peer_mismatch(interface) {
+            report.add(finding);
+        }
+        // An index in another namespace names none of this namespace's interfaces.
+        let lower = by_index(interface.link.filter(|_| interface.link_netnsid.is_none()));
         let vlan_parent =
             lower.filter(|parent| interface.kind.as_deref() == Some("vlan") && parent.mtu.is_some_and(|p| mtu > p));
         if let Some(parent) = vlan_parent {
@@ -110,6 +114,52 @@ fn mismatch(interface: &Interface, other: &Interface, relation: &str, explanatio
         ),
         settings: Vec::new(),
     }
+}
+
+/// A veth whose peer has another MTU: the side with the larger MTU sends frames the other end
+/// drops (the receiving veth refuses anything above its own MTU).
+fn veth_peer_mismatch(interface: &Interface) -> Option<Finding> {
+    let mtu = interface.mtu?;
+    let peer = interface.peer.as_ref().filter(|_| interface.kind.as_deref() == Some("veth"))?;
+    let peer_mtu = peer.mtu.filter(|peer_mtu| *peer_mtu != mtu)?;
+    let (name, other) = (&interface.name, &peer.name);
+    let place = interface.link_netnsid.map_or_else(|| "in this namespace".to_string(), |id| format!("in netnsid {id}"));
+    let direction = if mtu > peer_mtu {
+        format!("frames of {} to {mtu} bytes sent from here are dropped by {other}", peer_mtu + 1)
+    } else {
+        format!("{other} may send frames of {} to {peer_mtu} bytes, which {name} drops", mtu + 1)
+    };
+    Some(Finding {
+        id: MTU_MISMATCH.id,
+        severity: Severity::Warning,
+        subject: Subject::Interface { name: name.clone() },
+        summary: format!("MTU {mtu} disagrees with its veth peer {other} {place} (MTU {peer_mtu})"),
+        explanation: format!(
+            "The two ends of a veth pair must share an MTU: a veth refuses frames above its own MTU, so {direction}. \
+             TCP usually recovers through MSS negotiation, but UDP, ICMP and anything that sets DF silently lose \
+             the large packets; the drops show up as rx_dropped on the receiving end."
+        ),
+        evidence: vec![
+            Evidence::number(format!("{name} MTU"), mtu.to_string(), f64::from(mtu)),
+            Evidence::number(format!("{other} MTU (peer)"), peer_mtu.to_string(), f64::from(peer_mtu)),
+        ],
+        remedy: format!(
+            "Give both ends the same MTU: {}; for containers set it in the runtime's or CNI plugin's network \
+             configuration (its `mtu` option) so new pairs are made right.",
+            if mtu > peer_mtu {
+                format!(
+                    "`ip link set {name} mtu {peer_mtu}` here, or raise {other} in its namespace (`ip -n <netns> \
+                     link set {other} mtu {mtu}`) if the path beyond it carries {mtu}"
+                )
+            } else {
+                format!(
+                    "`ip -n <netns> link set {other} mtu {mtu}` in the peer's namespace, or raise {name} here \
+                     (`ip link set {name} mtu {peer_mtu}`) if the path beyond it carries {peer_mtu}"
+                )
+            }
+        ),
+        settings: Vec::new(),
+    })
 }
 
 /// `pmtu-blackhole-risk`.

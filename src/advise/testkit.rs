@@ -162,6 +162,8 @@ pub fn interface(index: u32, name: &str, mtu: u32, kind: Option<&str>) -> Interf
         kind: kind.map(str::to_string),
         master: None,
         link: None,
+        link_netnsid: None,
+        peer: None,
         stats: Some(InterfaceStats::default()),
     }
 }

@@ -10,7 +10,8 @@ pub struct InterfaceView {
     pub interface: Interface,
     /// Name of the master device (bridge, bond), if enslaved.
     pub master_name: Option<String>,
-    /// Name of the lower device (a VLAN's parent), if any and in this namespace.
+    /// Name of the lower device (a VLAN's parent, a veth's peer): from this namespace's list,
+    /// or, when it lives in another namespace, the peer's name as looked up there.
     pub link_name: Option<String>,
     /// Per-second rates of the counters (two samples only).
     pub rates: Option<InterfaceRates>,
@@ -51,7 +52,11 @@ pub fn interfaces(current: &Sample, previous: Option<&Sample>, interval: Option<
             InterfaceView {
                 interface: interface.clone(),
                 master_name: name_of(interface.master),
-                link_name: name_of(interface.link),
+                // An index in another namespace says nothing about this one's interfaces.
+                link_name: match interface.link_netnsid {
+                    None => name_of(interface.link),
+                    Some(_) => interface.peer.as_ref().map(|peer| peer.name.clone()),
+                },
                 rates: before.zip(interface.stats).map(|(old, new)| interface_rates(&old, &new, interval)),
             }
         })

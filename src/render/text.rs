@@ -291,6 +291,7 @@ fn interfaces(out: &mut String, view: &Frame) {
         ("MTU", Align::Right),
         ("KIND", Align::Left),
         ("MASTER", Align::Left),
+        ("LINK / PEER", Align::Left),
         (if rates { "RX DROP/S" } else { "RX DROPPED" }, Align::Right),
         (if rates { "TX DROP/S" } else { "TX DROPPED" }, Align::Right),
         (if rates { "RX ERR/S" } else { "RX ERRORS" }, Align::Right),
@@ -321,6 +322,7 @@ fn interfaces(out: &mut String, view: &Frame) {
             units::count(interface.mtu),
             interface.kind.as_deref().map_or_else(|| "-".to_string(), |kind| sanitize(kind).into_owned()),
             item.master_name.as_deref().map_or_else(|| "-".to_string(), |name| sanitize(name).into_owned()),
+            link_text(item),
             rx_drop,
             tx_drop,
             rx_err,
@@ -328,6 +330,20 @@ fn interfaces(out: &mut String, view: &Frame) {
         ]);
     }
     out.push_str(&table.render("  "));
+}
+
+/// The lower device or veth peer: `ev3b0 netnsid 0 MTU 1500`; `-` when there is none. The
+/// dashboard's interface details show the same text.
+pub fn link_text(item: &crate::model::InterfaceView) -> String {
+    let interface = &item.interface;
+    let name = match (&item.link_name, interface.link) {
+        (Some(name), _) => sanitize(name).into_owned(),
+        (None, Some(index)) => format!("if{index}"),
+        (None, None) => return "-".to_string(),
+    };
+    let netnsid = interface.link_netnsid.map(|id| format!(" netnsid {id}")).unwrap_or_default();
+    let mtu = interface.peer.as_ref().and_then(|peer| peer.mtu).map(|mtu| format!(" MTU {mtu}")).unwrap_or_default();
+    format!("{name}{netnsid}{mtu}")
 }
 
 fn settings(out: &mut String, view: &Frame) {

@@ -24,10 +24,28 @@ pub struct Interface {
     pub kind: Option<String>,
     /// Index of the master device (bridge, bond, VRF), if enslaved.
     pub master: Option<u32>,
-    /// Index of the lower device (`IFLA_LINK`, e.g. a VLAN's parent), if any.
+    /// Index of the lower device (`IFLA_LINK`, e.g. a VLAN's parent, a veth's peer), if any; an
+    /// index in the namespace `link_netnsid` names when that is set.
     pub link: Option<u32>,
+    /// The namespace of the lower device or veth peer when it is not this one, by the id this
+    /// namespace knows it by (`IFLA_LINK_NETNSID`, as `ip link` prints `link-netnsid`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_netnsid: Option<i32>,
+    /// A veth's peer, looked up by index in its namespace; `None` for other kinds, or when the
+    /// peer's namespace could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<Peer>,
     /// 64-bit traffic statistics.
     pub stats: Option<InterfaceStats>,
+}
+
+/// The other end of a veth pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Peer {
+    /// Its name, unsanitised, as [`Interface::name`].
+    pub name: String,
+    /// Its MTU.
+    pub mtu: Option<u32>,
 }
 
 /// Interface counters from `IFLA_STATS64`.

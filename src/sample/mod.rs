@@ -29,7 +29,7 @@ pub use container::ContainerHint;
 pub use counters::{CounterId, CounterSections, SoftnetRow};
 pub use events::{KernelEvent, KernelEventKind};
 pub use flows::{Flow, FlowSummary};
-pub use interfaces::{Interface, InterfaceStats};
+pub use interfaces::{Interface, InterfaceStats, Peer};
 pub use processes::{ProcessRef, ProcessTable};
 pub use settings::{HostLink, HostNamespace, SysctlValue, Sysctls};
 pub use sockets::{Family, SocketMemory, TcpListener, UdpSocket, UnixListener};

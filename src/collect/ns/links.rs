@@ -9,7 +9,7 @@ use netlink_packet_route::RouteNetlinkMessage;
 use netlink_packet_route::link::{InfoKind, LinkAttribute, LinkFlags, LinkHeader, LinkInfo, LinkMessage, State};
 
 use super::netlink::{DumpError, DumpSocket, DumpStats};
-use crate::sample::{Interface, InterfaceStats};
+use crate::sample::{Interface, InterfaceStats, Peer};
 
 /// `RTM_NEWLINK`, the type of every link in a dump reply.
 const RTM_NEWLINK: u16 = 16;
@@ -27,7 +27,49 @@ pub(crate) fn interfaces(socket: &mut DumpSocket) -> Result<(Vec<Interface>, Dum
         kind == RTM_NEWLINK && decode_link(body).map(|interface| interfaces.push(interface)).is_some()
     })?;
     interfaces.sort_by_key(|interface| interface.index);
+    find_peers(socket, &mut interfaces);
     Ok((interfaces, stats))
+}
+
+/// The most other namespaces asked for veth peers in one sample (a host with more containers
+/// shows the first ones' peers; every veth still shows its peer's index and namespace id).
+const MAX_PEER_NAMESPACES: usize = 256;
+
+/// Fills in each veth's peer: from this namespace's own list, or from a dump of the peer's
+/// namespace by its id (`IFLA_TARGET_NETNSID`, Linux 4.20+; needs CAP_NET_ADMIN there). A
+/// namespace that cannot be read leaves its peers unknown.
+fn find_peers(socket: &mut DumpSocket, interfaces: &mut [Interface]) {
+    let local: Vec<(u32, Peer)> =
+        interfaces.iter().map(|i| (i.index, Peer { name: i.name.clone(), mtu: i.mtu })).collect();
+    let mut elsewhere: std::collections::BTreeMap<i32, Vec<(u32, Peer)>> = std::collections::BTreeMap::new();
+    for interface in interfaces.iter_mut().filter(|i| i.kind.as_deref() == Some("veth")) {
+        let Some(index) = interface.link else { continue };
+        let Some(id) = interface.link_netnsid else {
+            interface.peer = local.iter().find(|(i, _)| *i == index).map(|(_, peer)| peer.clone());
+            continue;
+        };
+        if !elsewhere.contains_key(&id) && elsewhere.len() < MAX_PEER_NAMESPACES {
+            elsewhere.insert(id, links_in(socket, id));
+        }
+        let found = elsewhere.get(&id).and_then(|links| links.iter().find(|(i, _)| *i == index));
+        interface.peer = found.map(|(_, peer)| peer.clone());
+    }
+}
+
+/// Index, name and MTU of every link in the namespace this one knows as `id`; empty when it
+/// cannot be read.
+fn links_in(socket: &mut DumpSocket, id: i32) -> Vec<(u32, Peer)> {
+    let mut message = LinkMessage::default();
+    message.attributes.push(LinkAttribute::IfNetnsId(id));
+    let mut links = Vec::new();
+    let dumped = socket.dump(RouteNetlinkMessage::GetLink(message), |kind, body| {
+        let link = (kind == RTM_NEWLINK).then(|| decode_link(body)).flatten();
+        link.map(|link| links.push((link.index, Peer { name: link.name, mtu: link.mtu }))).is_some()
+    });
+    if dumped.is_err() {
+        links.clear();
+    }
+    links
 }
 
 /// Decodes one `RTM_NEWLINK` body. Attributes the crate cannot parse are skipped one by one,
@@ -45,6 +87,8 @@ pub(crate) fn decode_link(body: &[u8]) -> Option<Interface> {
         kind: None,
         master: None,
         link: None,
+        link_netnsid: None,
+        peer: None,
         stats: None,
     };
     for buffer in NlasIterator::new(body.get(IFINFOMSG_LEN..)?) {
@@ -75,6 +119,7 @@ fn apply(interface: &mut Interface, attribute: LinkAttribute) {
         LinkAttribute::OperState(state) => interface.oper_state = oper_state_name(state),
         LinkAttribute::Controller(index) if index != 0 => interface.master = Some(index),
         LinkAttribute::Link(index) if index != 0 => interface.link = Some(index),
+        LinkAttribute::LinkNetNsId(id) if id >= 0 => interface.link_netnsid = Some(id),
         LinkAttribute::LinkInfo(infos) => interface.kind = link_kind(&infos),
         LinkAttribute::Stats64(stats) => {
             interface.stats = Some(InterfaceStats {

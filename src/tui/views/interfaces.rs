@@ -188,7 +188,7 @@ fn details<'a>(view: &InterfaceView, ctx: &Ctx<'_>, width: usize) -> Vec<Line<'a
             format!("{} / {}", if interface.admin_up { "up" } else { "down" }, interface.oper_state),
             theme,
         ),
-        field("link", view.link_name.as_deref().map_or("-".to_string(), |l| sanitize(l).into_owned()), theme),
+        field("link / peer", crate::render::text::link_text(view), theme),
         field("drop history", sparkline(&ctx.history.interface_rx_drop_rate(interface.index), width, None), theme),
     ];
     if let Some(stats) = &interface.stats {
