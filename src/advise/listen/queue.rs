@@ -1,6 +1,7 @@
 //! The accept queue: full or nearly full queues, the per-listener drop counter, and the
 //! namespace's ListenOverflows and ListenDrops decomposed.
 
+use super::owner::{OwnerSide, owner_side};
 use super::{listener_subject, needs_interval, netns_subject, tcp_listeners_unavailable, who};
 use crate::advise::{Check, Context, Evidence, Finding, Report, Severity, kernel_version};
 use crate::format as units;
@@ -68,7 +69,7 @@ fn accept_queue_full(context: &Context<'_>, report: &mut Report) {
             evidence.push(Evidence::number("listener drops", units::rate(Some(rate)), rate));
         }
         let unix = listener.protocol == Protocol::Unix;
-        report.add(Finding {
+        let finding = Finding {
             id,
             severity,
             subject: listener_subject(listener),
@@ -94,8 +95,26 @@ fn accept_queue_full(context: &Context<'_>, report: &mut Report) {
                      net.ipv4.tcp_abort_on_overflow=1."
                 .to_string(),
             settings: vec!["net.core.somaxconn", "net.ipv4.tcp_abort_on_overflow"],
-        });
+        };
+        report.add(with_owner_side(finding, owner_side(listener)));
     }
+}
+
+/// A listener finding with the owner's side added: the main cause after the summary, every
+/// cause in the explanation, the owners in the evidence and the causes' remedy first.
+fn with_owner_side(mut finding: Finding, side: Option<OwnerSide>) -> Finding {
+    let Some(side) = side else { return finding };
+    if let Some(clause) = &side.clause {
+        finding.summary = format!("{}; {clause}", finding.summary);
+    }
+    if !side.explanation.is_empty() {
+        finding.explanation = format!("{} {}", side.explanation, finding.explanation);
+    }
+    finding.evidence.extend(side.evidence);
+    if let Some(remedy) = side.remedy {
+        finding.remedy = format!("{remedy} {}", finding.remedy);
+    }
+    finding
 }
 
 /// `listener-drops`.
@@ -132,7 +151,8 @@ fn listener_drops(context: &Context<'_>, report: &mut Report) {
         } else {
             (Severity::Warning, "ListenOverflows did not move: these drops were not caused by a full queue".to_string())
         };
-        report.add(Finding {
+        let side = owner_side(listener).filter(|_| severity == Severity::Critical);
+        let finding = Finding {
             id,
             severity,
             subject: listener_subject(listener),
@@ -168,7 +188,8 @@ fn listener_drops(context: &Context<'_>, report: &mut Report) {
                     .to_string()
             },
             settings: Vec::new(),
-        });
+        };
+        report.add(with_owner_side(finding, side));
     }
     if overflows > 0 && !any_moved {
         report.add(Finding {
