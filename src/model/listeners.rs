@@ -129,6 +129,15 @@ impl ListenerView {
     pub fn cookie(&self) -> u64 {
         self.key.cookie
     }
+
+    /// The processes that take its connections ([`ListenerView::owners`]); every holder when
+    /// their owners are not known.
+    pub fn accepting(&self) -> Vec<ProcessRef> {
+        if self.owners.is_empty() {
+            return self.processes.clone();
+        }
+        self.owners.iter().map(|owner| owner.process.clone()).collect()
+    }
 }
 
 /// The accept-queue fill ratio: `accept_queue / (backlog + 1)`.

@@ -23,16 +23,8 @@ pub(crate) fn listener_subject(listener: &ListenerView) -> Subject {
         key: listener.key,
         protocol: listener.protocol,
         endpoint: listener.endpoint.clone(),
-        processes: accepting(listener),
+        processes: listener.accepting(),
     }
-}
-
-/// The processes that take a listener's connections; its holders when their owners are unknown.
-fn accepting(listener: &ListenerView) -> Vec<crate::sample::ProcessRef> {
-    if listener.owners.is_empty() {
-        return listener.processes.clone();
-    }
-    listener.owners.iter().map(|owner| owner.process.clone()).collect()
 }
 
 /// The subject of a per-namespace finding.
@@ -41,7 +33,7 @@ pub(crate) fn netns_subject(context: &Context<'_>) -> Subject {
 }
 
 fn who(listener: &ListenerView) -> String {
-    match accepting(listener).first() {
+    match listener.accepting().first() {
         Some(process) => format!("{} on {}", process.command, listener.endpoint),
         None => format!("the listener on {}", listener.endpoint),
     }

@@ -48,9 +48,11 @@ pub(super) fn owner_side(listener: &ListenerView) -> Option<OwnerSide> {
     causes.extend(busiest(owners));
     causes.extend(throttled(owners));
     causes.extend(memory(owners));
-    let mut evidence: Vec<Evidence> = owners.iter().take(LISTED).map(owner_evidence).collect();
-    if owners.len() > LISTED {
-        evidence.push(Evidence::fact("more owners", (owners.len() - LISTED).to_string()));
+    // Owners whose state could not be read (a recording without it) are named by the subject.
+    let known: Vec<&OwnerView> = owners.iter().filter(|owner| owner.state.is_some()).collect();
+    let mut evidence: Vec<Evidence> = known.iter().take(LISTED).map(|owner| owner_evidence(owner)).collect();
+    if known.len() > LISTED {
+        evidence.push(Evidence::fact("more owners", (known.len() - LISTED).to_string()));
     }
     evidence.extend(cause_numbers(owners));
     let clause = causes.first().map(|(clause, _, _)| clause.clone());
@@ -193,9 +195,8 @@ fn memory(owners: &[OwnerView]) -> Option<(String, String, String)> {
 /// One owner in a line: `stopped (SIGSTOP) [T], 0% CPU, 1 thread, cgroup /web`.
 fn owner_evidence(owner: &OwnerView) -> Evidence {
     let mut parts = Vec::new();
-    match (owner.run_state, owner.state) {
-        (Some(state), Some(letter)) => parts.push(format!("{} [{letter}]", state.name())),
-        _ => parts.push("state unknown".to_string()),
+    if let (Some(state), Some(letter)) = (owner.run_state, owner.state) {
+        parts.push(format!("{} [{letter}]", state.name()));
     }
     if let Some(cpu) = owner.cpu {
         parts.push(format!("{} CPU", units::percent(cpu)));
