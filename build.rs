@@ -5,6 +5,8 @@
 //!   need root (network namespaces, their sysctls, setns, /dev/kmsg) are marked `#[ignore]`.
 //! - `sockscope_no_tmux`: `tmux -V` cannot run, so the tests that drive the dashboard in a real
 //!   terminal are marked `#[ignore]`.
+//! - `sockscope_no_nginx`: `/usr/sbin/nginx` is not installed, so the tests that run a real nginx
+//!   are marked `#[ignore]`.
 //!
 //! Neither is set when `CI=true`: there every test must run, and one that cannot fails. Only
 //! tests read these cfgs; the library and the binary are the same whatever they are.
@@ -16,6 +18,7 @@ fn main() {
     println!("cargo::rerun-if-env-changed=CI");
     println!("cargo::rustc-check-cfg=cfg(sockscope_unprivileged)");
     println!("cargo::rustc-check-cfg=cfg(sockscope_no_tmux)");
+    println!("cargo::rustc-check-cfg=cfg(sockscope_no_nginx)");
     if std::env::var_os("CI").is_some_and(|ci| ci == "true") {
         return;
     }
@@ -24,6 +27,9 @@ fn main() {
     }
     if !Command::new("tmux").arg("-V").output().is_ok_and(|output| output.status.success()) {
         println!("cargo::rustc-cfg=sockscope_no_tmux");
+    }
+    if !std::path::Path::new("/usr/sbin/nginx").exists() {
+        println!("cargo::rustc-cfg=sockscope_no_nginx");
     }
 }
 

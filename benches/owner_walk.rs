@@ -121,7 +121,7 @@ fn thread_cpu() -> f64 {
 
 /// sockscope's walk, as `Host` runs it, from an empty cache.
 fn hand_written(wanted: &[u64]) -> ProcessTable {
-    let wanted: Vec<Wanted> = wanted.iter().map(|inode| Wanted { inode: *inode, uid: None }).collect();
+    let wanted: Vec<Wanted> = wanted.iter().map(|inode| Wanted { inode: *inode, uid: None, listens: false }).collect();
     ProcessIndex::new(Path::new("/proc")).attribute(&wanted).expect("walk /proc")
 }
 

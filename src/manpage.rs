@@ -39,6 +39,17 @@ therefore shows fill = accept queue / (backlog + 1), which is 100% exactly when 
 and marks such a listener FULL. The backlog is min(backlog passed to \fBlisten\fR(2),
 \fBnet.core.somaxconn\fR at the time of the call); raising somaxconn later changes nothing until
 the service calls listen() again.
+.SH "THE OWNER'S SIDE"
+A full accept queue is an application that does not call \fBaccept\fR(2) fast enough. For each
+listener sockscope names the processes that take its connections \(em those holding it that have
+it in an epoll set (\fI/proc/<pid>/fdinfo\fR), so with SO_REUSEPORT each socket shows its own
+worker \(em with their state (\fBT\fR stopped, \fBt\fR stopped by a tracer, \fBD\fR
+uninterruptible, \fBZ\fR zombie), CPU over the interval (100% is one CPU), threads, and their
+cgroup v2: CPU throttled as a share of the interval (\fBcpu.stat\fR throttled_usec), the
+\fBcpu.max\fR limit and \fBmemory.pressure\fR. \fBaccept\-queue\-full\fR and an overflowing
+\fBlistener\-drops\fR name the cause, e.g. "its only owner nginx[27439] is stopped (SIGSTOP)".
+Run it with \fB\-\-netns\fR rather than under \fBip netns exec\fR, which remounts /sys and hides
+the cgroup files.
 .SH PRIVILEGES
 Everything works without privileges except naming the processes that hold other users'
 sockets, which needs root or CAP_SYS_PTRACE. sockscope never writes to /proc/sys or changes the

@@ -161,6 +161,56 @@ fn details_of_the_full_listener() {
     insta::assert_snapshot!("listener_details", text);
 }
 
+/// The incident with the owner of the full listener stopped (`T`), its state read with every
+/// sample as this build does (the recording predates it), in a throttled cgroup.
+fn incident_with_a_stopped_owner() -> Vec<Sample> {
+    use sockscope::sample::{CgroupStats, CpuStat, ProcessStatus};
+    let mut samples = incident();
+    for (index, sample) in samples.iter_mut().enumerate() {
+        let boottime = sample.boottime_ns;
+        let Some(table) = sample.processes.as_mut() else { continue };
+        let pids: Vec<u32> = table.owners.values().flatten().map(|owner| owner.pid).collect();
+        table.status_boottime_ns = boottime;
+        table.ticks_per_second = 100;
+        for pid in pids {
+            let status = ProcessStatus {
+                state: 'T',
+                parent: 1,
+                cpu_ticks: 40,
+                threads: 3,
+                start_time: 77,
+                cgroup: Some("/system.slice/app.service".into()),
+            };
+            table.status.insert(pid, status);
+        }
+        let throttled = index as u64 * 400_000;
+        let cpu = CpuStat {
+            usage_usec: Some(0),
+            nr_periods: Some(index as u64 * 10),
+            nr_throttled: Some(index as u64 * 9),
+            throttled_usec: Some(throttled),
+        };
+        let stats = CgroupStats { cpu: Some(cpu), ..CgroupStats::default() };
+        table.cgroups.insert("/system.slice/app.service".into(), stats);
+    }
+    samples
+}
+
+#[test]
+fn the_full_listener_shows_its_stopped_owner_and_throttled_cgroup() {
+    let mut app = app_with(incident_with_a_stopped_owner());
+    key(&mut app, KeyCode::Enter);
+    let text = screen(&mut app, 120, 40);
+    assert!(text.contains("pytho…[7340] T"), "the owner column: its state letter and pid whole, its name cut: {text}");
+    assert!(text.contains("owner             python3[7340], T stopped (SIGSTOP), CPU 0%, 3 threads"), "{text}");
+    let model = &app.frame().expect("a frame on screen").model;
+    let cgroup = model.listeners[0].owners[0].cgroup.as_ref().expect("a cgroup");
+    let throttled = sockscope::format::percent(cgroup.throttled.expect("two samples"));
+    assert!(text.contains(&format!("/system.slice/app.service  throttled {throttled} (9 of 10 periods)")), "{text}");
+    assert!(text.contains("its only owner python3[7340] is stopped (SIGSTOP)"), "the finding names it: {text}");
+    insta::assert_snapshot!("listener_details_stopped_owner", text);
+}
+
 #[test]
 fn a_destination_shows_its_sockets_by_state_and_owner() {
     let mut app = app();
@@ -290,7 +340,8 @@ fn names_with_control_characters_are_shown_escaped() {
     }
     let mut app = app_with(samples);
     let overview = screen(&mut app, 120, 30);
-    assert!(overview.contains("evil\\x1b[2J"), "{overview}");
+    // Escaped, then shortened with `…` to keep the pid whole in the process column.
+    assert!(overview.contains("evil\\x1b[…[7340]"), "{overview}");
     key(&mut app, KeyCode::Enter);
     let details = screen(&mut app, 120, 40);
     assert!(details.contains("evil\\x1b[2J\\u{202e}x["), "{details}");

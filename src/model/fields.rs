@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
-use super::ListenerView;
+use super::{ListenerView, OwnerView};
 use crate::sample::ProcessRef;
 
 /// What a field's number measures.
@@ -52,6 +52,8 @@ pub enum Value<'a> {
     Text(Option<Cow<'a, str>>),
     /// The processes holding a socket.
     Processes(&'a [ProcessRef]),
+    /// The processes taking a listener's connections, with their state.
+    Owners(&'a [OwnerView]),
 }
 
 impl Serialize for Value<'_> {
@@ -62,6 +64,7 @@ impl Serialize for Value<'_> {
             Value::Flag(value) => value.serialize(serializer),
             Value::Text(value) => value.serialize(serializer),
             Value::Processes(processes) => processes.serialize(serializer),
+            Value::Owners(owners) => owners.serialize(serializer),
         }
     }
 }
@@ -168,6 +171,10 @@ fields! { ListenerView:
     PROCESSES = "processes", "process", Label, Info, "array",
         "`{pid, command}` of every process holding the socket; empty when unknown or skipped",
         |l| Value::Processes(&l.processes);
+    /// The processes taking its connections, with their state.
+    OWNERS = "owners", "owners", Label, Info, "array",
+        "the processes that take its connections: those of `processes` that have it in an epoll set when any does (not an nginx master; in an `SO_REUSEPORT` group, the member's own worker), else all of them; each an object described below",
+        |l| Value::Owners(&l.owners);
 }
 
 /// A row serialised as an object of its fields, in table order.

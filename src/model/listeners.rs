@@ -14,6 +14,9 @@
 //! port (an `SO_REUSEPORT` group) share their requests: the kernel does not say which member
 //! owns which, so each member shows the group's count and [`ListenerView::syn_shared_by`] says
 //! how many share it. Requests that match no listener are kept as unattributed.
+//!
+//! **Owners.** Each socket, a member of an `SO_REUSEPORT` group too, has its own owners from
+//! its inode: the processes that poll it ([`super::owners`]), with their state.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -21,6 +24,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use serde::Serialize;
 
 use super::identity::{Endpoint, ListenerKey};
+use super::owners::{OwnerView, listener_owners};
 use super::sockets::{owners, owners_resolving};
 use super::{Level, Limits, rates};
 use crate::sample::{Family, ProcessRef, Sample, SynRecvGroup, TcpListener, TcpState, UnixListener};
@@ -97,6 +101,9 @@ pub struct ListenerView {
     pub v6only: Option<bool>,
     /// Processes holding the socket.
     pub processes: Vec<ProcessRef>,
+    /// Of those, the ones that take its connections, with their state, CPU use and cgroup
+    /// ([`super::owners`]).
+    pub owners: Vec<OwnerView>,
     /// Whether its owners are still being looked for (a background walk of `/proc`), so an
     /// empty `processes` means "not known yet" rather than "none found".
     pub owners_resolving: bool,
@@ -121,6 +128,15 @@ impl ListenerView {
     /// The kernel socket cookie.
     pub fn cookie(&self) -> u64 {
         self.key.cookie
+    }
+
+    /// The processes that take its connections ([`ListenerView::owners`]); every holder when
+    /// their owners are not known.
+    pub fn accepting(&self) -> Vec<ProcessRef> {
+        if self.owners.is_empty() {
+            return self.processes.clone();
+        }
+        self.owners.iter().map(|owner| owner.process.clone()).collect()
     }
 }
 
@@ -151,7 +167,7 @@ pub fn listeners(
             view
         })
         .collect();
-    views.extend(current.unix_listeners.iter().flatten().map(|listener| unix_view(current, listener, netns)));
+    views.extend(current.unix_listeners.iter().flatten().map(|listener| unix_view(current, previous, listener, netns)));
     for view in &mut views {
         view.level = fill_level(view.fill, view.full, limits);
     }
@@ -258,11 +274,12 @@ fn tcp_view(
         uid: Some(listener.uid),
         v6only: listener.v6only,
         processes: owners(current, listener.inode),
+        owners: listener_owners(current, previous, listener.inode),
         owners_resolving: owners_resolving(current, listener.inode),
     }
 }
 
-fn unix_view(current: &Sample, listener: &UnixListener, netns: u64) -> ListenerView {
+fn unix_view(current: &Sample, previous: Option<&Sample>, listener: &UnixListener, netns: u64) -> ListenerView {
     ListenerView {
         key: ListenerKey { netns, cookie: listener.cookie },
         protocol: Protocol::Unix,
@@ -286,6 +303,7 @@ fn unix_view(current: &Sample, listener: &UnixListener, netns: u64) -> ListenerV
         uid: listener.uid,
         v6only: None,
         processes: owners(current, listener.inode),
+        owners: listener_owners(current, previous, listener.inode),
         owners_resolving: owners_resolving(current, listener.inode),
     }
 }

@@ -530,7 +530,8 @@ fn listener_labels(ns: &Namespace, listener: &ListenerView) -> Labels {
 }
 
 fn listener_info(ns: &Namespace, listener: &ListenerView) -> Labels {
-    let owner = listener.processes.first();
+    let accepting = listener.accepting();
+    let owner = accepting.first();
     listener_labels(ns, listener)
         .with("protocol", listener.protocol.name())
         .with("family", listener.family_name())

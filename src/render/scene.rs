@@ -157,7 +157,7 @@ fn summary_cells(frame: &Frame) -> Vec<String> {
     let summary = Summary::of(frame);
     let (fullest, fill) = match summary.fullest {
         Some(listener) => {
-            let owner = listener.processes.first().map(|p| format!(" {}[{}]", sanitize(&p.command), p.pid));
+            let owner = listener.accepting().first().map(|p| format!(" {}[{}]", sanitize(&p.command), p.pid));
             let fill = if listener.full {
                 format!("{} FULL", units::percent(listener.fill))
             } else {

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use super::table::{Align, Table};
 use crate::engine::Frame;
 use crate::format::{self as units, sanitize};
-use crate::model::ListenerView;
 use crate::model::fields::{self, Field};
+use crate::model::{ListenerView, OwnerView};
 use crate::sample::{ProcessRef, Source, TCP_STATES};
 
 /// Renders the whole report; every section reads the frame's model and its raw sample. Names
@@ -99,6 +99,16 @@ fn processes(owners: &[ProcessRef]) -> String {
     }
 }
 
+/// The processes taking a listener's connections (its holders when they are unknown), the
+/// first with its state letter: `nginx[27439] T +1`.
+fn owners(listener: &ListenerView) -> String {
+    let Some(first) = listener.owners.first() else { return processes(&listener.processes) };
+    let state = first.state.map(|letter| format!(" {letter}")).unwrap_or_default();
+    let more = listener.owners.len() - 1;
+    let more = if more > 0 { format!(" +{more}") } else { String::new() };
+    format!("{}[{}]{state}{more}", sanitize(&first.process.command), first.process.pid)
+}
+
 fn fill(listener: &ListenerView) -> String {
     if listener.full { format!("{} FULL", units::percent(listener.fill)) } else { units::percent(listener.fill) }
 }
@@ -140,7 +150,7 @@ fn listeners(out: &mut String, view: &Frame) {
         table.row(vec![
             listener.protocol.name().to_string(),
             sanitize(&listener.endpoint.to_string()).into_owned(),
-            processes(&listener.processes),
+            owners(listener),
             listener.accept_queue.to_string(),
             listener.backlog.to_string(),
             fill(listener),
@@ -155,8 +165,10 @@ fn listeners(out: &mut String, view: &Frame) {
         "\n  RECV-Q: connections waiting for accept(); BACKLOG: its limit, min(listen() backlog, somaxconn\n  \
          at listen time). The queue holds BACKLOG+1, so FILL = RECV-Q/(BACKLOG+1) and FULL (RECV-Q > BACKLOG)\n  \
          means the kernel is dropping new connections for that listener. SYN Q: half-open handshakes (SYN_RECV).\n  \
-         DROPS: packets the listener dropped since it was created (ss -tlm 'd')."
+         DROPS: packets the listener dropped since it was created (ss -tlm 'd'). PROCESS: the processes\n  \
+         that take its connections (those polling it), the first with its state letter."
     );
+    listener_owners(out, view);
     for group in &view.model.unattributed_syn_recv {
         let _ = writeln!(
             out,
@@ -165,6 +177,54 @@ fn listeners(out: &mut String, view: &Frame) {
             units::endpoint(group.local_address, group.local_port)
         );
     }
+}
+
+/// Every listener's owners with what explains a queue nobody empties: state, CPU over the
+/// interval, threads, and their cgroup's throttling and memory pressure.
+fn listener_owners(out: &mut String, view: &Frame) {
+    let mut table = Table::new(&[
+        ("LISTENER", Align::Left),
+        ("PROCESS", Align::Left),
+        ("STATE", Align::Left),
+        ("CPU", Align::Right),
+        ("THREADS", Align::Right),
+        ("CGROUP", Align::Left),
+        ("THROTTLED", Align::Right),
+        ("MEM PRESSURE", Align::Right),
+    ]);
+    for listener in &view.model.listeners {
+        for owner in &listener.owners {
+            table.row(owner_row(listener, owner));
+        }
+    }
+    if table.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n  Listener owners (the processes that take each listener's connections)");
+    out.push_str(&table.render("  "));
+    let _ = writeln!(
+        out,
+        "\n  CPU: share of one CPU over the interval. THROTTLED: time the cgroup was throttled (cpu.stat\n  \
+         throttled_usec) as a share of the interval. MEM PRESSURE: memory.pressure some avg10."
+    );
+}
+
+fn owner_row(listener: &ListenerView, owner: &OwnerView) -> Vec<String> {
+    let state = match (owner.state, owner.run_state) {
+        (Some(letter), Some(state)) => format!("{letter} {}", state.name()),
+        _ => "-".to_string(),
+    };
+    let cgroup = owner.cgroup.as_ref();
+    vec![
+        format!("{} {}", listener.protocol.name(), sanitize(&listener.endpoint.to_string())),
+        format!("{}[{}]", sanitize(&owner.process.command), owner.process.pid),
+        state,
+        owner.cpu.map_or_else(|| "-".to_string(), units::percent),
+        units::count(owner.threads),
+        cgroup.map_or_else(|| "-".to_string(), |cgroup| sanitize(&cgroup.path).into_owned()),
+        cgroup.and_then(|cgroup| cgroup.throttled).map_or_else(|| "-".to_string(), units::percent),
+        cgroup.and_then(|cgroup| cgroup.memory_some_avg10).map_or_else(|| "-".to_string(), units::percent),
+    ]
 }
 
 fn overflow(out: &mut String, view: &Frame) {

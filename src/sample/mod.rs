@@ -30,7 +30,7 @@ pub use counters::{CounterId, CounterSections, SoftnetRow};
 pub use events::{KernelEvent, KernelEventKind};
 pub use flows::{Flow, FlowSummary};
 pub use interfaces::{Interface, InterfaceStats, Peer};
-pub use processes::{ProcessRef, ProcessTable};
+pub use processes::{CgroupStats, CpuMax, CpuStat, Pressure, PressureLine, ProcessRef, ProcessStatus, ProcessTable};
 pub use settings::{HostLink, HostNamespace, SysctlValue, Sysctls};
 pub use sockets::{Family, SocketMemory, TcpListener, UdpSocket, UnixListener};
 pub use tcp_info::TcpInfo;
@@ -40,8 +40,9 @@ pub use tcp_state::{
 };
 
 /// The layout version of samples this build writes. Version 1 had no `version`, `plan` or
-/// `diagnostics.interrupted_dumps`; they read with their defaults.
-pub const SAMPLE_VERSION: u32 = 2;
+/// `diagnostics.interrupted_dumps`; version 2 had no listener owners' status, pollers and
+/// cgroups in `processes`. They read with their defaults.
+pub const SAMPLE_VERSION: u32 = 3;
 
 /// What a collector is asked to read beyond the always-read sources. Recorded in every sample,
 /// so a replay knows what is absent by choice.

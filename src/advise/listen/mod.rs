@@ -1,8 +1,10 @@
 //! Checks of the listen and accept path, one module per stage: the accept queue and its drops
 //! ([`queue`]), backlogs against somaxconn ([`backlog`]), and the SYN queue, syncookies and
-//! handshake settings ([`syn`]). Kernel facts behind them: `shared/reference/kernel-queues.md`.
+//! handshake settings ([`syn`]). When a queue is full or overflowing, [`owner`] adds what its
+//! owners are doing. Kernel facts behind them: `shared/reference/kernel-queues.md`.
 
 mod backlog;
+mod owner;
 mod queue;
 mod syn;
 
@@ -14,13 +16,14 @@ use super::{Context, Report, Subject};
 use crate::model::ListenerView;
 use crate::sample::counters::LISTEN_OVERFLOWS;
 
-/// The subject of a listener finding.
+/// The subject of a listener finding, named by the processes that take its connections (each
+/// member of an `SO_REUSEPORT` group its own worker), else by every holder.
 pub(crate) fn listener_subject(listener: &ListenerView) -> Subject {
     Subject::Listener {
         key: listener.key,
         protocol: listener.protocol,
         endpoint: listener.endpoint.clone(),
-        processes: listener.processes.clone(),
+        processes: listener.accepting(),
     }
 }
 
@@ -30,7 +33,7 @@ pub(crate) fn netns_subject(context: &Context<'_>) -> Subject {
 }
 
 fn who(listener: &ListenerView) -> String {
-    match listener.processes.first() {
+    match listener.accepting().first() {
         Some(process) => format!("{} on {}", process.command, listener.endpoint),
         None => format!("the listener on {}", listener.endpoint),
     }

@@ -1,6 +1,7 @@
 //! The accept queue: full or nearly full queues, the per-listener drop counter, and the
 //! namespace's ListenOverflows and ListenDrops decomposed.
 
+use super::owner::{OwnerSide, owner_side};
 use super::{listener_subject, needs_interval, netns_subject, tcp_listeners_unavailable, who};
 use crate::advise::{Check, Context, Evidence, Finding, Report, Severity, kernel_version};
 use crate::format as units;
@@ -68,7 +69,7 @@ fn accept_queue_full(context: &Context<'_>, report: &mut Report) {
             evidence.push(Evidence::number("listener drops", units::rate(Some(rate)), rate));
         }
         let unix = listener.protocol == Protocol::Unix;
-        report.add(Finding {
+        let finding = Finding {
             id,
             severity,
             subject: listener_subject(listener),
@@ -94,7 +95,8 @@ fn accept_queue_full(context: &Context<'_>, report: &mut Report) {
                      net.ipv4.tcp_abort_on_overflow=1."
                 .to_string(),
             settings: vec!["net.core.somaxconn", "net.ipv4.tcp_abort_on_overflow"],
-        });
+        };
+        report.add(with_owner_side(finding, owner_side(listener)));
     }
 }
 
@@ -112,6 +114,23 @@ const SYN_QUEUE_REMEDY: &str = "A SYN queue, not the accept queue: turn syncooki
 const OTHER_DROPS_REMEDY: &str = "Not a full queue: with net.ipv4.tcp_syncookies=0, SYNs from unknown peers are \
      dropped once the SYN queue passes three quarters of net.ipv4.tcp_max_syn_backlog (keep cookies at 1); \
      otherwise look at memory pressure (tcp-mem-pressure) and routing toward the clients.";
+
+/// A listener finding with the owner's side added: the main cause after the summary, every
+/// cause in the explanation, the owners in the evidence and the causes' remedy first.
+fn with_owner_side(mut finding: Finding, side: Option<OwnerSide>) -> Finding {
+    let Some(side) = side else { return finding };
+    if let Some(clause) = &side.clause {
+        finding.summary = format!("{}; {clause}", finding.summary);
+    }
+    if !side.explanation.is_empty() {
+        finding.explanation = format!("{} {}", side.explanation, finding.explanation);
+    }
+    finding.evidence.extend(side.evidence);
+    if let Some(remedy) = side.remedy {
+        finding.remedy = format!("{remedy} {}", finding.remedy);
+    }
+    finding
+}
 
 /// `listener-drops`.
 pub const LISTENER_DROPS: Check =
@@ -164,7 +183,8 @@ fn listener_drops(context: &Context<'_>, report: &mut Report) {
                 OTHER_DROPS_REMEDY,
             )
         };
-        report.add(Finding {
+        let side = owner_side(listener).filter(|_| severity == Severity::Critical);
+        let finding = Finding {
             id,
             severity,
             subject: listener_subject(listener),
@@ -197,7 +217,8 @@ fn listener_drops(context: &Context<'_>, report: &mut Report) {
                 OTHER_DROPS_REMEDY => vec!["net.ipv4.tcp_syncookies", "net.ipv4.tcp_max_syn_backlog"],
                 _ => Vec::new(),
             },
-        });
+        };
+        report.add(with_owner_side(finding, side));
     }
     if overflows > 0 && !any_moved {
         report.add(Finding {

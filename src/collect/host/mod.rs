@@ -10,6 +10,7 @@ pub mod discovery;
 pub mod identity;
 pub mod kmsg;
 pub mod namespaces;
+pub mod process_status;
 pub mod processes;
 
 use std::path::PathBuf;

@@ -20,6 +20,14 @@
 //! brings the result in. Processes that exit mid-walk or cannot be read are counted, never
 //! fatal; the counts of the last full walk are reported with every answer.
 //!
+//! A walk also notes, for each listener it finds, which of its holders have it in an epoll set
+//! (`/proc/<pid>/fdinfo` of their eventpoll descriptors lists the inode of every file watched):
+//! those take its connections. An nginx master holds its listeners but never polls them, and
+//! with `SO_REUSEPORT` every worker holds every member of the group but polls only its own.
+//!
+//! Every answer reads, for the owners of listeners, their run state, CPU time and cgroup
+//! ([`super::process_status`]): a few small files per owner, fresh with every sample.
+//!
 //! The descriptor walk is hand-written (see `socket_inodes` for the measurement that keeps it
 //! so); `stat` is read as bytes (a name need not be UTF-8), and `limits` goes through procfs.
 //!
@@ -35,6 +43,7 @@ use procfs::process::{LimitValue, Process};
 use rustix::fs::{Dir, Mode, OFlags};
 use rustix::io::Errno;
 
+use super::process_status;
 use crate::sample::{ProcessRef, ProcessTable, Sample};
 
 /// A full walk is repeated at least this often while sockets are being attributed.
@@ -51,13 +60,19 @@ pub struct Wanted {
     pub inode: u64,
     /// The socket's owner uid.
     pub uid: Option<u32>,
+    /// Whether it is a listener: its pollers are noted and its owners' status read.
+    pub listens: bool,
 }
 
 /// The cache of socket owners, kept between samples.
 #[derive(Debug)]
 pub struct ProcessIndex {
     proc_dir: PathBuf,
+    /// The cgroup v2 mount (mount point, hierarchy root), when there is one.
+    cgroup2: Option<(PathBuf, String)>,
     owners: HashMap<u64, Vec<ProcessRef>>,
+    /// Of the owners of each listener, the pids that poll it.
+    pollers: HashMap<u64, BTreeSet<u32>>,
     start_times: HashMap<u32, u64>,
     /// Every pid seen by the last walk: a pid not among them started since.
     known_pids: HashSet<u32>,
@@ -93,6 +108,8 @@ pub struct Walk {
     known_pids: HashSet<u32>,
     /// The sockets to look for.
     sockets: HashSet<u64>,
+    /// Those of them that listen: their pollers are looked for too.
+    listeners: HashSet<u64>,
 }
 
 /// What a walk found.
@@ -100,17 +117,21 @@ pub struct Walk {
 pub struct Found {
     walk: Walk,
     owners: HashMap<u64, Vec<ProcessRef>>,
+    pollers: HashMap<u64, BTreeSet<u32>>,
     start_times: HashMap<u32, u64>,
     pids: HashSet<u32>,
     stats: WalkStats,
 }
 
 impl ProcessIndex {
-    /// An empty index over the process directory `proc_dir` (normally `/proc`).
+    /// An empty index over the process directory `proc_dir` (normally `/proc`); the cgroup v2
+    /// mount is found in `proc_dir/self/mountinfo`.
     pub fn new(proc_dir: &Path) -> ProcessIndex {
         ProcessIndex {
             proc_dir: proc_dir.to_path_buf(),
+            cgroup2: process_status::cgroup2_mount(&proc_dir.join("self/mountinfo")),
             owners: HashMap::new(),
+            pollers: HashMap::new(),
             start_times: HashMap::new(),
             known_pids: HashSet::new(),
             unresolved: HashSet::new(),
@@ -154,6 +175,17 @@ impl ProcessIndex {
         let open_files_limit =
             pids.into_iter().filter_map(|pid| Some((pid, open_files_limit(&self.proc_dir, pid)?))).collect();
         let resolving = resolving.into_iter().filter(|inode| !owners.contains_key(inode)).collect();
+        let listeners: Vec<u64> = wanted.iter().filter(|socket| socket.listens).map(|socket| socket.inode).collect();
+        let pollers =
+            listeners.iter().filter_map(|inode| self.pollers.get(inode).map(|pids| (*inode, pids.clone()))).collect();
+        let listener_owners: BTreeSet<u32> =
+            listeners.iter().filter_map(|inode| owners.get(inode)).flatten().map(|process| process.pid).collect();
+        let status_boottime_ns = crate::collect::boottime_ns();
+        let status: BTreeMap<u32, _> = listener_owners
+            .into_iter()
+            .filter_map(|pid| Some((pid, process_status::read_status(&self.proc_dir, pid)?)))
+            .collect();
+        let cgroups = process_status::read_cgroups(self.cgroup2.as_ref(), status.values());
         let table = ProcessTable {
             owners,
             scanned: self.stats.scanned,
@@ -161,6 +193,11 @@ impl ProcessIndex {
             denied: self.stats.denied,
             open_files_limit,
             resolving,
+            pollers,
+            status,
+            cgroups,
+            status_boottime_ns,
+            ticks_per_second: procfs::ticks_per_second(),
         };
         (table, walk)
     }
@@ -169,9 +206,10 @@ impl ProcessIndex {
     /// for (all of them after a full walk); what it did not find is unresolved until the next
     /// full walk.
     pub fn merge(&mut self, found: Found) {
-        let Found { walk, owners, start_times, pids, stats } = found;
+        let Found { walk, owners, pollers, start_times, pids, stats } = found;
         if walk.full {
             self.owners.clear();
+            self.pollers.clear();
             self.start_times.clear();
             self.unresolved.clear();
             self.stats = stats;
@@ -189,6 +227,12 @@ impl ProcessIndex {
         for (inode, processes) in owners {
             self.owners.insert(inode, processes);
         }
+        for inode in &walk.listeners {
+            match pollers.get(inode) {
+                Some(pids) => self.pollers.insert(*inode, pids.clone()),
+                None => self.pollers.remove(inode),
+            };
+        }
         self.unresolved.extend(walk.sockets.into_iter().filter(|inode| !self.owners.contains_key(inode)));
     }
 
@@ -197,7 +241,7 @@ impl ProcessIndex {
     fn due_walk(&self, wanted: &[Wanted], gap: bool) -> Option<Walk> {
         let all: HashSet<u64> = wanted.iter().map(|socket| socket.inode).collect();
         if self.last_full.is_none_or(|at| at.elapsed() >= FULL_RESCAN) {
-            return Some(self.walk(true, None, all));
+            return Some(self.walk(true, None, all, wanted));
         }
         let missing: Vec<&Wanted> = wanted
             .iter()
@@ -207,11 +251,13 @@ impl ProcessIndex {
             return None;
         }
         let uids: Option<BTreeSet<u32>> = missing.iter().map(|socket| socket.uid).collect();
-        Some(self.walk(false, uids, missing.iter().map(|socket| socket.inode).collect()))
+        Some(self.walk(false, uids, missing.iter().map(|socket| socket.inode).collect(), wanted))
     }
 
-    fn walk(&self, full: bool, uids: Option<BTreeSet<u32>>, sockets: HashSet<u64>) -> Walk {
-        Walk { proc_dir: self.proc_dir.clone(), full, uids, known_pids: self.known_pids.clone(), sockets }
+    fn walk(&self, full: bool, uids: Option<BTreeSet<u32>>, sockets: HashSet<u64>, wanted: &[Wanted]) -> Walk {
+        let listeners =
+            wanted.iter().filter(|socket| socket.listens && sockets.contains(&socket.inode)).map(|s| s.inode).collect();
+        Walk { proc_dir: self.proc_dir.clone(), full, uids, known_pids: self.known_pids.clone(), sockets, listeners }
     }
 
     /// Drops the cached owners that exited or whose pid was reused (start time changed); their
@@ -232,6 +278,10 @@ impl ProcessIndex {
             owners.retain(|process| !changed.contains(&process.pid));
         }
         self.owners.retain(|_, owners| !owners.is_empty());
+        for pids in self.pollers.values_mut() {
+            pids.retain(|pid| !changed.contains(pid));
+        }
+        self.pollers.retain(|_, pids| !pids.is_empty());
     }
 }
 
@@ -246,6 +296,7 @@ impl Walk {
     pub fn run(self) -> std::io::Result<Found> {
         let mut found = Found {
             owners: HashMap::new(),
+            pollers: HashMap::new(),
             start_times: HashMap::new(),
             pids: HashSet::new(),
             stats: WalkStats::default(),
@@ -258,17 +309,18 @@ impl Walk {
             if !walk.is_candidate(pid) {
                 continue;
             }
-            let inodes = match socket_inodes(&walk.proc_dir, pid, &walk.sockets, &mut link) {
-                Ok(inodes) => inodes,
-                Err(Errno::NOENT | Errno::SRCH) => {
-                    found.stats.vanished += 1;
-                    continue;
-                }
-                Err(_) => {
-                    found.stats.denied += 1;
-                    continue;
-                }
-            };
+            let Descriptors { sockets: inodes, eventpolls } =
+                match socket_inodes(&walk.proc_dir, pid, &walk.sockets, &mut link) {
+                    Ok(descriptors) => descriptors,
+                    Err(Errno::NOENT | Errno::SRCH) => {
+                        found.stats.vanished += 1;
+                        continue;
+                    }
+                    Err(_) => {
+                        found.stats.denied += 1;
+                        continue;
+                    }
+                };
             found.stats.scanned += 1;
             if inodes.is_empty() {
                 continue;
@@ -278,6 +330,13 @@ impl Walk {
                 continue;
             };
             found.start_times.insert(pid, start);
+            let listeners: HashSet<u64> =
+                inodes.iter().filter(|inode| walk.listeners.contains(inode)).copied().collect();
+            if !listeners.is_empty() {
+                for inode in polled(&walk.proc_dir, pid, &eventpolls, &listeners) {
+                    found.pollers.entry(inode).or_default().insert(pid);
+                }
+            }
             for inode in inodes {
                 let owners = found.owners.entry(inode).or_default();
                 owners.push(process.clone());
@@ -311,14 +370,15 @@ fn process_uid(proc_dir: &Path, pid: u32) -> Option<u32> {
 /// sockets, sockets in CLOSE_WAIT (a leak is named by its process), and every socket while the
 /// Connections view is open. Sorted by inode, one entry per inode.
 pub fn wanted_sockets(sample: &Sample) -> Vec<Wanted> {
-    let tcp = sample.tcp_listeners.iter().flatten().map(|l| Wanted { inode: l.inode, uid: Some(l.uid) });
-    let unix = sample.unix_listeners.iter().flatten().map(|l| Wanted { inode: l.inode, uid: l.uid });
-    let udp = sample.udp_sockets.iter().flatten().map(|s| Wanted { inode: s.inode, uid: Some(s.uid) });
+    let tcp = sample.tcp_listeners.iter().flatten().map(|l| Wanted { inode: l.inode, uid: Some(l.uid), listens: true });
+    let unix = sample.unix_listeners.iter().flatten().map(|l| Wanted { inode: l.inode, uid: l.uid, listens: true });
+    let udp = sample.udp_sockets.iter().flatten().map(|s| Wanted { inode: s.inode, uid: Some(s.uid), listens: false });
     let close_wait = sample
         .tcp_summary
         .iter()
-        .flat_map(|summary| summary.close_wait.iter().map(|s| Wanted { inode: s.inode, uid: s.uid }));
-    let connections = sample.connections.iter().flatten().map(|c| Wanted { inode: c.inode, uid: Some(c.uid) });
+        .flat_map(|summary| summary.close_wait.iter().map(|s| Wanted { inode: s.inode, uid: s.uid, listens: false }));
+    let connections =
+        sample.connections.iter().flatten().map(|c| Wanted { inode: c.inode, uid: Some(c.uid), listens: false });
     let mut sockets: Vec<Wanted> =
         tcp.chain(unix).chain(udp).chain(close_wait).chain(connections).filter(|s| s.inode != 0).collect();
     sockets.sort_unstable();
@@ -339,7 +399,18 @@ fn list_pids(proc_dir: &Path) -> std::io::Result<Vec<u32>> {
     Ok(pids)
 }
 
-/// The wanted socket inodes among a process's descriptors. `link` is a reused buffer.
+/// What a process's descriptors hold that a walk wants: the wanted sockets, and the eventpoll
+/// descriptors that may watch them.
+#[derive(Debug, Default)]
+struct Descriptors {
+    /// Wanted socket inodes, sorted, each once.
+    sockets: Vec<u64>,
+    /// Descriptor numbers of epoll instances.
+    eventpolls: Vec<u32>,
+}
+
+/// The wanted socket inodes and the epoll instances among a process's descriptors. `link` is
+/// a reused buffer.
 ///
 /// Hand-written rather than procfs's `Process::fd()`, which for each descriptor opens
 /// `/proc/<pid>/fd/N` (`O_PATH`), reads the link, stats and closes it, and allocates a `PathBuf`
@@ -348,7 +419,7 @@ fn list_pids(proc_dir: &Path) -> std::io::Result<Vec<u32>> {
 /// alternating rounds, 2 shared cores): hand-written 329 ms against procfs 636 ms (1.9x) for
 /// 1,000 wanted inodes, 926 ms against 1,266 ms (1.4x) with all 102,000 wanted; CPU time gives
 /// the same ratios (1.95x, 1.41x).
-fn socket_inodes(proc_dir: &Path, pid: u32, wanted: &HashSet<u64>, link: &mut [u8]) -> Result<Vec<u64>, Errno> {
+fn socket_inodes(proc_dir: &Path, pid: u32, wanted: &HashSet<u64>, link: &mut [u8]) -> Result<Descriptors, Errno> {
     let fd_dir: OwnedFd = rustix::fs::open(
         proc_dir.join(pid.to_string()).join("fd"),
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -356,6 +427,7 @@ fn socket_inodes(proc_dir: &Path, pid: u32, wanted: &HashSet<u64>, link: &mut [u
     )?;
     let mut dir = Dir::read_from(&fd_dir)?;
     let mut found = Vec::new();
+    let mut eventpolls = Vec::new();
     while let Some(entry) = dir.read() {
         let entry = entry?;
         let name: &CStr = entry.file_name();
@@ -366,17 +438,45 @@ fn socket_inodes(proc_dir: &Path, pid: u32, wanted: &HashSet<u64>, link: &mut [u
             // The descriptor was closed between readdir and readlink.
             continue;
         };
-        if let Some(inode) = socket_inode(&link[..length.min(link.len())])
+        let target = &link[..length.min(link.len())];
+        if let Some(inode) = socket_inode(target)
             && wanted.contains(&inode)
         {
             found.push(inode);
+        } else if target == b"anon_inode:[eventpoll]"
+            && let Some(fd) = std::str::from_utf8(name.to_bytes()).ok().and_then(|name| name.parse().ok())
+        {
+            eventpolls.push(fd);
         }
     }
     // A process can hold one socket in several descriptors (dup, fork); a search per
     // descriptor would be quadratic for a process holding thousands of wanted sockets.
     found.sort_unstable();
     found.dedup();
-    Ok(found)
+    Ok(Descriptors { sockets: found, eventpolls })
+}
+
+/// Which of `listeners` the epoll instances `eventpolls` of process `pid` watch. An unreadable
+/// or vanished `fdinfo` watches nothing.
+fn polled(proc_dir: &Path, pid: u32, eventpolls: &[u32], listeners: &HashSet<u64>) -> BTreeSet<u64> {
+    let fdinfo = proc_dir.join(pid.to_string()).join("fdinfo");
+    eventpolls
+        .iter()
+        .filter_map(|fd| std::fs::read_to_string(fdinfo.join(fd.to_string())).ok())
+        .flat_map(|text| watched_inodes(&text))
+        .filter(|inode| listeners.contains(inode))
+        .collect()
+}
+
+/// The inodes an eventpoll `fdinfo` lists, one `tfd:` line per watched file (Linux 3.8+):
+/// `tfd:        5 events:     2019 data:     5586316 pos:0 ino:5cc2 sdev:9` (hexadecimal).
+fn watched_inodes(fdinfo: &str) -> Vec<u64> {
+    fdinfo
+        .lines()
+        .filter(|line| line.starts_with("tfd:"))
+        .filter_map(|line| line.split_ascii_whitespace().find_map(|word| word.strip_prefix("ino:")))
+        .filter_map(|hex| u64::from_str_radix(hex, 16).ok())
+        .collect()
 }
 
 /// The inode of a `socket:[12345]` link target.
@@ -530,7 +630,7 @@ mod tests {
 
     /// A socket of this process (root's, in the tests).
     fn mine(inode: u64) -> Wanted {
-        Wanted { inode, uid: Some(rustix::process::geteuid().as_raw()) }
+        Wanted { inode, uid: Some(rustix::process::geteuid().as_raw()), listens: true }
     }
 
     #[test]
@@ -577,6 +677,46 @@ mod tests {
         assert_eq!(table.owners[&inode_of(&third)][0].pid, std::process::id());
         let _ = nobody.kill();
         let _ = nobody.wait();
+    }
+
+    #[test]
+    fn eventpoll_fdinfo_lists_the_watched_inodes() {
+        let fdinfo = "pos:\t0\nflags:\t02\nmnt_id:\t17\nino:\t1036\n\
+            tfd:       11 events: 80000019 data:     5585f7ec0340  pos:0 ino:40c sdev:10\n\
+            tfd:        5 events:     2019 data:     558631644e90  pos:0 ino:5cc2 sdev:9\n\
+            tfd:        6 events: 10000019 data:     558631644f80  pos:0 ino:zz sdev:9\n";
+        assert_eq!(watched_inodes(fdinfo), vec![0x40c, 0x5cc2], "the epoll's own ino line is not a watched file");
+        assert!(watched_inodes("").is_empty());
+    }
+
+    #[test]
+    fn the_process_that_polls_a_listener_is_its_poller_and_has_a_status() {
+        use std::os::fd::AsRawFd;
+        let polled = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let held = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        // SAFETY: epoll_create1 takes flags only; the descriptor is owned by `epoll` below.
+        let epoll = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+        assert!(epoll >= 0, "epoll_create1");
+        // SAFETY: `epoll` was just created and is closed only at the end of the test.
+        let epoll = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(epoll) };
+        let mut event = libc::epoll_event { events: libc::EPOLLIN as u32, u64: 1 };
+        // SAFETY: valid descriptors and a valid event.
+        let added = unsafe { libc::epoll_ctl(epoll.as_raw_fd(), libc::EPOLL_CTL_ADD, polled.as_raw_fd(), &mut event) };
+        assert_eq!(added, 0, "epoll_ctl");
+        let mut index = ProcessIndex::new(Path::new("/proc"));
+        let table = index.attribute(&[mine(inode_of(&polled)), mine(inode_of(&held))]).expect("walk");
+        let me = std::process::id();
+        assert_eq!(table.pollers.get(&inode_of(&polled)), Some(&BTreeSet::from([me])));
+        assert!(!table.pollers.contains_key(&inode_of(&held)), "held, not polled");
+        let status = &table.status[&me];
+        assert!(status.threads >= 1 && status.cpu_ticks < 1_000_000_000);
+        assert!(table.status_boottime_ns > 0 && table.ticks_per_second > 0);
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+        assert_eq!(index.cgroup2.is_some(), mountinfo.contains(" - cgroup2 "), "the cgroup v2 mount, wherever it is");
+        if let Some(cgroup) = &status.cgroup {
+            assert!(table.cgroups.contains_key(cgroup), "this process's cgroup {cgroup} is read");
+        }
+        drop(epoll);
     }
 
     #[test]

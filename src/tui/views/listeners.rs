@@ -1,6 +1,6 @@
-//! Every TCP and UNIX listener with all its numbers, sortable, and a detail pane: owners, the
-//! SYN_RECV requests the model attributed to it, fill and drop history, socket memory,
-//! `tcp_info` and the findings about it.
+//! Every TCP and UNIX listener with all its numbers, sortable, and a detail pane: owners with
+//! their state, CPU and cgroup, the SYN_RECV requests the model attributed to it, fill and drop
+//! history, socket memory, `tcp_info` and the findings about it.
 
 use std::cmp::Ordering;
 
@@ -11,12 +11,12 @@ use ratatui::text::{Line, Span};
 
 use super::{
     InNamespace, draw_pane, finding_line, in_scope, level_style, netns_cell, netns_fields, owners_label,
-    process_fields, processes_label, title,
+    process_fields, title,
 };
 use crate::format::{self as units, sanitize};
 use crate::model::fields;
 use crate::model::listeners::fullest_first;
-use crate::model::{ListenerView, Protocol};
+use crate::model::{ListenerView, OwnerView, Protocol};
 use crate::sample::{Source, TcpState};
 use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::filter::Record;
@@ -36,7 +36,7 @@ pub enum ListenerColumn {
     Address,
     /// Bound port.
     Port,
-    /// Owning processes.
+    /// The processes taking its connections, with their state letters.
     Process,
     /// Accept queue.
     RecvQ,
@@ -108,7 +108,7 @@ impl Row for ListenerView {
             C::Drops => other.drops.cmp(&self.drops),
             C::SynQueue => other.syn_queue.cmp(&self.syn_queue),
             C::Port => self.endpoint.cmp(&other.endpoint),
-            C::Process => processes_label(&self.processes).cmp(&processes_label(&other.processes)),
+            C::Process => owner_cell(self, usize::MAX).cmp(&owner_cell(other, usize::MAX)),
             // The model's order; the other columns are not offered as sorts.
             C::Fill | C::Marker | C::Protocol | C::Address | C::Backlog => fullest_first(self, other),
             C::SynRetransmitted | C::Uid | C::Inode | C::FillHistory | C::Netns => fullest_first(self, other),
@@ -203,7 +203,7 @@ impl Tab for Listeners {
                 Span::raw(listener.protocol.name()),
                 Span::raw(sanitize(&listener.endpoint.address_text()).into_owned()),
                 Span::raw(units::count(listener.endpoint.port())),
-                Span::raw(owners_label(&listener.processes, listener.owners_resolving)),
+                Span::raw(owner_cell(listener, usize::from(COLUMNS[4].width))),
                 Span::raw(listener.accept_queue.to_string()),
                 Span::raw(listener.backlog.to_string()),
                 Span::styled(
@@ -259,6 +259,82 @@ pub(super) fn fill_cells(
     (Span::styled(marker, row_style), Span::styled(label, style), row_style)
 }
 
+/// The processes that take a listener's connections, each with its state letter, in `width`
+/// cells: `nginx[101] T,nginx[102] T` when it fits, else the first with the others counted
+/// (`nginx[101] T +1`), its name shortened with `…` rather than its pid or state cut. Its
+/// holders when the owners are unknown.
+pub(super) fn owner_cell(listener: &ListenerView, width: usize) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let Some(first) = listener.owners.first() else {
+        return owners_label(&listener.processes, listener.owners_resolving);
+    };
+    let state = |owner: &OwnerView| owner.state.map(|letter| format!(" {letter}")).unwrap_or_default();
+    let named = listener
+        .owners
+        .iter()
+        .map(|owner| format!("{}[{}]{}", sanitize(&owner.process.command), owner.process.pid, state(owner)));
+    let all = named.collect::<Vec<_>>().join(",");
+    if all.width() <= width {
+        return all;
+    }
+    let more = listener.owners.len() - 1;
+    let more = if more > 0 { format!(" +{more}") } else { String::new() };
+    let tail = format!("[{}]{}{more}", first.process.pid, state(first));
+    let name = sanitize(&first.process.command);
+    let room = width.saturating_sub(tail.width());
+    if name.width() <= room {
+        return format!("{name}{tail}");
+    }
+    let mut short = String::new();
+    for c in name.chars() {
+        if short.width() + c.to_string().width() + 1 > room {
+            break;
+        }
+        short.push(c);
+    }
+    format!("{}{tail}", if short.is_empty() { String::new() } else { format!("{short}…") })
+}
+
+/// An owner's line of the detail pane: `T stopped (SIGSTOP), CPU 0%, 4 threads, polls it`.
+fn owner_line(owner: &OwnerView) -> String {
+    let mut parts = vec![format!("{}[{}]", sanitize(&owner.process.command), owner.process.pid)];
+    if let (Some(letter), Some(state)) = (owner.state, owner.run_state) {
+        parts.push(format!("{letter} {}", state.name()));
+    }
+    if let Some(cpu) = owner.cpu {
+        parts.push(format!("CPU {}", units::percent(cpu)));
+    }
+    if let Some(threads) = owner.threads {
+        parts.push(format!("{threads} threads"));
+    }
+    if owner.polls {
+        parts.push("polls it".to_string());
+    }
+    parts.join(", ")
+}
+
+/// An owner's cgroup line: `/web  throttled 40% (18 of 20 periods), cpu.max 0.10 CPU, memory
+/// some 35% full 5% (avg10)`.
+fn cgroup_line(owner: &OwnerView) -> Option<String> {
+    let cgroup = owner.cgroup.as_ref()?;
+    let mut parts = Vec::new();
+    if let Some(share) = cgroup.throttled {
+        let periods = match (cgroup.throttled_periods, cgroup.periods) {
+            (Some(throttled), Some(periods)) => format!(" ({throttled} of {periods} periods)"),
+            _ => String::new(),
+        };
+        parts.push(format!("throttled {}{periods}", units::percent(share)));
+    }
+    if let Some(limit) = cgroup.cpu_limit {
+        parts.push(format!("cpu.max {limit:.2} CPU"));
+    }
+    if let Some(some) = cgroup.memory_some_avg10 {
+        let full = cgroup.memory_full_avg10.map(|full| format!(" full {}", units::percent(full))).unwrap_or_default();
+        parts.push(format!("memory some {}{full} (avg10)", units::percent(some)));
+    }
+    Some(format!("{}  {}", sanitize(&cgroup.path), parts.join(", ")))
+}
+
 /// What an empty listener table says: that nothing listens, or that the filter hides everything.
 pub(super) fn empty_text(none: bool) -> &'static str {
     if none { "no listening sockets" } else { "no listener matches the filter" }
@@ -307,6 +383,12 @@ fn details<'a>(listener: &ListenerView, ctx: &Ctx<'_>, width: usize) -> Vec<Line
         ),
         field("fill history", history_line(&ctx.history.listener_fill(listener.key), width, Some(1.0), ctx), theme),
     ];
+    // An owner whose state was not read (a recording without it) is in the processes line.
+    let owners = listener.owners.iter().filter(|owner| owner.state.is_some()).flat_map(|owner| {
+        let cgroup = cgroup_line(owner).map(|line| field("  cgroup", line, theme));
+        std::iter::once(field("owner", owner_line(owner), theme)).chain(cgroup)
+    });
+    lines.splice(1..1, owners);
     if listener.protocol == Protocol::Tcp {
         lines.extend(tcp_details(listener, ctx, width));
     }

@@ -146,7 +146,7 @@ fn draw_listeners(
         let cells = vec![
             marker,
             Span::raw(format!("{netns}{} {}", listener.protocol.name(), sanitize(&listener.endpoint.to_string()))),
-            Span::raw(super::owners_label(&listener.processes, listener.owners_resolving)),
+            Span::raw(super::listeners::owner_cell(listener, usize::from(LISTENER_COLUMNS[2].width))),
             fill,
             Span::raw(units::count(listener.syn_queue)),
             loss_rate(listener.drops_per_second, ctx),
