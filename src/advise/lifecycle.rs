@@ -160,6 +160,11 @@ impl FindingKey {
     }
 }
 
+/// Seconds as a whole duration: `42s`, `2m 00s`.
+fn whole(seconds: f64) -> String {
+    crate::format::duration(seconds.round() as u64)
+}
+
 /// Where a finding is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -242,26 +247,38 @@ impl Life {
         self.last_seen.seconds_since(&self.first_seen)
     }
 
-    /// Its state in a few words as of `now`: `seen in 4 samples over 12s`, `held: last seen
-    /// 5s ago`, `cleared 37s ago, lasted 2m 00s`.
+    /// Its state in a few words as of `now`: `active`, `held: last seen 5s ago`, `held: last
+    /// seen 5s ago, now warning`, `cleared 37s ago, lasted 2m 00s`.
     pub fn describe(&self, now: &Moment) -> String {
-        let whole = |seconds: f64| crate::format::duration(seconds.round() as u64);
-        let seen = match self.samples {
-            1 => "seen in 1 sample".to_string(),
-            samples => format!("seen in {samples} samples over {}", whole(self.lasted())),
-        };
         match (self.state(), self.cleared) {
             (State::Cleared, Some(cleared)) => {
-                format!("cleared {} ago, lasted {} ({seen})", whole(now.seconds_since(&cleared)), whole(self.lasted()))
+                format!("cleared {} ago, lasted {}", whole(now.seconds_since(&cleared)), whole(self.lasted()))
             }
             (State::Held, _) => {
-                let lower = match self.seen_now {
-                    Some(severity) => format!(", now {}", severity.name()),
-                    None => String::new(),
-                };
-                format!("held: last seen {} ago{lower} ({seen})", whole(self.since_seen(now)))
+                let lower = self.seen_now.map(|severity| format!(", now {}", severity.name())).unwrap_or_default();
+                format!("held: last seen {} ago{lower}", whole(self.since_seen(now)))
             }
-            _ => seen,
+            _ => "active".to_string(),
+        }
+    }
+
+    /// Its state for a table cell: `active`, `held 12s`, `cleared 37s ago`.
+    pub fn short(&self, now: &Moment) -> String {
+        match (self.state(), self.cleared) {
+            (State::Cleared, Some(cleared)) => format!("cleared {} ago", whole(now.seconds_since(&cleared))),
+            (State::Held, _) => format!("held {}", whole(self.since_seen(now))),
+            _ => "active".to_string(),
+        }
+    }
+
+    /// How many samples saw it, out of `of` when given: `seen in 3 of 6 samples over 4s`,
+    /// `seen in 1 sample`.
+    pub fn seen(&self, of: Option<u64>) -> String {
+        let of = of.map(|total| format!(" of {total}")).unwrap_or_default();
+        match self.samples {
+            1 if of.is_empty() => "seen in 1 sample".to_string(),
+            1 => format!("seen in 1{of} samples"),
+            samples => format!("seen in {samples}{of} samples over {}", whole(self.lasted())),
         }
     }
 
@@ -501,16 +518,15 @@ mod tests {
             let (shown, timeline) = lifecycle.observe(outcome(Vec::new()), at(second));
             assert_eq!(shown.findings.len(), 1, "held at {second} s: the window is not over");
             assert_eq!(timeline.active[0].state(), State::Held);
-            assert_eq!(
-                timeline.active[0].describe(&at(second)),
-                format!("held: last seen {second}s ago (seen in 1 sample)")
-            );
+            assert_eq!(timeline.active[0].describe(&at(second)), format!("held: last seen {second}s ago"));
+            assert_eq!(timeline.active[0].seen(Some(6)), "seen in 1 of 6 samples");
         }
         let (shown, timeline) = lifecycle.observe(outcome(Vec::new()), at(10));
         assert!(shown.findings.is_empty(), "5 quiet samples and 10 s: cleared");
         assert_eq!(timeline.cleared.len(), 1);
         assert_eq!(timeline.cleared[0].state(), State::Cleared);
-        assert_eq!(timeline.cleared[0].describe(&at(47)), "cleared 37s ago, lasted 0s (seen in 1 sample)");
+        assert_eq!(timeline.cleared[0].describe(&at(47)), "cleared 37s ago, lasted 0s");
+        assert_eq!(timeline.cleared[0].short(&at(47)), "cleared 37s ago");
         let changes: Vec<Change> = timeline.log.iter().map(|event| event.change).collect();
         assert_eq!(changes, [Change::Raised, Change::Cleared]);
     }
@@ -536,10 +552,8 @@ mod tests {
         assert_eq!(ids(&shown), [("accept-queue-full", Severity::Critical)]);
         let (shown, timeline) = lifecycle.observe(with(Severity::Warning), at(2));
         assert_eq!(ids(&shown), [("accept-queue-full", Severity::Critical)], "held at critical");
-        assert_eq!(
-            timeline.active[0].describe(&at(2)),
-            "held: last seen 1s ago, now warning (seen in 3 samples over 1s)"
-        );
+        assert_eq!(timeline.active[0].describe(&at(2)), "held: last seen 1s ago, now warning");
+        assert_eq!(timeline.active[0].seen(None), "seen in 3 samples over 1s");
         let (shown, timeline) = lifecycle.observe(with(Severity::Warning), at(3));
         assert_eq!(ids(&shown), [("accept-queue-full", Severity::Warning)], "2 samples and 2 s: eased");
         let life = &timeline.active[0];

@@ -144,7 +144,7 @@ mod tests {
         let time_wait = |frame: &Frame| frame.findings.findings.iter().find(|f| f.id == "time-wait-buckets").cloned();
         let life = frames[20].timeline.life_of(&time_wait(&frames[20]).expect("held")).expect("a life").clone();
         assert_eq!((life.state(), life.samples, life.worst), (State::Held, 1, Severity::Critical));
-        assert_eq!(life.describe(&frames[20].timeline.now), "held: last seen 15s ago (seen in 1 sample)");
+        assert_eq!(life.describe(&frames[20].timeline.now), "held: last seen 15s ago");
         assert!(time_wait(&frames[34]).is_some() && time_wait(&frames[35]).is_none(), "cleared at 105 + 30 s");
         let cleared = &frames[35].timeline.cleared;
         assert!(cleared.iter().any(|life| life.finding.id == "time-wait-buckets" && life.state() == State::Cleared));
