@@ -10,7 +10,9 @@
 //! in a row **and** for [`Hold::clear_after_seconds`]: the sample count keeps fast sampling
 //! (250 ms) from clearing between two bursts, the window keeps slow sampling (one sample a
 //! minute) from holding a finding for many minutes. A finding seen at a lower severity keeps
-//! its higher one, by the same rule, before it eases. Cleared findings stay listed, newest
+//! its higher one, by the same rule, before it eases. A sample with no previous one (no rates:
+//! totals since boot) judges provisionally: what only it saw is not held, and clears at the next
+//! sample unless that one sees it too. Cleared findings stay listed, newest
 //! first, for [`Hold::keep_cleared_seconds`] and at most [`Hold::keep_cleared`] of them; every
 //! change is an [`Event`] of the findings log.
 
@@ -208,6 +210,8 @@ pub struct Life {
     pub seen_now: Option<Severity>,
     /// Samples in a row since `last_seen`.
     pub quiet: u32,
+    /// Whether its last evidence came from a sample without rates (not held).
+    pub provisional: bool,
     /// When it cleared.
     pub cleared: Option<Moment>,
 }
@@ -224,6 +228,7 @@ impl Life {
             worst: severity,
             seen_now: Some(severity),
             quiet: 0,
+            provisional: false,
             cleared: None,
         }
     }
@@ -302,6 +307,9 @@ impl Life {
 
     /// Whether its hold is over at `now`.
     fn expired(&self, hold: &Hold, now: &Moment) -> bool {
+        if self.provisional {
+            return self.quiet >= 1;
+        }
         self.quiet >= hold.clear_after_samples && self.since_seen(now) >= hold.clear_after_seconds
     }
 }
@@ -404,10 +412,11 @@ impl Lifecycle {
         Lifecycle { hold, ..Lifecycle::default() }
     }
 
-    /// Takes the advisor's outcome of the sample taken at `now`: returns the outcome the frame
-    /// shows — every active and held finding, most severe first, with the checks that could not
-    /// judge — and the timeline.
-    pub fn observe(&mut self, outcome: Outcome, now: Moment) -> (Outcome, Timeline) {
+    /// Takes the advisor's outcome of the sample taken at `now` (`provisional` when it had no
+    /// previous sample, so no rates): returns the outcome the frame shows — every active and
+    /// held finding, most severe first, with the checks that could not judge — and the
+    /// timeline.
+    pub fn observe(&mut self, outcome: Outcome, now: Moment, provisional: bool) -> (Outcome, Timeline) {
         let Outcome { findings, not_evaluated } = outcome;
         for life in &mut self.active {
             life.seen_now = None;
@@ -426,8 +435,12 @@ impl Lifecycle {
                 }
             }
         }
-        for life in self.active.iter_mut().filter(|life| life.seen_now.is_none()) {
-            life.quiet += 1;
+        for life in &mut self.active {
+            match life.seen_now {
+                None => life.quiet += 1,
+                Some(_) if life.quiet == 0 => life.provisional = provisional,
+                Some(_) => {}
+            }
         }
         self.settle(lower, now);
         self.forget_old(now);
@@ -498,6 +511,13 @@ mod tests {
         }
     }
 
+    impl Lifecycle {
+        /// Observes a sample with rates.
+        fn observe_at(&mut self, outcome: Outcome, now: Moment) -> (Outcome, Timeline) {
+            self.observe(outcome, now, false)
+        }
+    }
+
     fn outcome(findings: Vec<Finding>) -> Outcome {
         Outcome { findings, not_evaluated: Vec::new() }
     }
@@ -511,17 +531,17 @@ mod tests {
         let hold = Hold { clear_after_samples: 3, clear_after_seconds: 10.0, ..Hold::default() };
         let mut lifecycle = Lifecycle::new(hold);
         let seen = || outcome(vec![finding("time-wait-buckets", Severity::Critical)]);
-        let (shown, timeline) = lifecycle.observe(seen(), at(0));
+        let (shown, timeline) = lifecycle.observe_at(seen(), at(0));
         assert_eq!(ids(&shown), [("time-wait-buckets", Severity::Critical)]);
         assert_eq!(timeline.active[0].state(), State::Active);
         for second in [2, 4, 6, 8] {
-            let (shown, timeline) = lifecycle.observe(outcome(Vec::new()), at(second));
+            let (shown, timeline) = lifecycle.observe_at(outcome(Vec::new()), at(second));
             assert_eq!(shown.findings.len(), 1, "held at {second} s: the window is not over");
             assert_eq!(timeline.active[0].state(), State::Held);
             assert_eq!(timeline.active[0].describe(&at(second)), format!("held: last seen {second}s ago"));
             assert_eq!(timeline.active[0].seen(Some(6)), "seen in 1 of 6 samples");
         }
-        let (shown, timeline) = lifecycle.observe(outcome(Vec::new()), at(10));
+        let (shown, timeline) = lifecycle.observe_at(outcome(Vec::new()), at(10));
         assert!(shown.findings.is_empty(), "5 quiet samples and 10 s: cleared");
         assert_eq!(timeline.cleared.len(), 1);
         assert_eq!(timeline.cleared[0].state(), State::Cleared);
@@ -535,9 +555,9 @@ mod tests {
     fn slow_samples_still_need_the_sample_count() {
         let hold = Hold { clear_after_samples: 3, clear_after_seconds: 10.0, ..Hold::default() };
         let mut lifecycle = Lifecycle::new(hold);
-        lifecycle.observe(outcome(vec![finding("listener-drops", Severity::Warning)]), at(0));
+        lifecycle.observe_at(outcome(vec![finding("listener-drops", Severity::Warning)]), at(0));
         for (second, still) in [(60, true), (120, true), (180, false)] {
-            let (shown, _) = lifecycle.observe(outcome(Vec::new()), at(second));
+            let (shown, _) = lifecycle.observe_at(outcome(Vec::new()), at(second));
             assert_eq!(!shown.findings.is_empty(), still, "at {second} s");
         }
     }
@@ -547,14 +567,14 @@ mod tests {
         let hold = Hold { clear_after_samples: 2, clear_after_seconds: 2.0, ..Hold::default() };
         let mut lifecycle = Lifecycle::new(hold);
         let with = |severity| outcome(vec![finding("accept-queue-full", severity)]);
-        lifecycle.observe(with(Severity::Warning), at(0));
-        let (shown, _) = lifecycle.observe(with(Severity::Critical), at(1));
+        lifecycle.observe_at(with(Severity::Warning), at(0));
+        let (shown, _) = lifecycle.observe_at(with(Severity::Critical), at(1));
         assert_eq!(ids(&shown), [("accept-queue-full", Severity::Critical)]);
-        let (shown, timeline) = lifecycle.observe(with(Severity::Warning), at(2));
+        let (shown, timeline) = lifecycle.observe_at(with(Severity::Warning), at(2));
         assert_eq!(ids(&shown), [("accept-queue-full", Severity::Critical)], "held at critical");
         assert_eq!(timeline.active[0].describe(&at(2)), "held: last seen 1s ago, now warning");
         assert_eq!(timeline.active[0].seen(None), "seen in 3 samples over 1s");
-        let (shown, timeline) = lifecycle.observe(with(Severity::Warning), at(3));
+        let (shown, timeline) = lifecycle.observe_at(with(Severity::Warning), at(3));
         assert_eq!(ids(&shown), [("accept-queue-full", Severity::Warning)], "2 samples and 2 s: eased");
         let life = &timeline.active[0];
         assert_eq!((life.samples, life.worst, life.state()), (4, Severity::Critical, State::Active));
@@ -567,13 +587,13 @@ mod tests {
         let hold = Hold { keep_cleared: 2, keep_cleared_seconds: 100.0, ..Hold::none() };
         let mut lifecycle = Lifecycle::new(hold);
         for (second, id) in [(0, "a-check"), (2, "b-check"), (4, "c-check")] {
-            lifecycle.observe(outcome(vec![finding(id, Severity::Warning)]), at(second));
-            lifecycle.observe(outcome(Vec::new()), at(second + 1));
+            lifecycle.observe_at(outcome(vec![finding(id, Severity::Warning)]), at(second));
+            lifecycle.observe_at(outcome(Vec::new()), at(second + 1));
         }
-        let (_, timeline) = lifecycle.observe(outcome(Vec::new()), at(6));
+        let (_, timeline) = lifecycle.observe_at(outcome(Vec::new()), at(6));
         let cleared: Vec<&str> = timeline.cleared.iter().map(|life| life.finding.id).collect();
         assert_eq!(cleared, ["c-check", "b-check"], "newest first, two kept");
-        let (_, timeline) = lifecycle.observe(outcome(Vec::new()), at(104));
+        let (_, timeline) = lifecycle.observe_at(outcome(Vec::new()), at(104));
         let cleared: Vec<&str> = timeline.cleared.iter().map(|life| life.finding.id).collect();
         assert_eq!(cleared, ["c-check"], "b cleared at 3 s, more than 100 s ago");
     }
@@ -584,12 +604,29 @@ mod tests {
         let mut second = finding("netns-divergence", Severity::Info);
         second.summary = "another note".into();
         let both = outcome(vec![finding("netns-divergence", Severity::Info), second]);
-        let (shown, timeline) = lifecycle.observe(both.clone(), at(0));
+        let (shown, timeline) = lifecycle.observe_at(both.clone(), at(0));
         assert_eq!(shown.findings.len(), 2);
         assert_eq!(timeline.active.iter().map(|life| life.key.nth).collect::<Vec<_>>(), [0, 1]);
-        let (_, timeline) = lifecycle.observe(both, at(1));
+        let (_, timeline) = lifecycle.observe_at(both, at(1));
         assert!(timeline.active.iter().all(|life| life.samples == 2));
         assert_eq!(timeline.life_of(&shown.findings[1]).map(|life| life.key.nth), Some(1));
+    }
+
+    #[test]
+    fn what_only_a_sample_without_rates_saw_is_not_held() {
+        let mut lifecycle = Lifecycle::new(Hold::default());
+        let first = outcome(vec![
+            finding("listen-overflow-rate", Severity::Info),
+            finding("accept-queue-full", Severity::Critical),
+        ]);
+        let (shown, _) = lifecycle.observe(first, at(0), true);
+        assert_eq!(shown.findings.len(), 2);
+        let (shown, timeline) =
+            lifecycle.observe_at(outcome(vec![finding("accept-queue-full", Severity::Critical)]), at(1));
+        assert_eq!(ids(&shown), [("accept-queue-full", Severity::Critical)], "the total since boot is superseded");
+        assert_eq!(timeline.cleared[0].finding.id, "listen-overflow-rate");
+        let (shown, _) = lifecycle.observe_at(outcome(Vec::new()), at(2));
+        assert_eq!(shown.findings.len(), 1, "confirmed by a sample with rates: held");
     }
 
     #[test]

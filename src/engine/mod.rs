@@ -70,7 +70,8 @@ impl Pipeline {
         self.history.push(&model, sample.boottime_ns);
         model.smooth(&self.history);
         let context = advise::Context { model: &model, sample: &sample, history: &self.history, rules: &self.rules };
-        let (findings, timeline) = self.lifecycle.observe(advise::run(&context), Moment::of(&sample));
+        let judged = advise::run(&context);
+        let (findings, timeline) = self.lifecycle.observe(judged, Moment::of(&sample), model.interval.is_none());
         self.generation += 1;
         self.previous = Some(sample.clone());
         Arc::new(Frame { sample, previous, model, findings, timeline, generation: self.generation })
