@@ -460,3 +460,40 @@ pub fn check_document(status: Status, summary: String, report: impl Serialize) -
 pub fn render_check(frame: &Frame) -> Result<String, serde_json::Error> {
     check_document(Status::of(&frame.findings), super::check::status_line(&frame.findings), report(frame))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::advise::Rules;
+    use crate::advise::testkit::{sample, set_counter};
+    use crate::engine::Pipeline;
+
+    /// A TIME_WAIT overflow seen at 101 s only, then 5 quiet samples: held, with its life.
+    #[test]
+    fn findings_carry_their_lifecycle_and_overflow_rates_their_smoothed_value() {
+        let mut pipeline = Pipeline::new(Rules::default());
+        let mut frame = None;
+        for second in 100..=106u64 {
+            let mut sample = sample(second);
+            sample.taken_at = jiff::Timestamp::from_second(second as i64).unwrap_or_default();
+            set_counter(&mut sample, "TcpExt", "TCPTimeWaitOverflow", if second >= 101 { 1803 } else { 0 });
+            set_counter(&mut sample, "TcpExt", "ListenOverflows", second as i64 * 4);
+            frame = Some(pipeline.push(sample));
+        }
+        let frame = frame.expect("frames");
+        let json: serde_json::Value = serde_json::from_str(&super::render(&frame).expect("json")).expect("parses");
+        let findings = json["findings"].as_array().expect("findings");
+        let finding = findings.iter().find(|f| f["id"] == "time-wait-buckets").expect("held");
+        assert_eq!((finding["state"].as_str(), finding["samples"].as_u64()), (Some("held"), Some(1)));
+        assert_eq!(finding["first_seen"], "1970-01-01T00:01:41Z");
+        assert_eq!(finding["last_seen"], "1970-01-01T00:01:41Z");
+        assert_eq!(finding["worst_severity"], "critical");
+        assert_eq!(finding["seconds_since_seen"].as_f64(), Some(5.0));
+        assert_eq!(json["cleared_findings"], serde_json::json!([]));
+        assert_eq!(json["smoothed_rates"]["window_seconds"].as_f64(), Some(6.0), "the history is 6 s long");
+        assert_eq!(json["smoothed_rates"]["counters"]["TcpExt"]["ListenOverflows"].as_f64(), Some(4.0));
+        let text = crate::render::text::render(&frame);
+        let heading = text.lines().find(|line| line.contains("COUNTER")).expect("overflow table");
+        assert!(heading.contains("RATE OVER 6s"), "{heading}");
+        assert!(text.contains("Seen: in 1 of 7 samples, held: last seen 5s ago"), "{text}");
+    }
+}
