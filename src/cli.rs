@@ -239,7 +239,7 @@ pub struct DashboardArgs {
 /// Options of `sockscope check`.
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
-    /// Time between the two samples, so rates exist (e.g. 5s, 500ms, 10).
+    /// The span judged, sampled about every second throughout it (e.g. 5s, 500ms, 10).
     #[arg(short, long, value_name = "DURATION", value_parser = parse_interval, default_value = "5s")]
     pub interval: Duration,
 

@@ -1,7 +1,7 @@
 //! The configuration file: one TOML file with the advisor's `[thresholds]`, the checks to
-//! `silence`, and the dashboard's `[keys]`. Each section is validated by the module that owns
-//! it (the advisor's rules, the dashboard's keymap); this module only finds, reads and splits
-//! the file.
+//! `silence`, how long `[findings]` are held, and the dashboard's `[keys]`. Each section is
+//! validated by the module that owns it (the advisor's rules, the findings' lifecycle, the
+//! dashboard's keymap); this module only finds, reads and splits the file.
 //!
 //! Read from a TOML file — `--config FILE`, else `$XDG_CONFIG_HOME/sockscope/config.toml`, else
 //! `~/.config/sockscope/config.toml` (under `sudo`, the invoking user's). A missing default file
@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::de::{DeTable, DeValue};
 
+use crate::advise::lifecycle::Hold;
 use crate::advise::{InvalidThreshold, Rules, Thresholds};
 use crate::tui::keymap::{BINDINGS, Keymap};
 
@@ -35,6 +36,9 @@ pub struct Config {
     pub silence: Vec<String>,
     /// Thresholds.
     pub thresholds: Thresholds,
+    /// How long a finding outlives the sample that saw it, and how long cleared ones stay
+    /// listed.
+    pub findings: Hold,
     /// The dashboard's keys: binding name → key names (`[keys]`, e.g. `quit = ["q", "ctrl+q"]`).
     pub keys: std::collections::BTreeMap<String, Vec<String>>,
 }
@@ -63,7 +67,7 @@ pub enum ConfigError {
 impl Config {
     /// The advisor's rules: thresholds and silenced checks.
     pub fn rules(&self) -> Rules {
-        Rules { thresholds: self.thresholds.clone(), silence: self.silence.clone() }
+        Rules { thresholds: self.thresholds.clone(), silence: self.silence.clone(), hold: self.findings.clone() }
     }
 
     /// The dashboard's keys with this file's `[keys]` applied.
@@ -82,6 +86,10 @@ impl Config {
         let config: Config = toml::from_str(text).map_err(|error| parse_error(describe(&error, text, quote)))?;
         Rules::validate_silence(&config.silence).map_err(parse_error)?;
         config.thresholds.validate().map_err(|invalid| parse_error(locate(&invalid, text)))?;
+        config
+            .findings
+            .validate()
+            .map_err(|invalid| parse_error(at_line(&["findings", invalid.key], &invalid.reason, text)))?;
         config.keymap().map_err(parse_error)?;
         Ok(config)
     }
@@ -186,6 +194,15 @@ fn locate(invalid: &InvalidThreshold, text: &str) -> String {
     }
 }
 
+/// A problem with the key at `path`, with the line of the key when the file sets it.
+fn at_line(path: &[&str], problem: &str, text: &str) -> String {
+    let span = DeTable::parse(text).ok().and_then(|document| span_of(document.get_ref(), path));
+    match span {
+        Some(span) => format!("line {}: {problem}", position(text, span.start).0),
+        None => problem.to_string(),
+    }
+}
+
 /// The line and column (both from 1, the column in characters) of a byte offset.
 fn position(text: &str, offset: usize) -> (usize, usize) {
     let before = &text.as_bytes()[..offset.min(text.len())];
@@ -224,8 +241,12 @@ fn key_at(table: &DeTable, offset: usize) -> Option<Vec<String>> {
 /// Whether a key path is one the configuration defines (so naming it quotes nothing private).
 fn is_known(path: &[String]) -> bool {
     match path {
-        [section] => ["silence", "thresholds", "keys"].contains(&section.as_str()),
+        [section] => ["silence", "thresholds", "findings", "keys"].contains(&section.as_str()),
         [section, key] if section == "thresholds" => Thresholds::is_key(key),
+        [section, key] if section == "findings" => {
+            ["clear_after_samples", "clear_after_seconds", "keep_cleared_seconds", "keep_cleared"]
+                .contains(&key.as_str())
+        }
         [section, key] if section == "keys" => BINDINGS.iter().any(|binding| binding.name == key),
         _ => false,
     }
@@ -327,6 +348,31 @@ mod tests {
         assert_eq!((position("a\nbé\ncd", 6), position("a\nbé\ncd", 7)), ((3, 1), (3, 2)));
         assert_eq!(position("a\nbé", 5), (2, 3));
         assert_eq!(position("", 9), (1, 1));
+    }
+
+    #[test]
+    fn the_hold_of_findings_is_read_and_checked() {
+        let text = "[findings]\nclear_after_samples = 5\nclear_after_seconds = 60.0\n";
+        let config = Config::parse(text, Path::new("c.toml")).expect("valid");
+        assert_eq!((config.rules().hold.clear_after_samples, config.rules().hold.clear_after_seconds), (5, 60.0));
+        assert_eq!(config.rules().hold.keep_cleared, Hold::default().keep_cleared);
+        let error = Config::parse("# hold\n[findings]\nclear_after_samples = 0\n", Path::new("c.toml")).expect_err("0");
+        assert_eq!(
+            error.to_string(),
+            "config c.toml: line 3: findings.clear_after_samples must be a whole number from 1 to 600, not 0"
+        );
+        let typo = Config::parse("[findings]\nclear_after = 3\n", Path::new("c.toml")).expect_err("typo");
+        assert!(typo.to_string().contains("clear_after"), "{typo}");
+        let readme = include_str!("../README.md");
+        let defaults = Hold::default();
+        for line in [
+            format!("clear_after_samples = {}", defaults.clear_after_samples),
+            format!("clear_after_seconds = {:?}", defaults.clear_after_seconds),
+            format!("keep_cleared_seconds = {:?}", defaults.keep_cleared_seconds),
+            format!("keep_cleared = {}", defaults.keep_cleared),
+        ] {
+            assert!(readme.contains(&line), "README lacks `{line}`");
+        }
     }
 
     #[test]

@@ -31,7 +31,11 @@ listeners' fill, port use and the CLOSE_WAIT, TIME_WAIT and SYN_RECV counts.
 The advisor reads \fI$XDG_CONFIG_HOME/sockscope/config.toml\fR (else
 \fI~/.config/sockscope/config.toml\fR; under sudo, the invoking user's) when it exists, or the file
 given with \fB\-\-config\fR. \fBsilence\fR lists check ids to leave out; \fB[thresholds]\fR changes
-any threshold, e.g. \fBaccept_queue_fill = 0.9\fR. Unknown keys and check ids are errors.
+any threshold, e.g. \fBaccept_queue_fill = 0.9\fR. \fB[findings]\fR sets how long a finding outlives
+the sample that saw it: it stays active (held, "last seen N s ago") until \fBclear_after_samples\fR
+(3) samples in a row and \fBclear_after_seconds\fR (30) seconds have passed without it; cleared
+findings stay listed for \fBkeep_cleared_seconds\fR (600), at most \fBkeep_cleared\fR (100). Unknown
+keys and check ids are errors.
 .SH "HOW FILL IS COMPUTED"
 A listener's accept queue holds \fIbacklog\fR + 1 connections: the kernel drops SYNs and final
 ACKs only when the queue length is greater than the backlog (\fBsk_acceptq_is_full\fR). sockscope
@@ -69,7 +73,9 @@ listeners whose accept queue is full right now
 write the report atomically to a file
 .TP
 \fBsockscope check \-\-interval 10s\fR
-for Nagios or Icinga: a status line with performance data, the findings, exit 0 to 3
+for Nagios or Icinga: samples about every second for 10 s, then a status line with performance
+data and every finding active at any moment of the interval (with how many samples saw it), exit
+0 to 3
 .SH "SEE ALSO"
 \fBss\fR(8), \fBnstat\fR(8), \fBip\fR(8), \fBsysctl\fR(8), \fBlisten\fR(2)
 "#;

@@ -9,6 +9,7 @@
 //! verdict.
 
 mod ingress;
+pub mod lifecycle;
 mod listen;
 mod memory;
 mod path;
@@ -129,6 +130,24 @@ impl Subject {
         }
     }
 
+    /// Its stable key: what stays the same from one sample to the next when the finding is
+    /// about the same thing (a listener's owners or a process's name may change, its key not).
+    pub fn key(&self) -> SubjectKey {
+        match self {
+            Subject::Host => SubjectKey::Host,
+            Subject::Netns { inode } => SubjectKey::Netns(*inode),
+            Subject::Listener { key, .. } => SubjectKey::Listener(*key),
+            Subject::Interface { name } => SubjectKey::Interface(name.clone()),
+            Subject::Destination { local_address, remote_address, remote_port } => {
+                SubjectKey::Destination(*local_address, *remote_address, *remote_port)
+            }
+            Subject::Sysctl { name } => SubjectKey::Sysctl(name.clone()),
+            Subject::Process { process } => SubjectKey::Process(process.pid),
+            Subject::Cpu { cpu } => SubjectKey::Cpu(*cpu),
+            Subject::User { uid } => SubjectKey::User(*uid),
+        }
+    }
+
     /// The listener this finding is about, if it is about one.
     pub fn listener_key(&self) -> Option<ListenerKey> {
         match self {
@@ -170,6 +189,29 @@ impl Subject {
             Subject::Cpu { cpu } => format!("CPU {cpu}"),
         }
     }
+}
+
+/// The stable identity of a [`Subject`], without what may change while it stays the same thing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SubjectKey {
+    /// The host.
+    Host,
+    /// A namespace, by inode.
+    Netns(Option<u64>),
+    /// A listener, by namespace and socket cookie.
+    Listener(ListenerKey),
+    /// An interface, by name.
+    Interface(String),
+    /// A destination: local address, remote address, remote port.
+    Destination(IpAddr, IpAddr, u16),
+    /// A setting, by dotted name.
+    Sysctl(String),
+    /// A process, by pid.
+    Process(u32),
+    /// A CPU, by number.
+    Cpu(u32),
+    /// Another user's sockets, by uid.
+    User(u32),
 }
 
 /// One number (or fact) that made a check fire.
@@ -369,9 +411,7 @@ pub fn run(context: &Context<'_>) -> Outcome {
         (check.run)(context, &mut report);
     }
     let mut findings = report.findings;
-    findings.sort_by(|a, b| {
-        b.severity.cmp(&a.severity).then(a.id.cmp(b.id)).then_with(|| a.subject.label().cmp(&b.subject.label()))
-    });
+    findings.sort_by(lifecycle::order);
     Outcome { findings, not_evaluated: report.not_evaluated }
 }
 

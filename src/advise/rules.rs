@@ -1,6 +1,7 @@
-//! The rules the advisor judges by: thresholds with documented defaults, and checks silenced
-//! by id. The configuration file's `[thresholds]` and `silence` are read into these and
-//! validated here, by their owner.
+//! The rules the advisor judges by: thresholds with documented defaults, checks silenced by
+//! id, and the hold of findings over time. The configuration file's `[thresholds]` and
+//! `silence` are read into these and validated here, by their owner; `[findings]` by
+//! [`super::lifecycle`].
 
 use serde::Deserialize;
 
@@ -299,13 +300,15 @@ impl Thresholds {
     }
 }
 
-/// Thresholds and silenced checks.
+/// Thresholds, silenced checks, and how long findings are held.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Rules {
     /// Thresholds of the checks.
     pub thresholds: Thresholds,
     /// Check ids whose findings are not reported.
     pub silence: Vec<String>,
+    /// How long a finding outlives the sample that saw it (`[findings]`).
+    pub hold: super::lifecycle::Hold,
 }
 
 impl Rules {

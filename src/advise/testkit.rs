@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use super::lifecycle::Hold;
 use super::{CHECKS, Check, Evidence, Finding, Outcome, Rules, Severity, Subject};
 use crate::engine::Pipeline;
 use crate::sample::{
@@ -183,9 +184,10 @@ pub fn run_check(check: &Check, samples: &[Sample]) -> Outcome {
     run_check_with(check, samples, &Rules::default())
 }
 
-/// [`run_check`] with rules; every other check is silenced, so the outcome is this check's.
+/// [`run_check`] with rules; every other check is silenced, so the outcome is this check's, and
+/// nothing is held ([`Hold::none`]), so it is the last sample's judgement alone.
 pub fn run_check_with(check: &Check, samples: &[Sample], rules: &Rules) -> Outcome {
-    let mut rules = rules.clone();
+    let mut rules = Rules { hold: Hold::none(), ..rules.clone() };
     rules.silence.extend(CHECKS.iter().filter(|other| other.id != check.id).map(|other| other.id.to_string()));
     let mut pipeline = Pipeline::new(rules);
     let mut outcome = Outcome::default();

@@ -98,6 +98,9 @@ pub struct CounterView {
     pub delta: Option<i64>,
     /// Increase per second since the previous sample.
     pub rate: Option<f64>,
+    /// Increase per second over the smoothing window ([`super::Model::smoothing`]); `None`
+    /// without one or when the counter was reset in it.
+    pub smoothed: Option<f64>,
 }
 
 /// The counters that tell whether and why listen queues overflow, with their meaning.
@@ -122,6 +125,7 @@ pub fn overflow(counters: &Counters) -> Vec<CounterView> {
             total: counters.total(*id),
             delta: counters.delta(*id),
             rate: counters.rate(*id),
+            smoothed: None,
         })
         .collect()
 }

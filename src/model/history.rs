@@ -23,6 +23,8 @@ pub struct Point {
     pub listener_drop_rate: HashMap<ListenerKey, f64>,
     /// Rates of [`OVERFLOW_COUNTERS`], in that order.
     pub overflow_rates: Vec<Option<f64>>,
+    /// Totals of [`OVERFLOW_COUNTERS`], in that order (rates over a longer window need them).
+    pub overflow_totals: Vec<Option<i64>>,
     /// TCP state counts.
     pub states: Option<TcpStateCounts>,
     /// Received-packet drops per second, by interface index.
@@ -41,6 +43,7 @@ impl Point {
             listener_fill: view.listeners.iter().map(|l| (l.key, l.fill)).collect(),
             listener_drop_rate: view.listeners.iter().filter_map(|l| Some((l.key, l.drops_per_second?))).collect(),
             overflow_rates: view.overflow.iter().map(|counter| counter.rate).collect(),
+            overflow_totals: view.overflow.iter().map(|counter| counter.total).collect(),
             states: view.tcp_states,
             interface_rx_drop_rate: view
                 .interfaces
@@ -127,6 +130,23 @@ impl History {
         }
     }
 
+    /// The earlier point whose distance from the newest comes closest to `seconds` (the older
+    /// one of a tie), and the newest: the ends of a window over which a counter's increase
+    /// gives its rate. `None` with fewer than two points.
+    pub fn window(&self, seconds: f64) -> Option<(&Point, &Point)> {
+        let newest = self.points.back()?;
+        let distance = |point: &Point| {
+            let age = newest.boottime_ns.saturating_sub(point.boottime_ns) as f64 / 1e9;
+            (age - seconds).abs()
+        };
+        let earlier = self.points.iter().rev().skip(1).filter(|point| point.boottime_ns < newest.boottime_ns);
+        let start = earlier.fold(None::<&Point>, |best, point| match best {
+            Some(best) if distance(best) < distance(point) => Some(best),
+            _ => Some(point),
+        })?;
+        Some((start, newest))
+    }
+
     /// A listener's fill over time, oldest first; `None` where the socket did not exist.
     pub fn listener_fill(&self, key: ListenerKey) -> Vec<Option<f64>> {
         self.points.iter().map(|point| point.listener_fill.get(&key).copied()).collect()
@@ -197,6 +217,7 @@ mod tests {
             listener_fill: HashMap::from([(key(7), fill)]),
             listener_drop_rate: HashMap::new(),
             overflow_rates: vec![None; OVERFLOW_COUNTERS.len()],
+            overflow_totals: vec![Some(at as i64 * 10); OVERFLOW_COUNTERS.len()],
             states: None,
             interface_rx_drop_rate: HashMap::new(),
             softnet_drop_rate: HashMap::new(),
@@ -214,6 +235,24 @@ mod tests {
         assert_eq!(history.listener_fill(key(7)), vec![Some(0.2), Some(0.3), Some(0.4)]);
         assert_eq!(history.listener_fill(key(8)), vec![None, None, None]);
         assert_eq!(history.span_seconds(), 2.0);
+    }
+
+    #[test]
+    fn the_window_ends_at_the_point_closest_to_its_length() {
+        let mut history = History::new(100);
+        assert!(history.window(10.0).is_none());
+        history.push_point(point(100, 0.0));
+        assert!(history.window(10.0).is_none(), "one point is no window");
+        for second in [103, 106, 109, 112] {
+            history.push_point(point(second, 0.0));
+        }
+        let ages = |history: &History, seconds| {
+            history.window(seconds).map(|(start, end)| (end.boottime_ns - start.boottime_ns) / 1_000_000_000)
+        };
+        assert_eq!(ages(&history, 10.0), Some(9), "9 s is closer to 10 s than 12 s");
+        assert_eq!(ages(&history, 10.5), Some(12), "a tie takes the longer window");
+        assert_eq!(ages(&history, 60.0), Some(12), "a short history gives what it has");
+        assert_eq!(ages(&history, 1.0), Some(3), "never shorter than one interval");
     }
 
     #[test]

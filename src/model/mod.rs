@@ -13,8 +13,8 @@ pub mod history;
 pub mod identity;
 pub mod interfaces;
 pub mod listeners;
-pub mod perfdata;
 pub mod owners;
+pub mod perfdata;
 pub mod ports;
 pub mod rates;
 pub mod settings;
@@ -22,6 +22,7 @@ pub mod sockets;
 
 use crate::sample::{Sample, SynRecvGroup, TCP_STATES, TcpState, TcpStateCounts};
 pub use counters::{CounterView, Counters, OVERFLOW_COUNTERS};
+use history::History;
 pub use identity::{DestinationKey, Endpoint, ListenerKey};
 pub use interfaces::{InterfaceRates, InterfaceView, SoftnetView};
 pub use listeners::{ListenerView, Protocol};
@@ -29,6 +30,9 @@ pub use owners::{CgroupView, OwnerView, RunState};
 pub use ports::{DestinationDetail, DestinationView, PortUse, PortsView};
 pub use settings::{SettingView, format_setting};
 pub use sockets::{CloseWaitGroup, CloseWaitSplit, ProcessStates, UdpView, UnownedCloseWait};
+
+/// The window rates are smoothed over, in seconds: `drops/s over 10 s`.
+pub const SMOOTHING_SECONDS: f64 = 10.0;
 
 /// The configured levels at which the model calls a number a warning or critical, so every
 /// renderer colours it the way the advisor judges it.
@@ -91,8 +95,12 @@ pub struct Model {
     pub ports: Option<PortsView>,
     /// Interfaces with their drop and error rates.
     pub interfaces: Vec<InterfaceView>,
-    /// The listen-overflow counters, with meaning, total and rate.
+    /// The listen-overflow counters, with meaning, total, rate and smoothed rate.
     pub overflow: Vec<CounterView>,
+    /// Seconds the smoothed rates cover (about [`SMOOTHING_SECONDS`]; less while the history
+    /// is shorter, one interval when samples are further apart); `None` until two samples
+    /// exist.
+    pub smoothing: Option<f64>,
     /// All counters of netstat, snmp and snmp6, with deltas and rates.
     pub counters: Counters,
     /// Per-CPU softnet numbers.
@@ -126,6 +134,7 @@ impl Model {
             ports: ports::ports(current, limits),
             interfaces: interfaces::interfaces(current, previous, interval),
             overflow: counters::overflow(&counters),
+            smoothing: None,
             counters,
             softnet: interfaces::softnet(current, previous, interval),
             udp: sockets::udp(current, previous, interval),
@@ -133,6 +142,27 @@ impl Model {
             settings: settings::settings(current),
             limits: *limits,
         }
+    }
+
+    /// Smooths the overflow counters' rates over the history's last [`SMOOTHING_SECONDS`]: each
+    /// counter's increase between the ends of the window over the seconds between them, so a
+    /// counter that moves in bursts shows a steady rate next to its per-interval one.
+    pub fn smooth(&mut self, history: &History) {
+        let Some((start, end)) = history.window(SMOOTHING_SECONDS) else { return };
+        let seconds = end.boottime_ns.saturating_sub(start.boottime_ns) as f64 / 1e9;
+        if seconds <= 0.0 {
+            return;
+        }
+        self.smoothing = Some(seconds);
+        for (index, counter) in self.overflow.iter_mut().enumerate() {
+            let total = |point: &history::Point| point.overflow_totals.get(index).copied().flatten();
+            counter.smoothed = rates::rate(total(start), total(end), Some(seconds));
+        }
+    }
+
+    /// An overflow counter's view.
+    pub fn overflow_counter(&self, id: crate::sample::CounterId) -> Option<&CounterView> {
+        self.overflow.iter().find(|counter| counter.id == id)
     }
 
     /// The fullest listener's fill (0 without listeners; listeners are fullest first): the

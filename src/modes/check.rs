@@ -1,18 +1,55 @@
-//! `sockscope check`: two rounds of samples through the pipelines, a status line fit for
-//! monitoring plugins, the findings, and the plugin exit status (0 OK, 1 WARNING, 2 CRITICAL,
-//! 3 UNKNOWN) — over one namespace, or one status over every namespace. A run that fails —
-//! a usage error, a namespace that cannot be entered, output that cannot be written — is
-//! UNKNOWN too, never a status a monitoring system would read as a judgement of the host.
+//! `sockscope check`: rounds of samples taken throughout `--interval` (about one a second)
+//! through the pipelines, a status line fit for monitoring plugins, every finding active at any
+//! moment of the interval, and the plugin exit status (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
+//! — over one namespace, or one status over every namespace. A run that fails — a usage error,
+//! a namespace that cannot be entered, output that cannot be written — is UNKNOWN too, never a
+//! status a monitoring system would read as a judgement of the host.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use super::output::write_stdout;
 use super::report::single;
-use super::{Failure, Scope};
+use super::{Failure, Scope, next};
+use crate::advise::Rules;
 use crate::advise::status::{Status, unreadable};
 use crate::cli::CheckArgs;
-use crate::engine::Scene;
+use crate::collect::SampleSource;
+use crate::config::Config;
+use crate::engine::{Pipelines, Scene};
 use crate::render::{self, CheckFormat};
 
-/// Runs `check` over the scene of a live source (two rounds `--interval` apart) or of a
+/// How far apart `check` takes its samples within the interval.
+pub const STEP: Duration = Duration::from_secs(1);
+
+/// The most pauses between samples: a longer interval is sampled less often than every
+/// [`STEP`], so a run takes at most this many plus one samples.
+pub const MAX_STEPS: u32 = 60;
+
+/// The pauses of a run over `interval`: one per [`STEP`], at least one, at most [`MAX_STEPS`].
+pub fn steps(interval: Duration) -> u32 {
+    let steps = (interval.as_secs_f64() / STEP.as_secs_f64()).floor();
+    steps.clamp(1.0, f64::from(MAX_STEPS)) as u32
+}
+
+/// The scene at the end of `interval`, sampled throughout it: a round at the start and after
+/// each of [`steps`] equal pauses. The hold of findings is stretched over the whole run, so
+/// nothing clears before the end: the scene's findings are every finding active at any moment
+/// of the interval, each with how many samples saw it.
+pub fn scene(source: &mut dyn SampleSource, config: &Config, interval: Duration) -> Result<Arc<Scene>, Failure> {
+    let steps = steps(interval);
+    let rules = config.rules();
+    let hold = rules.hold.covering(steps + 1, interval.as_secs_f64());
+    let mut pipelines = Pipelines::new(Rules { hold, ..rules });
+    let mut scene = pipelines.push(next(source)?);
+    for _ in 0..steps {
+        std::thread::sleep(interval / steps);
+        scene = pipelines.push(next(source)?);
+    }
+    Ok(scene)
+}
+
+/// Runs `check` over the scene of a live source (sampled throughout `--interval`) or of a
 /// recorded moment; returns the plugin exit status.
 pub fn run(args: &CheckArgs, scope: &Scope, scene: &Scene) -> Result<u8, Failure> {
     let encoding = |error: serde_json::Error| Failure::runtime(format!("encoding the result: {error}"));
@@ -53,4 +90,17 @@ pub fn list(config: &crate::config::Config) -> Result<u8, Failure> {
 pub fn unknown(failure: Failure) -> Failure {
     let _ = write_stdout(render::check::unknown_line(&failure.message).as_bytes());
     Failure { code: Status::Unknown.exit_code(), ..failure }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_interval_is_sampled_about_every_second_within_bounds() {
+        assert_eq!(steps(Duration::from_millis(500)), 1, "two samples at least, so rates exist");
+        assert_eq!(steps(Duration::from_secs(5)), 5);
+        assert_eq!(steps(Duration::from_millis(5_900)), 5);
+        assert_eq!(steps(Duration::from_secs(3_600)), MAX_STEPS, "an hour: a sample a minute");
+    }
 }

@@ -90,7 +90,7 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
         }
         Some(Command::Check(args)) => {
             let (scope, mut source, config) = live(&cli, Attribution::Inline)?;
-            let scene = report::scene(source.as_mut(), &config, Some(args.interval))?;
+            let scene = check::scene(source.as_mut(), &config, args.interval)?;
             check::run(args, &scope, &scene)
         }
         Some(Command::Record(args)) => {

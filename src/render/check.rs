@@ -8,8 +8,7 @@ use crate::format::{plugin_text, sanitize};
 
 /// The whole text of check mode: status line with performance data, then the findings.
 pub fn render(frame: &Frame) -> String {
-    let text =
-        format!("{} | {}\n{}", status_line(&frame.findings), perfdata(frame), super::findings::render(&frame.findings));
+    let text = format!("{} | {}\n{}", status_line(&frame.findings), perfdata(frame), super::findings::render(frame));
     crate::format::terminal_text(text)
 }
 

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::advise::lifecycle::{Life, Moment, State};
 use crate::advise::status::Status;
 use crate::advise::{Evidence, NotEvaluated, Severity, Subject};
 use crate::engine::Frame;
@@ -37,6 +38,7 @@ pub struct Report<'a> {
     ports: Option<Ports>,
     counters: &'a CounterSections,
     rates: Option<&'a RateSections>,
+    smoothed_rates: Option<Smoothed>,
     sockstat: Option<&'a CounterSections>,
     softnet: Vec<Softnet>,
     unavailable: &'a [Unavailable],
@@ -44,10 +46,11 @@ pub struct Report<'a> {
     collection: Collection<'a>,
     kernel_events: Option<&'a [KernelEvent]>,
     findings: Vec<FindingJson<'a>>,
+    cleared_findings: Vec<ClearedJson<'a>>,
     not_evaluated: &'a [NotEvaluated],
 }
 
-/// A finding with its subject's label spelled out.
+/// A finding with its subject's label spelled out, and its life.
 #[derive(Debug, Serialize)]
 struct FindingJson<'a> {
     id: &'static str,
@@ -58,6 +61,51 @@ struct FindingJson<'a> {
     evidence: &'a [Evidence],
     remedy: &'a str,
     settings: &'a [&'static str],
+    #[serde(flatten)]
+    life: Option<LifeJson>,
+}
+
+/// When a finding was seen, by how many samples, and whether it is held.
+#[derive(Debug, Serialize)]
+struct LifeJson {
+    state: State,
+    first_seen: String,
+    last_seen: String,
+    samples: u64,
+    worst_severity: Severity,
+    seconds_since_seen: f64,
+}
+
+impl LifeJson {
+    fn of(life: &Life, now: &Moment) -> LifeJson {
+        LifeJson {
+            state: life.state(),
+            first_seen: life.first_seen.at.to_string(),
+            last_seen: life.last_seen.at.to_string(),
+            samples: life.samples,
+            worst_severity: life.worst,
+            seconds_since_seen: life.since_seen(now),
+        }
+    }
+}
+
+/// A recently cleared finding.
+#[derive(Debug, Serialize)]
+struct ClearedJson<'a> {
+    id: &'static str,
+    severity: Severity,
+    subject: SubjectJson<'a>,
+    summary: &'a str,
+    #[serde(flatten)]
+    life: LifeJson,
+    cleared_at: Option<String>,
+}
+
+/// The overflow counters' rates over the smoothing window.
+#[derive(Debug, Serialize)]
+struct Smoothed {
+    window_seconds: f64,
+    counters: BTreeMap<&'static str, BTreeMap<&'static str, Option<f64>>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -237,6 +285,7 @@ pub fn report(frame: &Frame) -> Report<'_> {
         ports: view.ports.as_ref().map(ports),
         counters: &view.counters.totals,
         rates: view.counters.rates.as_ref(),
+        smoothed_rates: smoothed(view),
         sockstat: sample.sockstat.as_ref(),
         softnet: view.softnet.iter().map(softnet).collect(),
         unavailable: &sample.unavailable,
@@ -261,10 +310,33 @@ pub fn report(frame: &Frame) -> Report<'_> {
                 evidence: &finding.evidence,
                 remedy: &finding.remedy,
                 settings: &finding.settings,
+                life: frame.timeline.life_of(finding).map(|life| LifeJson::of(life, &frame.timeline.now)),
+            })
+            .collect(),
+        cleared_findings: frame
+            .timeline
+            .cleared
+            .iter()
+            .map(|life| ClearedJson {
+                id: life.finding.id,
+                severity: life.finding.severity,
+                subject: SubjectJson { label: life.finding.subject.label(), subject: &life.finding.subject },
+                summary: &life.finding.summary,
+                life: LifeJson::of(life, &frame.timeline.now),
+                cleared_at: life.cleared.map(|at| at.at.to_string()),
             })
             .collect(),
         not_evaluated: &outcome.not_evaluated,
     }
+}
+
+/// The smoothed overflow counters, by section and field; `None` until two samples exist.
+fn smoothed(model: &crate::model::Model) -> Option<Smoothed> {
+    let mut counters: BTreeMap<&'static str, BTreeMap<&'static str, Option<f64>>> = BTreeMap::new();
+    for counter in &model.overflow {
+        counters.entry(counter.id.section).or_default().insert(counter.id.field, counter.smoothed);
+    }
+    Some(Smoothed { window_seconds: model.smoothing?, counters })
 }
 
 fn interface(view: &crate::model::InterfaceView) -> Interface<'_> {
@@ -391,4 +463,41 @@ pub fn check_document(status: Status, summary: String, report: impl Serialize) -
 /// The check-mode JSON: the report with the monitoring status first.
 pub fn render_check(frame: &Frame) -> Result<String, serde_json::Error> {
     check_document(Status::of(&frame.findings), super::check::status_line(&frame.findings), report(frame))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::advise::Rules;
+    use crate::advise::testkit::{sample, set_counter};
+    use crate::engine::Pipeline;
+
+    /// A TIME_WAIT overflow seen at 101 s only, then 5 quiet samples: held, with its life.
+    #[test]
+    fn findings_carry_their_lifecycle_and_overflow_rates_their_smoothed_value() {
+        let mut pipeline = Pipeline::new(Rules::default());
+        let mut frame = None;
+        for second in 100..=106u64 {
+            let mut sample = sample(second);
+            sample.taken_at = jiff::Timestamp::from_second(second as i64).unwrap_or_default();
+            set_counter(&mut sample, "TcpExt", "TCPTimeWaitOverflow", if second >= 101 { 1803 } else { 0 });
+            set_counter(&mut sample, "TcpExt", "ListenOverflows", second as i64 * 4);
+            frame = Some(pipeline.push(sample));
+        }
+        let frame = frame.expect("frames");
+        let json: serde_json::Value = serde_json::from_str(&super::render(&frame).expect("json")).expect("parses");
+        let findings = json["findings"].as_array().expect("findings");
+        let finding = findings.iter().find(|f| f["id"] == "time-wait-buckets").expect("held");
+        assert_eq!((finding["state"].as_str(), finding["samples"].as_u64()), (Some("held"), Some(1)));
+        assert_eq!(finding["first_seen"], "1970-01-01T00:01:41Z");
+        assert_eq!(finding["last_seen"], "1970-01-01T00:01:41Z");
+        assert_eq!(finding["worst_severity"], "critical");
+        assert_eq!(finding["seconds_since_seen"].as_f64(), Some(5.0));
+        assert_eq!(json["cleared_findings"], serde_json::json!([]));
+        assert_eq!(json["smoothed_rates"]["window_seconds"].as_f64(), Some(6.0), "the history is 6 s long");
+        assert_eq!(json["smoothed_rates"]["counters"]["TcpExt"]["ListenOverflows"].as_f64(), Some(4.0));
+        let text = crate::render::text::render(&frame);
+        let heading = text.lines().find(|line| line.contains("COUNTER")).expect("overflow table");
+        assert!(heading.contains("RATE OVER 6s"), "{heading}");
+        assert!(text.contains("Seen: in 1 of 7 samples, held: last seen 5s ago"), "{text}");
+    }
 }

@@ -295,7 +295,7 @@ pub fn check(scene: &Scene) -> String {
         let verdict = view_status(view).map_or("not judged (gone)", Status::name);
         let _ = writeln!(out, "\n{}: {verdict}", banner(view).lines().next().unwrap_or_default());
         match (&view.state, &view.frame) {
-            (ViewState::Live, Some(frame)) => out.push_str(&super::findings::render(&frame.findings)),
+            (ViewState::Live, Some(frame)) => out.push_str(&super::findings::render(frame)),
             (state, _) => {
                 let _ = writeln!(out, "  {}", state_text(state));
             }

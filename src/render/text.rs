@@ -17,7 +17,7 @@ pub fn render(view: &Frame) -> String {
     let mut out = String::new();
     header(&mut out, view);
     section(&mut out, "Findings (most severe first)");
-    out.push_str(&super::findings::render(&view.findings));
+    out.push_str(&super::findings::render(view));
     listeners(&mut out, view);
     overflow(&mut out, view);
     tcp_states(&mut out, view);
@@ -233,19 +233,17 @@ fn overflow(out: &mut String, view: &Frame) {
         let _ = writeln!(out, "  unavailable: {}", reason(view, Source::Netstat));
         return;
     }
-    let mut table = Table::new(&[
-        ("COUNTER", Align::Left),
-        ("TOTAL", Align::Right),
-        ("RATE", Align::Right),
-        ("MEANING", Align::Left),
-    ]);
+    // With history, each rate also over the smoothing window, the window named in the heading.
+    let smoothed = view.model.smoothing.map(|seconds| format!("RATE OVER {}", units::interval(seconds)));
+    let mut columns = vec![("COUNTER", Align::Left), ("TOTAL", Align::Right), ("RATE", Align::Right)];
+    columns.extend(smoothed.as_deref().map(|heading| (heading, Align::Right)));
+    columns.push(("MEANING", Align::Left));
+    let mut table = Table::new(&columns);
     for counter in &view.model.overflow {
-        table.row(vec![
-            counter.id.field.to_string(),
-            units::count(counter.total),
-            units::rate(counter.rate),
-            counter.meaning.to_string(),
-        ]);
+        let mut cells = vec![counter.id.field.to_string(), units::count(counter.total), units::rate(counter.rate)];
+        cells.extend(smoothed.as_ref().map(|_| units::rate(counter.smoothed)));
+        cells.push(counter.meaning.to_string());
+        table.row(cells);
     }
     out.push_str(&table.render("  "));
 }

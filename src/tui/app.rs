@@ -317,6 +317,7 @@ impl App {
             sample: &shown.sample,
             history: self.history(),
             theme: &self.settings.theme,
+            time_zone: &self.settings.time_zone,
             filter: &self.filter,
             in_scope,
             all: merged,
@@ -482,6 +483,11 @@ impl App {
                 }
             }
             Action::FilterClear => self.filter_input = Some(String::new()),
+            Action::FindingsLog => {
+                if !self.tabs[self.tab.index()].act(action) {
+                    self.message = Some("l shows the findings log in the Findings view (8)".into());
+                }
+            }
             Action::PlayPause => effects.extend(self.seek(Seek::PlayPause)),
             Action::StepBack => effects.extend(self.seek(Seek::Step(-1))),
             Action::StepForward => effects.extend(self.seek(Seek::Step(1))),

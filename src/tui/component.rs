@@ -95,6 +95,8 @@ pub struct Ctx<'a> {
     pub history: &'a History,
     /// Colours.
     pub theme: &'a Theme,
+    /// Time zone for clock times.
+    pub time_zone: &'a jiff::tz::TimeZone,
     /// The filter in force.
     pub filter: &'a Filter,
     /// The namespaces whose rows the merged views (Listeners, Connections, Findings) show: the
@@ -137,6 +139,7 @@ impl<'a> Ctx<'a> {
             sample: &frame.sample,
             history: self.history_of(view.netns.inode),
             theme: self.theme,
+            time_zone: self.time_zone,
             filter: self.filter,
             in_scope: vec![(view, frame)],
             all: false,
@@ -189,6 +192,12 @@ pub trait Tab {
 
     /// Whether the tab, as it stands, needs every socket collected one by one.
     fn wants_connections(&self) -> bool {
+        false
+    }
+
+    /// Carries out an action only some tabs have (the Findings view's log); whether this tab
+    /// has it.
+    fn act(&mut self, _action: super::keymap::Action) -> bool {
         false
     }
 }

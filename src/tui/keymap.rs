@@ -62,6 +62,8 @@ pub enum Action {
     FilterBackspace,
     /// Clear the typed filter.
     FilterClear,
+    /// Findings view: show the findings log instead of the table, or back.
+    FindingsLog,
     /// Replay: play or pause.
     PlayPause,
     /// Replay: one sample back.
@@ -166,6 +168,7 @@ pub const BINDINGS: &[Binding] = &[
     bind("details", Action::Details, &["enter"], Context::Table, "details of the row", Some("details")),
     bind("sort", Action::SortNext, &["s"], Context::Table, "sort by next column", Some("sort")),
     bind("sort-reverse", Action::SortReverse, &["S"], Context::Table, "reverse the sort", None),
+    bind("findings-log", Action::FindingsLog, &["l"], Context::Table, "findings log (view 8)", None),
     bind("filter-apply", Action::FilterApply, &["enter"], Context::FilterInput, "apply the filter", Some("apply")),
     bind("filter-cancel", Action::FilterCancel, &["esc"], Context::FilterInput, "keep the old filter", Some("cancel")),
     bind("filter-backspace", Action::FilterBackspace, &["backspace"], Context::FilterInput, "delete a character", None),

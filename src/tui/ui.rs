@@ -66,7 +66,12 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
         return;
     };
     frame.render_widget(Paragraph::new(identity_line(frame_shown, app)), first);
-    frame.render_widget(Paragraph::new(limits_line(frame_shown, theme)), second);
+    let mut limits = limits_line(frame_shown, theme);
+    let drops = drops_spans(frame_shown, theme);
+    if limits.width() + drops.iter().map(Span::width).sum::<usize>() <= usize::from(second.width) {
+        limits.spans.extend(drops);
+    }
+    frame.render_widget(Paragraph::new(limits), second);
     let banners = banners(app, frame_shown);
     let width = banners.width() as u16;
     if width > 0 && first.width > width {
@@ -157,6 +162,27 @@ fn limits_line<'a>(shown: &'a Shown, theme: &Theme) -> Line<'a> {
         Span::raw(setting("net.ipv4.tcp_max_syn_backlog")),
     ]);
     Line::from(spans)
+}
+
+/// ListenDrops per second over the last interval and over the smoothing window, e.g.
+/// `│ drops 0/s, 84/s over 10s`: a drop counter that moves in bursts reads steady in the
+/// second figure. Shown only where the line has room for all of it.
+fn drops_spans(shown: &Shown, theme: &Theme) -> Vec<Span<'static>> {
+    let Some(drops) = shown.model.overflow_counter(crate::sample::counters::LISTEN_DROPS) else {
+        return Vec::new();
+    };
+    let style = |rate: Option<f64>| if rate.is_some_and(|rate| rate > 0.0) { theme.critical } else { theme.muted };
+    let mut spans = vec![
+        separator(theme),
+        Span::styled("drops ", theme.muted),
+        Span::styled(units::rate(drops.rate), style(drops.rate)),
+    ];
+    if let Some(seconds) = shown.model.smoothing {
+        spans.push(Span::styled(", ", theme.muted));
+        spans.push(Span::styled(units::rate(drops.smoothed), style(drops.smoothed)));
+        spans.push(Span::styled(format!(" over {}", units::interval(seconds)), theme.muted));
+    }
+    spans
 }
 
 /// `CRIT 1 WARN 2`, or `no problems` (informational findings are on the Findings view), led by

@@ -1,5 +1,7 @@
-//! The advisor's findings, most severe first, with the explanation, evidence and remedy of the
-//! selected one, and the checks that could not judge.
+//! The advisor's findings: the active ones (seen now, or held since an earlier sample) most
+//! severe first, then the recently cleared ones, with the explanation, evidence, remedy and
+//! lifecycle of the selected one, and the checks that could not judge; `l` switches to the
+//! findings log, every change of every finding in the order it happened.
 
 use std::cmp::Ordering;
 
@@ -9,10 +11,12 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::{InNamespace, draw_pane, severity_style, title};
+use crate::advise::lifecycle::{Event, Life};
 use crate::advise::{Finding, Subject};
 use crate::format::sanitize;
 use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::filter::Record;
+use crate::tui::keymap::Action;
 use crate::tui::table::{Row, TableState, ordered};
 use crate::tui::widgets::{Column, DataTable, Drawn, key_of};
 
@@ -27,16 +31,19 @@ pub enum FindingColumn {
     Check,
     /// Subject.
     About,
+    /// Active, held or cleared, and since when.
+    State,
     /// One-line summary.
     Summary,
 }
 
 use FindingColumn as C;
 
-const COLUMNS: [Column<C>; 4] = [
+const COLUMNS: [Column<C>; 5] = [
     Column::text(C::Severity, "sev", 4, 0),
     Column::text(C::Check, "check", 24, 2),
     Column::text(C::About, "about", 28, 1),
+    Column::text(C::State, "state", 15, 3),
     Column::flexible(C::Summary, "summary", 30),
 ];
 
@@ -54,7 +61,7 @@ impl Row for Finding {
         match column {
             C::Check => self.id.cmp(other.id),
             C::About => self.subject.label().cmp(&other.subject.label()),
-            C::Severity | C::Summary | C::Netns => other
+            C::Severity | C::Summary | C::Netns | C::State => other
                 .severity
                 .cmp(&self.severity)
                 .then(self.id.cmp(other.id))
@@ -85,31 +92,76 @@ impl Row for Finding {
     }
 }
 
-impl Row for InNamespace<'_, Finding> {
+/// A row of the Findings table: a finding of one namespace with its life, active or cleared.
+struct FindingRow<'a> {
+    /// The finding (of a cleared one, its last evidence).
+    finding: &'a Finding,
+    /// Its life; `None` only for a frame made outside a pipeline.
+    life: Option<&'a Life>,
+    /// Whether it has cleared (listed after the active ones).
+    cleared: bool,
+    /// Its namespace and frame.
+    place: InNamespace<'a, Finding>,
+}
+
+impl Row for FindingRow<'_> {
     type Column = FindingColumn;
 
     fn key(&self) -> u64 {
-        key_of(&format!("{}\u{0}{}\u{0}{}", self.view.netns.inode, self.row.id, self.row.subject.label()))
+        let cleared = cleared_at(self);
+        let (id, label) = (self.finding.id, self.finding.subject.label());
+        key_of(&format!("{}\u{0}{id}\u{0}{label}\u{0}{cleared}", self.place.view.netns.inode))
     }
 
     fn compare(&self, other: &Self, column: C) -> Ordering {
-        self.row.compare(other.row, column)
+        self.cleared.cmp(&other.cleared).then_with(|| match (self.cleared, column) {
+            // Cleared ones: newest first.
+            (true, C::Severity | C::State) => cleared_at(other).cmp(&cleared_at(self)),
+            _ => self.finding.compare(other.finding, column),
+        })
     }
 
     fn record(&self) -> Record {
-        Record { netns: super::netns_fields(&self.view.netns), ..self.row.record() }
+        let mut record = self.finding.record();
+        record.netns = super::netns_fields(&self.place.view.netns);
+        record.text.push(self.life.map(|life| life.state().name()).unwrap_or_default().to_string());
+        record
     }
+}
+
+/// When a row's finding cleared, on the boot clock (0 for an active one).
+fn cleared_at(row: &FindingRow<'_>) -> u64 {
+    row.life.and_then(|life| life.cleared).map_or(0, |at| at.boottime_ns)
+}
+
+/// The rows of every namespace in scope: active findings, then recently cleared ones.
+fn rows<'a>(ctx: &Ctx<'a>) -> Vec<FindingRow<'a>> {
+    let mut rows = Vec::new();
+    for (view, frame) in ctx.in_scope.iter().copied() {
+        let timeline = &frame.timeline;
+        for finding in &frame.findings.findings {
+            let place = InNamespace { row: finding, view, frame };
+            rows.push(FindingRow { finding, life: timeline.life_of(finding), cleared: false, place });
+        }
+        for life in &timeline.cleared {
+            let place = InNamespace { row: &life.finding, view, frame };
+            rows.push(FindingRow { finding: &life.finding, life: Some(life), cleared: true, place });
+        }
+    }
+    rows
 }
 
 /// The Findings tab; its detail pane (explanation, evidence, remedy) is what the tab is for,
 /// so it starts open.
 pub struct Findings {
     table: TableState<C>,
+    /// Whether the findings log is shown instead of the table.
+    log: bool,
 }
 
 impl Default for Findings {
     fn default() -> Self {
-        Findings { table: TableState { detail: true, ..TableState::new(&SORTABLE) } }
+        Findings { table: TableState { detail: true, ..TableState::new(&SORTABLE) }, log: false }
     }
 }
 
@@ -121,16 +173,58 @@ impl Tab for Findings {
     }
 
     fn draw(&mut self, frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) -> Option<Drawn> {
+        if self.log {
+            draw_log(frame, area, ctx);
+            return None;
+        }
         draw(frame, area, ctx, &mut self.table)
     }
+
+    fn act(&mut self, action: Action) -> bool {
+        if action == Action::FindingsLog {
+            self.log = !self.log;
+        }
+        action == Action::FindingsLog
+    }
+}
+
+/// The findings log of every namespace in scope, oldest first, as many of the newest events as
+/// fit.
+fn draw_log(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
+    let mut events: Vec<(&Event, &crate::engine::View)> = ctx
+        .in_scope
+        .iter()
+        .flat_map(|(view, frame)| frame.timeline.log.iter().map(move |event| (event, *view)))
+        .collect();
+    events.sort_by_key(|(event, _)| event.at.at);
+    let room = usize::from(area.height.saturating_sub(2));
+    let total = events.len();
+    let lines: Vec<Line> = events[total.saturating_sub(room)..]
+        .iter()
+        .map(|(event, view)| {
+            let clock = event.at.at.to_zoned(ctx.time_zone.clone()).strftime("%H:%M:%S").to_string();
+            let netns = if ctx.all { format!("{} ", super::netns_cell(&view.netns)) } else { String::new() };
+            Line::from(vec![
+                Span::styled(format!("{clock} "), ctx.theme.muted),
+                Span::raw(format!("{:<9} ", event.change.name())),
+                Span::styled(format!("{} ", event.severity.tag()), severity_style(event.severity, ctx.theme)),
+                Span::raw(format!("{netns}{} {} — {}", event.id, event.subject, event.summary)),
+            ])
+        })
+        .collect();
+    let lines = if lines.is_empty() {
+        vec![Line::from(Span::styled("no finding was raised yet", ctx.theme.good))]
+    } else {
+        lines
+    };
+    let title = format!("Findings log ({total}, oldest first) — l: back to the findings");
+    draw_pane(frame, area, title, lines, ctx.theme);
 }
 
 fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, state: &mut TableState<C>) -> Option<Drawn> {
     let outcome = &ctx.frame.findings;
-    let mut all = super::in_scope(ctx, |frame| &frame.findings.findings);
-    if ctx.all {
-        all.sort_by(|a, b| a.row.compare(b.row, C::Severity));
-    }
+    let mut all = rows(ctx);
+    all.sort_by(|a, b| a.compare(b, C::Severity));
     let rows = ordered(&all, ctx.filter, state.sort);
     let row_keys: Vec<u64> = rows.iter().map(|index| all[*index].key()).collect();
     let not_evaluated = outcome.not_evaluated.len() as u16;
@@ -145,8 +239,10 @@ fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, state: &mut TableState<C>)
     let (table_area, pane) = super::split_detail(main, state.detail);
     let netns_column = ctx.all.then_some(Column::text(C::Netns, "netns", 20, 1));
     let columns: Vec<Column<C>> = netns_column.into_iter().chain(COLUMNS).collect();
+    let mut heading = title("Findings", rows.len(), all.len(), ctx);
+    heading.push_span(Span::styled("l: log ", ctx.theme.muted));
     let table = DataTable {
-        title: title("Findings", rows.len(), all.len(), ctx),
+        title: heading,
         columns: &columns,
         sorts: &SORTABLE,
         sort: state.sort,
@@ -160,24 +256,26 @@ fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, state: &mut TableState<C>)
     };
     let clicks = table.draw(frame, table_area, &mut state.nav, ctx.theme, |row| {
         let item = &all[rows[row]];
-        let finding = item.row;
-        let style = severity_style(finding.severity, ctx.theme);
-        let netns = ctx.all.then(|| Span::raw(super::netns_cell(&item.view.netns)));
+        let finding = item.finding;
+        let style = if item.cleared { ctx.theme.muted } else { severity_style(finding.severity, ctx.theme) };
+        let netns = ctx.all.then(|| Span::raw(super::netns_cell(&item.place.view.netns)));
+        let now = &item.place.frame.timeline.now;
         let cells = netns.into_iter().chain([
             Span::styled(finding.severity.tag(), style),
             Span::raw(finding.id),
             Span::raw(sanitize(&finding.subject.label()).into_owned()),
+            Span::raw(item.life.map(|life| life.short(now)).unwrap_or_default()),
             Span::raw(sanitize(&finding.summary).into_owned()),
         ]);
-        (cells.collect(), Style::new())
+        (cells.collect(), if item.cleared { ctx.theme.muted } else { Style::new() })
     });
     if let (Some(pane), Some(item)) = (pane, state.nav.key.and_then(|k| all.iter().find(|f| f.key() == k))) {
-        let finding = item.row;
+        let finding = item.finding;
         let mut title = format!("{} {}", finding.severity.tag(), finding.id);
         if ctx.all {
-            title.push_str(&format!(" in {}", crate::format::netns(&item.view.netns)));
+            title.push_str(&format!(" in {}", crate::format::netns(&item.place.view.netns)));
         }
-        draw_pane(frame, pane, title, details(finding, ctx), ctx.theme);
+        draw_pane(frame, pane, title, details(item, ctx), ctx.theme);
     }
     if let Some(skipped) = skipped {
         let lines = outcome
@@ -195,16 +293,30 @@ fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, state: &mut TableState<C>)
     Some(clicks)
 }
 
-fn details<'a>(finding: &Finding, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
-    let theme = ctx.theme;
+fn details<'a>(item: &FindingRow<'_>, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
+    let (finding, theme) = (item.finding, ctx.theme);
     let mut lines = vec![
         Line::from(Span::styled(sanitize(&finding.summary).into_owned(), severity_style(finding.severity, ctx.theme))),
         Line::from(Span::styled(format!("about {}", sanitize(&finding.subject.label())), theme.muted)),
+    ];
+    if let Some(life) = item.life {
+        let timeline = &item.place.frame.timeline;
+        let clock = |at: jiff::Timestamp| at.to_zoned(ctx.time_zone.clone()).strftime("%H:%M:%S").to_string();
+        let text = format!(
+            "{}; {}; first seen {}, last {}",
+            life.seen(None),
+            life.describe(&timeline.now),
+            clock(life.first_seen.at),
+            clock(life.last_seen.at)
+        );
+        lines.push(Line::from(Span::styled(text, theme.muted)));
+    }
+    lines.extend([
         Line::raw(""),
         Line::raw(sanitize(&finding.explanation).into_owned()),
         Line::raw(""),
         Line::from(Span::styled("Evidence", theme.title)),
-    ];
+    ]);
     for evidence in &finding.evidence {
         lines.push(Line::from(vec![
             Span::styled(format!("  {:<28}", sanitize(&evidence.label)), theme.muted),
@@ -215,4 +327,100 @@ fn details<'a>(finding: &Finding, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
     lines.push(Line::from(Span::styled("Remedy", theme.title)));
     lines.extend(finding.remedy.lines().map(|line| Line::raw(format!("  {}", sanitize(line)))));
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    use crate::advise::Rules;
+    use crate::advise::testkit::{add_listener, listener, sample, set_counter};
+    use crate::tui::app::{App, Event, Settings};
+    use crate::tui::keymap::Keymap;
+    use crate::tui::theme::Theme;
+
+    /// A full listener at every second, and one sample (105 s) that saw 1803 TIME_WAIT
+    /// overflows, pushed up to `last` seconds.
+    fn app_until(last: u64) -> App {
+        let settings = Settings {
+            rules: Rules::default(),
+            theme: Theme::mono(),
+            time_zone: jiff::tz::TimeZone::UTC,
+            keymap: Keymap::default(),
+        };
+        let mut app = App::new(settings, Duration::from_secs(1));
+        for second in 100..=last {
+            let mut sample = sample(second);
+            sample.taken_at = jiff::Timestamp::from_second(second as i64).unwrap_or_default();
+            add_listener(&mut sample, listener("0.0.0.0", 80, 7, 17, 16), Some((27439, "nginx")));
+            set_counter(&mut sample, "TcpExt", "TCPTimeWaitOverflow", if second >= 105 { 1803 } else { 0 });
+            app.push_sample(sample);
+        }
+        app
+    }
+
+    fn screen(app: &mut App) -> String {
+        let (width, height) = (200, 30);
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("terminal");
+        terminal.draw(|frame| crate::tui::ui::draw(frame, app)).expect("draw");
+        let buffer = terminal.backend().buffer();
+        let rows = (0..height).map(|y| (0..width).map(|x| buffer[(x, y)].symbol()).collect::<String>());
+        rows.collect::<Vec<_>>().join("\n")
+    }
+
+    fn press(app: &mut App, key: char) {
+        press_key(app, KeyCode::Char(key));
+    }
+
+    fn press_key(app: &mut App, code: KeyCode) {
+        app.handle(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+
+    fn row<'a>(text: &'a str, id: &str) -> &'a str {
+        text.lines().find(|line| line.contains(id)).unwrap_or_else(|| panic!("no {id} row:\n{text}"))
+    }
+
+    #[test]
+    fn a_held_finding_says_when_it_was_last_seen_and_a_cleared_one_when_it_cleared() {
+        let mut app = app_until(117);
+        press(&mut app, '8');
+        press_key(&mut app, KeyCode::Esc);
+        let text = screen(&mut app);
+        assert!(row(&text, "time-wait-buckets").contains("held 12s"), "{text}");
+        assert!(row(&text, "accept-queue-full").contains("active"), "{text}");
+        assert!(text.contains("CRIT 2"), "the held finding counts in the header:\n{text}");
+
+        let mut app = app_until(140);
+        press(&mut app, '8');
+        press_key(&mut app, KeyCode::Esc);
+        let text = screen(&mut app);
+        assert!(row(&text, "time-wait-buckets").contains("cleared 5s ago"), "cleared at 135 s:\n{text}");
+        assert!(text.contains("CRIT 1"), "a cleared finding no longer counts:\n{text}");
+        press(&mut app, 'G');
+        press_key(&mut app, KeyCode::Enter);
+        let details = screen(&mut app);
+        assert!(details.contains("seen in 1 sample; cleared 5s ago, lasted 0s; first seen 00:01:45"), "{details}");
+    }
+
+    #[test]
+    fn l_toggles_the_findings_log_in_the_findings_view() {
+        let mut app = app_until(140);
+        press(&mut app, '8');
+        press(&mut app, 'l');
+        let log = screen(&mut app);
+        assert!(log.contains("Findings log (4, oldest first)"), "{log}");
+        let lines: Vec<&str> = log.lines().filter(|line| line.contains("│00:0")).collect();
+        assert!(lines[0].contains("00:01:40 raised") && lines[0].contains("accept-queue-full"), "{lines:?}");
+        assert!(lines[2].contains("00:01:45 raised") && lines[2].contains("CRIT time-wait-buckets"), "{lines:?}");
+        assert!(lines[3].contains("00:02:15 cleared") && lines[3].contains("time-wait-buckets"), "{lines:?}");
+        press(&mut app, 'l');
+        assert!(screen(&mut app).contains("Findings (3) l: log"), "back to the table");
+        press(&mut app, '1');
+        press(&mut app, 'l');
+        assert_eq!(app.message.as_deref(), Some("l shows the findings log in the Findings view (8)"));
+    }
 }

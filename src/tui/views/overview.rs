@@ -30,6 +30,7 @@ enum Panel {
     History,
     Counter,
     Rate,
+    Smoothed,
     Total,
     State,
     Count,
@@ -49,11 +50,14 @@ const LISTENER_COLUMNS: [Column<Panel>; 7] = [
     Column::text(Panel::History, "fill history", 20, 4),
 ];
 
-const COUNTER_COLUMNS: [Column<Panel>; 4] = [
+/// The overflow counters: the rate over the last interval, then over the smoothing window the
+/// panel's title names.
+const COUNTER_COLUMNS: [Column<Panel>; 5] = [
     Column::flexible(Panel::Counter, "overflow counter", 20),
     Column::number(Panel::Rate, "rate", 8, 0),
-    Column::number(Panel::Total, "total", 10, 2),
-    Column::text(Panel::History, "history", 16, 1),
+    Column::number(Panel::Smoothed, "avg", 8, 1),
+    Column::number(Panel::Total, "total", 10, 3),
+    Column::text(Panel::History, "history", 16, 2),
 ];
 
 const STATE_COLUMNS: [Column<Panel>; 3] = [
@@ -159,8 +163,11 @@ fn draw_listeners(
 fn draw_counters(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
     let counters = &ctx.model.overflow;
     let keys: Vec<u64> = (0..counters.len() as u64).collect();
-    let width = usize::from(COUNTER_COLUMNS[3].width);
-    let title = Line::from(Span::styled(" Listen overflows ", ctx.theme.title));
+    let width = usize::from(COUNTER_COLUMNS[4].width);
+    let mut title = Line::from(Span::styled(" Listen overflows ", ctx.theme.title));
+    if let Some(seconds) = ctx.model.smoothing {
+        title.push_span(Span::styled(format!("avg/s over {} ", units::interval(seconds)), ctx.theme.muted));
+    }
     let table = panel(title, &COUNTER_COLUMNS, &keys, "netstat unavailable");
     table.draw(frame, area, &mut TableNav::default(), ctx.theme, |row| {
         let counter = &counters[row];
@@ -168,6 +175,7 @@ fn draw_counters(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
         let cells = vec![
             Span::raw(counter.id.field),
             loss_rate(counter.rate, ctx),
+            loss_rate(counter.smoothed, ctx),
             Span::raw(units::count(counter.total)),
             Span::styled(history, ctx.theme.chart),
         ];
