@@ -7,6 +7,8 @@
 //!   terminal are marked `#[ignore]`.
 //! - `sockscope_no_nginx`: `/usr/sbin/nginx` is not installed, so the tests that run a real nginx
 //!   are marked `#[ignore]`.
+//! - `sockscope_no_redis`: `/usr/bin/redis-server` is not installed, so the tests that run a real
+//!   redis are marked `#[ignore]`.
 //!
 //! Neither is set when `CI=true`: there every test must run, and one that cannot fails. Only
 //! tests read these cfgs; the library and the binary are the same whatever they are.
@@ -19,6 +21,7 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(sockscope_unprivileged)");
     println!("cargo::rustc-check-cfg=cfg(sockscope_no_tmux)");
     println!("cargo::rustc-check-cfg=cfg(sockscope_no_nginx)");
+    println!("cargo::rustc-check-cfg=cfg(sockscope_no_redis)");
     if std::env::var_os("CI").is_some_and(|ci| ci == "true") {
         return;
     }
@@ -30,6 +33,9 @@ fn main() {
     }
     if !std::path::Path::new("/usr/sbin/nginx").exists() {
         println!("cargo::rustc-cfg=sockscope_no_nginx");
+    }
+    if !std::path::Path::new("/usr/bin/redis-server").exists() {
+        println!("cargo::rustc-cfg=sockscope_no_redis");
     }
 }
 

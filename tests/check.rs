@@ -448,3 +448,54 @@ fn a_queue_full_only_early_in_the_interval_still_counts() {
     assert!(full[0]["seconds_since_seen"].as_f64().is_some_and(|seconds| seconds >= 0.5), "{}", full[0]);
     assert_eq!(full[0]["evidence"][0]["value"], "3", "the evidence of the last sample that saw it");
 }
+
+/// A child process killed when dropped.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace")]
+#[cfg_attr(sockscope_no_redis, ignore = "needs redis-server (apt-get install redis-server)")]
+fn listeners_on_kernel_picked_ports_are_one_note_and_a_real_redis_on_a_fixed_port_warns() {
+    require_root();
+    let netns = TestNetns::new();
+    // 24 listeners bound to port 0: the kernel picks ports inside the ephemeral range.
+    let picked = netns.enter(|| (0..24).map(|_| listener("127.0.0.1:0", 8)).collect::<Vec<_>>());
+    let (status, json) = check(&netns, &[]);
+    let range = with_id(&json, "port-range-config");
+    assert_eq!(range.len(), 1, "{range:?}");
+    assert_eq!(range[0]["severity"], "info");
+    assert!(range[0]["summary"].as_str().is_some_and(|s| s.starts_with("24 listeners inside the ephemeral range")));
+    assert_eq!(status, 0, "no permanent WARNING for ports the kernel picked: {}", json["summary"]);
+    // redis on a fixed port in the range, named on its command line: a port a connection can take.
+    let taken: Vec<u16> = picked.iter().map(|socket| local_addr(socket).port()).collect();
+    let port = (40001..).find(|port| !taken.contains(port)).unwrap_or(40001).to_string();
+    let redis = netns
+        .command(
+            "redis-server",
+            &["--port", &port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"],
+        )
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .map(Killed)
+        .expect("redis-server starts");
+    assert!(wait_until(Duration::from_secs(10), || {
+        parse_ss(&netns.run("ss", &["-Hltn"])).iter().any(|line| line.local.ends_with(&format!(":{port}")))
+    }));
+    let (status, json) = check(&netns, &[]);
+    let range = with_id(&json, "port-range-config");
+    let warned: Vec<&&Value> = range.iter().filter(|f| f["severity"] == "warning").collect();
+    assert_eq!(warned.len(), 1, "{range:?}");
+    assert_eq!(warned[0]["subject"]["endpoint"], format!("127.0.0.1:{port}"));
+    let evidence = warned[0]["evidence"].to_string();
+    assert!(evidence.contains("command line of redis-server"), "{evidence}");
+    assert_actionable(warned[0]);
+    assert_eq!(status, 1, "{}", json["summary"]);
+    drop((redis, picked));
+}

@@ -23,6 +23,7 @@ fn collect(label: &str) -> Sample {
         netns_link: root.join("no-netns"),
         run_netns: root.join("no-run-netns"),
         kmsg: root.join("no-kmsg"),
+        services: root.join("no-services"),
     };
     Collector::with_paths(paths, CollectPlan { processes: false, flows: false, connections: false }).collect_files()
 }

@@ -115,31 +115,7 @@ fn port_range_config(context: &Context<'_>, report: &mut Report) {
             settings: vec!["net.ipv4.ip_local_port_range", "net.ipv4.ip_local_reserved_ports"],
         });
     }
-    for listener in context
-        .model
-        .listeners
-        .iter()
-        .filter(|l| l.endpoint.port().is_some_and(|port| ports.listening_in_range.contains(&port)))
-    {
-        report.add(Finding {
-            id,
-            severity: Severity::Warning,
-            subject: listener_subject(listener),
-            summary: format!("listens inside the ephemeral range {range} without a reservation"),
-            explanation: format!(
-                "Port {} lies inside ip_local_port_range and is not in ip_local_reserved_ports: if the service \
-                 restarts while an outbound connection holds that port, it will fail to bind.",
-                listener.endpoint.port().unwrap_or_default()
-            ),
-            evidence: vec![Evidence::fact("ip_local_port_range", range.clone())],
-            remedy: format!(
-                "Reserve it: sysctl -w net.ipv4.ip_local_reserved_ports={} (a comma-separated list; keep existing \
-                 entries), or move the service out of the range.",
-                listener.endpoint.port().unwrap_or_default()
-            ),
-            settings: vec!["net.ipv4.ip_local_reserved_ports"],
-        });
-    }
+    listeners_in_range(context, report, ports, &range);
     if ports.range.0 % 2 == ports.range.1 % 2 {
         report.add(Finding {
             id,
@@ -155,6 +131,99 @@ fn port_range_config(context: &Context<'_>, report: &mut Report) {
             settings: vec!["net.ipv4.ip_local_port_range", "net.ipv4.ip_local_reserved_ports"],
         });
     }
+}
+
+/// Listeners inside the ephemeral range. The risk — the service fails to bind after a restart
+/// because an outbound connection took its port — is real only for a port the service asks for
+/// again; a port the kernel picked (a bind to port 0) carries none, and the kernel does not say
+/// which is which. So each listener with evidence that its port is fixed warns on its own, and
+/// the rest are one note.
+fn listeners_in_range(context: &Context<'_>, report: &mut Report, ports: &crate::model::PortsView, range: &str) {
+    let id = PORT_RANGE_CONFIG.id;
+    let inside = context
+        .model
+        .listeners
+        .iter()
+        .filter(|l| l.protocol == crate::model::Protocol::Tcp)
+        .filter(|l| l.endpoint.port().is_some_and(|port| ports.listening_in_range.contains(&port)));
+    let mut unproven = Vec::new();
+    for listener in inside {
+        let port = listener.endpoint.port().unwrap_or_default();
+        let Some(fixed) = fixed_port_evidence(context, listener, port) else {
+            unproven.push(listener);
+            continue;
+        };
+        report.add(Finding {
+            id,
+            severity: Severity::Warning,
+            subject: listener_subject(listener),
+            summary: format!(
+                "listens on its fixed port {port}, inside the ephemeral range {range}, without a reservation"
+            ),
+            explanation: format!(
+                "Port {port} lies inside ip_local_port_range and is not in ip_local_reserved_ports, and it is this \
+                 service's own port ({fixed}): if the service restarts while an outbound connection holds that \
+                 port, it will fail to bind."
+            ),
+            evidence: vec![
+                Evidence::fact("ip_local_port_range", range.to_string()),
+                Evidence::fact("fixed port", fixed),
+            ],
+            remedy: format!(
+                "Reserve it: sysctl -w net.ipv4.ip_local_reserved_ports={port} (a comma-separated list; keep existing \
+                 entries), or move the service out of the range."
+            ),
+            settings: vec!["net.ipv4.ip_local_reserved_ports"],
+        });
+    }
+    if unproven.is_empty() {
+        return;
+    }
+    let named: Vec<String> = unproven.iter().map(|listener| listener_subject(listener).label()).collect();
+    let shown = named.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
+    let more = if named.len() > 10 { format!(" and {} more", named.len() - 10) } else { String::new() };
+    report.add(Finding {
+        id,
+        severity: Severity::Info,
+        subject: netns_subject(context),
+        summary: format!(
+            "{} inside the ephemeral range {range}, probably picked by the kernel",
+            units::plural(unproven.len() as u64, "listener")
+        ),
+        explanation: format!(
+            "These listen on ports inside ip_local_port_range: {shown}{more}. A port the kernel picked for a bind \
+             to port 0 (test runners, Java RMI, Python servers) is no risk. A fixed service port there is: after a \
+             restart the service fails to bind if an outbound connection holds it. Nothing shows these ports are \
+             fixed: not the owner's command line, not /etc/services, not a restart on the same port seen here."
+        ),
+        evidence: unproven
+            .iter()
+            .take(10)
+            .map(|listener| Evidence::fact("listener", listener_subject(listener).label()))
+            .collect(),
+        remedy: "If one of them is a service's fixed port, reserve it (net.ipv4.ip_local_reserved_ports, a \
+                 comma-separated list) or move it out of the range; otherwise nothing to do."
+            .to_string(),
+        settings: vec!["net.ipv4.ip_local_reserved_ports"],
+    });
+}
+
+/// Why a listener's port is its service's fixed one, if anything shows it: the port in an
+/// owner's command line, a name in /etc/services, or the port listened on again on a new socket.
+fn fixed_port_evidence(context: &Context<'_>, listener: &crate::model::ListenerView, port: u16) -> Option<String> {
+    let number = port.to_string();
+    let table = context.sample.processes.as_ref();
+    let in_command_line = listener.processes.iter().find(|process| {
+        let line = table.and_then(|table| table.status.get(&process.pid)).and_then(|s| s.command_line.as_deref());
+        line.is_some_and(|line| line.split(|c: char| !c.is_ascii_digit()).any(|word| word == number))
+    });
+    if let Some(process) = in_command_line {
+        return Some(format!("named in the command line of {}[{}]", process.command, process.pid));
+    }
+    if let Some(name) = context.sample.service_ports.get(&port) {
+        return Some(format!("/etc/services names it {name}"));
+    }
+    context.history.restarted_on(port).then(|| "listened on again on a new socket (a restart)".to_string())
 }
 
 #[cfg(test)]
@@ -204,8 +273,65 @@ mod tests {
         let summaries: Vec<&str> = outcome.findings.iter().map(|f| f.summary.as_str()).collect();
         assert_eq!(outcome.findings.len(), 3, "{summaries:?}");
         assert!(summaries.iter().any(|s| s.contains("holds only 101 ports")));
-        assert!(summaries.iter().any(|s| s.contains("listens inside the ephemeral range")));
+        assert!(summaries.iter().any(|s| s.contains("1 listener inside the ephemeral range")), "{summaries:?}");
         assert!(summaries.iter().any(|s| s.contains("same parity")));
+    }
+
+    /// The default range with `count` listeners on ports from 40000 (cookies from `cookie`).
+    fn with_listeners(second: u64, count: u16, cookie: u64) -> Sample {
+        let mut s = sample(second);
+        for n in 0..count {
+            let mut l = listener("127.0.0.1", 40000 + n, 3 + u64::from(n), 0, 128);
+            l.cookie = cookie + u64::from(n);
+            add_listener(&mut s, l, Some((100 + u32::from(n), "python3")));
+        }
+        s
+    }
+
+    #[test]
+    fn kernel_picked_ports_are_one_note_and_fixed_ones_warn_with_their_evidence() {
+        let many = run_check(&PORT_RANGE_CONFIG, &[with_listeners(1, 24, 500)]);
+        assert_eq!(many.findings.len(), 1, "{many:?}");
+        assert_eq!(many.findings[0].severity, Severity::Info);
+        assert!(many.findings[0].summary.starts_with("24 listeners inside the ephemeral range"));
+        assert!(
+            many.findings[0].explanation.contains("127.0.0.1:40000")
+                && many.findings[0].explanation.contains("14 more")
+        );
+        // The port in its owner's command line.
+        let mut named = with_listeners(1, 2, 500);
+        if let Some(table) = named.processes.as_mut() {
+            let status = crate::sample::ProcessStatus {
+                state: 'S',
+                parent: 1,
+                cpu_ticks: 0,
+                threads: 1,
+                start_time: 1,
+                cgroup: None,
+                command_line: Some("redis-server *:40001 --protected-mode no".into()),
+            };
+            table.status.insert(101, status);
+        }
+        let outcome = run_check(&PORT_RANGE_CONFIG, &[named.clone()]);
+        let warned: Vec<&Finding> = outcome.findings.iter().filter(|f| f.severity == Severity::Warning).collect();
+        assert_eq!(warned.len(), 1, "{outcome:?}");
+        assert!(warned[0].summary.contains("fixed port 40001"));
+        assert!(warned[0].evidence.iter().any(|e| e.value.contains("command line of python3[101]")));
+        assert!(outcome.findings.iter().any(|f| f.summary.starts_with("1 listener inside")), "the other is a note");
+        // A name in /etc/services.
+        named.service_ports.insert(40000, "myservice".into());
+        let outcome = run_check(&PORT_RANGE_CONFIG, &[named]);
+        assert_eq!(outcome.findings.iter().filter(|f| f.severity == Severity::Warning).count(), 2);
+        // The same port listened on again on a new socket; an SO_REUSEPORT sibling is not a restart.
+        let restarted = [with_listeners(1, 1, 500), with_listeners(2, 1, 900)];
+        let outcome = run_check(&PORT_RANGE_CONFIG, &restarted);
+        assert_eq!(outcome.findings[0].severity, Severity::Warning, "{outcome:?}");
+        let mut siblings = with_listeners(1, 1, 500);
+        let mut sibling = listener("127.0.0.1", 40000, 9, 0, 128);
+        sibling.cookie = 777;
+        add_listener(&mut siblings, sibling, Some((200, "nginx")));
+        let outcome = run_check(&PORT_RANGE_CONFIG, &[with_listeners(1, 1, 500), siblings]);
+        assert!(outcome.findings.iter().all(|f| f.severity == Severity::Info), "{outcome:?}");
     }
 
     #[test]

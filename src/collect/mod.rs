@@ -46,6 +46,9 @@ pub struct ProcPaths {
     pub run_netns: PathBuf,
     /// The kernel log device (`/dev/kmsg`).
     pub kmsg: PathBuf,
+    /// The service-name database (`/etc/services`), for telling a fixed service port from one
+    /// the kernel picked.
+    pub services: PathBuf,
 }
 
 impl ProcPaths {
@@ -61,6 +64,7 @@ impl ProcPaths {
             netns_link: PathBuf::from(own).join("ns/net"),
             run_netns: PathBuf::from("/run/netns"),
             kmsg: PathBuf::from("/dev/kmsg"),
+            services: PathBuf::from("/etc/services"),
         }
     }
 
@@ -74,6 +78,7 @@ impl ProcPaths {
             netns_link: root.join("proc/self/ns/net"),
             run_netns: root.join("run/netns"),
             kmsg: root.join("dev/kmsg"),
+            services: root.join("etc/services"),
         }
     }
 }
@@ -292,6 +297,7 @@ impl Collector {
         self.namespace.read_interfaces(&mut sample);
         self.namespace.read_counters(&mut sample);
         self.services.read_kernel_log(&mut sample);
+        self.services.name_service_ports(&mut sample);
         sample
     }
 

@@ -62,6 +62,10 @@ pub struct History {
     capacity: usize,
     points: VecDeque<Point>,
     close_wait_first_seen: HashMap<u64, u64>,
+    /// The sockets (by cookie) last seen listening on each TCP port.
+    listeners_by_port: HashMap<u16, Vec<u64>>,
+    /// Ports a listener came back on after its socket was gone: asked for again, so fixed.
+    restarted_ports: std::collections::HashSet<u16>,
 }
 
 impl Default for History {
@@ -73,7 +77,13 @@ impl Default for History {
 impl History {
     /// An empty history keeping at most `capacity` points (at least one).
     pub fn new(capacity: usize) -> History {
-        History { capacity: capacity.max(1), points: VecDeque::new(), close_wait_first_seen: HashMap::new() }
+        History {
+            capacity: capacity.max(1),
+            points: VecDeque::new(),
+            close_wait_first_seen: HashMap::new(),
+            listeners_by_port: HashMap::new(),
+            restarted_ports: std::collections::HashSet::new(),
+        }
     }
 
     /// Records the model of a new sample (taken at `boottime_ns`), dropping the oldest point
@@ -88,7 +98,31 @@ impl History {
         for cookie in present {
             self.close_wait_first_seen.entry(cookie).or_insert(now);
         }
+        self.remember_listeners(view);
         self.push_point(Point::of(view, boottime_ns));
+    }
+
+    fn remember_listeners(&mut self, view: &Model) {
+        let mut now: HashMap<u16, Vec<u64>> = HashMap::new();
+        for listener in view.listeners.iter().filter(|listener| listener.protocol == super::Protocol::Tcp) {
+            if let Some(port) = listener.endpoint.port() {
+                now.entry(port).or_default().push(listener.key.cookie);
+            }
+        }
+        for (port, sockets) in now {
+            let before = self.listeners_by_port.insert(port, sockets.clone());
+            // A socket of this port is gone and the port is listened on again: a new socket,
+            // not one more member of an SO_REUSEPORT group beside the old ones.
+            if before.is_some_and(|before| before.iter().any(|cookie| !sockets.contains(cookie))) {
+                self.restarted_ports.insert(port);
+            }
+        }
+    }
+
+    /// Whether TCP port `port` was listened on again on a new socket after its earlier one was
+    /// gone (a restart, a reload): the service asks for that port, so it is fixed.
+    pub fn restarted_on(&self, port: u16) -> bool {
+        self.restarted_ports.contains(&port)
     }
 
     /// Seconds since the oldest of these CLOSE_WAIT sockets was first seen (by cookie), as of

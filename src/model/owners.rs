@@ -221,6 +221,7 @@ mod tests {
                 threads: 1,
                 start_time: 500,
                 cgroup: Some("/web".into()),
+                command_line: None,
             };
             table.status.insert(*pid, status);
         }

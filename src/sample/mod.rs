@@ -122,6 +122,10 @@ pub struct Sample {
     /// Every TCP socket, kept only when the Connections view asks for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connections: Option<Vec<Connection>>,
+    /// Names from `/etc/services` of the TCP listening ports inside the local port range: the
+    /// sign that such a port is a service's fixed one.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub service_ports: BTreeMap<u16, String>,
     /// Sources that failed, in full or in part, with the reason.
     pub unavailable: Vec<Unavailable>,
     /// Sources that were not read on purpose (for example `processes` with `--no-processes`).

@@ -126,6 +126,10 @@ pub struct ProcessStatus {
     /// Its cgroup v2 path (the `0::` line of `/proc/<pid>/cgroup`), unsanitised; bytes that
     /// are not UTF-8 kept as `\xNN`. `None` without a cgroup v2 hierarchy.
     pub cgroup: Option<String>,
+    /// Its command line (`/proc/<pid>/cmdline`, arguments joined by spaces, at most 4 KiB),
+    /// unsanitised; `None` when unreadable or empty (a kernel thread, a zombie).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_line: Option<String>,
 }
 
 /// The cgroup v2 files sockscope reads for a listener owner's cgroup; each part is absent when

@@ -242,7 +242,15 @@ mod tests {
         let Some(table) = sample.processes.as_mut() else { return };
         table.status_boottime_ns = sample.boottime_ns;
         table.ticks_per_second = 100;
-        let status = ProcessStatus { state, parent: 1, cpu_ticks: ticks, threads: 4, start_time: 9, cgroup: None };
+        let status = ProcessStatus {
+            state,
+            parent: 1,
+            cpu_ticks: ticks,
+            threads: 4,
+            start_time: 9,
+            cgroup: None,
+            command_line: None,
+        };
         table.status.insert(pid, ProcessStatus { cgroup: Some("/web".into()), ..status });
         let line = PressureLine { avg10: pressure, avg60: 0.0, total_usec: 0 };
         let cpu = CpuStat {

@@ -12,6 +12,7 @@ pub mod kmsg;
 pub mod namespaces;
 pub mod process_status;
 pub mod processes;
+pub mod services;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,6 +38,7 @@ pub struct HostServices {
     walking: Arc<AtomicBool>,
     kernel_log: Mutex<KernelLog>,
     host_namespace: HostNamespaceReader,
+    services: services::Services,
 }
 
 /// When socket owners are looked for.
@@ -67,6 +69,7 @@ impl HostServices {
             walking: Arc::new(AtomicBool::new(false)),
             kernel_log: Mutex::new(KernelLog::new(paths.kmsg.clone())),
             host_namespace: HostNamespaceReader::locate(&paths.proc),
+            services: services::Services::read(&paths.services),
         }
     }
 
@@ -103,6 +106,19 @@ impl HostServices {
             }
         }
         sample.host_netns = Some(relation);
+    }
+
+    /// Names, from `/etc/services`, the TCP listening ports that lie inside the local port
+    /// range: evidence that such a port is a service's fixed one, not one the kernel picked.
+    pub fn name_service_ports(&self, sample: &mut Sample) {
+        let Some(range) = sample.sysctl("net.ipv4.ip_local_port_range").and_then(|v| v.port_range()) else {
+            return;
+        };
+        let inside =
+            sample.tcp_listeners.iter().flatten().map(|l| l.local_port).filter(|p| (range.0..=range.1).contains(p));
+        let named: std::collections::BTreeMap<u16, String> =
+            inside.filter_map(|port| Some((port, self.services.tcp(port)?.to_string()))).collect();
+        sample.service_ports = named;
     }
 
     /// The kernel log lines seen so far that report a networking limit.

@@ -34,7 +34,21 @@ pub fn read_status(proc_dir: &Path, pid: u32) -> Option<ProcessStatus> {
         threads: u32::try_from(stat.num_threads).unwrap_or(0),
         start_time: stat.starttime,
         cgroup,
+        command_line: command_line(&proc_dir.join(pid.to_string()).join("cmdline")),
     })
+}
+
+/// The longest command line kept: enough for every option that names a port.
+const COMMAND_LINE_LIMIT: u64 = 4096;
+
+/// A process's arguments joined by spaces, kept whatever their bytes; `None` when empty.
+fn command_line(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut raw = Vec::new();
+    std::fs::File::open(path).ok()?.take(COMMAND_LINE_LIMIT).read_to_end(&mut raw).ok()?;
+    let joined: Vec<u8> = raw.iter().map(|byte| if *byte == 0 { b' ' } else { *byte }).collect();
+    let text = crate::format::name_from_bytes(joined.trim_ascii_end());
+    (!text.is_empty()).then_some(text)
 }
 
 /// The cgroup v2 path in a `/proc/<pid>/cgroup` file: the `0::/path` line. Read as bytes (procfs

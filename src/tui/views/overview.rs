@@ -237,6 +237,8 @@ fn draw_findings(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
         .map(|finding| {
             Line::from(vec![
                 Span::styled(format!("{} ", finding.severity.tag()), severity_style(finding.severity, ctx.theme)),
+                // Every line names what it is about: 24 identical summaries say nothing.
+                Span::styled(format!("{}: ", finding.subject.label()), ctx.theme.title),
                 Span::raw(sanitize(&finding.summary).into_owned()),
             ])
         })
