@@ -180,7 +180,7 @@ fn incident_with_a_stopped_owner() -> Vec<Sample> {
                 threads: 3,
                 start_time: 77,
                 cgroup: Some("/system.slice/app.service".into()),
-                command_line: None,
+                command_line_numbers: Default::default(),
             };
             table.status.insert(pid, status);
         }

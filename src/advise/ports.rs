@@ -211,11 +211,10 @@ fn listeners_in_range(context: &Context<'_>, report: &mut Report, ports: &crate:
 /// Why a listener's port is its service's fixed one, if anything shows it: the port in an
 /// owner's command line, a name in /etc/services, or the port listened on again on a new socket.
 fn fixed_port_evidence(context: &Context<'_>, listener: &crate::model::ListenerView, port: u16) -> Option<String> {
-    let number = port.to_string();
     let table = context.sample.processes.as_ref();
     let in_command_line = listener.processes.iter().find(|process| {
-        let line = table.and_then(|table| table.status.get(&process.pid)).and_then(|s| s.command_line.as_deref());
-        line.is_some_and(|line| line.split(|c: char| !c.is_ascii_digit()).any(|word| word == number))
+        let status = table.and_then(|table| table.status.get(&process.pid));
+        status.is_some_and(|status| status.command_line_numbers.contains(&port))
     });
     if let Some(process) = in_command_line {
         return Some(format!("named in the command line of {}[{}]", process.command, process.pid));
@@ -308,7 +307,7 @@ mod tests {
                 threads: 1,
                 start_time: 1,
                 cgroup: None,
-                command_line: Some("redis-server *:40001 --protected-mode no".into()),
+                command_line_numbers: [40001, 1].into(),
             };
             table.status.insert(101, status);
         }

@@ -221,7 +221,7 @@ mod tests {
                 threads: 1,
                 start_time: 500,
                 cgroup: Some("/web".into()),
-                command_line: None,
+                command_line_numbers: Default::default(),
             };
             table.status.insert(*pid, status);
         }

@@ -126,10 +126,11 @@ pub struct ProcessStatus {
     /// Its cgroup v2 path (the `0::` line of `/proc/<pid>/cgroup`), unsanitised; bytes that
     /// are not UTF-8 kept as `\xNN`. `None` without a cgroup v2 hierarchy.
     pub cgroup: Option<String>,
-    /// Its command line (`/proc/<pid>/cmdline`, arguments joined by spaces, at most 4 KiB),
-    /// unsanitised; `None` when unreadable or empty (a kernel thread, a zombie).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub command_line: Option<String>,
+    /// The numbers from 1 to 65535 in its command line (`/proc/<pid>/cmdline`, the first 4 KiB):
+    /// the ports it may have been told to listen on. Only the numbers are kept, never the text,
+    /// which can hold secrets that a report or a recording must not copy.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub command_line_numbers: BTreeSet<u16>,
 }
 
 /// The cgroup v2 files sockscope reads for a listener owner's cgroup; each part is absent when

@@ -249,7 +249,7 @@ mod tests {
             threads: 4,
             start_time: 9,
             cgroup: None,
-            command_line: None,
+            command_line_numbers: Default::default(),
         };
         table.status.insert(pid, ProcessStatus { cgroup: Some("/web".into()), ..status });
         let line = PressureLine { avg10: pressure, avg60: 0.0, total_usec: 0 };

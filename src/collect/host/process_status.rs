@@ -6,6 +6,7 @@
 //! here is an error.
 
 use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
 use procfs::FromRead;
@@ -34,21 +35,26 @@ pub fn read_status(proc_dir: &Path, pid: u32) -> Option<ProcessStatus> {
         threads: u32::try_from(stat.num_threads).unwrap_or(0),
         start_time: stat.starttime,
         cgroup,
-        command_line: command_line(&proc_dir.join(pid.to_string()).join("cmdline")),
+        command_line_numbers: command_line_numbers(&proc_dir.join(pid.to_string()).join("cmdline")),
     })
 }
 
-/// The longest command line kept: enough for every option that names a port.
+/// How much of a command line is read: enough for every option that names a port.
 const COMMAND_LINE_LIMIT: u64 = 4096;
 
-/// A process's arguments joined by spaces, kept whatever their bytes; `None` when empty.
-fn command_line(path: &Path) -> Option<String> {
+/// The numbers from 1 to 65535 among a process's arguments (`--port 6379`, `*:8080`, `-p80`).
+fn command_line_numbers(path: &Path) -> BTreeSet<u16> {
     use std::io::Read;
     let mut raw = Vec::new();
-    std::fs::File::open(path).ok()?.take(COMMAND_LINE_LIMIT).read_to_end(&mut raw).ok()?;
-    let joined: Vec<u8> = raw.iter().map(|byte| if *byte == 0 { b' ' } else { *byte }).collect();
-    let text = crate::format::name_from_bytes(joined.trim_ascii_end());
-    (!text.is_empty()).then_some(text)
+    let read = std::fs::File::open(path).and_then(|file| file.take(COMMAND_LINE_LIMIT).read_to_end(&mut raw));
+    if read.is_err() {
+        return BTreeSet::new();
+    }
+    raw.split(|byte| !byte.is_ascii_digit())
+        .filter(|digits| !digits.is_empty() && digits.len() <= 5)
+        .filter_map(|digits| std::str::from_utf8(digits).ok()?.parse::<u16>().ok())
+        .filter(|number| *number > 0)
+        .collect()
 }
 
 /// The cgroup v2 path in a `/proc/<pid>/cgroup` file: the `0::/path` line. Read as bytes (procfs
