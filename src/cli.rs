@@ -66,7 +66,7 @@ is a usage error (2); one that exists but cannot be entered is a runtime failure
 
 /// `sockscope`: the whole command line.
 #[derive(Debug, Parser)]
-#[command(name = "sockscope", version, about = ABOUT, long_about = LONG_ABOUT, after_long_help = AFTER_LONG_HELP)]
+#[command(name = "sockscope", version, long_version = crate::build_info::long_version(), about = ABOUT, long_about = LONG_ABOUT, after_long_help = AFTER_LONG_HELP)]
 pub struct Cli {
     /// What to do; without one, open the dashboard (or print the text report when piped).
     #[command(subcommand)]

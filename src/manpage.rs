@@ -86,7 +86,8 @@ fn subcommands_section(command: &clap::Command) -> String {
 
 /// Renders the complete man page.
 pub fn render() -> std::io::Result<Vec<u8>> {
-    let command = Cli::command();
+    // The man page names the version only: the commit would make it differ in every build.
+    let command = Cli::command().long_version(None::<&str>);
     let man = clap_mangen::Man::new(command.clone()).source(format!("sockscope {}", env!("CARGO_PKG_VERSION")));
     let mut page = Vec::new();
     man.render_title(&mut page)?;

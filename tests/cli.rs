@@ -187,3 +187,32 @@ fn the_systemd_unit_runs_a_command_line_sockscope_accepts() {
     assert_eq!(args.max_size, Some(64 << 20));
     assert!(unit.contains("StateDirectory=sockscope") && args.output.starts_with("/var/lib/sockscope"));
 }
+
+/// `git rev-parse HEAD` of the source tree, when the tests run in a git work tree.
+fn source_commit() -> Option<String> {
+    let output = Command::new("git").args(["-C", env!("CARGO_MANIFEST_DIR"), "rev-parse", "HEAD"]).output().ok()?;
+    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+#[test]
+fn version_names_the_commit_and_the_optional_parts_and_the_json_report_carries_them() {
+    let output = sockscope(&["--version"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let commit = source_commit().unwrap_or_else(|| "unknown".to_string());
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], format!("sockscope {}", env!("CARGO_PKG_VERSION")), "{text}");
+    assert_eq!(lines[1], format!("commit:   {commit}"), "{text}");
+    assert_eq!(lines[2], "target:   x86_64-unknown-linux-gnu", "{text}");
+    assert!(lines[3].starts_with("optional: ebpf no"), "{text}");
+    // -V stays the short form scripts parse.
+    let short = sockscope(&["-V"]);
+    assert_eq!(String::from_utf8_lossy(&short.stdout), format!("sockscope {}\n", env!("CARGO_PKG_VERSION")));
+
+    let report = common::host_report_json(&["--no-processes"]);
+    let build = &report["build"];
+    assert_eq!(build["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(build["commit"], commit.as_str());
+    assert_eq!(build["target"], "x86_64-unknown-linux-gnu");
+    assert_eq!(build["optional_parts"]["ebpf"], false);
+}
