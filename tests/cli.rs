@@ -216,3 +216,35 @@ fn version_names_the_commit_and_the_optional_parts_and_the_json_report_carries_t
     assert_eq!(build["target"], "x86_64-unknown-linux-gnu");
     assert_eq!(build["optional_parts"]["ebpf"], false);
 }
+
+#[test]
+fn the_exporter_unit_runs_serve_unprivileged_with_two_ambient_capabilities() {
+    use clap::Parser;
+    let unit = include_str!("../assets/sockscope-serve.service");
+    let exec = unit.lines().find_map(|line| line.strip_prefix("ExecStart=")).expect("the unit has an ExecStart");
+    let words: Vec<&str> = exec.split_whitespace().collect();
+    assert_eq!(words[0], "/usr/bin/sockscope");
+    let cli = sockscope::cli::Cli::try_parse_from(&words).unwrap_or_else(|error| panic!("{exec}: {error}"));
+    let Some(sockscope::cli::Command::Serve(args)) = cli.command else { panic!("{exec} is not a serve command") };
+    assert!(args.listen.ip().is_loopback(), "loopback unless the operator opens it");
+    let lines: Vec<&str> = unit.lines().collect();
+    for line in [
+        "DynamicUser=yes",
+        "NoNewPrivileges=yes",
+        "AmbientCapabilities=CAP_SYS_PTRACE CAP_DAC_READ_SEARCH",
+        "CapabilityBoundingSet=CAP_SYS_PTRACE CAP_DAC_READ_SEARCH",
+    ] {
+        assert!(lines.contains(&line), "the unit has {line}");
+    }
+    assert!(!lines.iter().any(|line| line.starts_with("User=")), "never root");
+}
+
+#[test]
+fn the_example_configuration_is_valid_and_spells_the_defaults() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/config.example.toml");
+    let text = std::fs::read_to_string(path).expect("read");
+    let example = sockscope::config::Config::parse(&text, std::path::Path::new(path)).expect("valid");
+    assert_eq!(format!("{:?}", example.rules()), format!("{:?}", sockscope::config::Config::default().rules()));
+    let output = sockscope(&["--config", path, "report", "--no-processes"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
