@@ -1,5 +1,7 @@
-//! Decides, when the package is built, which tests this environment cannot run, so that libtest
-//! reports them as ignored instead of letting them pass having done nothing:
+//! Runs when the package is built. It names the commit and target the binary is built from
+//! (`SOCKSCOPE_COMMIT`, `SOCKSCOPE_TARGET`: `sockscope --version` and the JSON report's `build`
+//! show them), and decides which tests this environment cannot run, so that libtest reports them
+//! as ignored instead of letting them pass having done nothing:
 //!
 //! - `sockscope_unprivileged`: the build does not run as root (effective uid 0), so the tests that
 //!   need root (network namespaces, their sysctls, setns, /dev/kmsg) are marked `#[ignore]`.
@@ -13,6 +15,7 @@
 //! Neither is set when `CI=true`: there every test must run, and one that cannot fails. Only
 //! tests read these cfgs; the library and the binary are the same whatever they are.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
@@ -22,6 +25,7 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(sockscope_no_tmux)");
     println!("cargo::rustc-check-cfg=cfg(sockscope_no_nginx)");
     println!("cargo::rustc-check-cfg=cfg(sockscope_no_redis)");
+    name_the_build();
     if std::env::var_os("CI").is_some_and(|ci| ci == "true") {
         return;
     }
@@ -37,6 +41,48 @@ fn main() {
     if !std::path::Path::new("/usr/bin/redis-server").exists() {
         println!("cargo::rustc-cfg=sockscope_no_redis");
     }
+}
+
+/// Sets `SOCKSCOPE_COMMIT` — `SOCKSCOPE_COMMIT` from the environment when set (a build from a
+/// source tarball can name its commit), else `git rev-parse HEAD` when the package directory is
+/// the top of a git work tree, else `unknown` (no git, or no history: the build never fails for
+/// it) — and `SOCKSCOPE_TARGET`.
+fn name_the_build() {
+    println!("cargo::rerun-if-env-changed=SOCKSCOPE_COMMIT");
+    let commit = match std::env::var("SOCKSCOPE_COMMIT") {
+        Ok(commit) if !commit.is_empty() => commit,
+        _ => git_commit().unwrap_or_else(|| "unknown".to_string()),
+    };
+    println!("cargo::rustc-env=SOCKSCOPE_COMMIT={commit}");
+    println!("cargo::rustc-env=SOCKSCOPE_TARGET={}", std::env::var("TARGET").unwrap_or_default());
+}
+
+/// `git rev-parse HEAD` of the package's own work tree (not of a repository it was unpacked
+/// into), and a rerun whenever HEAD moves.
+fn git_commit() -> Option<String> {
+    let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR")?);
+    let top = git(&manifest_dir, &["rev-parse", "--show-toplevel"])?;
+    if std::fs::canonicalize(&top).ok()? != std::fs::canonicalize(&manifest_dir).ok()? {
+        return None;
+    }
+    let git_dir = PathBuf::from(git(&manifest_dir, &["rev-parse", "--absolute-git-dir"])?);
+    let common_dir = PathBuf::from(git(&manifest_dir, &["rev-parse", "--path-format=absolute", "--git-common-dir"])?);
+    let mut watched = vec![git_dir.join("HEAD"), common_dir.join("packed-refs")];
+    if let Some(branch) = git(&manifest_dir, &["symbolic-ref", "-q", "HEAD"]) {
+        watched.push(common_dir.join(branch));
+    }
+    // A path that does not exist would rerun this script on every build.
+    for path in watched.iter().filter(|path| path.exists()) {
+        println!("cargo::rerun-if-changed={}", path.display());
+    }
+    git(&manifest_dir, &["rev-parse", "HEAD"])
+}
+
+/// The trimmed output of a successful `git ARGS` in `dir`.
+fn git(dir: &Path, args: &[&str]) -> Option<String> {
+    let output = Command::new("git").arg("-C").arg(dir).args(args).output().ok()?;
+    let text = String::from_utf8(output.stdout).ok()?;
+    (output.status.success() && !text.trim().is_empty()).then(|| text.trim().to_string())
 }
 
 /// Whether the effective uid, the second field of the `Uid:` line of `/proc/self/status`, is 0.

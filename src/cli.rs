@@ -60,13 +60,13 @@ Examples:
                                            every namespace, on every address, one collection per 15 s
 
 Privileges: everything works unprivileged except naming the processes that own other users' \
-sockets, which needs root (or CAP_SYS_PTRACE), and entering another network namespace (--netns, \
+sockets, which needs root (or CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH), and entering another network namespace (--netns, \
 --pid, --all-netns), which needs root (CAP_SYS_ADMIN). A --netns or --pid that names no namespace \
 is a usage error (2); one that exists but cannot be entered is a runtime failure (1).";
 
 /// `sockscope`: the whole command line.
 #[derive(Debug, Parser)]
-#[command(name = "sockscope", version, about = ABOUT, long_about = LONG_ABOUT, after_long_help = AFTER_LONG_HELP)]
+#[command(name = "sockscope", version, long_version = crate::build_info::long_version(), about = ABOUT, long_about = LONG_ABOUT, after_long_help = AFTER_LONG_HELP)]
 pub struct Cli {
     /// What to do; without one, open the dashboard (or print the text report when piped).
     #[command(subcommand)]

@@ -100,12 +100,14 @@ impl Config {
         let sudo_user = sudo_uid();
         let (path, guarded) = match explicit {
             Some(path) => (path.to_path_buf(), None),
-            None => match default_path().filter(|path| path.exists()) {
+            None => match default_path().filter(|path| crate::files::as_user(|| path.exists()).unwrap_or(false)) {
                 Some(path) => (path, sudo_user),
                 None => return Ok((Config::default(), None)),
             },
         };
-        let (text, owner) = read(&path, guarded).map_err(|reason| ConfigError::Read { path: path.clone(), reason })?;
+        let (text, owner) = crate::files::as_user(|| read(&path, guarded))
+            .unwrap_or_else(|error| Err(error.to_string()))
+            .map_err(|reason| ConfigError::Read { path: path.clone(), reason })?;
         let invoking = sudo_user.unwrap_or_else(|| rustix::process::getuid().as_raw());
         Ok((Config::parse_quoting(&text, &path, owner == invoking)?, Some(path)))
     }

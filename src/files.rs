@@ -1,7 +1,24 @@
-//! What a path names, in the words of an error message: sockscope reads its configuration and
-//! replaces `report -o` targets only when they are regular files, and says what else it found.
+//! The files the invoking user names — `--config`, `report -o`, `record -o`, the recordings of
+//! `replay` and `--from` — are opened, created, renamed and removed only inside [`as_user`],
+//! with the user's own rights; and what a path names, in the words of an error message:
+//! sockscope reads its configuration and replaces `report -o` targets only when they are
+//! regular files, and says what else it found.
 
 use std::os::unix::fs::FileTypeExt;
+
+/// Runs `work` — every call that opens, creates, renames or removes a file the invoking user
+/// named — with the user's own rights. When sockscope runs with capabilities raised above its
+/// user's (file capabilities, or a systemd unit's `AmbientCapabilities=`), the calling thread's
+/// effective capabilities are lowered for the call and raised again after it, so that
+/// `CAP_DAC_READ_SEARCH` never lets `--config /etc/shadow` read a file the user cannot. For
+/// root, or a user without capabilities, it only calls `work`. Fails, without calling `work`,
+/// when the kernel refuses to lower them.
+pub fn as_user<T>(work: impl FnOnce() -> T) -> std::io::Result<T> {
+    let lowered = crate::capabilities::Lowered::enter()?;
+    let result = work();
+    drop(lowered);
+    Ok(result)
+}
 
 /// The kind of file, as in "it is a fifo": `a symbolic link`, `a directory`, `a character
 /// device`, `a block device`, `a fifo`, `a socket`, or `a regular file`.

@@ -7,6 +7,8 @@
 //! as the live dashboard. [`modes`] wires a parsed [`cli`] and the [`config`] to one of them.
 
 pub mod advise;
+pub mod build_info;
+pub mod capabilities;
 pub mod cli;
 pub mod collect;
 pub mod config;

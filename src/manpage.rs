@@ -55,9 +55,27 @@ cgroup v2: CPU throttled as a share of the interval (\fBcpu.stat\fR throttled_us
 Run it with \fB\-\-netns\fR rather than under \fBip netns exec\fR, which remounts /sys and hides
 the cgroup files.
 .SH PRIVILEGES
-Everything works without privileges except naming the processes that hold other users'
-sockets, which needs root or CAP_SYS_PTRACE. sockscope never writes to /proc/sys or changes the
-system.
+Everything works without privileges except what needs root or these capabilities:
+.TP
+\fBCAP_SYS_PTRACE\fR and \fBCAP_DAC_READ_SEARCH\fR
+naming the processes that hold other users' sockets (reading their \fI/proc/PID/fd\fR)
+.TP
+\fBCAP_SYS_ADMIN\fR
+entering other network namespaces (\fB\-\-netns\fR, \fB\-\-pid\fR, \fB\-\-all\-netns\fR)
+.TP
+\fBCAP_BPF\fR and \fBCAP_PERFMON\fR
+kernel events, once sockscope has an eBPF source (this version has none: see \fB\-\-version\fR)
+.PP
+Reading everything else needs none. Instead of root, grant only these: as file capabilities on a
+copy that one group may run (\fBinstall \-o root \-g sockscope \-m 0750 /usr/bin/sockscope
+/usr/local/bin/sockscope\fR, then \fBsetcap cap_sys_ptrace,cap_dac_read_search+ep\fR on it), or
+with a systemd unit's \fBAmbientCapabilities=\fR and \fBNoNewPrivileges=yes\fR
+(\fBsockscope\-serve.service\fR runs the exporter so, as a dynamic user). With capabilities
+raised over its user, sockscope opens every file the user names (\fB\-\-config\fR, \fB\-o\fR,
+recordings) with the user's own rights, so a file the user cannot read is refused with the user's
+own error and never shown; the dashboard's header names the raised capabilities. It refuses to
+run set\-user\-ID or set\-group\-ID (exit status 1). sockscope never writes to /proc/sys or
+changes the system.
 .SH EXAMPLES
 .TP
 \fBsockscope report\fR
@@ -107,7 +125,8 @@ fn subcommands_section(command: &clap::Command) -> String {
 
 /// Renders the complete man page.
 pub fn render() -> std::io::Result<Vec<u8>> {
-    let command = Cli::command();
+    // The man page names the version only: the commit would make it differ in every build.
+    let command = Cli::command().long_version(None::<&str>);
     let man = clap_mangen::Man::new(command.clone()).source(format!("sockscope {}", env!("CARGO_PKG_VERSION")));
     let mut page = Vec::new();
     man.render_title(&mut page)?;

@@ -187,3 +187,64 @@ fn the_systemd_unit_runs_a_command_line_sockscope_accepts() {
     assert_eq!(args.max_size, Some(64 << 20));
     assert!(unit.contains("StateDirectory=sockscope") && args.output.starts_with("/var/lib/sockscope"));
 }
+
+/// `git rev-parse HEAD` of the source tree, when the tests run in a git work tree.
+fn source_commit() -> Option<String> {
+    let output = Command::new("git").args(["-C", env!("CARGO_MANIFEST_DIR"), "rev-parse", "HEAD"]).output().ok()?;
+    output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+#[test]
+fn version_names_the_commit_and_the_optional_parts_and_the_json_report_carries_them() {
+    let output = sockscope(&["--version"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let commit = source_commit().unwrap_or_else(|| "unknown".to_string());
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], format!("sockscope {}", env!("CARGO_PKG_VERSION")), "{text}");
+    assert_eq!(lines[1], format!("commit:   {commit}"), "{text}");
+    assert_eq!(lines[2], "target:   x86_64-unknown-linux-gnu", "{text}");
+    assert!(lines[3].starts_with("optional: ebpf no"), "{text}");
+    // -V stays the short form scripts parse.
+    let short = sockscope(&["-V"]);
+    assert_eq!(String::from_utf8_lossy(&short.stdout), format!("sockscope {}\n", env!("CARGO_PKG_VERSION")));
+
+    let report = common::host_report_json(&["--no-processes"]);
+    let build = &report["build"];
+    assert_eq!(build["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(build["commit"], commit.as_str());
+    assert_eq!(build["target"], "x86_64-unknown-linux-gnu");
+    assert_eq!(build["optional_parts"]["ebpf"], false);
+}
+
+#[test]
+fn the_exporter_unit_runs_serve_unprivileged_with_two_ambient_capabilities() {
+    use clap::Parser;
+    let unit = include_str!("../assets/sockscope-serve.service");
+    let exec = unit.lines().find_map(|line| line.strip_prefix("ExecStart=")).expect("the unit has an ExecStart");
+    let words: Vec<&str> = exec.split_whitespace().collect();
+    assert_eq!(words[0], "/usr/bin/sockscope");
+    let cli = sockscope::cli::Cli::try_parse_from(&words).unwrap_or_else(|error| panic!("{exec}: {error}"));
+    let Some(sockscope::cli::Command::Serve(args)) = cli.command else { panic!("{exec} is not a serve command") };
+    assert!(args.listen.ip().is_loopback(), "loopback unless the operator opens it");
+    let lines: Vec<&str> = unit.lines().collect();
+    for line in [
+        "DynamicUser=yes",
+        "NoNewPrivileges=yes",
+        "AmbientCapabilities=CAP_SYS_PTRACE CAP_DAC_READ_SEARCH",
+        "CapabilityBoundingSet=CAP_SYS_PTRACE CAP_DAC_READ_SEARCH",
+    ] {
+        assert!(lines.contains(&line), "the unit has {line}");
+    }
+    assert!(!lines.iter().any(|line| line.starts_with("User=")), "never root");
+}
+
+#[test]
+fn the_example_configuration_is_valid_and_spells_the_defaults() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/config.example.toml");
+    let text = std::fs::read_to_string(path).expect("read");
+    let example = sockscope::config::Config::parse(&text, std::path::Path::new(path)).expect("valid");
+    assert_eq!(format!("{:?}", example.rules()), format!("{:?}", sockscope::config::Config::default().rules()));
+    let output = sockscope(&["--config", path, "report", "--no-processes"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}

@@ -54,6 +54,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
 
 /// Picks the mode the command line asks for and runs it.
 fn dispatch(cli: Cli) -> Result<u8, Failure> {
+    crate::capabilities::refuse_set_id().map_err(Failure::runtime)?;
     let plan = CollectPlan { processes: !cli.no_processes, ..CollectPlan::default() };
     // One-shot modes wait for every owner; the continuous ones look for owners in the
     // background so a walk of /proc never delays a sample.

@@ -26,8 +26,15 @@ pub fn write_stdout(bytes: &[u8]) -> Result<(), Failure> {
 /// in a shared directory, a device node) aim root's write at a file or device of their choice,
 /// and opening some devices or a fifo has effects of its own (or blocks). Shell redirection
 /// (`> /dev/null`) does what is wanted there. The new file is owned by the user running
-/// sockscope, with the replaced file's permission bits without setuid, setgid or sticky.
+/// sockscope, with the replaced file's permission bits without setuid, setgid or sticky. All of
+/// it is done with the invoking user's own rights ([`crate::files::as_user`]).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    crate::files::as_user(|| replace(path, bytes))
+        .unwrap_or_else(|error| Err(Failure::runtime(format!("cannot write {}: {error}", path.display()))))
+}
+
+/// [`write_atomically`]'s work.
+fn replace(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
     let fail = |what: &str, error: &dyn std::fmt::Display| {
         Failure::runtime(format!("cannot {what} {}: {error}", path.display()))
     };

@@ -146,7 +146,7 @@ pub fn parse_rounds(lines: &[&[u8]]) -> Vec<Round> {
     lines.iter().filter_map(|line| serde_json::from_slice::<Round>(&open_line(line)?).ok()).collect()
 }
 
-/// Opens a file for reading, with the error a user can act on.
+/// Opens a recording for reading, with the user's own rights, and the error a user can act on.
 pub fn open_file(path: &PathBuf) -> Result<File, RecordError> {
-    File::open(path).map_err(|error| RecordError::io(path, error))
+    crate::files::as_user(|| File::open(path)).and_then(|opened| opened).map_err(|error| RecordError::io(path, error))
 }

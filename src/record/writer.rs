@@ -78,26 +78,8 @@ impl Recorder {
     /// carried into a new chunk. Fails when the path is not a regular file, is not a recording,
     /// or another recorder holds it.
     pub fn open(path: &Path, header: Header, limits: Limits) -> Result<Recorder, RecordError> {
-        let failed = |error: io::Error| RecordError::io(path, error);
-        // A symbolic link is refused like a device: root's recorder must not write where a
-        // link planted in its directory points.
-        let existing = match std::fs::symlink_metadata(path) {
-            Ok(metadata) if !metadata.is_file() => {
-                return Err(RecordError::new(path, "exists and is not a regular file: not overwritten"));
-            }
-            Ok(metadata) => metadata.len() > 0,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => false,
-            Err(error) => return Err(failed(error)),
-        };
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o640)
-            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-            .open(path)
-            .map_err(failed)?;
+        let (file, existing) = crate::files::as_user(|| open_for_append(path))
+            .unwrap_or_else(|error| Err(RecordError::io(path, error)))?;
         lock(&file, path)?;
         let mut recorder = Recorder { path: path.to_path_buf(), header, limits, file, len: 0, chunk: None };
         match existing {
@@ -219,25 +201,57 @@ impl Recorder {
     /// removed; a fresh `FILE` starts.
     fn rotate(&mut self) -> Result<(), RecordError> {
         let keep = self.limits.keep.max(1);
-        let _ = std::fs::remove_file(rotated_name(&self.path, keep));
-        for index in (1..keep).rev() {
-            let from = rotated_name(&self.path, index);
-            if from.exists() {
-                std::fs::rename(&from, rotated_name(&self.path, index + 1)).map_err(|e| RecordError::io(&from, e))?;
-            }
-        }
-        std::fs::rename(&self.path, rotated_name(&self.path, 1)).map_err(|e| RecordError::io(&self.path, e))?;
-        let fresh = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o640)
-            .open(&self.path)
-            .map_err(|error| RecordError::io(&self.path, error))?;
+        let fresh = crate::files::as_user(|| rotate_files(&self.path, keep))
+            .unwrap_or_else(|error| Err(RecordError::io(&self.path, error)))?;
         lock(&fresh, &self.path)?;
         self.file = fresh;
         self.start_file()
     }
+}
+
+/// Opens (or creates, mode 0640) the recording at `path` for reading and writing; with whether
+/// it already had content. A symbolic link is refused like a device: root's recorder must not
+/// write where a link planted in its directory points.
+fn open_for_append(path: &Path) -> Result<(File, bool), RecordError> {
+    let failed = |error: io::Error| RecordError::io(path, error);
+    let existing = match std::fs::symlink_metadata(path) {
+        Ok(metadata) if !metadata.is_file() => {
+            return Err(RecordError::new(path, "exists and is not a regular file: not overwritten"));
+        }
+        Ok(metadata) => metadata.len() > 0,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => false,
+        Err(error) => return Err(failed(error)),
+    };
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o640)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)
+        .map_err(failed)?;
+    Ok((file, existing))
+}
+
+/// Shifts the ring — `path` becomes `path.1`, `path.1` becomes `path.2`, ..., the one beyond
+/// `keep` is removed — and creates a fresh `path`.
+fn rotate_files(path: &Path, keep: usize) -> Result<File, RecordError> {
+    let _ = std::fs::remove_file(rotated_name(path, keep));
+    for index in (1..keep).rev() {
+        let from = rotated_name(path, index);
+        if from.exists() {
+            std::fs::rename(&from, rotated_name(path, index + 1)).map_err(|e| RecordError::io(&from, e))?;
+        }
+    }
+    std::fs::rename(path, rotated_name(path, 1)).map_err(|e| RecordError::io(path, e))?;
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .mode(0o640)
+        .open(path)
+        .map_err(|error| RecordError::io(path, error))
 }
 
 impl Chunk {

@@ -25,6 +25,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 #[derive(Serialize)]
 pub struct Report<'a> {
     schema_version: u32,
+    build: crate::build_info::Build,
     taken_at: String,
     interval_seconds: Option<f64>,
     host: Option<Host<'a>>,
@@ -257,6 +258,7 @@ pub fn report(frame: &Frame) -> Report<'_> {
     let (view, sample, outcome) = (&frame.model, &*frame.sample, &frame.findings);
     Report {
         schema_version: SCHEMA_VERSION,
+        build: crate::build_info::BUILD,
         taken_at: sample.taken_at.to_string(),
         interval_seconds: view.interval,
         host: sample.host.as_ref().map(|host| Host {

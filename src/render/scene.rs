@@ -183,6 +183,7 @@ fn summary_cells(frame: &Frame) -> Vec<String> {
 #[derive(Serialize)]
 struct ScenePayload<'a> {
     schema_version: u32,
+    build: crate::build_info::Build,
     scope: &'static str,
     overview: Vec<SummaryJson<'a>>,
     namespaces: Vec<NamespaceJson<'a>>,
@@ -241,6 +242,7 @@ fn state_parts(state: &ViewState) -> (&'static str, Option<&str>) {
 fn report(scene: &Scene) -> ScenePayload<'_> {
     ScenePayload {
         schema_version: json::SCHEMA_VERSION,
+        build: crate::build_info::BUILD,
         scope: "all_netns",
         overview: scene.views.iter().map(summary_json).collect(),
         namespaces: scene

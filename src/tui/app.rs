@@ -168,6 +168,9 @@ pub struct App {
     pub collector_error: Option<String>,
     /// Click targets of the last draw.
     pub regions: Regions,
+    /// The capabilities sockscope runs with beyond its user's ([`crate::capabilities::raised`]),
+    /// named in the header; empty for root and for an ordinary user.
+    pub raised: Vec<String>,
 }
 
 impl App {
@@ -192,6 +195,7 @@ impl App {
             message: None,
             collector_error: None,
             regions: Regions::default(),
+            raised: Vec::new(),
         }
     }
 

@@ -85,6 +85,7 @@ fn run_fed(
     };
     let mut app = App::new(settings, options.interval);
     app.mouse = options.mouse;
+    app.raised = crate::capabilities::raised();
     if options.all_namespaces {
         app.scope = app::Scope::All;
     }

@@ -81,7 +81,8 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
     }
 }
 
-/// Interval and sample time first (is this screen fresh?), then host, kernel, uptime, namespace.
+/// Interval and sample time first (is this screen fresh?), then host, kernel, uptime, namespace;
+/// right after the name, the capabilities it runs with beyond its user's, when it has any.
 fn identity_line<'a>(shown: &'a Shown, app: &App) -> Line<'a> {
     let theme = &app.settings.theme;
     let sample = &shown.sample;
@@ -93,6 +94,9 @@ fn identity_line<'a>(shown: &'a Shown, app: &App) -> Line<'a> {
             Span::styled(clock(&sample.taken_at, app), theme.muted),
         ],
     };
+    if !app.raised.is_empty() {
+        spans.insert(1, Span::styled(format!("caps {} ", app.raised.join(",")), theme.warning));
+    }
     if let Some(host) = &sample.host {
         spans.push(separator(theme));
         spans.push(Span::styled(sanitize(&host.hostname).into_owned(), theme.title));
