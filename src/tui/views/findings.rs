@@ -14,7 +14,7 @@ use crate::format::sanitize;
 use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::filter::Record;
 use crate::tui::table::{Row, TableState, ordered};
-use crate::tui::widgets::{Column, DataTable, Drawn, key_of};
+use crate::tui::widgets::{CellText, Column, DataTable, Drawn, key_of};
 
 /// The columns of the Findings table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +37,7 @@ const COLUMNS: [Column<C>; 4] = [
     Column::text(C::Severity, "sev", 4, 0),
     Column::text(C::Check, "check", 24, 2),
     Column::text(C::About, "about", 28, 1),
-    Column::flexible(C::Summary, "summary", 30),
+    Column::name(C::Summary, "summary", 30),
 ];
 
 /// Sorts: severity (the advisor's order), check id, subject.
@@ -162,12 +162,12 @@ fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, state: &mut TableState<C>)
         let item = &all[rows[row]];
         let finding = item.row;
         let style = severity_style(finding.severity, ctx.theme);
-        let netns = ctx.all.then(|| Span::raw(super::netns_cell(&item.view.netns)));
+        let netns = ctx.all.then(|| CellText::name(super::netns_cell(&item.view.netns)));
         let cells = netns.into_iter().chain([
-            Span::styled(finding.severity.tag(), style),
-            Span::raw(finding.id),
-            Span::raw(sanitize(&finding.subject.label()).into_owned()),
-            Span::raw(sanitize(&finding.summary).into_owned()),
+            Span::styled(finding.severity.tag(), style).into(),
+            finding.id.into(),
+            CellText::words(sanitize(&finding.subject.label()).into_owned()),
+            CellText::words(sanitize(&finding.summary).into_owned()),
         ]);
         (cells.collect(), Style::new())
     });
@@ -185,7 +185,7 @@ fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, state: &mut TableState<C>)
             .iter()
             .map(|item| {
                 Line::from(vec![
-                    Span::styled(format!("{:<26}", item.id), ctx.theme.muted),
+                    Span::styled(format!("{:<25} ", item.id), ctx.theme.muted),
                     Span::raw(sanitize(&item.reason).into_owned()),
                 ])
             })
@@ -207,7 +207,7 @@ fn details<'a>(finding: &Finding, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
     ];
     for evidence in &finding.evidence {
         lines.push(Line::from(vec![
-            Span::styled(format!("  {:<28}", sanitize(&evidence.label)), theme.muted),
+            Span::styled(format!("  {:<27} ", sanitize(&evidence.label)), theme.muted),
             Span::raw(sanitize(&evidence.value).into_owned()),
         ]));
     }

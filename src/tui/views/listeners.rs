@@ -10,8 +10,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::{
-    InNamespace, draw_pane, finding_line, in_scope, level_style, netns_cell, netns_fields, owners_label,
-    process_fields, processes_label, title,
+    InNamespace, address_cell, draw_pane, finding_line, in_scope, level_style, netns_cell, netns_fields, owners_cell,
+    owners_label, process_fields, processes_label, title,
 };
 use crate::format::{self as units, sanitize};
 use crate::model::fields;
@@ -21,7 +21,7 @@ use crate::sample::{Source, TcpState};
 use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::filter::Record;
 use crate::tui::table::{Row, TableState, ordered};
-use crate::tui::widgets::{Column, DataTable, Drawn, bar, field, sparkline};
+use crate::tui::widgets::{CellText, Column, DataTable, Drawn, bar, field, sparkline};
 
 /// The columns of the Listeners table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +66,7 @@ use ListenerColumn as C;
 const COLUMNS: [Column<C>; 15] = [
     Column::text(C::Marker, "!", 1, 0),
     Column::text(C::Protocol, fields::PROTOCOL.title, 5, 3),
-    Column::flexible(C::Address, fields::LOCAL_ADDRESS.title, 12),
+    Column::name(C::Address, fields::LOCAL_ADDRESS.title, 12),
     Column::number(C::Port, fields::LOCAL_PORT.title, 5, 0),
     Column::text(C::Process, fields::PROCESSES.title, 14, 1),
     Column::number(C::RecvQ, fields::ACCEPT_QUEUE.title, 7, 0),
@@ -197,26 +197,27 @@ impl Tab for Listeners {
             let (marker, _, style) = fill_cells(listener, ctx, 0);
             let fills = ctx.history_of(item.view.netns.inode).listener_fill(listener.key);
             let history = sparkline(&fills, spark_width, Some(1.0));
-            let netns = ctx.all.then(|| Span::raw(netns_cell(&item.view.netns)));
+            let netns = ctx.all.then(|| CellText::name(netns_cell(&item.view.netns)));
             let cells = netns.into_iter().chain([
-                marker,
-                Span::raw(listener.protocol.name()),
-                Span::raw(sanitize(&listener.endpoint.address_text()).into_owned()),
-                Span::raw(units::count(listener.endpoint.port())),
-                Span::raw(owners_label(&listener.processes, listener.owners_resolving)),
-                Span::raw(listener.accept_queue.to_string()),
-                Span::raw(listener.backlog.to_string()),
+                marker.into(),
+                listener.protocol.name().into(),
+                address_cell(&listener.endpoint),
+                units::count(listener.endpoint.port()).into(),
+                owners_cell(&listener.processes, listener.owners_resolving),
+                listener.accept_queue.to_string().into(),
+                listener.backlog.to_string().into(),
                 Span::styled(
                     format!("{} {:>4}", bar(listener.fill, 6), units::percent(listener.fill)),
                     level_style(listener.level, ctx.theme),
-                ),
-                Span::raw(units::count(listener.syn_queue)),
-                Span::raw(units::count(listener.syn_retransmitted)),
-                Span::raw(units::count(listener.drops)),
-                Span::raw(units::rate(listener.drops_per_second)),
-                Span::raw(units::count(listener.uid)),
-                Span::raw(listener.inode.to_string()),
-                Span::styled(history, ctx.theme.chart),
+                )
+                .into(),
+                units::count(listener.syn_queue).into(),
+                units::count(listener.syn_retransmitted).into(),
+                units::count(listener.drops).into(),
+                units::rate(listener.drops_per_second).into(),
+                units::count(listener.uid).into(),
+                listener.inode.to_string().into(),
+                Span::styled(history, ctx.theme.chart).into(),
             ]);
             (cells.collect(), style)
         });
