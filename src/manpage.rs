@@ -35,6 +35,16 @@ therefore shows fill = accept queue / (backlog + 1), which is 100% exactly when 
 and marks such a listener FULL. The backlog is min(backlog passed to \fBlisten\fR(2),
 \fBnet.core.somaxconn\fR at the time of the call); raising somaxconn later changes nothing until
 the service calls listen() again.
+.SH DASHBOARD
+Views: \fB1\fR overview, \fB2\fR listeners, \fB3\fR connections, \fB4\fR TCP states,
+\fB5\fR ephemeral ports, \fB6\fR interfaces, \fB7\fR kernel settings, \fB8\fR findings,
+\fB9\fR counters: every counter of /proc/net/netstat, snmp and snmp6 as \fBnstat \-az\fR names
+it, with its rate, its history and, for those that matter to queues, drops and
+retransmissions, what it means; fastest first (\fBs\fR sorts by another column), counters that
+are zero hidden until \fBz\fR shows them, \fB/\fR filters. Press \fB?\fR for every key.
+Nothing on screen is cut in a way that changes its meaning: numbers, PIDs, addresses and
+setting names are shown whole or their column is left out; only names and free text shorten,
+with \(lq\[u2026]\(rq.
 .SH PRIVILEGES
 Everything works without privileges except naming the processes that hold other users'
 sockets, which needs root or CAP_SYS_PTRACE. sockscope never writes to /proc/sys or changes the

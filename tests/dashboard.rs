@@ -323,7 +323,7 @@ fn every_view_draws_at_every_size_without_panicking() {
             }
         }
     };
-    for tab in 1..=8 {
+    for tab in 1..=9 {
         keys(&mut app, &tab.to_string());
         key(&mut app, KeyCode::Enter);
         sweep(&mut app);
@@ -466,4 +466,36 @@ fn an_interrupted_dump_is_shown_in_the_header() {
     let flagged = screen(&mut app_with(samples), 120, 30);
     let header = flagged.lines().take(3).collect::<Vec<_>>().join("\n");
     assert!(header.contains("dump interrupted"), "{header}");
+}
+
+/// The Counters view: every counter as nstat names it, fastest first, zero counters hidden until
+/// `z`, the filter, and the meaning of the ones that matter.
+#[test]
+fn the_counters_view_lists_every_counter_fastest_first() {
+    let mut app = app();
+    keys(&mut app, "9");
+    assert_eq!(app.tab, Tab::Counters);
+    let text = screen(&mut app, 120, 30);
+    let model = &app.frame().expect("a frame on screen").model;
+    let fastest = sockscope::model::counters::moved(&model.counter_rows)[0];
+    let first_row = text.lines().find(|line| line.contains('▶')).expect("a selected row");
+    assert!(first_row.contains(&fastest.name()), "{first_row}");
+    assert!(first_row.contains(&sockscope::format::rate(fastest.rate)), "{first_row}");
+    let zero = model.counter_rows.iter().filter(|row| row.total == 0).count();
+    let all = model.counter_rows.len();
+    assert!(zero > 0 && text.contains(&format!("({} of {all},", all - zero)), "{text}");
+    insta::assert_snapshot!("counters_120x30", text);
+
+    keys(&mut app, "/TcpExtSyncookies");
+    key(&mut app, KeyCode::Enter);
+    let hidden = screen(&mut app, 120, 30);
+    assert!(!hidden.contains("TcpExtSyncookiesFailed"), "a zero counter is hidden: {hidden}");
+    keys(&mut app, "z");
+    let shown = screen(&mut app, 120, 30);
+    let row = shown.lines().find(|line| line.contains("TcpExtSyncookiesFailed")).expect("shown after z");
+    assert!(row.contains("invalid syncookies received"), "{row}");
+    assert!(shown.contains(&format!("(3 of {all},")), "{shown}");
+    insta::assert_snapshot!("counters_zeros_filtered", shown);
+    keys(&mut app, "z");
+    assert!(!screen(&mut app, 120, 30).contains("TcpExtSyncookiesFailed"), "z hides them again");
 }

@@ -23,6 +23,10 @@ pub struct Point {
     pub listener_drop_rate: HashMap<ListenerKey, f64>,
     /// Rates of [`OVERFLOW_COUNTERS`], in that order.
     pub overflow_rates: Vec<Option<f64>>,
+    /// The rate of every counter that moved, by [`super::counters::counter_key`], sorted by key
+    /// (a counter absent here stood still); `None` for the first sample, which has no rates.
+    /// Only the few counters that move take room, however many the kernel has.
+    pub counter_rates: Option<Vec<(u64, f64)>>,
     /// TCP state counts.
     pub states: Option<TcpStateCounts>,
     /// Received-packet drops per second, by interface index.
@@ -41,6 +45,7 @@ impl Point {
             listener_fill: view.listeners.iter().map(|l| (l.key, l.fill)).collect(),
             listener_drop_rate: view.listeners.iter().filter_map(|l| Some((l.key, l.drops_per_second?))).collect(),
             overflow_rates: view.overflow.iter().map(|counter| counter.rate).collect(),
+            counter_rates: view.interval.map(|_| moving_rates(view)),
             states: view.tcp_states,
             interface_rx_drop_rate: view
                 .interfaces
@@ -51,6 +56,14 @@ impl Point {
             close_wait_by_pid: view.close_wait.groups.iter().map(|group| (group.process.pid, group.sockets)).collect(),
         }
     }
+}
+
+/// The rates of the counters that moved, sorted by key.
+fn moving_rates(view: &Model) -> Vec<(u64, f64)> {
+    let mut rates: Vec<(u64, f64)> =
+        view.counter_rows.iter().filter_map(|row| Some((row.key(), row.rate.filter(|rate| *rate > 0.0)?))).collect();
+    rates.sort_unstable_by_key(|(key, _)| *key);
+    rates
 }
 
 /// The last `capacity` points, oldest first.
@@ -137,10 +150,19 @@ impl History {
 
     /// One overflow counter's rate over time; empty for a counter not in [`OVERFLOW_COUNTERS`].
     pub fn overflow_rate(&self, counter: CounterId) -> Vec<Option<f64>> {
-        let Some(index) = OVERFLOW_COUNTERS.iter().position(|(id, _)| *id == counter) else {
+        let Some(index) = OVERFLOW_COUNTERS.iter().position(|id| *id == counter) else {
             return Vec::new();
         };
         self.points.iter().map(|point| point.overflow_rates.get(index).copied().flatten()).collect()
+    }
+
+    /// Any counter's rate over time, by [`super::counters::counter_key`]: 0 where it stood
+    /// still, `None` before rates existed.
+    pub fn counter_rate(&self, key: u64) -> Vec<Option<f64>> {
+        let rate_at = |rates: &Vec<(u64, f64)>| {
+            rates.binary_search_by_key(&key, |(key, _)| *key).map_or(0.0, |index| rates[index].1)
+        };
+        self.points.iter().map(|point| point.counter_rates.as_ref().map(rate_at)).collect()
     }
 
     /// One TCP state's count over time.
@@ -195,6 +217,7 @@ mod tests {
             listener_fill: HashMap::from([(key(7), fill)]),
             listener_drop_rate: HashMap::new(),
             overflow_rates: vec![None; OVERFLOW_COUNTERS.len()],
+            counter_rates: (at > 0).then(|| vec![(3, at as f64), (9, 1.0)]),
             states: None,
             interface_rx_drop_rate: HashMap::new(),
             softnet_drop_rate: HashMap::new(),
@@ -212,6 +235,17 @@ mod tests {
         assert_eq!(history.listener_fill(key(7)), vec![Some(0.2), Some(0.3), Some(0.4)]);
         assert_eq!(history.listener_fill(key(8)), vec![None, None, None]);
         assert_eq!(history.span_seconds(), 2.0);
+    }
+
+    #[test]
+    fn any_counter_has_a_history_and_still_ones_cost_nothing() {
+        let mut history = History::new(4);
+        for second in 0..3 {
+            history.push_point(point(second, 0.0));
+        }
+        assert_eq!(history.counter_rate(3), vec![None, Some(1.0), Some(2.0)]);
+        assert_eq!(history.counter_rate(9), vec![None, Some(1.0), Some(1.0)]);
+        assert_eq!(history.counter_rate(5), vec![None, Some(0.0), Some(0.0)], "a counter that stood still");
     }
 
     #[test]

@@ -13,13 +13,14 @@ pub mod history;
 pub mod identity;
 pub mod interfaces;
 pub mod listeners;
+pub mod meanings;
 pub mod ports;
 pub mod rates;
 pub mod settings;
 pub mod sockets;
 
 use crate::sample::{Sample, SynRecvGroup, TCP_STATES, TcpState, TcpStateCounts};
-pub use counters::{CounterView, Counters, OVERFLOW_COUNTERS};
+pub use counters::{CounterRow, CounterView, Counters, OVERFLOW_COUNTERS};
 pub use identity::{DestinationKey, Endpoint, ListenerKey};
 pub use interfaces::{InterfaceRates, InterfaceView, SoftnetView};
 pub use listeners::{ListenerView, Protocol};
@@ -79,6 +80,8 @@ pub struct Model {
     pub overflow: Vec<CounterView>,
     /// All counters of netstat, snmp and snmp6, with deltas and rates.
     pub counters: Counters,
+    /// The same counters as rows, as `nstat -az` names them, with their meanings.
+    pub counter_rows: Vec<CounterRow>,
     /// Per-CPU softnet numbers.
     pub softnet: Vec<SoftnetView>,
     /// UDP sockets with owners and drop rates, fullest receive queue first.
@@ -108,6 +111,7 @@ impl Model {
             ports: ports::ports(current, limits),
             interfaces: interfaces::interfaces(current, previous, interval),
             overflow: counters::overflow(&counters),
+            counter_rows: counters::rows(&counters),
             counters,
             softnet: interfaces::softnet(current, previous, interval),
             udp: sockets::udp(current, previous, interval),

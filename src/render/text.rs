@@ -20,6 +20,7 @@ pub fn render(view: &Frame) -> String {
     out.push_str(&super::findings::render(&view.findings));
     listeners(&mut out, view);
     overflow(&mut out, view);
+    moved_counters(&mut out, view);
     tcp_states(&mut out, view);
     ports(&mut out, view);
     interfaces(&mut out, view);
@@ -185,6 +186,36 @@ fn overflow(out: &mut String, view: &Frame) {
             units::count(counter.total),
             units::rate(counter.rate),
             counter.meaning.to_string(),
+        ]);
+    }
+    out.push_str(&table.render("  "));
+}
+
+/// Every counter of netstat, snmp and snmp6 that moved during the interval, fastest first, with
+/// its increase, its rate and what it means.
+fn moved_counters(out: &mut String, view: &Frame) {
+    section(out, "Counters that moved (as nstat names them)");
+    let Some(seconds) = view.model.interval else {
+        let _ = writeln!(out, "  one sample: counters are totals since boot; use --interval to see which ones move");
+        return;
+    };
+    let moved = crate::model::counters::moved(&view.model.counter_rows);
+    if moved.is_empty() {
+        let _ = writeln!(out, "  no counter moved in {}", units::interval(seconds));
+        return;
+    }
+    let mut table = Table::new(&[
+        ("COUNTER", Align::Left),
+        ("DELTA", Align::Right),
+        ("RATE", Align::Right),
+        ("MEANING", Align::Left),
+    ]);
+    for row in moved {
+        table.row(vec![
+            sanitize(&row.name()).into_owned(),
+            units::count(row.delta),
+            units::rate(row.rate),
+            row.meaning.unwrap_or_default().to_string(),
         ]);
     }
     out.push_str(&table.render("  "));

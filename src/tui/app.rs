@@ -463,6 +463,7 @@ impl App {
             }
             Action::SortNext => self.table_mut().sort_next(),
             Action::SortReverse => self.table_mut().sort_reverse(),
+            Action::ToggleZeros => self.tabs[self.tab.index()].act(action),
             Action::Freeze => self.toggle_freeze(),
             Action::NextNamespace => self.step_scope(true),
             Action::PreviousNamespace => self.step_scope(false),
@@ -672,7 +673,7 @@ mod tests {
         press(&mut app, KeyCode::BackTab);
         assert_eq!(app.tab, TabId::Overview);
         press(&mut app, KeyCode::BackTab);
-        assert_eq!(app.tab, TabId::Findings);
+        assert_eq!(app.tab, TabId::Counters, "the last view");
     }
 
     #[test]

@@ -228,34 +228,42 @@ fn clock(at: &jiff::Timestamp, app: &App) -> String {
     at.to_zoned(app.settings.time_zone.clone()).strftime("%H:%M:%S").to_string()
 }
 
+/// The tab bar: each view's number and title, the findings' count on the Findings tab. The
+/// titles are the longest of the three sets (full, short, tiny) that fits whole; a label that
+/// still does not fit is left out, never cut.
 fn draw_tabs(frame: &mut Frame, area: Rect, app: &mut App) {
     let theme = app.settings.theme;
-    let long: usize = TabId::ALL.iter().map(|tab| tab.title().len() + 4).sum::<usize>() + 3;
     let findings = app.frame().map(|shown| (shown.findings.findings.len(), shown.findings.worst()));
+    let count = findings.map(|(count, _)| count).filter(|count| *count > 0);
+    let label = |tab: TabId, title: &str| match count.filter(|_| tab == TabId::Findings) {
+        Some(count) => format!(" {} {title} {count} ", tab.index() + 1),
+        None => format!(" {} {title} ", tab.index() + 1),
+    };
+    let tiers: [fn(TabId) -> &'static str; 3] = [TabId::title, TabId::short_title, TabId::tiny_title];
+    let fits = |title: &fn(TabId) -> &'static str| {
+        TabId::ALL.iter().map(|tab| label(*tab, title(*tab)).chars().count()).sum::<usize>() <= usize::from(area.width)
+    };
+    let title = tiers.iter().find(|title| fits(title)).copied().unwrap_or(TabId::tiny_title);
     let mut x = area.x;
     for tab in TabId::ALL {
-        let title = if long <= usize::from(area.width) { tab.title() } else { tab.short_title() };
-        let mut label = format!(" {} {title}", tab.index() + 1);
+        let text = label(tab, title(tab));
         let mut style = if tab == app.tab { theme.selected.patch(theme.title) } else { theme.muted };
         if tab == TabId::Findings
-            && let Some((count, worst)) = findings.filter(|(count, _)| *count > 0)
+            && tab != app.tab
+            && let Some((_, worst)) = findings.filter(|(count, _)| *count > 0)
         {
-            label.push_str(&format!(" {count}"));
-            if tab != app.tab {
-                style = match worst {
-                    Some(Severity::Critical) => theme.critical,
-                    Some(Severity::Warning) => theme.warning,
-                    _ => style,
-                };
-            }
+            style = match worst {
+                Some(Severity::Critical) => theme.critical,
+                Some(Severity::Warning) => theme.warning,
+                _ => style,
+            };
         }
-        label.push(' ');
-        let width = (label.chars().count() as u16).min(area.right().saturating_sub(x));
-        if width == 0 {
+        let width = text.chars().count() as u16;
+        if width > area.right().saturating_sub(x) {
             break;
         }
         let cell = Rect { x, width, ..area };
-        frame.render_widget(Span::styled(label, style), cell);
+        frame.render_widget(Span::styled(text, style), cell);
         app.regions.tabs.push((cell, tab));
         x += width;
     }

@@ -1,8 +1,9 @@
-//! The eight tabs, one module each, and what they share: the detail pane, table titles, process
+//! The nine tabs, one module each, and what they share: the detail pane, table titles, process
 //! labels and the styles of the model's levels. Every tab draws from the same [`Ctx`]; tabs only
 //! lay out and format, they compute nothing the report does not also show.
 
 mod connections;
+mod counters;
 mod findings;
 mod interfaces;
 mod kernel;
@@ -35,6 +36,7 @@ pub fn tabs() -> Vec<Box<dyn Tab>> {
         Box::new(interfaces::Interfaces::default()),
         Box::new(kernel::Kernel::default()),
         Box::new(findings::Findings::default()),
+        Box::new(counters::Counters::default()),
     ]
 }
 
