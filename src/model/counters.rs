@@ -139,12 +139,10 @@ pub struct CounterRow {
     pub field: String,
     /// Its value now: since boot, or since the namespace was created.
     pub total: i64,
-    /// Its increase since the previous sample (two samples only; `None` for gauges and resets).
+    /// Its increase since the previous sample (two samples only; `None` after a reset).
     pub delta: Option<i64>,
     /// That increase per second.
     pub rate: Option<f64>,
-    /// Whether it is a level (`Tcp` `CurrEstab`), not a running total: it has no rate.
-    pub gauge: bool,
     /// What it means, for the counters that matter to queues, drops and retransmissions.
     pub meaning: Option<&'static str>,
 }
@@ -181,19 +179,21 @@ pub fn counter_key(section: &str, field: &str) -> u64 {
     bytes.fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
 }
 
-/// Every counter of `netstat`, `snmp` and `snmp6` as a row, by section and field (the
-/// connection-tracking statistics, which `nstat` does not show, are left out).
+/// Every counter of `netstat`, `snmp` and `snmp6` as a row, by section and field: what
+/// `nstat -az` shows. Left out, as `nstat` leaves them out, are the levels and constants among
+/// them (`Tcp` `CurrEstab`, `Ip` `DefaultTTL`: no rate means anything for them; the States view
+/// and the Kernel view show what they tell) and the connection-tracking statistics.
 pub fn rows(counters: &Counters) -> Vec<CounterRow> {
     let sections = counters.totals.iter().filter(|(section, _)| section.as_str() != "nf_conntrack");
     sections
         .flat_map(|(section, fields)| {
-            fields.iter().map(move |(field, total)| CounterRow {
+            let counters_only = fields.iter().filter(|(field, _)| !rates::is_gauge(section, field));
+            counters_only.map(move |(field, total)| CounterRow {
                 section: section.clone(),
                 field: field.clone(),
                 total: *total,
                 delta: counters.delta_at(section, field),
                 rate: counters.rates.as_ref().and_then(|rates| *rates.get(section)?.get(field)?),
-                gauge: rates::is_gauge(section, field),
                 meaning: meanings::meaning(section, field),
             })
         })
@@ -236,13 +236,11 @@ mod tests {
         let counters = Counters::new(&sample(12, 130, 7), Some(&sample(10, 100, 3)), Some(2.0));
         let rows = rows(&counters);
         let names: Vec<String> = rows.iter().map(CounterRow::name).collect();
-        assert_eq!(names, ["Ip6Weird", "TcpCurrEstab", "TcpExtListenOverflows", "TcpExtTCPHPHits"]);
-        let overflows = &rows[2];
+        assert_eq!(names, ["Ip6Weird", "TcpExtListenOverflows", "TcpExtTCPHPHits"], "no gauge (TcpCurrEstab)");
+        let overflows = &rows[1];
         assert_eq!((overflows.total, overflows.delta, overflows.rate), (130, Some(30), Some(15.0)));
         assert!(overflows.meaning.is_some_and(|meaning| meaning.contains("accept queue")));
-        let established = &rows[1];
-        assert!(established.gauge && established.rate.is_none(), "a gauge has no rate");
-        assert_eq!(rows[3].meaning, None);
+        assert_eq!(rows[2].meaning, None);
         assert_eq!(moved(&rows).iter().map(|row| row.name()).collect::<Vec<_>>(), ["TcpExtListenOverflows"]);
     }
 
@@ -250,7 +248,7 @@ mod tests {
     fn one_sample_has_no_deltas_and_keys_are_stable() {
         let rows = rows(&Counters::new(&sample(10, 100, 3), None, None));
         assert!(rows.iter().all(|row| row.delta.is_none() && row.rate.is_none() && !row.moved()));
-        assert_eq!(rows[2].key(), counter_key("TcpExt", "ListenOverflows"));
+        assert_eq!(rows[1].key(), counter_key("TcpExt", "ListenOverflows"));
         assert_ne!(counter_key("Tcp", "ExtX"), counter_key("TcpExt", "X"), "section and field are kept apart");
     }
 }

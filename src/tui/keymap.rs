@@ -168,7 +168,7 @@ pub const BINDINGS: &[Binding] = &[
     bind("details", Action::Details, &["enter"], Context::Table, "details of the row", Some("details")),
     bind("sort", Action::SortNext, &["s"], Context::Table, "sort by next column", Some("sort")),
     bind("sort-reverse", Action::SortReverse, &["S"], Context::Table, "reverse the sort", None),
-    bind("zeros", Action::ToggleZeros, &["z"], Context::Table, "view 9: zero counters on/off", None),
+    bind("zeros", Action::ToggleZeros, &["z"], Context::Table, "view 9: zeros on/off", None),
     bind("filter-apply", Action::FilterApply, &["enter"], Context::FilterInput, "apply the filter", Some("apply")),
     bind("filter-cancel", Action::FilterCancel, &["esc"], Context::FilterInput, "keep the old filter", Some("cancel")),
     bind("filter-backspace", Action::FilterBackspace, &["backspace"], Context::FilterInput, "delete a character", None),

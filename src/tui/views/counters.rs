@@ -167,10 +167,9 @@ fn details<'a>(counter: &CounterRow, ctx: &Ctx<'_>, width: usize) -> Vec<Line<'a
     let theme = ctx.theme;
     let span = format!("  last {}", units::duration(ctx.history.span_seconds().round() as u64));
     let history = sparkline(&ctx.history.counter_rate(counter.key()), width.saturating_sub(span.len()), None);
-    let change = match (counter.gauge, ctx.model.interval) {
-        (true, _) => "a level, not a running total: no rate".to_string(),
-        (false, None) => "one sample so far: no rate yet".to_string(),
-        (false, Some(seconds)) => {
+    let change = match ctx.model.interval {
+        None => "one sample so far: no rate yet".to_string(),
+        Some(seconds) => {
             format!("+{} in {}, {}", units::count(counter.delta), units::interval(seconds), units::rate(counter.rate))
         }
     };
