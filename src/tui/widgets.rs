@@ -118,6 +118,11 @@ impl<'a> CellText<'a> {
         self
     }
 
+    /// Its pieces, each with how it may be shortened (to put them inside another cell).
+    pub fn into_pieces(self) -> Vec<(Span<'a>, Cut)> {
+        self.pieces
+    }
+
     /// Its width in cells, whole.
     pub fn width(&self) -> usize {
         self.pieces.iter().map(|(span, _)| span.width()).sum()
@@ -375,7 +380,8 @@ fn column_sizes<C: Copy + Eq>(columns: &[Column<C>], sorts: &[C], rows: &[(Vec<C
 /// columns at their fair widths do not fit, the column of the highest priority number goes
 /// (the rightmost of equals); then, while even their least widths do not fit, any column but
 /// the first goes, rightmost first: a column is dropped rather than cut. The room left widens
-/// the columns, lowest priority numbers first, up to what they want.
+/// the columns to their fair widths, lowest priority numbers first, then evenly up to what
+/// they want.
 fn layout<C>(columns: &[Column<C>], sizes: &[Size], width: usize) -> (Vec<usize>, Vec<u16>) {
     let mut shown: Vec<usize> = (0..columns.len()).collect();
     let needed = |shown: &[usize], size: fn(&Size) -> usize| -> usize {
@@ -395,11 +401,26 @@ fn layout<C>(columns: &[Column<C>], sizes: &[Size], width: usize) -> (Vec<usize>
     let mut room = width.saturating_sub(needed(&shown, |size| size.least));
     let mut by_priority: Vec<usize> = (0..shown.len()).collect();
     by_priority.sort_by_key(|position| columns[shown[*position]].priority);
-    for target in [|size: &Size| size.fair, |size: &Size| size.want] {
-        for position in &by_priority {
-            let grow = target(&sizes[shown[*position]]).saturating_sub(widths[*position]).min(room);
-            widths[*position] += grow;
-            room -= grow;
+    for position in &by_priority {
+        let grow = sizes[shown[*position]].fair.saturating_sub(widths[*position]).min(room);
+        widths[*position] += grow;
+        room -= grow;
+    }
+    // Then a cell at a time to each column still short of what it wants, so two long text
+    // columns share the room rather than the first taking it all.
+    while room > 0 {
+        let short = by_priority.iter().filter(|position| widths[**position] < sizes[shown[**position]].want);
+        let mut grew = false;
+        for position in short.copied().collect::<Vec<_>>() {
+            if room == 0 {
+                break;
+            }
+            widths[position] += 1;
+            room -= 1;
+            grew = true;
+        }
+        if !grew {
+            break;
         }
     }
     (shown, widths.into_iter().map(|width| u16::try_from(width).unwrap_or(u16::MAX)).collect())

@@ -14,7 +14,7 @@ use crate::format::sanitize;
 use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::filter::Record;
 use crate::tui::table::{Row, TableState, ordered};
-use crate::tui::widgets::{CellText, Column, DataTable, Drawn, key_of};
+use crate::tui::widgets::{CellText, Column, Cut, DataTable, Drawn, key_of};
 
 /// The columns of the Findings table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,7 +166,7 @@ fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, state: &mut TableState<C>)
         let cells = netns.into_iter().chain([
             Span::styled(finding.severity.tag(), style).into(),
             finding.id.into(),
-            CellText::words(sanitize(&finding.subject.label()).into_owned()),
+            subject_cell(&finding.subject),
             CellText::words(sanitize(&finding.summary).into_owned()),
         ]);
         (cells.collect(), Style::new())
@@ -193,6 +193,33 @@ fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, state: &mut TableState<C>)
         draw_pane(frame, skipped, format!("Not evaluated ({})", outcome.not_evaluated.len()), lines, ctx.theme);
     }
     Some(clicks)
+}
+
+/// The subject's label as [`Subject::label`] writes it, as a cell whose names (a UNIX path, a
+/// process, an interface) shorten with `…` and whose addresses, ports and PIDs never do.
+fn subject_cell(subject: &Subject) -> CellText<'static> {
+    match subject {
+        Subject::Listener { protocol, endpoint, processes, .. } => {
+            let place = CellText::from(format!("{} ", protocol.name()));
+            let place = match endpoint {
+                crate::model::Endpoint::Inet(..) => place.then(Span::raw(endpoint.to_string()), Cut::Never),
+                crate::model::Endpoint::Unix(path) => place.then(Span::raw(sanitize(path).into_owned()), Cut::Name),
+            };
+            if processes.is_empty() {
+                return place;
+            }
+            let mut cell = place.then(Span::raw(" ("), Cut::Never);
+            for (span, cut) in super::owners_cell(processes, false).into_pieces() {
+                cell = cell.then(span, cut);
+            }
+            cell.then(Span::raw(")"), Cut::Never)
+        }
+        Subject::Interface { name } => {
+            CellText::from("interface ").then(Span::raw(sanitize(name).into_owned()), Cut::Name)
+        }
+        Subject::Process { process } => super::owners_cell(std::slice::from_ref(process), false),
+        other => CellText::words(other.label()),
+    }
 }
 
 fn details<'a>(finding: &Finding, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
