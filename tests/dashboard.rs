@@ -499,3 +499,46 @@ fn the_counters_view_lists_every_counter_fastest_first() {
     keys(&mut app, "z");
     assert!(!screen(&mut app, 120, 30).contains("TcpExtSyncookiesFailed"), "z hides them again");
 }
+
+/// Labels never run into their values and the sort arrow never covers a heading's letter:
+/// seen were `rx packets / bytes7 / 586B` and `rx drop/s` losing its `s` to the arrow.
+#[test]
+fn labels_and_headings_keep_their_letters() {
+    let mut app = app();
+    keys(&mut app, "6s");
+    let sorted = screen(&mut app, 100, 30);
+    assert!(sorted.contains("rx drop/s▼"), "{sorted}");
+    key(&mut app, KeyCode::Enter);
+    let details = screen(&mut app, 100, 40);
+    let line = details.lines().find(|line| line.contains("rx packets / bytes")).expect("the totals line");
+    let value = line.split("rx packets / bytes").nth(1).unwrap_or_default();
+    assert!(value.starts_with(' ') && value.trim_start().starts_with(|c: char| c.is_ascii_digit()), "{line}");
+}
+
+/// The report's counters section lists every counter that moved during the interval, with its
+/// increase and rate, fastest first, and none that stood still.
+#[test]
+fn the_report_lists_every_counter_that_moved() {
+    let mut pipeline = sockscope::engine::Pipeline::new(Rules::default());
+    let frame = incident().into_iter().map(|sample| pipeline.push(sample)).last().expect("a frame");
+    let text = sockscope::render::text::render(&frame);
+    let section: Vec<&str> = text
+        .lines()
+        .skip_while(|line| !line.starts_with("Counters that moved"))
+        .skip(3)
+        .take_while(|line| !line.is_empty())
+        .collect();
+    let moved = sockscope::model::counters::moved(&frame.model.counter_rows);
+    assert!(moved.len() > 8, "more than the fixed eight moved: {}", moved.len());
+    assert_eq!(section.len(), moved.len(), "{text}");
+    for (line, row) in section.iter().zip(&moved) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(words[0], row.name(), "{line}");
+        assert_eq!(words[1], sockscope::format::count(row.delta), "{line}");
+        assert_eq!(words[2], sockscope::format::rate(row.rate), "{line}");
+    }
+    let overflows =
+        section.iter().find(|line| line.trim_start().starts_with("TcpExtListenOverflows ")).expect("overflows moved");
+    assert!(overflows.contains("accept queue was full"), "{overflows}");
+    assert!(!text.contains("TcpExtSyncookiesFailed"), "a counter that stood still is not listed");
+}
