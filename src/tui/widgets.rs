@@ -110,14 +110,6 @@ impl<'a> CellText<'a> {
         self
     }
 
-    /// The cell with every piece in `style` (patched over each piece's own).
-    pub fn styled(mut self, style: Style) -> CellText<'a> {
-        for (span, _) in &mut self.pieces {
-            span.style = style.patch(span.style);
-        }
-        self
-    }
-
     /// Its pieces, each with how it may be shortened (to put them inside another cell).
     pub fn into_pieces(self) -> Vec<(Span<'a>, Cut)> {
         self.pieces
