@@ -54,6 +54,16 @@ cgroup v2: CPU throttled as a share of the interval (\fBcpu.stat\fR throttled_us
 \fBlistener\-drops\fR name the cause, e.g. "its only owner nginx[27439] is stopped (SIGSTOP)".
 Run it with \fB\-\-netns\fR rather than under \fBip netns exec\fR, which remounts /sys and hides
 the cgroup files.
+.SH DASHBOARD
+Views: \fB1\fR overview, \fB2\fR listeners, \fB3\fR connections, \fB4\fR TCP states,
+\fB5\fR ephemeral ports, \fB6\fR interfaces, \fB7\fR kernel settings, \fB8\fR findings,
+\fB9\fR counters: every counter of /proc/net/netstat, snmp and snmp6 as \fBnstat \-az\fR names
+it, with its rate, its history and, for those that matter to queues, drops and
+retransmissions, what it means; fastest first (\fBs\fR sorts by another column), counters that
+are zero hidden until \fBz\fR shows them, \fB/\fR filters. Press \fB?\fR for every key.
+Nothing on screen is cut in a way that changes its meaning: numbers, PIDs, addresses and
+setting names are shown whole or their column is left out; only names and free text shorten,
+with \(lq\[u2026]\(rq.
 .SH PRIVILEGES
 Everything works without privileges except what needs root or these capabilities:
 .TP

@@ -202,7 +202,7 @@ fn the_full_listener_shows_its_stopped_owner_and_throttled_cgroup() {
     let mut app = app_with(incident_with_a_stopped_owner());
     key(&mut app, KeyCode::Enter);
     let text = screen(&mut app, 120, 40);
-    assert!(text.contains("pytho…[7340] T"), "the owner column: its state letter and pid whole, its name cut: {text}");
+    assert!(text.contains("python3[7340] T"), "the owner column: its state letter and pid whole: {text}");
     assert!(text.contains("owner             python3[7340], T stopped (SIGSTOP), CPU 0%, 3 threads"), "{text}");
     let model = &app.frame().expect("a frame on screen").model;
     let cgroup = model.listeners[0].owners[0].cgroup.as_ref().expect("a cgroup");
@@ -341,8 +341,8 @@ fn names_with_control_characters_are_shown_escaped() {
     }
     let mut app = app_with(samples);
     let overview = screen(&mut app, 120, 30);
-    // Escaped, then shortened with `…` to keep the pid whole in the process column.
-    assert!(overview.contains("evil\\x1b[…[7340]"), "{overview}");
+    // Escaped, and whole where the column has room (a narrow one shortens the name, never the pid).
+    assert!(overview.contains("evil\\x1b[2J\\u{202e}x[7340]"), "{overview}");
     key(&mut app, KeyCode::Enter);
     let details = screen(&mut app, 120, 40);
     assert!(details.contains("evil\\x1b[2J\\u{202e}x["), "{details}");
@@ -375,7 +375,7 @@ fn every_view_draws_at_every_size_without_panicking() {
             }
         }
     };
-    for tab in 1..=8 {
+    for tab in 1..=9 {
         keys(&mut app, &tab.to_string());
         key(&mut app, KeyCode::Enter);
         sweep(&mut app);
@@ -518,4 +518,79 @@ fn an_interrupted_dump_is_shown_in_the_header() {
     let flagged = screen(&mut app_with(samples), 120, 30);
     let header = flagged.lines().take(3).collect::<Vec<_>>().join("\n");
     assert!(header.contains("dump interrupted"), "{header}");
+}
+
+/// The Counters view: every counter as nstat names it, fastest first, zero counters hidden until
+/// `z`, the filter, and the meaning of the ones that matter.
+#[test]
+fn the_counters_view_lists_every_counter_fastest_first() {
+    let mut app = app();
+    keys(&mut app, "9");
+    assert_eq!(app.tab, Tab::Counters);
+    let text = screen(&mut app, 120, 30);
+    let model = &app.frame().expect("a frame on screen").model;
+    let fastest = sockscope::model::counters::moved(&model.counter_rows)[0];
+    let first_row = text.lines().find(|line| line.contains('▶')).expect("a selected row");
+    assert!(first_row.contains(&fastest.name()), "{first_row}");
+    assert!(first_row.contains(&sockscope::format::rate(fastest.rate)), "{first_row}");
+    let zero = model.counter_rows.iter().filter(|row| row.total == 0).count();
+    let all = model.counter_rows.len();
+    assert!(zero > 0 && text.contains(&format!("({} of {all},", all - zero)), "{text}");
+    insta::assert_snapshot!("counters_120x30", text);
+
+    keys(&mut app, "/TcpExtSyncookies");
+    key(&mut app, KeyCode::Enter);
+    let hidden = screen(&mut app, 120, 30);
+    assert!(!hidden.contains("TcpExtSyncookiesFailed"), "a zero counter is hidden: {hidden}");
+    keys(&mut app, "z");
+    let shown = screen(&mut app, 120, 30);
+    let row = shown.lines().find(|line| line.contains("TcpExtSyncookiesFailed")).expect("shown after z");
+    assert!(row.contains("invalid syncookies received"), "{row}");
+    assert!(shown.contains(&format!("(3 of {all},")), "{shown}");
+    insta::assert_snapshot!("counters_zeros_filtered", shown);
+    keys(&mut app, "z");
+    assert!(!screen(&mut app, 120, 30).contains("TcpExtSyncookiesFailed"), "z hides them again");
+}
+
+/// Labels never run into their values and the sort arrow never covers a heading's letter:
+/// seen were `rx packets / bytes7 / 586B` and `rx drop/s` losing its `s` to the arrow.
+#[test]
+fn labels_and_headings_keep_their_letters() {
+    let mut app = app();
+    keys(&mut app, "6s");
+    let sorted = screen(&mut app, 100, 30);
+    assert!(sorted.contains("rx drop/s▼"), "{sorted}");
+    key(&mut app, KeyCode::Enter);
+    let details = screen(&mut app, 100, 40);
+    let line = details.lines().find(|line| line.contains("rx packets / bytes")).expect("the totals line");
+    let value = line.split("rx packets / bytes").nth(1).unwrap_or_default();
+    assert!(value.starts_with(' ') && value.trim_start().starts_with(|c: char| c.is_ascii_digit()), "{line}");
+}
+
+/// The report's counters section lists every counter that moved during the interval, with its
+/// increase and rate, fastest first, and none that stood still.
+#[test]
+fn the_report_lists_every_counter_that_moved() {
+    let mut pipeline = sockscope::engine::Pipeline::new(Rules::default());
+    let frame = incident().into_iter().map(|sample| pipeline.push(sample)).last().expect("a frame");
+    let text = sockscope::render::text::render(&frame);
+    let section: Vec<&str> = text
+        .lines()
+        .skip_while(|line| !line.starts_with("Counters that moved"))
+        .skip(3)
+        .take_while(|line| !line.is_empty())
+        .collect();
+    let moved = sockscope::model::counters::moved(&frame.model.counter_rows);
+    assert!(moved.len() > 8, "more than the fixed eight moved: {}", moved.len());
+    assert_eq!(section.len(), moved.len(), "{text}");
+    for (line, row) in section.iter().zip(&moved) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(words[0], row.name(), "{line}");
+        assert_eq!(words[1], sockscope::format::count(row.delta), "{line}");
+        assert_eq!(words[2], sockscope::format::rate(row.rate), "{line}");
+    }
+    let overflows =
+        section.iter().find(|line| line.trim_start().starts_with("TcpExtListenOverflows ")).expect("overflows moved");
+    assert!(overflows.contains("accept queue was full"), "{overflows}");
+    assert!(!text.contains("TcpExtSyncookiesFailed"), "a counter that stood still is not listed");
 }

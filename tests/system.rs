@@ -192,6 +192,96 @@ fn counters_equal_proc_net_and_nstat_in_a_quiet_namespace() {
     );
 }
 
+/// `nstat -az` inside the namespace: every counter by the name nstat prints, absolute values,
+/// without touching nstat's history (`-s`, and a history file of the test's own).
+fn nstat_az(netns: &TestNetns) -> BTreeMap<String, i64> {
+    let history = tempfile::NamedTempFile::new().expect("temp file");
+    let mut nstat = netns.command("nstat", &["-a", "-z", "-s", "-j"]);
+    nstat.env("NSTAT_HISTORY", history.path());
+    let nstat: Value = serde_json::from_str(&run_ok(&mut nstat)).expect("nstat -j is JSON");
+    let kernel = nstat["kernel"].as_object().expect("nstat kernel object");
+    kernel.iter().map(|(name, value)| (name.clone(), value.as_i64().expect("a count"))).collect()
+}
+
+/// The Counters view shows what `nstat -az` shows: the same counters by the same names with the
+/// same values, read at the same moment in a namespace that went quiet after some TCP, UDP and
+/// ICMP traffic (so the values are not all zero) — and the view's row for a counter the traffic
+/// moved carries nstat's number.
+#[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace")]
+fn the_counters_view_agrees_with_nstat_az() {
+    require_root();
+    let netns = TestNetns::new();
+    let samples = netns.enter(|| {
+        let server = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+        let address = server.local_addr().expect("address");
+        for _ in 0..5 {
+            let _client = std::net::TcpStream::connect(address).expect("connect");
+            let _accepted = server.accept().expect("accept");
+        }
+        // Datagrams to a port nothing listens on: UdpNoPorts, and ICMP port unreachables back.
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+        for _ in 0..3 {
+            let _ = udp.send_to(b"x", "127.0.0.1:9");
+        }
+        drop((server, udp));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let plan = sockscope::sample::CollectPlan { processes: false, ..Default::default() };
+        let mut collector = sockscope::collect::Collector::new(plan);
+        let first = collector.collect();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        vec![first, collector.collect()]
+    });
+    let kernel = nstat_az(&netns);
+    let mut pipeline = sockscope::engine::Pipeline::new(sockscope::advise::Rules::default());
+    let frame = samples.iter().cloned().map(|sample| pipeline.push(sample)).last().expect("a frame");
+    let shown: BTreeMap<String, i64> = frame.model.counter_rows.iter().map(|row| (row.name(), row.total)).collect();
+    let only_nstat: Vec<&String> = kernel.keys().filter(|name| !shown.contains_key(*name)).collect();
+    let only_shown: Vec<&String> = shown.keys().filter(|name| !kernel.contains_key(*name)).collect();
+    assert!(
+        only_nstat.is_empty() && only_shown.is_empty(),
+        "nstat only: {only_nstat:?}; sockscope only: {only_shown:?}"
+    );
+    for (name, value) in &kernel {
+        assert_eq!(shown[name], *value, "{name}");
+    }
+    assert!(kernel["UdpNoPorts"] >= 3 && kernel["TcpPassiveOpens"] >= 5, "the traffic moved them: {kernel:?}");
+
+    let mut app = sockscope::tui::app::App::new(
+        sockscope::tui::app::Settings {
+            rules: sockscope::advise::Rules::default(),
+            theme: sockscope::tui::theme::Theme::mono(),
+            time_zone: jiff::tz::TimeZone::UTC,
+            keymap: sockscope::tui::keymap::Keymap::default(),
+        },
+        std::time::Duration::from_secs(1),
+    );
+    for sample in samples {
+        app.push_sample(sample);
+    }
+    for c in "9/UdpNoPorts".chars() {
+        app.handle(key_event(ratatui::crossterm::event::KeyCode::Char(c)));
+    }
+    app.handle(key_event(ratatui::crossterm::event::KeyCode::Enter));
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 30)).expect("terminal");
+    terminal.draw(|frame| sockscope::tui::ui::draw(frame, &mut app)).expect("draw");
+    let buffer = terminal.backend().buffer();
+    let lines: Vec<String> = (0..30).map(|y| (0..120).map(|x| buffer[(x, y)].symbol()).collect()).collect();
+    let row = lines.iter().find(|line| line.contains("UdpNoPorts ")).expect("the UdpNoPorts row");
+    let total = row
+        .split_whitespace()
+        .map(|word| word.trim_matches('│'))
+        .find_map(|word| word.parse::<i64>().ok().filter(|n| *n == kernel["UdpNoPorts"]));
+    assert!(total.is_some(), "the row shows nstat's {}: {row}", kernel["UdpNoPorts"]);
+}
+
+fn key_event(code: ratatui::crossterm::event::KeyCode) -> sockscope::tui::app::Event {
+    sockscope::tui::app::Event::Key(ratatui::crossterm::event::KeyEvent::new(
+        code,
+        ratatui::crossterm::event::KeyModifiers::NONE,
+    ))
+}
+
 fn split_nstat_name(name: &str) -> (&str, &str) {
     for prefix in ["TcpExt", "IpExt", "Tcp", "Udp", "Ip", "Icmp"] {
         if let Some(rest) = name.strip_prefix(prefix) {

@@ -129,7 +129,7 @@ fn fg_takes_the_terminal_back(tmux: &Tmux, repainted: &str) {
     tmux.keys(&["fg", "Enter"]);
     wait_for_the_dashboard_terminal(tmux, "after fg");
     let screen = tmux.wait_until(Duration::from_secs(10), "a full repaint after fg", |screen| {
-        screen.contains(repainted) && screen.contains("1 Overview") && !screen.contains("Stopped")
+        screen.contains(repainted) && screen.contains("1 Over") && !screen.contains("Stopped")
     });
     assert!(!screen.contains("$ fg"), "the shell's lines are painted over:\n{screen}");
     tmux.keys(&["2"]);

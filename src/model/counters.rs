@@ -1,6 +1,8 @@
-//! The counter files merged into one section map, their deltas and rates, and the
-//! listen-overflow counters with what each one means.
+//! The counter files merged into one section map, their deltas and rates; the listen-overflow
+//! counters with what each one means; and every counter as a row, as `nstat -az` names it, for
+//! the Counters view and the report's list of the counters that moved.
 
+use super::meanings;
 use super::rates::{self, DeltaSections, RateSections};
 use crate::sample::counters::{
     BACKLOG_DROP, LISTEN_DROPS, LISTEN_OVERFLOWS, REQ_Q_FULL_DO_COOKIES, REQ_Q_FULL_DROP, SYNCOOKIES_FAILED,
@@ -103,29 +105,154 @@ pub struct CounterView {
     pub smoothed: Option<f64>,
 }
 
-/// The counters that tell whether and why listen queues overflow, with their meaning.
-pub const OVERFLOW_COUNTERS: [(CounterId, &str); 8] = [
-    (LISTEN_OVERFLOWS, "SYNs or final ACKs dropped because an accept queue was full"),
-    (LISTEN_DROPS, "every packet a listener dropped, overflows included"),
-    (REQ_Q_FULL_DROP, "SYNs dropped: SYN queue full and syncookies off"),
-    (REQ_Q_FULL_DO_COOKIES, "SYN queue full: answered with a syncookie instead"),
-    (SYNCOOKIES_SENT, "SYN-ACKs sent with a syncookie"),
-    (SYNCOOKIES_RECV, "valid syncookies received back (real clients)"),
-    (SYNCOOKIES_FAILED, "invalid syncookies received (spoofing or stale)"),
-    (BACKLOG_DROP, "receive-backlog drops of busy established sockets (not the listen backlog)"),
+/// The counters that tell whether and why listen queues overflow (their meanings are in
+/// [`meanings::COUNTER_MEANINGS`]).
+pub const OVERFLOW_COUNTERS: [CounterId; 8] = [
+    LISTEN_OVERFLOWS,
+    LISTEN_DROPS,
+    REQ_Q_FULL_DROP,
+    REQ_Q_FULL_DO_COOKIES,
+    SYNCOOKIES_SENT,
+    SYNCOOKIES_RECV,
+    SYNCOOKIES_FAILED,
+    BACKLOG_DROP,
 ];
 
 /// The overflow counters of [`OVERFLOW_COUNTERS`], in that order.
 pub fn overflow(counters: &Counters) -> Vec<CounterView> {
     OVERFLOW_COUNTERS
         .iter()
-        .map(|(id, meaning)| CounterView {
+        .map(|id| CounterView {
             id: *id,
-            meaning,
+            meaning: meanings::meaning_of(*id),
             total: counters.total(*id),
             delta: counters.delta(*id),
             rate: counters.rate(*id),
             smoothed: None,
         })
         .collect()
+}
+
+/// One counter of `netstat`, `snmp` or `snmp6` with its total, its change over the interval and
+/// what it means: a row of the Counters view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CounterRow {
+    /// The section, as the file names it (`TcpExt`).
+    pub section: String,
+    /// The field (`ListenOverflows`).
+    pub field: String,
+    /// Its value now: since boot, or since the namespace was created.
+    pub total: i64,
+    /// Its increase since the previous sample (two samples only; `None` after a reset).
+    pub delta: Option<i64>,
+    /// That increase per second.
+    pub rate: Option<f64>,
+    /// What it means, for the counters that matter to queues, drops and retransmissions.
+    pub meaning: Option<&'static str>,
+}
+
+impl CounterRow {
+    /// The name `nstat` prints: section and field run together (`TcpExtListenOverflows`); an
+    /// `snmp6` field no section claims keeps its own name.
+    pub fn name(&self) -> String {
+        match self.section.as_str() {
+            OTHER6 => self.field.clone(),
+            section => format!("{section}{}", self.field),
+        }
+    }
+
+    /// A stable identity: the same counter has the same key in every sample and every run.
+    pub fn key(&self) -> u64 {
+        counter_key(&self.section, &self.field)
+    }
+
+    /// Whether it moved since the previous sample.
+    pub fn moved(&self) -> bool {
+        self.delta.is_some_and(|delta| delta > 0)
+    }
+}
+
+/// The section of the `snmp6` names that no known prefix (`Ip6`, `Icmp6`, `Udp6`, `UdpLite6`)
+/// claims.
+const OTHER6: &str = "Other6";
+
+/// A stable 64-bit identity of a counter (FNV-1a of its section and field): the same across
+/// samples and runs, unlike the standard library's randomised hasher.
+pub fn counter_key(section: &str, field: &str) -> u64 {
+    let bytes = section.bytes().chain([0]).chain(field.bytes());
+    bytes.fold(0xcbf2_9ce4_8422_2325, |hash, byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// Every counter of `netstat`, `snmp` and `snmp6` as a row, by section and field: what
+/// `nstat -az` shows. Left out, as `nstat` leaves them out, are the levels and constants among
+/// them (`Tcp` `CurrEstab`, `Ip` `DefaultTTL`: no rate means anything for them; the States view
+/// and the Kernel view show what they tell) and the connection-tracking statistics.
+pub fn rows(counters: &Counters) -> Vec<CounterRow> {
+    let sections = counters.totals.iter().filter(|(section, _)| section.as_str() != "nf_conntrack");
+    sections
+        .flat_map(|(section, fields)| {
+            let counters_only = fields.iter().filter(|(field, _)| !rates::is_gauge(section, field));
+            counters_only.map(move |(field, total)| CounterRow {
+                section: section.clone(),
+                field: field.clone(),
+                total: *total,
+                delta: counters.delta_at(section, field),
+                rate: counters.rates.as_ref().and_then(|rates| *rates.get(section)?.get(field)?),
+                meaning: meanings::meaning(section, field),
+            })
+        })
+        .collect()
+}
+
+/// The rows that moved since the previous sample, fastest first (then by name).
+pub fn moved(rows: &[CounterRow]) -> Vec<&CounterRow> {
+    let mut moved: Vec<&CounterRow> = rows.iter().filter(|row| row.moved()).collect();
+    moved.sort_by(|a, b| {
+        let rate = |row: &CounterRow| row.rate.unwrap_or(0.0);
+        rate(b).total_cmp(&rate(a)).then_with(|| a.name().cmp(&b.name()))
+    });
+    moved
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(at_seconds: u64, listen_overflows: i64, established: i64) -> Sample {
+        let mut netstat = CounterSections::new();
+        netstat.entry("TcpExt".into()).or_default().insert("ListenOverflows".into(), listen_overflows);
+        netstat.entry("TcpExt".into()).or_default().insert("TCPHPHits".into(), 0);
+        let mut snmp = CounterSections::new();
+        snmp.entry("Tcp".into()).or_default().insert("CurrEstab".into(), established);
+        let mut snmp6 = CounterSections::new();
+        snmp6.entry("Other6".into()).or_default().insert("Ip6Weird".into(), 1);
+        Sample {
+            boottime_ns: at_seconds * 1_000_000_000,
+            netstat: Some(netstat),
+            snmp: Some(snmp),
+            snmp6: Some(snmp6),
+            ..Sample::default()
+        }
+    }
+
+    #[test]
+    fn every_counter_is_a_row_with_its_rate_and_meaning() {
+        let counters = Counters::new(&sample(12, 130, 7), Some(&sample(10, 100, 3)), Some(2.0));
+        let rows = rows(&counters);
+        let names: Vec<String> = rows.iter().map(CounterRow::name).collect();
+        assert_eq!(names, ["Ip6Weird", "TcpExtListenOverflows", "TcpExtTCPHPHits"], "no gauge (TcpCurrEstab)");
+        let overflows = &rows[1];
+        assert_eq!((overflows.total, overflows.delta, overflows.rate), (130, Some(30), Some(15.0)));
+        assert!(overflows.meaning.is_some_and(|meaning| meaning.contains("accept queue")));
+        assert_eq!(rows[2].meaning, None);
+        assert_eq!(moved(&rows).iter().map(|row| row.name()).collect::<Vec<_>>(), ["TcpExtListenOverflows"]);
+    }
+
+    #[test]
+    fn one_sample_has_no_deltas_and_keys_are_stable() {
+        let rows = rows(&Counters::new(&sample(10, 100, 3), None, None));
+        assert!(rows.iter().all(|row| row.delta.is_none() && row.rate.is_none() && !row.moved()));
+        assert_eq!(rows[1].key(), counter_key("TcpExt", "ListenOverflows"));
+        assert_ne!(counter_key("Tcp", "ExtX"), counter_key("TcpExt", "X"), "section and field are kept apart");
+    }
 }

@@ -25,6 +25,10 @@ pub struct Point {
     pub overflow_rates: Vec<Option<f64>>,
     /// Totals of [`OVERFLOW_COUNTERS`], in that order (rates over a longer window need them).
     pub overflow_totals: Vec<Option<i64>>,
+    /// The rate of every counter that moved, by [`super::counters::counter_key`], sorted by key
+    /// (a counter absent here stood still); `None` for the first sample, which has no rates.
+    /// Only the few counters that move take room, however many the kernel has.
+    pub counter_rates: Option<Vec<(u64, f64)>>,
     /// TCP state counts.
     pub states: Option<TcpStateCounts>,
     /// Received-packet drops per second, by interface index.
@@ -44,6 +48,7 @@ impl Point {
             listener_drop_rate: view.listeners.iter().filter_map(|l| Some((l.key, l.drops_per_second?))).collect(),
             overflow_rates: view.overflow.iter().map(|counter| counter.rate).collect(),
             overflow_totals: view.overflow.iter().map(|counter| counter.total).collect(),
+            counter_rates: view.interval.map(|_| moving_rates(view)),
             states: view.tcp_states,
             interface_rx_drop_rate: view
                 .interfaces
@@ -54,6 +59,14 @@ impl Point {
             close_wait_by_pid: view.close_wait.groups.iter().map(|group| (group.process.pid, group.sockets)).collect(),
         }
     }
+}
+
+/// The rates of the counters that moved, sorted by key.
+fn moving_rates(view: &Model) -> Vec<(u64, f64)> {
+    let mut rates: Vec<(u64, f64)> =
+        view.counter_rows.iter().filter_map(|row| Some((row.key(), row.rate.filter(|rate| *rate > 0.0)?))).collect();
+    rates.sort_unstable_by_key(|(key, _)| *key);
+    rates
 }
 
 /// The last `capacity` points, oldest first.
@@ -193,10 +206,19 @@ impl History {
 
     /// One overflow counter's rate over time; empty for a counter not in [`OVERFLOW_COUNTERS`].
     pub fn overflow_rate(&self, counter: CounterId) -> Vec<Option<f64>> {
-        let Some(index) = OVERFLOW_COUNTERS.iter().position(|(id, _)| *id == counter) else {
+        let Some(index) = OVERFLOW_COUNTERS.iter().position(|id| *id == counter) else {
             return Vec::new();
         };
         self.points.iter().map(|point| point.overflow_rates.get(index).copied().flatten()).collect()
+    }
+
+    /// Any counter's rate over time, by [`super::counters::counter_key`]: 0 where it stood
+    /// still, `None` before rates existed.
+    pub fn counter_rate(&self, key: u64) -> Vec<Option<f64>> {
+        let rate_at = |rates: &Vec<(u64, f64)>| {
+            rates.binary_search_by_key(&key, |(key, _)| *key).map_or(0.0, |index| rates[index].1)
+        };
+        self.points.iter().map(|point| point.counter_rates.as_ref().map(rate_at)).collect()
     }
 
     /// One TCP state's count over time.
@@ -252,6 +274,7 @@ mod tests {
             listener_drop_rate: HashMap::new(),
             overflow_rates: vec![None; OVERFLOW_COUNTERS.len()],
             overflow_totals: vec![Some(at as i64 * 10); OVERFLOW_COUNTERS.len()],
+            counter_rates: (at > 0).then(|| vec![(3, at as f64), (9, 1.0)]),
             states: None,
             interface_rx_drop_rate: HashMap::new(),
             softnet_drop_rate: HashMap::new(),
@@ -287,6 +310,17 @@ mod tests {
         assert_eq!(ages(&history, 10.5), Some(12), "a tie takes the longer window");
         assert_eq!(ages(&history, 60.0), Some(12), "a short history gives what it has");
         assert_eq!(ages(&history, 1.0), Some(3), "never shorter than one interval");
+    }
+
+    #[test]
+    fn any_counter_has_a_history_and_still_ones_cost_nothing() {
+        let mut history = History::new(4);
+        for second in 0..3 {
+            history.push_point(point(second, 0.0));
+        }
+        assert_eq!(history.counter_rate(3), vec![None, Some(1.0), Some(2.0)]);
+        assert_eq!(history.counter_rate(9), vec![None, Some(1.0), Some(1.0)]);
+        assert_eq!(history.counter_rate(5), vec![None, Some(0.0), Some(0.0)], "a counter that stood still");
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod history;
 pub mod identity;
 pub mod interfaces;
 pub mod listeners;
+pub mod meanings;
 pub mod owners;
 pub mod perfdata;
 pub mod ports;
@@ -21,7 +22,7 @@ pub mod settings;
 pub mod sockets;
 
 use crate::sample::{Sample, SynRecvGroup, TCP_STATES, TcpState, TcpStateCounts};
-pub use counters::{CounterView, Counters, OVERFLOW_COUNTERS};
+pub use counters::{CounterRow, CounterView, Counters, OVERFLOW_COUNTERS};
 use history::History;
 pub use identity::{DestinationKey, Endpoint, ListenerKey};
 pub use interfaces::{InterfaceRates, InterfaceView, SoftnetView};
@@ -103,6 +104,8 @@ pub struct Model {
     pub smoothing: Option<f64>,
     /// All counters of netstat, snmp and snmp6, with deltas and rates.
     pub counters: Counters,
+    /// The same counters as rows, as `nstat -az` names them, with their meanings.
+    pub counter_rows: Vec<CounterRow>,
     /// Per-CPU softnet numbers.
     pub softnet: Vec<SoftnetView>,
     /// UDP sockets with owners and drop rates, fullest receive queue first.
@@ -135,6 +138,7 @@ impl Model {
             interfaces: interfaces::interfaces(current, previous, interval),
             overflow: counters::overflow(&counters),
             smoothing: None,
+            counter_rows: counters::rows(&counters),
             counters,
             softnet: interfaces::softnet(current, previous, interval),
             udp: sockets::udp(current, previous, interval),

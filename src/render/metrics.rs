@@ -556,7 +556,7 @@ fn tcp_families<'a>() -> Vec<Family<Namespace<'a>>> {
             }
         },
     )];
-    families.extend(OVERFLOW_COUNTERS.iter().map(|(id, meaning)| overflow_family(*id, meaning)));
+    families.extend(OVERFLOW_COUNTERS.iter().map(|id| overflow_family(*id, crate::model::meanings::meaning_of(*id))));
     families.extend(port_families());
     families
 }
@@ -887,7 +887,7 @@ mod tests {
 
     #[test]
     fn overflow_counters_are_named_after_their_nstat_names() {
-        let names: Vec<String> = OVERFLOW_COUNTERS.iter().map(|(id, _)| counter_name(*id)).collect();
+        let names: Vec<String> = OVERFLOW_COUNTERS.iter().map(|id| counter_name(*id)).collect();
         assert_eq!(
             names,
             [

@@ -20,6 +20,7 @@ pub fn render(view: &Frame) -> String {
     out.push_str(&super::findings::render(view));
     listeners(&mut out, view);
     overflow(&mut out, view);
+    moved_counters(&mut out, view);
     tcp_states(&mut out, view);
     ports(&mut out, view);
     interfaces(&mut out, view);
@@ -244,6 +245,36 @@ fn overflow(out: &mut String, view: &Frame) {
         cells.extend(smoothed.as_ref().map(|_| units::rate(counter.smoothed)));
         cells.push(counter.meaning.to_string());
         table.row(cells);
+    }
+    out.push_str(&table.render("  "));
+}
+
+/// Every counter of netstat, snmp and snmp6 that moved during the interval, fastest first, with
+/// its increase, its rate and what it means.
+fn moved_counters(out: &mut String, view: &Frame) {
+    section(out, "Counters that moved (as nstat names them)");
+    let Some(seconds) = view.model.interval else {
+        let _ = writeln!(out, "  one sample: counters are totals since boot; use --interval to see which ones move");
+        return;
+    };
+    let moved = crate::model::counters::moved(&view.model.counter_rows);
+    if moved.is_empty() {
+        let _ = writeln!(out, "  no counter moved in {}", units::interval(seconds));
+        return;
+    }
+    let mut table = Table::new(&[
+        ("COUNTER", Align::Left),
+        ("DELTA", Align::Right),
+        ("RATE", Align::Right),
+        ("MEANING", Align::Left),
+    ]);
+    for row in moved {
+        table.row(vec![
+            sanitize(&row.name()).into_owned(),
+            units::count(row.delta),
+            units::rate(row.rate),
+            row.meaning.unwrap_or_default().to_string(),
+        ]);
     }
     out.push_str(&table.render("  "));
 }

@@ -468,6 +468,11 @@ impl App {
             }
             Action::SortNext => self.table_mut().sort_next(),
             Action::SortReverse => self.table_mut().sort_reverse(),
+            Action::ToggleZeros => {
+                if !self.tabs[self.tab.index()].act(action) {
+                    self.message = Some("z shows the zero counters in the Counters view (9)".into());
+                }
+            }
             Action::Freeze => self.toggle_freeze(),
             Action::NextNamespace => self.step_scope(true),
             Action::PreviousNamespace => self.step_scope(false),
@@ -682,7 +687,7 @@ mod tests {
         press(&mut app, KeyCode::BackTab);
         assert_eq!(app.tab, TabId::Overview);
         press(&mut app, KeyCode::BackTab);
-        assert_eq!(app.tab, TabId::Findings);
+        assert_eq!(app.tab, TabId::Counters, "the last view");
     }
 
     #[test]

@@ -33,11 +33,13 @@ pub enum TabId {
     Kernel,
     /// The advisor's findings.
     Findings,
+    /// Every kernel counter, as nstat shows them.
+    Counters,
 }
 
 impl TabId {
     /// Every tab, in order; number keys select them 1-based.
-    pub const ALL: [TabId; 8] = [
+    pub const ALL: [TabId; 9] = [
         TabId::Overview,
         TabId::Listeners,
         TabId::Connections,
@@ -46,6 +48,7 @@ impl TabId {
         TabId::Interfaces,
         TabId::Kernel,
         TabId::Findings,
+        TabId::Counters,
     ];
 
     /// The tab's position in [`TabId::ALL`].
@@ -64,6 +67,7 @@ impl TabId {
             TabId::Interfaces => "Interfaces",
             TabId::Kernel => "Kernel",
             TabId::Findings => "Findings",
+            TabId::Counters => "Counters",
         }
     }
 
@@ -78,6 +82,22 @@ impl TabId {
             TabId::Interfaces => "Ifaces",
             TabId::Kernel => "Kernel",
             TabId::Findings => "Finds",
+            TabId::Counters => "Ctrs",
+        }
+    }
+
+    /// The title when even the short titles do not fit (at 80 columns).
+    pub fn tiny_title(self) -> &'static str {
+        match self {
+            TabId::Overview => "Over",
+            TabId::Listeners => "Lstn",
+            TabId::Connections => "Conn",
+            TabId::States => "Stat",
+            TabId::Ports => "Port",
+            TabId::Interfaces => "Ifac",
+            TabId::Kernel => "Kern",
+            TabId::Findings => "Find",
+            TabId::Counters => "Ctrs",
         }
     }
 }
@@ -195,8 +215,8 @@ pub trait Tab {
         false
     }
 
-    /// Carries out an action only some tabs have (the Findings view's log); whether this tab
-    /// has it.
+    /// Carries out an action only some tabs have (the Findings view's log, the Counters view's
+    /// zeros); whether this tab has it.
     fn act(&mut self, _action: super::keymap::Action) -> bool {
         false
     }

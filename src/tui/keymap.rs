@@ -42,6 +42,8 @@ pub enum Action {
     SortNext,
     /// Reverse the sort direction.
     SortReverse,
+    /// Counters view: show or hide the counters that are zero.
+    ToggleZeros,
     /// Freeze or unfreeze the view (collection goes on).
     Freeze,
     /// Show the next namespace: all namespaces, then each in turn (the namespace picker).
@@ -145,9 +147,9 @@ pub const BINDINGS: &[Binding] = &[
     bind(
         "go-to-view",
         Action::GoToTab,
-        &["1", "2", "3", "4", "5", "6", "7", "8"],
+        &["1", "2", "3", "4", "5", "6", "7", "8", "9"],
         Context::Global,
-        "go to view 1-8",
+        "go to view 1-9",
         Some("views"),
     ),
     bind("freeze", Action::Freeze, &["space", "f"], Context::Global, "freeze, keep collecting", Some("freeze")),
@@ -169,6 +171,7 @@ pub const BINDINGS: &[Binding] = &[
     bind("sort", Action::SortNext, &["s"], Context::Table, "sort by next column", Some("sort")),
     bind("sort-reverse", Action::SortReverse, &["S"], Context::Table, "reverse the sort", None),
     bind("findings-log", Action::FindingsLog, &["l"], Context::Table, "findings log (view 8)", None),
+    bind("zeros", Action::ToggleZeros, &["z"], Context::Table, "view 9: zeros on/off", None),
     bind("filter-apply", Action::FilterApply, &["enter"], Context::FilterInput, "apply the filter", Some("apply")),
     bind("filter-cancel", Action::FilterCancel, &["esc"], Context::FilterInput, "keep the old filter", Some("cancel")),
     bind("filter-backspace", Action::FilterBackspace, &["backspace"], Context::FilterInput, "delete a character", None),
@@ -288,7 +291,7 @@ pub struct Bound {
 }
 
 impl Bound {
-    /// The keys as the help shows them: `q Ctrl-C`, or `1-8` for the view numbers.
+    /// The keys as the help shows them: `q Ctrl-C`, or `1-9` for the view numbers.
     pub fn display_keys(&self) -> String {
         if self.binding.action == Action::GoToTab {
             return format!("1-{}", self.keys.len());

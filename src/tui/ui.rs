@@ -65,15 +65,13 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(Line::from(Span::styled(" sockscope", theme.title)), first);
         return;
     };
-    frame.render_widget(Paragraph::new(identity_line(frame_shown, app)), first);
-    let mut limits = limits_line(frame_shown, theme);
-    let drops = drops_spans(frame_shown, theme);
-    if limits.width() + drops.iter().map(Span::width).sum::<usize>() <= usize::from(second.width) {
-        limits.spans.extend(drops);
-    }
-    frame.render_widget(Paragraph::new(limits), second);
     let banners = banners(app, frame_shown);
     let width = banners.width() as u16;
+    let room = usize::from(first.width.saturating_sub(width));
+    let identity = fitted(identity_items(frame_shown, app), room, &separator(theme));
+    frame.render_widget(Paragraph::new(identity), first);
+    let limits = fitted(limits_items(frame_shown, theme), usize::from(second.width), &separator(theme));
+    frame.render_widget(Paragraph::new(limits), second);
     if width > 0 && first.width > width {
         let right = Rect { x: first.right() - width, width, ..first };
         frame.render_widget(Clear, right);
@@ -81,12 +79,39 @@ fn draw_header(frame: &mut Frame, area: Rect, app: &App) {
     }
 }
 
+/// One item of a header line: the spans it is made of, and when it goes if the line is too
+/// narrow (0 never, higher numbers first).
+type Item<'a> = (u8, Vec<Span<'a>>);
+
+/// Header items joined by `separator` in `width` cells: whole items are left out, highest
+/// priority number first, until the rest fits, so no number in the header is ever cut.
+fn fitted<'a>(items: Vec<Item<'a>>, width: usize, separator: &Span<'static>) -> Line<'a> {
+    let widths: Vec<usize> = items.iter().map(|(_, spans)| spans.iter().map(Span::width).sum()).collect();
+    let mut kept: Vec<usize> = (0..items.len()).collect();
+    let needed = |kept: &[usize]| {
+        kept.iter().map(|index| widths[*index]).sum::<usize>() + separator.width() * kept.len().saturating_sub(1)
+    };
+    while needed(&kept) > width {
+        let droppable = kept.iter().enumerate().filter(|(_, index)| items[**index].0 > 0);
+        let Some((at, _)) = droppable.max_by_key(|(at, index)| (items[**index].0, *at)) else { break };
+        kept.remove(at);
+    }
+    let mut spans = Vec::new();
+    for (index, (_, item)) in items.into_iter().enumerate().filter(|(index, _)| kept.contains(index)) {
+        if index != kept[0] {
+            spans.push(separator.clone());
+        }
+        spans.extend(item);
+    }
+    Line::from(spans)
+}
+
 /// Interval and sample time first (is this screen fresh?), then host, kernel, uptime, namespace;
-/// right after the name, the capabilities it runs with beyond its user's, when it has any.
-fn identity_line<'a>(shown: &'a Shown, app: &App) -> Line<'a> {
+/// on a narrow terminal the kernel goes first, then the uptime, then the host.
+fn identity_items<'a>(shown: &'a Shown, app: &App) -> Vec<Item<'a>> {
     let theme = &app.settings.theme;
     let sample = &shown.sample;
-    let mut spans = match &app.replay {
+    let first = match &app.replay {
         Some(position) => replay_spans(position, app),
         None => vec![
             Span::styled(" sockscope ", theme.title),
@@ -94,21 +119,19 @@ fn identity_line<'a>(shown: &'a Shown, app: &App) -> Line<'a> {
             Span::styled(clock(&sample.taken_at, app), theme.muted),
         ],
     };
+    let mut items = vec![(0, first)];
     if !app.raised.is_empty() {
-        spans.insert(1, Span::styled(format!("caps {} ", app.raised.join(",")), theme.warning));
+        // Running with more than its user's rights is never left out.
+        items.push((0, vec![Span::styled(format!("caps {}", app.raised.join(",")), theme.warning)]));
     }
     if let Some(host) = &sample.host {
-        spans.push(separator(theme));
-        spans.push(Span::styled(sanitize(&host.hostname).into_owned(), theme.title));
-        spans.push(separator(theme));
-        spans.push(Span::raw(format!("Linux {}", sanitize(&host.kernel))));
-        spans.push(separator(theme));
-        spans.push(Span::raw(format!("up {}", units::duration(host.uptime_seconds))));
+        items.push((2, vec![Span::styled(sanitize(&host.hostname).into_owned(), theme.title)]));
+        items.push((4, vec![Span::raw(format!("Linux {}", sanitize(&host.kernel)))]));
+        items.push((3, vec![Span::raw(format!("up {}", units::duration(host.uptime_seconds)))]));
     }
-    spans.push(separator(theme));
     let gone = app.view().is_some_and(|view| matches!(view.state, crate::engine::ViewState::Gone { .. }));
-    spans.push(Span::styled(app.scope_label(), if gone { theme.critical } else { theme.title }));
-    Line::from(spans)
+    items.push((1, vec![Span::styled(app.scope_label(), if gone { theme.critical } else { theme.title })]));
+    items
 }
 
 /// A replay's place: REPLAY, the recorded date and time, the round out of all, and whether
@@ -130,57 +153,52 @@ fn replay_spans(position: &crate::tui::replay::Position, app: &App) -> Vec<Span<
 }
 
 /// The limits a sysadmin checks first, and the advisor's verdict; every number from the frame's
-/// model or its sample.
-fn limits_line<'a>(shown: &'a Shown, theme: &Theme) -> Line<'a> {
+/// model or its sample. On a narrow terminal the drops go first, then tcp_syncookies, then
+/// tcp_max_syn_backlog.
+fn limits_items<'a>(shown: &'a Shown, theme: &Theme) -> Vec<Item<'a>> {
     let sample = &shown.sample;
-    let setting = |name: &str| {
-        sample.sysctl(name).and_then(|value| value.as_integer()).map_or("-".to_string(), |v| v.to_string())
+    let setting = |label: &'static str, name: &str| {
+        let value = sample.sysctl(name).and_then(|value| value.as_integer()).map_or("-".to_string(), |v| v.to_string());
+        vec![Span::styled(label, theme.muted), Span::raw(value)]
     };
-    let mut spans = vec![Span::raw(" ")];
-    spans.extend(verdict(shown, theme));
-    spans.extend([
-        separator(theme),
-        Span::styled("somaxconn ", theme.muted),
-        Span::raw(setting("net.core.somaxconn")),
-        separator(theme),
-        Span::styled("ports ", theme.muted),
-    ]);
+    let mut verdict_spans = vec![Span::raw(" ")];
+    verdict_spans.extend(verdict(shown, theme));
+    let mut ports_spans = vec![Span::styled("ports ", theme.muted)];
     match &shown.model.ports {
         Some(ports) => {
-            spans.push(Span::raw(format!("{}-{} ", ports.range.0, ports.range.1)));
+            ports_spans.push(Span::raw(format!("{}-{} ", ports.range.0, ports.range.1)));
             let style = match ports.headline.level {
                 crate::model::Level::Normal => theme.muted,
                 level => super::views::level_style(level, theme),
             };
             let used = units::percent(ports.headline.fullest_share);
-            spans.push(Span::styled(format!("{used} used"), style));
+            ports_spans.push(Span::styled(format!("{used} used"), style));
         }
-        None => spans.push(Span::raw("-")),
+        None => ports_spans.push(Span::raw("-")),
     }
-    spans.extend([
-        separator(theme),
-        Span::styled("syncookies ", theme.muted),
-        Span::raw(setting("net.ipv4.tcp_syncookies")),
-        separator(theme),
-        Span::styled("syn_backlog ", theme.muted),
-        Span::raw(setting("net.ipv4.tcp_max_syn_backlog")),
-    ]);
-    Line::from(spans)
+    let mut items = vec![
+        (0, verdict_spans),
+        (0, setting("somaxconn ", "net.core.somaxconn")),
+        (0, ports_spans),
+        (2, setting("syncookies ", "net.ipv4.tcp_syncookies")),
+        (1, setting("syn_backlog ", "net.ipv4.tcp_max_syn_backlog")),
+    ];
+    let drops = drops_spans(shown, theme);
+    if !drops.is_empty() {
+        items.push((3, drops));
+    }
+    items
 }
 
 /// ListenDrops per second over the last interval and over the smoothing window, e.g.
-/// `│ drops 0/s, 84/s over 10s`: a drop counter that moves in bursts reads steady in the
-/// second figure. Shown only where the line has room for all of it.
+/// `drops 0/s, 84/s over 10s`: a drop counter that moves in bursts reads steady in the second
+/// figure. The first item to go when the line has no room for all of it.
 fn drops_spans(shown: &Shown, theme: &Theme) -> Vec<Span<'static>> {
     let Some(drops) = shown.model.overflow_counter(crate::sample::counters::LISTEN_DROPS) else {
         return Vec::new();
     };
     let style = |rate: Option<f64>| if rate.is_some_and(|rate| rate > 0.0) { theme.critical } else { theme.muted };
-    let mut spans = vec![
-        separator(theme),
-        Span::styled("drops ", theme.muted),
-        Span::styled(units::rate(drops.rate), style(drops.rate)),
-    ];
+    let mut spans = vec![Span::styled("drops ", theme.muted), Span::styled(units::rate(drops.rate), style(drops.rate))];
     if let Some(seconds) = shown.model.smoothing {
         spans.push(Span::styled(", ", theme.muted));
         spans.push(Span::styled(units::rate(drops.smoothed), style(drops.smoothed)));
@@ -237,34 +255,42 @@ fn clock(at: &jiff::Timestamp, app: &App) -> String {
     at.to_zoned(app.settings.time_zone.clone()).strftime("%H:%M:%S").to_string()
 }
 
+/// The tab bar: each view's number and title, the findings' count on the Findings tab. The
+/// titles are the longest of the three sets (full, short, tiny) that fits whole; a label that
+/// still does not fit is left out, never cut.
 fn draw_tabs(frame: &mut Frame, area: Rect, app: &mut App) {
     let theme = app.settings.theme;
-    let long: usize = TabId::ALL.iter().map(|tab| tab.title().len() + 4).sum::<usize>() + 3;
     let findings = app.frame().map(|shown| (shown.findings.findings.len(), shown.findings.worst()));
+    let count = findings.map(|(count, _)| count).filter(|count| *count > 0);
+    let label = |tab: TabId, title: &str| match count.filter(|_| tab == TabId::Findings) {
+        Some(count) => format!(" {} {title} {count} ", tab.index() + 1),
+        None => format!(" {} {title} ", tab.index() + 1),
+    };
+    let tiers: [fn(TabId) -> &'static str; 3] = [TabId::title, TabId::short_title, TabId::tiny_title];
+    let fits = |title: &fn(TabId) -> &'static str| {
+        TabId::ALL.iter().map(|tab| label(*tab, title(*tab)).chars().count()).sum::<usize>() <= usize::from(area.width)
+    };
+    let title = tiers.iter().find(|title| fits(title)).copied().unwrap_or(TabId::tiny_title);
     let mut x = area.x;
     for tab in TabId::ALL {
-        let title = if long <= usize::from(area.width) { tab.title() } else { tab.short_title() };
-        let mut label = format!(" {} {title}", tab.index() + 1);
+        let text = label(tab, title(tab));
         let mut style = if tab == app.tab { theme.selected.patch(theme.title) } else { theme.muted };
         if tab == TabId::Findings
-            && let Some((count, worst)) = findings.filter(|(count, _)| *count > 0)
+            && tab != app.tab
+            && let Some((_, worst)) = findings.filter(|(count, _)| *count > 0)
         {
-            label.push_str(&format!(" {count}"));
-            if tab != app.tab {
-                style = match worst {
-                    Some(Severity::Critical) => theme.critical,
-                    Some(Severity::Warning) => theme.warning,
-                    _ => style,
-                };
-            }
+            style = match worst {
+                Some(Severity::Critical) => theme.critical,
+                Some(Severity::Warning) => theme.warning,
+                _ => style,
+            };
         }
-        label.push(' ');
-        let width = (label.chars().count() as u16).min(area.right().saturating_sub(x));
-        if width == 0 {
+        let width = text.chars().count() as u16;
+        if width > area.right().saturating_sub(x) {
             break;
         }
         let cell = Rect { x, width, ..area };
-        frame.render_widget(Span::styled(label, style), cell);
+        frame.render_widget(Span::styled(text, style), cell);
         app.regions.tabs.push((cell, tab));
         x += width;
     }
@@ -282,7 +308,8 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
         if let Some(message) = &app.message {
             spans.push(Span::styled(format!("  {message}"), theme.warning));
         } else {
-            spans.extend(hint_spans(&app.settings.keymap.hints(&[Context::FilterInput]), theme));
+            let room = usize::from(area.width).saturating_sub(spans.iter().map(Span::width).sum());
+            spans.extend(hint_spans(&app.settings.keymap.hints(&[Context::FilterInput]), theme, room));
         }
         Line::from(spans)
     } else if let Some(message) = app.message.as_ref().or(app.collector_error.as_ref()) {
@@ -301,19 +328,28 @@ fn draw_footer(frame: &mut Frame, area: Rect, app: &App) {
             // Space and +/- play and change speed in a replay; there is no interval to set.
             hints.retain(|(_, word)| !matches!(*word, "freeze" | "interval"));
         }
-        spans.extend(hint_spans(&hints, theme));
+        let room = usize::from(area.width).saturating_sub(spans.iter().map(Span::width).sum());
+        spans.extend(hint_spans(&hints, theme, room));
         Line::from(spans)
     };
     frame.render_widget(Paragraph::new(line), area);
 }
 
-fn hint_spans(hints: &[(String, &'static str)], theme: &Theme) -> Vec<Span<'static>> {
-    hints
-        .iter()
-        .flat_map(|(keys, word)| {
-            [Span::styled(format!(" {keys}"), theme.title), Span::styled(format!(" {word} "), theme.muted)]
-        })
-        .collect()
+/// The key hints that fit whole in `width` cells, in order: a hint that does not fit is left
+/// out rather than cut.
+fn hint_spans(hints: &[(String, &'static str)], theme: &Theme, width: usize) -> Vec<Span<'static>> {
+    let mut spans = Vec::new();
+    let mut used = 0;
+    for (keys, word) in hints {
+        let hint = [Span::styled(format!(" {keys}"), theme.title), Span::styled(format!(" {word} "), theme.muted)];
+        let cells: usize = hint.iter().map(Span::width).sum();
+        if used + cells > width {
+            break;
+        }
+        used += cells;
+        spans.extend(hint);
+    }
+    spans
 }
 
 /// The help overlay, generated from the key bindings: global keys on the left, table and
@@ -334,7 +370,7 @@ fn draw_help(frame: &mut Frame, area: Rect, theme: &Theme, keymap: &Keymap, repl
             };
             for bound in keymap.bindings().iter().filter(shown) {
                 lines.push(Line::from(vec![
-                    Span::styled(format!(" {:<12}", bound.display_keys()), theme.title),
+                    Span::styled(format!(" {:<11} ", bound.display_keys()), theme.title),
                     Span::raw(bound.binding.description),
                 ]));
             }

@@ -18,7 +18,7 @@ use crate::sample::{Connection, ProcessRef, Sample, SocketTimer, TcpInfo, TcpSta
 use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::filter::Record;
 use crate::tui::table::{Row, SortBy, TableState, ordered};
-use crate::tui::widgets::{Column, DataTable, Drawn, field};
+use crate::tui::widgets::{CellText, Column, DataTable, Drawn, field};
 
 /// The columns of the Connections table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +54,7 @@ use ConnectionColumn as C;
 const COLUMNS: [Column<C>; 11] = [
     Column::text(C::Protocol, "proto", 5, 6),
     Column::text(C::State, "state", 11, 0),
-    Column::flexible(C::Local, "local", 18),
+    Column::name(C::Local, "local", 18),
     Column::text(C::Peer, "peer", 22, 0),
     Column::number(C::RecvQ, "recv-q", 7, 1),
     Column::number(C::SendQ, "send-q", 7, 1),
@@ -308,21 +308,26 @@ fn draw(
         let info = socket.info();
         let (recv_q, send_q) = socket.queues();
         let retransmitting = info.is_some_and(TcpInfo::retransmitting);
-        let netns = ctx.all.then(|| Span::raw(super::netns_cell(&socket_row.view.netns)));
-        let cells = netns.into_iter().chain([
-            Span::raw(socket.protocol()),
-            Span::raw(socket.state()),
-            Span::raw(endpoint(socket.local())),
-            Span::raw(endpoint(socket.remote())),
-            Span::raw(recv_q.to_string()),
-            Span::raw(send_q.to_string()),
-            Span::raw(
-                info.and_then(|i| i.rtt).map_or("-".to_string(), |rtt| format!("{:.1}", f64::from(rtt) / 1000.0)),
-            ),
-            Span::raw(units::count(info.and_then(|i| i.snd_cwnd))),
-            Span::raw(units::count(info.and_then(|i| i.total_retrans))),
-            Span::raw(processes_label(socket_row.owners())),
-            Span::raw(socket.timer().map_or_else(String::new, timer_label)),
+        let netns = ctx.all.then(|| CellText::name(super::netns_cell(&socket_row.view.netns)));
+        let cells = netns.into_iter().chain(
+            [
+                Span::raw(socket.protocol()),
+                Span::raw(socket.state()),
+                Span::raw(endpoint(socket.local())),
+                Span::raw(endpoint(socket.remote())),
+                Span::raw(recv_q.to_string()),
+                Span::raw(send_q.to_string()),
+                Span::raw(
+                    info.and_then(|i| i.rtt).map_or("-".to_string(), |rtt| format!("{:.1}", f64::from(rtt) / 1000.0)),
+                ),
+                Span::raw(units::count(info.and_then(|i| i.snd_cwnd))),
+                Span::raw(units::count(info.and_then(|i| i.total_retrans))),
+            ]
+            .map(CellText::from),
+        );
+        let cells = cells.chain([
+            super::owners_cell(socket_row.owners(), false),
+            socket.timer().map_or_else(String::new, timer_label).into(),
         ]);
         (cells.collect(), if retransmitting { ctx.theme.warning } else { Style::new() })
     });

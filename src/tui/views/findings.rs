@@ -18,7 +18,7 @@ use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::filter::Record;
 use crate::tui::keymap::Action;
 use crate::tui::table::{Row, TableState, ordered};
-use crate::tui::widgets::{Column, DataTable, Drawn, key_of};
+use crate::tui::widgets::{CellText, Column, Cut, DataTable, Drawn, key_of};
 
 /// The columns of the Findings table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +44,7 @@ const COLUMNS: [Column<C>; 5] = [
     Column::text(C::Check, "check", 24, 2),
     Column::text(C::About, "about", 28, 1),
     Column::text(C::State, "state", 15, 3),
-    Column::flexible(C::Summary, "summary", 30),
+    Column::name(C::Summary, "summary", 30),
 ];
 
 /// Sorts: severity (the advisor's order), check id, subject.
@@ -258,14 +258,14 @@ fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, state: &mut TableState<C>)
         let item = &all[rows[row]];
         let finding = item.finding;
         let style = if item.cleared { ctx.theme.muted } else { severity_style(finding.severity, ctx.theme) };
-        let netns = ctx.all.then(|| Span::raw(super::netns_cell(&item.place.view.netns)));
+        let netns = ctx.all.then(|| CellText::name(super::netns_cell(&item.place.view.netns)));
         let now = &item.place.frame.timeline.now;
         let cells = netns.into_iter().chain([
-            Span::styled(finding.severity.tag(), style),
-            Span::raw(finding.id),
-            Span::raw(sanitize(&finding.subject.label()).into_owned()),
-            Span::raw(item.life.map(|life| life.short(now)).unwrap_or_default()),
-            Span::raw(sanitize(&finding.summary).into_owned()),
+            Span::styled(finding.severity.tag(), style).into(),
+            finding.id.into(),
+            subject_cell(&finding.subject),
+            item.life.map(|life| life.short(now)).unwrap_or_default().into(),
+            CellText::words(sanitize(&finding.summary).into_owned()),
         ]);
         (cells.collect(), if item.cleared { ctx.theme.muted } else { Style::new() })
     });
@@ -283,7 +283,7 @@ fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, state: &mut TableState<C>)
             .iter()
             .map(|item| {
                 Line::from(vec![
-                    Span::styled(format!("{:<26}", item.id), ctx.theme.muted),
+                    Span::styled(format!("{:<25} ", item.id), ctx.theme.muted),
                     Span::raw(sanitize(&item.reason).into_owned()),
                 ])
             })
@@ -291,6 +291,33 @@ fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, state: &mut TableState<C>)
         draw_pane(frame, skipped, format!("Not evaluated ({})", outcome.not_evaluated.len()), lines, ctx.theme);
     }
     Some(clicks)
+}
+
+/// The subject's label as [`Subject::label`] writes it, as a cell whose names (a UNIX path, a
+/// process, an interface) shorten with `…` and whose addresses, ports and PIDs never do.
+fn subject_cell(subject: &Subject) -> CellText<'static> {
+    match subject {
+        Subject::Listener { protocol, endpoint, processes, .. } => {
+            let place = CellText::from(format!("{} ", protocol.name()));
+            let place = match endpoint {
+                crate::model::Endpoint::Inet(..) => place.then(Span::raw(endpoint.to_string()), Cut::Never),
+                crate::model::Endpoint::Unix(path) => place.then(Span::raw(sanitize(path).into_owned()), Cut::Name),
+            };
+            if processes.is_empty() {
+                return place;
+            }
+            let mut cell = place.then(Span::raw(" ("), Cut::Never);
+            for (span, cut) in super::owners_cell(processes, false).into_pieces() {
+                cell = cell.then(span, cut);
+            }
+            cell.then(Span::raw(")"), Cut::Never)
+        }
+        Subject::Interface { name } => {
+            CellText::from("interface ").then(Span::raw(sanitize(name).into_owned()), Cut::Name)
+        }
+        Subject::Process { process } => super::owners_cell(std::slice::from_ref(process), false),
+        other => CellText::words(other.label()),
+    }
 }
 
 fn details<'a>(item: &FindingRow<'_>, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
@@ -319,7 +346,7 @@ fn details<'a>(item: &FindingRow<'_>, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
     ]);
     for evidence in &finding.evidence {
         lines.push(Line::from(vec![
-            Span::styled(format!("  {:<28}", sanitize(&evidence.label)), theme.muted),
+            Span::styled(format!("  {:<27} ", sanitize(&evidence.label)), theme.muted),
             Span::raw(sanitize(&evidence.value).into_owned()),
         ]));
     }

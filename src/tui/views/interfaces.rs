@@ -16,7 +16,7 @@ use crate::sample::Source;
 use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::filter::Record;
 use crate::tui::table::{Row, TableNav, TableState, ordered};
-use crate::tui::widgets::{Column, DataTable, Drawn, field, sparkline};
+use crate::tui::widgets::{CellText, Column, DataTable, Drawn, field, sparkline};
 
 /// The columns of the Interfaces table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +52,7 @@ pub enum InterfaceColumn {
 use InterfaceColumn as C;
 
 const COLUMNS: [Column<C>; 13] = [
-    Column::flexible(C::Name, "interface", 10),
+    Column::name(C::Name, "interface", 10),
     Column::text(C::Kind, "kind", 8, 3),
     Column::text(C::Master, "master", 8, 4),
     Column::text(C::State, "state", 7, 0),
@@ -151,21 +151,27 @@ fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, state: &mut TableState<C>)
             (Some(low), Some(high)) => format!("{low}-{high}"),
             _ => "-".to_string(),
         };
-        let cells = vec![
-            Span::raw(sanitize(&interface.name).into_owned()),
-            Span::raw(interface.kind.as_deref().map_or("-".to_string(), |k| sanitize(k).into_owned())),
-            Span::raw(view.master_name.as_deref().map_or("-".to_string(), |m| sanitize(m).into_owned())),
-            Span::raw(interface.oper_state.to_lowercase()),
-            Span::raw(units::count(interface.mtu)),
-            Span::raw(bounds),
-            Span::raw(units::rate(rates.rx_packets)),
-            Span::raw(units::rate(rates.tx_packets)),
-            Span::raw(units::rate(rates.rx_dropped)),
-            Span::raw(units::rate(rates.tx_dropped)),
-            Span::raw(units::rate(rates.rx_errors)),
-            Span::raw(units::rate(rates.tx_errors)),
-            Span::styled(sparkline(&ctx.history.interface_rx_drop_rate(interface.index), spark, None), ctx.theme.chart),
-        ];
+        let name = |text: Option<&str>| CellText::name(text.map_or("-".to_string(), |t| sanitize(t).into_owned()));
+        let mut cells =
+            vec![name(Some(&interface.name)), name(interface.kind.as_deref()), name(view.master_name.as_deref())];
+        cells.extend(
+            [
+                Span::raw(interface.oper_state.to_lowercase()),
+                Span::raw(units::count(interface.mtu)),
+                Span::raw(bounds),
+                Span::raw(units::rate(rates.rx_packets)),
+                Span::raw(units::rate(rates.tx_packets)),
+                Span::raw(units::rate(rates.rx_dropped)),
+                Span::raw(units::rate(rates.tx_dropped)),
+                Span::raw(units::rate(rates.rx_errors)),
+                Span::raw(units::rate(rates.tx_errors)),
+                Span::styled(
+                    sparkline(&ctx.history.interface_rx_drop_rate(interface.index), spark, None),
+                    ctx.theme.chart,
+                ),
+            ]
+            .map(CellText::from),
+        );
         (cells, if dropping { ctx.theme.critical } else { Style::new() })
     });
     if let (Some(pane), Some(view)) = (pane, state.nav.key.and_then(|key| all.iter().find(|i| i.key() == key))) {
@@ -231,14 +237,14 @@ const SOFTNET_COLUMNS: [Column<SoftnetColumn>; 6] = [
     Column::number(SoftnetColumn::DroppedPerSecond, "dropped/s", 10, 0),
     Column::number(SoftnetColumn::Dropped, "dropped", 10, 1),
     Column::number(SoftnetColumn::SqueezedPerSecond, "squeezed/s", 11, 2),
-    Column::flexible(SoftnetColumn::History, "drops (backlog full: netdev_max_backlog)", 16),
+    Column::name(SoftnetColumn::History, "drop history", 16),
 ];
 
 fn draw_softnet(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
     let cpus = &ctx.model.softnet;
     let keys: Vec<u64> = cpus.iter().map(|cpu| u64::from(cpu.cpu)).collect();
     let table = DataTable {
-        title: Line::from(Span::styled(" Softnet backlog per CPU ", ctx.theme.title)),
+        title: Line::from(Span::styled(" Softnet backlog per CPU (drops: netdev_max_backlog full) ", ctx.theme.title)),
         columns: &SOFTNET_COLUMNS,
         sorts: &[],
         sort: None,
@@ -258,6 +264,6 @@ fn draw_softnet(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
             Span::raw(units::rate(cpu.squeezed_rate)),
             Span::styled(sparkline(&ctx.history.softnet_drop_rate(cpu.cpu), spark, None), ctx.theme.chart),
         ];
-        (cells, if dropping { ctx.theme.critical } else { Style::new() })
+        (cells.into_iter().map(CellText::from).collect(), if dropping { ctx.theme.critical } else { Style::new() })
     });
 }

@@ -16,7 +16,7 @@ use crate::model::SettingView;
 use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::filter::Record;
 use crate::tui::table::{Row, TableState, ordered};
-use crate::tui::widgets::{Column, DataTable, Drawn, field};
+use crate::tui::widgets::{CellText, Column, DataTable, Drawn, field};
 
 /// The columns of the Kernel table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +40,7 @@ const COLUMNS: [Column<C>; 5] = [
     Column::text(C::Setting, "setting", 34, 0),
     Column::text(C::Value, "value", 18, 0),
     Column::text(C::Default, "default", 14, 2),
-    Column::flexible(C::Bounds, "what it bounds", 20),
+    Column::name(C::Bounds, "what it bounds", 20),
 ];
 
 /// Sorts: catalogue order (grouped), name, changed from default first.
@@ -118,11 +118,11 @@ impl Tab for Kernel {
                 Style::new()
             };
             let cells = vec![
-                Span::styled(setting.group.title(), ctx.theme.muted),
-                Span::raw(setting.name),
-                Span::styled(shown, style),
-                Span::styled(setting.default, ctx.theme.muted),
-                Span::raw(setting.bounds),
+                Span::styled(setting.group.title(), ctx.theme.muted).into(),
+                setting.name.into(),
+                Span::styled(shown, style).into(),
+                Span::styled(setting.default, ctx.theme.muted).into(),
+                CellText::words(setting.bounds),
             ];
             (cells, Style::new())
         });

@@ -10,8 +10,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 
 use super::{
-    InNamespace, draw_pane, finding_line, in_scope, level_style, netns_cell, netns_fields, owners_label,
-    process_fields, title,
+    InNamespace, address_cell, draw_pane, finding_line, in_scope, level_style, netns_cell, netns_fields, owners_cell,
+    owners_label, process_fields, title,
 };
 use crate::format::{self as units, sanitize};
 use crate::model::fields;
@@ -21,7 +21,7 @@ use crate::sample::{Source, TcpState};
 use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::filter::Record;
 use crate::tui::table::{Row, TableState, ordered};
-use crate::tui::widgets::{Column, DataTable, Drawn, bar, field, sparkline};
+use crate::tui::widgets::{CellText, Column, Cut, DataTable, Drawn, bar, field, sparkline};
 
 /// The columns of the Listeners table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +66,7 @@ use ListenerColumn as C;
 const COLUMNS: [Column<C>; 15] = [
     Column::text(C::Marker, "!", 1, 0),
     Column::text(C::Protocol, fields::PROTOCOL.title, 5, 3),
-    Column::flexible(C::Address, fields::LOCAL_ADDRESS.title, 12),
+    Column::name(C::Address, fields::LOCAL_ADDRESS.title, 12),
     Column::number(C::Port, fields::LOCAL_PORT.title, 5, 0),
     Column::text(C::Process, fields::PROCESSES.title, 14, 1),
     Column::number(C::RecvQ, fields::ACCEPT_QUEUE.title, 7, 0),
@@ -108,7 +108,7 @@ impl Row for ListenerView {
             C::Drops => other.drops.cmp(&self.drops),
             C::SynQueue => other.syn_queue.cmp(&self.syn_queue),
             C::Port => self.endpoint.cmp(&other.endpoint),
-            C::Process => owner_cell(self, usize::MAX).cmp(&owner_cell(other, usize::MAX)),
+            C::Process => owner_key(self).cmp(&owner_key(other)),
             // The model's order; the other columns are not offered as sorts.
             C::Fill | C::Marker | C::Protocol | C::Address | C::Backlog => fullest_first(self, other),
             C::SynRetransmitted | C::Uid | C::Inode | C::FillHistory | C::Netns => fullest_first(self, other),
@@ -197,26 +197,27 @@ impl Tab for Listeners {
             let (marker, _, style) = fill_cells(listener, ctx, 0);
             let fills = ctx.history_of(item.view.netns.inode).listener_fill(listener.key);
             let history = sparkline(&fills, spark_width, Some(1.0));
-            let netns = ctx.all.then(|| Span::raw(netns_cell(&item.view.netns)));
+            let netns = ctx.all.then(|| CellText::name(netns_cell(&item.view.netns)));
             let cells = netns.into_iter().chain([
-                marker,
-                Span::raw(listener.protocol.name()),
-                Span::raw(sanitize(&listener.endpoint.address_text()).into_owned()),
-                Span::raw(units::count(listener.endpoint.port())),
-                Span::raw(owner_cell(listener, usize::from(COLUMNS[4].width))),
-                Span::raw(listener.accept_queue.to_string()),
-                Span::raw(listener.backlog.to_string()),
+                marker.into(),
+                listener.protocol.name().into(),
+                address_cell(&listener.endpoint),
+                units::count(listener.endpoint.port()).into(),
+                owner_cell(listener),
+                listener.accept_queue.to_string().into(),
+                listener.backlog.to_string().into(),
                 Span::styled(
                     format!("{} {:>4}", bar(listener.fill, 6), units::percent(listener.fill)),
                     level_style(listener.level, ctx.theme),
-                ),
-                Span::raw(units::count(listener.syn_queue)),
-                Span::raw(units::count(listener.syn_retransmitted)),
-                Span::raw(units::count(listener.drops)),
-                Span::raw(units::rate(listener.drops_per_second)),
-                Span::raw(units::count(listener.uid)),
-                Span::raw(listener.inode.to_string()),
-                Span::styled(history, ctx.theme.chart),
+                )
+                .into(),
+                units::count(listener.syn_queue).into(),
+                units::count(listener.syn_retransmitted).into(),
+                units::count(listener.drops).into(),
+                units::rate(listener.drops_per_second).into(),
+                units::count(listener.uid).into(),
+                listener.inode.to_string().into(),
+                Span::styled(history, ctx.theme.chart).into(),
             ]);
             (cells.collect(), style)
         });
@@ -259,40 +260,27 @@ pub(super) fn fill_cells(
     (Span::styled(marker, row_style), Span::styled(label, style), row_style)
 }
 
-/// The processes that take a listener's connections, each with its state letter, in `width`
-/// cells: `nginx[101] T,nginx[102] T` when it fits, else the first with the others counted
-/// (`nginx[101] T +1`), its name shortened with `…` rather than its pid or state cut. Its
-/// holders when the owners are unknown.
-pub(super) fn owner_cell(listener: &ListenerView, width: usize) -> String {
-    use unicode_width::UnicodeWidthStr;
-    let Some(first) = listener.owners.first() else {
-        return owners_label(&listener.processes, listener.owners_resolving);
-    };
-    let state = |owner: &OwnerView| owner.state.map(|letter| format!(" {letter}")).unwrap_or_default();
-    let named = listener
-        .owners
-        .iter()
-        .map(|owner| format!("{}[{}]{}", sanitize(&owner.process.command), owner.process.pid, state(owner)));
-    let all = named.collect::<Vec<_>>().join(",");
-    if all.width() <= width {
-        return all;
+/// What the owner column sorts by: the first owner's name and PID, or the holders'.
+fn owner_key(listener: &ListenerView) -> (String, u32) {
+    match (listener.owners.first(), listener.processes.first()) {
+        (Some(owner), _) => (owner.process.command.clone(), owner.process.pid),
+        (None, Some(process)) => (process.command.clone(), process.pid),
+        (None, None) => (String::new(), 0),
     }
+}
+
+/// The owner column of a listener: the first process that takes its connections, with its
+/// state letter (`nginx[27439] T`), and `+N` for the others; the name shortens with `…`, the
+/// PID and the state never do. Without a known owner, the holders as [`owners_cell`] shows them.
+pub(super) fn owner_cell(listener: &ListenerView) -> CellText<'static> {
+    let Some(first) = listener.owners.first() else {
+        return owners_cell(&listener.processes, listener.owners_resolving);
+    };
+    let state = first.state.map(|letter| format!(" {letter}")).unwrap_or_default();
     let more = listener.owners.len() - 1;
     let more = if more > 0 { format!(" +{more}") } else { String::new() };
-    let tail = format!("[{}]{}{more}", first.process.pid, state(first));
-    let name = sanitize(&first.process.command);
-    let room = width.saturating_sub(tail.width());
-    if name.width() <= room {
-        return format!("{name}{tail}");
-    }
-    let mut short = String::new();
-    for c in name.chars() {
-        if short.width() + c.to_string().width() + 1 > room {
-            break;
-        }
-        short.push(c);
-    }
-    format!("{}{tail}", if short.is_empty() { String::new() } else { format!("{short}…") })
+    CellText::name(sanitize(&first.process.command).into_owned())
+        .then(Span::raw(format!("[{}]{state}{more}", first.process.pid)), Cut::Never)
 }
 
 /// An owner's line of the detail pane: `T stopped (SIGSTOP), CPU 0%, 4 threads, polls it`.

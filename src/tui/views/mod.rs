@@ -1,8 +1,9 @@
-//! The eight tabs, one module each, and what they share: the detail pane, table titles, process
+//! The nine tabs, one module each, and what they share: the detail pane, table titles, process
 //! labels and the styles of the model's levels. Every tab draws from the same [`Ctx`]; tabs only
 //! lay out and format, they compute nothing the report does not also show.
 
 mod connections;
+mod counters;
 mod findings;
 mod interfaces;
 mod kernel;
@@ -18,6 +19,7 @@ use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::component::{Ctx, Tab};
 use super::theme::Theme;
+use super::widgets::{CellText, Cut};
 use crate::advise::Severity;
 use crate::format::sanitize;
 use crate::model::Level;
@@ -34,6 +36,7 @@ pub fn tabs() -> Vec<Box<dyn Tab>> {
         Box::new(interfaces::Interfaces::default()),
         Box::new(kernel::Kernel::default()),
         Box::new(findings::Findings::default()),
+        Box::new(counters::Counters::default()),
     ]
 }
 
@@ -115,7 +118,28 @@ fn owners_label(processes: &[ProcessRef], resolving: bool) -> String {
     if processes.is_empty() {
         return if resolving { "resolving…" } else { "-" }.to_string();
     }
-    processes.iter().map(|p| format!("{}[{}]", sanitize(&p.command), p.pid)).collect::<Vec<_>>().join(",")
+    processes.iter().map(|p| format!("{}[{}]", sanitize(&p.command), p.pid)).collect::<Vec<_>>().join(", ")
+}
+
+/// A table cell naming a socket's owners: the first as `nginx[812]`, ` +3` for the others (the
+/// detail pane lists them all); the name shortens with `…` when narrow, the PID never does.
+fn owners_cell(processes: &[ProcessRef], resolving: bool) -> CellText<'static> {
+    let Some((first, others)) = processes.split_first() else {
+        return owners_label(processes, resolving).into();
+    };
+    let more = if others.is_empty() { String::new() } else { format!(" +{}", others.len()) };
+    CellText::name(sanitize(&first.command).into_owned())
+        .then(Span::raw(format!("[{}]", first.pid)), Cut::Never)
+        .then(Span::raw(more), Cut::Never)
+}
+
+/// A table cell of a bound address: an IP address whole, a UNIX path shortened with `…`.
+fn address_cell(endpoint: &crate::model::Endpoint) -> CellText<'static> {
+    let text = sanitize(&endpoint.address_text()).into_owned();
+    match endpoint {
+        crate::model::Endpoint::Inet(..) => text.into(),
+        crate::model::Endpoint::Unix(_) => CellText::name(text),
+    }
 }
 
 /// Processes for the filter: `(pid, command)`.
@@ -158,7 +182,7 @@ fn unavailable<'a>(ctx: &Ctx<'_>, what: &str, source: Source) -> Paragraph<'a> {
 /// A finding as one line of a detail pane: its tag, id and summary.
 fn finding_line<'a>(finding: &crate::advise::Finding, ctx: &Ctx<'_>) -> Line<'a> {
     Line::from(vec![
-        Span::styled(format!("{:<18}", finding.severity.tag()), severity_style(finding.severity, ctx.theme)),
+        Span::styled(format!("{:<17} ", finding.severity.tag()), severity_style(finding.severity, ctx.theme)),
         Span::raw(format!("{} — {}", finding.id, sanitize(&finding.summary))),
     ])
 }

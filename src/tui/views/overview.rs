@@ -15,7 +15,7 @@ use crate::sample::{Source, TCP_STATES};
 use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::table::Row;
 use crate::tui::table::{TableNav, TableState, ordered};
-use crate::tui::widgets::{Column, DataTable, Drawn, as_f64, sparkline};
+use crate::tui::widgets::{CellText, Column, Cut, DataTable, Drawn, as_f64, sparkline};
 
 /// The columns of the overview's panels (none is sortable: the listeners keep the model's
 /// order, fullest first).
@@ -42,7 +42,7 @@ enum Panel {
 
 const LISTENER_COLUMNS: [Column<Panel>; 7] = [
     Column::text(Panel::Marker, "!", 1, 0),
-    Column::flexible(Panel::Listener, "listener", 18),
+    Column::name(Panel::Listener, "listener", 18),
     Column::text(Panel::Process, "process", 16, 2),
     Column::text(Panel::AcceptQueue, "accept queue", 18, 0),
     Column::number(Panel::SynQueue, "SYN q", 6, 3),
@@ -53,7 +53,7 @@ const LISTENER_COLUMNS: [Column<Panel>; 7] = [
 /// The overflow counters: the rate over the last interval, then over the smoothing window the
 /// panel's title names.
 const COUNTER_COLUMNS: [Column<Panel>; 5] = [
-    Column::flexible(Panel::Counter, "overflow counter", 20),
+    Column::name(Panel::Counter, "overflow counter", 20),
     Column::number(Panel::Rate, "rate", 8, 0),
     Column::number(Panel::Smoothed, "avg", 8, 1),
     Column::number(Panel::Total, "total", 10, 3),
@@ -61,13 +61,13 @@ const COUNTER_COLUMNS: [Column<Panel>; 5] = [
 ];
 
 const STATE_COLUMNS: [Column<Panel>; 3] = [
-    Column::flexible(Panel::State, "TCP state", 11),
+    Column::name(Panel::State, "TCP state", 11),
     Column::number(Panel::Count, "count", 8, 0),
     Column::text(Panel::History, "history", 16, 1),
 ];
 
 const INTERFACE_COLUMNS: [Column<Panel>; 5] = [
-    Column::flexible(Panel::Interface, "interface", 10),
+    Column::name(Panel::Interface, "interface", 10),
     Column::number(Panel::Mtu, "MTU", 6, 0),
     Column::text(Panel::Oper, "state", 7, 3),
     Column::number(Panel::RxDropsPerSecond, "rx drop/s", 9, 0),
@@ -147,14 +147,20 @@ fn draw_listeners(
         let fills = ctx.history_of(item.view.netns.inode).listener_fill(listener.key);
         let history = sparkline(&fills, spark_width, Some(1.0));
         let netns = if ctx.all { format!("{} ", super::netns_cell(&item.view.netns)) } else { String::new() };
+        let endpoint = sanitize(&listener.endpoint.to_string()).into_owned();
+        let place = CellText::name(netns).then(Span::raw(format!("{} ", listener.protocol.name())), Cut::Never);
+        let place = match listener.endpoint {
+            crate::model::Endpoint::Inet(..) => place.then(Span::raw(endpoint), Cut::Never),
+            crate::model::Endpoint::Unix(_) => place.then(Span::raw(endpoint), Cut::Name),
+        };
         let cells = vec![
-            marker,
-            Span::raw(format!("{netns}{} {}", listener.protocol.name(), sanitize(&listener.endpoint.to_string()))),
-            Span::raw(super::listeners::owner_cell(listener, usize::from(LISTENER_COLUMNS[2].width))),
-            fill,
-            Span::raw(units::count(listener.syn_queue)),
-            loss_rate(listener.drops_per_second, ctx),
-            Span::styled(history, ctx.theme.chart),
+            marker.into(),
+            place,
+            super::listeners::owner_cell(listener),
+            fill.into(),
+            units::count(listener.syn_queue).into(),
+            loss_rate(listener.drops_per_second, ctx).into(),
+            Span::styled(history, ctx.theme.chart).into(),
         ];
         (cells, style)
     })
@@ -173,11 +179,11 @@ fn draw_counters(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
         let counter = &counters[row];
         let history = sparkline(&ctx.history.overflow_rate(counter.id), width, None);
         let cells = vec![
-            Span::raw(counter.id.field),
-            loss_rate(counter.rate, ctx),
-            loss_rate(counter.smoothed, ctx),
-            Span::raw(units::count(counter.total)),
-            Span::styled(history, ctx.theme.chart),
+            counter.id.field.into(),
+            loss_rate(counter.rate, ctx).into(),
+            loss_rate(counter.smoothed, ctx).into(),
+            units::count(counter.total).into(),
+            Span::styled(history, ctx.theme.chart).into(),
         ];
         (cells, Style::new())
     });
@@ -200,9 +206,9 @@ fn draw_states(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
         let state = states[row];
         let history = sparkline(&as_f64(&ctx.history.state(state)), width, None);
         let cells = vec![
-            Span::raw(state.name()),
-            Span::raw(counts.get(state).to_string()),
-            Span::styled(history, ctx.theme.chart),
+            state.name().into(),
+            counts.get(state).to_string().into(),
+            Span::styled(history, ctx.theme.chart).into(),
         ];
         (cells, Style::new())
     });
@@ -219,11 +225,11 @@ fn draw_interfaces(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
         let drops = interface.rates.and_then(|rates| rates.rx_dropped);
         let history = sparkline(&ctx.history.interface_rx_drop_rate(interface.interface.index), width, None);
         let cells = vec![
-            Span::raw(sanitize(&interface.interface.name).into_owned()),
-            Span::raw(units::count(interface.interface.mtu)),
-            Span::raw(interface.interface.oper_state.to_lowercase()),
-            loss_rate(drops, ctx),
-            Span::styled(history, ctx.theme.chart),
+            CellText::name(sanitize(&interface.interface.name).into_owned()),
+            units::count(interface.interface.mtu).into(),
+            interface.interface.oper_state.to_lowercase().into(),
+            loss_rate(drops, ctx).into(),
+            Span::styled(history, ctx.theme.chart).into(),
         ];
         (cells, Style::new())
     });

@@ -14,7 +14,7 @@ use crate::sample::Source;
 use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::filter::Record;
 use crate::tui::table::{Row, TableState, ordered};
-use crate::tui::widgets::{Column, DataTable, Drawn, bar, field, key_of};
+use crate::tui::widgets::{CellText, Column, DataTable, Drawn, bar, field, key_of};
 
 /// The columns of the destinations table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +37,7 @@ use PortColumn as C;
 
 const COLUMNS: [Column<C>; 6] = [
     Column::text(C::Source, "source", 16, 2),
-    Column::flexible(C::Destination, "destination", 22),
+    Column::name(C::Destination, "destination", 22),
     Column::number(C::Sockets, "sockets", 8, 0),
     Column::number(C::TimeWait, "TIME_WAIT", 9, 1),
     Column::number(C::Headroom, "headroom", 9, 0),
@@ -125,7 +125,7 @@ impl Tab for Ports {
                 Span::raw(d.headroom.to_string()),
                 Span::styled(format!("{} {:>4}", bar(d.use_ratio, 12), units::percent(d.use_ratio)), style),
             ];
-            (cells, Style::new())
+            (cells.into_iter().map(CellText::from).collect(), Style::new())
         });
         if let Some(pane) = pane
             && let Some(destination) = self.table.nav.key.and_then(|k| all.iter().find(|d| d.key() == k))
@@ -184,7 +184,7 @@ fn summary_lines<'a>(ports: &PortsView, ctx: &Ctx<'_>) -> Vec<Line<'a>> {
         let more = ports.listening_in_range.len().saturating_sub(8);
         format!("{}{}", shown.join(" "), if more > 0 { format!(" and {more} more") } else { String::new() })
     };
-    let label = |text: &'static str| Span::styled(format!("{text:<22}"), theme.muted);
+    let label = |text: &'static str| Span::styled(format!("{text:<21} "), theme.muted);
     vec![
         Line::from(vec![
             label("range"),

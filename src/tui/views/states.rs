@@ -15,7 +15,7 @@ use crate::sample::{Source, TCP_STATES, TcpState};
 use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::filter::Record;
 use crate::tui::table::{Row, TableNav, TableState, ordered};
-use crate::tui::widgets::{Column, DataTable, Drawn, as_f64, sparkline};
+use crate::tui::widgets::{CellText, Column, DataTable, Drawn, as_f64, sparkline};
 
 /// The columns of the States table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +42,7 @@ const COLUMNS: [Column<C>; 6] = [
     Column::number(C::Change, "change", 8, 1),
     Column::number(C::Min, "min", 8, 2),
     Column::number(C::Max, "max", 8, 2),
-    Column::flexible(C::History, "history", 10),
+    Column::name(C::History, "history", 10),
 ];
 
 /// Sorts: count, state order.
@@ -147,7 +147,7 @@ fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, state: &mut TableState<C>)
             Span::raw(range.map_or("-".to_string(), |(_, high)| high.to_string())),
             Span::styled(sparkline(&as_f64(&series), spark, None), ctx.theme.chart),
         ];
-        (cells, Style::new())
+        (cells.into_iter().map(CellText::from).collect(), Style::new())
     });
     draw_processes(frame, processes, ctx);
     Some(clicks)
@@ -210,7 +210,7 @@ enum ProcessColumn {
 }
 
 const PROCESS_COLUMNS: [Column<ProcessColumn>; 6] = [
-    Column::flexible(ProcessColumn::Process, "process", 14),
+    Column::name(ProcessColumn::Process, "process", 14),
     Column::number(ProcessColumn::Established, "ESTAB", 7, 0),
     Column::number(ProcessColumn::CloseWait, "CLOSE_WAIT", 10, 0),
     Column::number(ProcessColumn::SynSent, "SYN_SENT", 8, 2),
@@ -240,8 +240,8 @@ fn draw_processes(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
     table.draw(frame, area, &mut TableNav::default(), ctx.theme, |row| {
         let states = &rows[row];
         let counts = [states.established, states.close_wait, states.syn_sent, states.fin_wait, states.other];
-        let mut cells = vec![Span::raw(super::processes_label(std::slice::from_ref(&states.process)))];
-        cells.extend(counts.iter().map(|count| Span::raw(count.to_string())));
+        let mut cells = vec![super::owners_cell(std::slice::from_ref(&states.process), false)];
+        cells.extend(counts.iter().map(|count| CellText::from(count.to_string())));
         let style = if states.close_wait > 0 { ctx.theme.warning } else { Style::new() };
         (cells, style)
     });
