@@ -164,6 +164,9 @@ mod tests {
             let overflows = frame.model.overflow_counter(LISTEN_OVERFLOWS).expect("counter");
             assert_eq!((overflows.smoothed, frame.model.smoothing), (Some(84.0), Some(10.0)));
             assert!(matches!(overflows.rate, Some(rate) if rate == 0.0 || rate == 168.0));
+            let nginx = &frame.model.listeners[0];
+            assert_eq!(nginx.drops_smoothed, Some(84.0), "the listener's own drops/s over 10 s, too");
+            assert!(matches!(nginx.drops_per_second, Some(rate) if rate == 0.0 || rate == 168.0));
         }
     }
 

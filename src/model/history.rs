@@ -21,6 +21,8 @@ pub struct Point {
     pub listener_fill: HashMap<ListenerKey, f64>,
     /// Listener drops per second (absent for the first sample).
     pub listener_drop_rate: HashMap<ListenerKey, f64>,
+    /// Each listener's drop counter (rates over a longer window need the totals).
+    pub listener_drops: HashMap<ListenerKey, u64>,
     /// Rates of [`OVERFLOW_COUNTERS`], in that order.
     pub overflow_rates: Vec<Option<f64>>,
     /// Totals of [`OVERFLOW_COUNTERS`], in that order (rates over a longer window need them).
@@ -46,6 +48,7 @@ impl Point {
             boottime_ns,
             listener_fill: view.listeners.iter().map(|l| (l.key, l.fill)).collect(),
             listener_drop_rate: view.listeners.iter().filter_map(|l| Some((l.key, l.drops_per_second?))).collect(),
+            listener_drops: view.listeners.iter().filter_map(|l| Some((l.key, l.drops?))).collect(),
             overflow_rates: view.overflow.iter().map(|counter| counter.rate).collect(),
             overflow_totals: view.overflow.iter().map(|counter| counter.total).collect(),
             counter_rates: view.interval.map(|_| moving_rates(view)),
@@ -272,6 +275,7 @@ mod tests {
             boottime_ns: at * 1_000_000_000,
             listener_fill: HashMap::from([(key(7), fill)]),
             listener_drop_rate: HashMap::new(),
+            listener_drops: HashMap::new(),
             overflow_rates: vec![None; OVERFLOW_COUNTERS.len()],
             overflow_totals: vec![Some(at as i64 * 10); OVERFLOW_COUNTERS.len()],
             counter_rates: (at > 0).then(|| vec![(3, at as f64), (9, 1.0)]),

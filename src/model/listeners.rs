@@ -93,6 +93,9 @@ pub struct ListenerView {
     pub drops_delta: Option<u64>,
     /// Drops per second since the previous sample.
     pub drops_per_second: Option<f64>,
+    /// Drops per second over the smoothing window ([`super::Model::smoothing`]), for a listener
+    /// that was there at its start; set by [`super::Model::smooth`].
+    pub drops_smoothed: Option<f64>,
     /// Socket inode.
     pub inode: u64,
     /// Owner uid, when known.
@@ -270,6 +273,7 @@ fn tcp_view(
         drops: listener.drops.map(u64::from),
         drops_delta: rates::delta(old_drops, drops).and_then(|d| u64::try_from(d).ok()),
         drops_per_second: rates::rate(old_drops, drops, interval),
+        drops_smoothed: None,
         inode: listener.inode,
         uid: Some(listener.uid),
         v6only: listener.v6only,
@@ -299,6 +303,7 @@ fn unix_view(current: &Sample, previous: Option<&Sample>, listener: &UnixListene
         drops: None,
         drops_delta: None,
         drops_per_second: None,
+        drops_smoothed: None,
         inode: listener.inode,
         uid: listener.uid,
         v6only: None,

@@ -148,9 +148,10 @@ impl Model {
         }
     }
 
-    /// Smooths the overflow counters' rates over the history's last [`SMOOTHING_SECONDS`]: each
-    /// counter's increase between the ends of the window over the seconds between them, so a
-    /// counter that moves in bursts shows a steady rate next to its per-interval one.
+    /// Smooths the overflow counters' and each listener's drop rates over the history's last
+    /// [`SMOOTHING_SECONDS`]: each counter's increase between the ends of the window over the
+    /// seconds between them, so a counter that moves in bursts shows a steady rate next to its
+    /// per-interval one.
     pub fn smooth(&mut self, history: &History) {
         let Some((start, end)) = history.window(SMOOTHING_SECONDS) else { return };
         let seconds = end.boottime_ns.saturating_sub(start.boottime_ns) as f64 / 1e9;
@@ -161,6 +162,10 @@ impl Model {
         for (index, counter) in self.overflow.iter_mut().enumerate() {
             let total = |point: &history::Point| point.overflow_totals.get(index).copied().flatten();
             counter.smoothed = rates::rate(total(start), total(end), Some(seconds));
+        }
+        for listener in &mut self.listeners {
+            let total = |point: &history::Point| point.listener_drops.get(&listener.key).map(|drops| *drops as i64);
+            listener.drops_smoothed = rates::rate(total(start), total(end), Some(seconds));
         }
     }
 

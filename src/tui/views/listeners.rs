@@ -52,6 +52,8 @@ pub enum ListenerColumn {
     Drops,
     /// Drops per second.
     DropsPerSecond,
+    /// Drops per second over the smoothing window the title names.
+    DropsSmoothed,
     /// Owner uid.
     Uid,
     /// Socket inode.
@@ -63,7 +65,7 @@ pub enum ListenerColumn {
 use ListenerColumn as C;
 
 /// The columns; every heading of an exported field comes from the model's field table.
-const COLUMNS: [Column<C>; 15] = [
+const COLUMNS: [Column<C>; 16] = [
     Column::text(C::Marker, "!", 1, 0),
     Column::text(C::Protocol, fields::PROTOCOL.title, 5, 3),
     Column::name(C::Address, fields::LOCAL_ADDRESS.title, 12),
@@ -76,6 +78,7 @@ const COLUMNS: [Column<C>; 15] = [
     Column::number(C::SynRetransmitted, fields::SYN_RETRANSMITTED.title, 6, 5),
     Column::number(C::Drops, fields::DROPS.title, 9, 4),
     Column::number(C::DropsPerSecond, fields::DROPS_PER_SECOND.title, 8, 1),
+    Column::number(C::DropsSmoothed, "avg/s", 8, 3),
     Column::number(C::Uid, fields::UID.title, 6, 6),
     Column::number(C::Inode, fields::INODE.title, 10, 7),
     Column::text(C::FillHistory, "fill history", 20, 5),
@@ -111,7 +114,9 @@ impl Row for ListenerView {
             C::Process => owner_key(self).cmp(&owner_key(other)),
             // The model's order; the other columns are not offered as sorts.
             C::Fill | C::Marker | C::Protocol | C::Address | C::Backlog => fullest_first(self, other),
-            C::SynRetransmitted | C::Uid | C::Inode | C::FillHistory | C::Netns => fullest_first(self, other),
+            C::SynRetransmitted | C::Uid | C::Inode | C::FillHistory | C::Netns | C::DropsSmoothed => {
+                fullest_first(self, other)
+            }
         }
     }
 
@@ -180,10 +185,10 @@ impl Tab for Listeners {
         let rows = ordered(&all, ctx.filter, self.table.sort);
         let keys: Vec<u64> = rows.iter().map(|index| all[*index].key()).collect();
         let (table_area, pane) = super::split_detail(area, self.table.detail);
-        let spark_width = usize::from(COLUMNS[14].width);
+        let spark_width = usize::from(COLUMNS[15].width);
         let columns = columns_for(ctx);
         let table = DataTable {
-            title: table_title("Listeners", rows.len(), all.len(), ctx),
+            title: smoothing_title(table_title("Listeners", rows.len(), all.len(), ctx), ctx),
             columns: &columns,
             sorts: &SORTABLE,
             sort: self.table.sort,
@@ -215,6 +220,7 @@ impl Tab for Listeners {
                 units::count(listener.syn_retransmitted).into(),
                 units::count(listener.drops).into(),
                 units::rate(listener.drops_per_second).into(),
+                units::rate(listener.drops_smoothed).into(),
                 units::count(listener.uid).into(),
                 listener.inode.to_string().into(),
                 Span::styled(history, ctx.theme.chart).into(),
@@ -326,6 +332,14 @@ fn cgroup_line(owner: &OwnerView) -> Option<String> {
 /// What an empty listener table says: that nothing listens, or that the filter hides everything.
 pub(super) fn empty_text(none: bool) -> &'static str {
     if none { "no listening sockets" } else { "no listener matches the filter" }
+}
+
+/// The title with the window the `avg/s` column covers.
+fn smoothing_title<'a>(mut line: Line<'a>, ctx: &Ctx<'_>) -> Line<'a> {
+    if let Some(seconds) = ctx.model.smoothing {
+        line.push_span(Span::styled(format!("avg/s over {} ", units::interval(seconds)), ctx.theme.muted));
+    }
+    line
 }
 
 /// The table title, with the reason when TCP or UNIX listeners could not be read.
