@@ -153,7 +153,7 @@ pub const BINDINGS: &[Binding] = &[
         Some("views"),
     ),
     bind("freeze", Action::Freeze, &["space", "f"], Context::Global, "freeze, keep collecting", Some("freeze")),
-    bind("next-netns", Action::NextNamespace, &["n"], Context::Global, "next namespace (all, then each)", None),
+    bind("next-netns", Action::NextNamespace, &["n"], Context::Global, "next namespace or all", None),
     bind("previous-netns", Action::PreviousNamespace, &["N"], Context::Global, "previous namespace", None),
     bind("faster", Action::Faster, &["+", "="], Context::Global, "sample more often", None),
     bind("slower", Action::Slower, &["-"], Context::Global, "sample less often", Some("interval")),
