@@ -88,13 +88,14 @@ impl Nginx {
 
 impl Drop for Nginx {
     fn drop(&mut self) {
+        // The master first: alive, it replaces every worker killed before it, and the new ones
+        // would outlive the test.
         let workers = self.workers();
-        self.signal_workers("-CONT");
+        let _ = self.master.kill();
+        let _ = self.master.wait();
         for worker in workers {
             let _ = Command::new("kill").args(["-KILL", &worker.to_string()]).status();
         }
-        let _ = self.master.kill();
-        let _ = self.master.wait();
     }
 }
 
