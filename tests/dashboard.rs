@@ -16,7 +16,6 @@ use sockscope::tui::app::{App, Effect, Event, Settings};
 use sockscope::tui::component::TabId as Tab;
 use sockscope::tui::keymap::{Action, Context, Keymap};
 use sockscope::tui::replay::{Position, Replayed, Seek};
-use sockscope::tui::theme::Theme;
 use sockscope::tui::ui;
 
 fn incident() -> Vec<Sample> {
@@ -25,12 +24,7 @@ fn incident() -> Vec<Sample> {
 }
 
 fn app_with(samples: Vec<Sample>) -> App {
-    let settings = Settings {
-        rules: Rules::default(),
-        theme: Theme::mono(),
-        time_zone: jiff::tz::TimeZone::UTC,
-        keymap: Keymap::default(),
-    };
+    let settings = Settings::plain();
     let mut app = App::new(settings, Duration::from_secs(1));
     for sample in samples {
         app.push_sample(sample);

@@ -17,14 +17,11 @@ use std::time::{Duration, Instant};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use sockscope::advise::Rules;
 use sockscope::collect::{SampleSource, Target};
 use sockscope::model::history::DEFAULT_CAPACITY;
 use sockscope::modes::Scope;
 use sockscope::sample::CollectPlan;
 use sockscope::tui::app::{App, Effect, Event, Settings};
-use sockscope::tui::keymap::Keymap;
-use sockscope::tui::theme::Theme;
 use sockscope::tui::ui;
 
 /// The dashboard's fastest useful pace, as `--interval 100ms`.
@@ -120,12 +117,7 @@ impl Dashboard {
         let attribution = sockscope::collect::host::Attribution::Background;
         let source =
             sockscope::modes::open(&Scope::One(target), CollectPlan::default(), attribution).expect("a live source");
-        let settings = Settings {
-            rules: Rules::default(),
-            theme: Theme::mono(),
-            time_zone: jiff::tz::TimeZone::UTC,
-            keymap: Keymap::default(),
-        };
+        let settings = Settings::plain();
         let terminal = Terminal::new(TestBackend::new(160, 48)).expect("terminal");
         Dashboard { app: App::new(settings, INTERVAL), source, terminal }
     }

@@ -247,15 +247,8 @@ fn the_counters_view_agrees_with_nstat_az() {
     }
     assert!(kernel["UdpNoPorts"] >= 3 && kernel["TcpPassiveOpens"] >= 5, "the traffic moved them: {kernel:?}");
 
-    let mut app = sockscope::tui::app::App::new(
-        sockscope::tui::app::Settings {
-            rules: sockscope::advise::Rules::default(),
-            theme: sockscope::tui::theme::Theme::mono(),
-            time_zone: jiff::tz::TimeZone::UTC,
-            keymap: sockscope::tui::keymap::Keymap::default(),
-        },
-        std::time::Duration::from_secs(1),
-    );
+    let mut app =
+        sockscope::tui::app::App::new(sockscope::tui::app::Settings::plain(), std::time::Duration::from_secs(1));
     for sample in samples {
         app.push_sample(sample);
     }

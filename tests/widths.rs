@@ -14,8 +14,6 @@ use sockscope::advise::Rules;
 use sockscope::sample::{Sample, SysctlValue};
 use sockscope::tui::app::{App, Event, Settings};
 use sockscope::tui::component::TabId;
-use sockscope::tui::keymap::Keymap;
-use sockscope::tui::theme::Theme;
 use sockscope::tui::ui;
 
 /// The largest PID Linux hands out (`pid_max` at most 2^22).
@@ -73,12 +71,7 @@ fn planted() -> Vec<Sample> {
 }
 
 fn app() -> App {
-    let settings = Settings {
-        rules: Rules::default(),
-        theme: Theme::mono(),
-        time_zone: jiff::tz::TimeZone::UTC,
-        keymap: Keymap::default(),
-    };
+    let settings = Settings::plain();
     let mut app = App::new(settings, Duration::from_secs(1));
     for sample in planted() {
         app.push_sample(sample);

@@ -134,6 +134,19 @@ pub struct Settings {
     pub keymap: Keymap,
 }
 
+impl Settings {
+    /// The defaults with a screen that reads the same on every machine: the default rules and
+    /// keys, no colours, clock times in UTC (render tests, snapshots, the soak).
+    pub fn plain() -> Settings {
+        Settings {
+            rules: Rules::default(),
+            theme: Theme::mono(),
+            time_zone: jiff::tz::TimeZone::UTC,
+            keymap: Keymap::default(),
+        }
+    }
+}
+
 /// The whole state of the dashboard.
 pub struct App {
     /// Start-up choices.
@@ -659,12 +672,7 @@ mod tests {
     use ratatui::crossterm::event::KeyModifiers;
 
     fn app() -> App {
-        let settings = Settings {
-            rules: Rules::default(),
-            theme: Theme::mono(),
-            time_zone: jiff::tz::TimeZone::UTC,
-            keymap: Keymap::default(),
-        };
+        let settings = Settings::plain();
         App::new(settings, Duration::from_secs(1))
     }
 

@@ -17,8 +17,6 @@ use sockscope::engine::Pipeline;
 use sockscope::render::{self, Format};
 use sockscope::sample::{Interface, Sample, SoftnetRow, SynRecvGroup, TcpListener, UdpSocket};
 use sockscope::tui::app::{App, Event, Settings};
-use sockscope::tui::keymap::Keymap;
-use sockscope::tui::theme::Theme;
 use sockscope::tui::ui;
 
 use super::harness::{Rng, cases, run};
@@ -291,12 +289,7 @@ fn random_event(rng: &mut Rng) -> Event {
 fn mutated_samples_in_the_dashboard_at_random_sizes_and_keys() {
     let incident = incident();
     run("dashboard", cases(100), |rng| {
-        let settings = Settings {
-            rules: Rules::default(),
-            theme: Theme::mono(),
-            time_zone: jiff::tz::TimeZone::UTC,
-            keymap: Keymap::default(),
-        };
+        let settings = Settings::plain();
         let mut app = App::new(settings, Duration::from_secs(1));
         for sample in mutated_samples(rng, &incident) {
             app.push_sample(sample);

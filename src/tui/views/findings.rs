@@ -364,21 +364,13 @@ mod tests {
     use ratatui::backend::TestBackend;
     use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-    use crate::advise::Rules;
     use crate::advise::testkit::{add_listener, listener, sample, set_counter};
     use crate::tui::app::{App, Event, Settings};
-    use crate::tui::keymap::Keymap;
-    use crate::tui::theme::Theme;
 
     /// A full listener at every second, and one sample (105 s) that saw 1803 TIME_WAIT
     /// overflows, pushed up to `last` seconds.
     fn app_until(last: u64) -> App {
-        let settings = Settings {
-            rules: Rules::default(),
-            theme: Theme::mono(),
-            time_zone: jiff::tz::TimeZone::UTC,
-            keymap: Keymap::default(),
-        };
+        let settings = Settings::plain();
         let mut app = App::new(settings, Duration::from_secs(1));
         for second in 100..=last {
             let mut sample = sample(second);
