@@ -108,7 +108,7 @@ pub struct Cli {
 pub enum Command {
     /// Print a one-shot report: findings, listeners, overflow counters, TCP states, ports, interfaces, settings.
     Report(ReportArgs),
-    /// Judge the host for monitoring: sample twice, print a Nagios-style status line and the findings, exit 0/1/2/3.
+    /// Judge the host for monitoring: sample about every second over --interval, print a Nagios-style status line and the findings, exit 0/1/2/3.
     Check(CheckArgs),
     /// Record samples to a file, compactly, for `replay` and `report --from` after an incident.
     Record(RecordArgs),
