@@ -19,6 +19,20 @@ pub enum Unit {
     Percent,
 }
 
+/// How a namespace's measure combines with the other namespaces' under `--all-netns`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Across {
+    /// Summed; the levels still apply to the sum (rates, finding counts).
+    Sum,
+    /// Summed; the levels are one namespace's limits and say nothing of the sum (CLOSE_WAIT,
+    /// TIME_WAIT), so they are left out.
+    SumWithoutLevels,
+    /// The highest of them (fill, port use).
+    Highest,
+    /// One listener's: the fullest of every namespace are listed by name instead.
+    Listener,
+}
+
 /// One performance-data item.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Measure {
@@ -39,6 +53,8 @@ pub struct Measure {
     pub min: Option<f64>,
     /// The largest value possible.
     pub max: Option<f64>,
+    /// How it combines over several namespaces.
+    pub across: Across,
 }
 
 impl Measure {
@@ -53,6 +69,7 @@ impl Measure {
             critical: None,
             min: Some(0.0),
             max: None,
+            across: Across::Sum,
         }
     }
 
@@ -69,6 +86,10 @@ impl Measure {
 
     fn levels(self, warning: Option<f64>, critical: Option<f64>) -> Measure {
         Measure { warning, critical, ..self }
+    }
+
+    fn combined(self, across: Across) -> Measure {
+        Measure { across, ..self }
     }
 }
 
@@ -92,7 +113,8 @@ fn rates_and_fill(model: &Model, limits: &Limits) -> Vec<Measure> {
         .levels(None, Some(limits.overflow_rate_critical));
     let drops = Measure::number("listen_drops_per_second", model.counters.rate(LISTEN_DROPS), 3);
     let fill = Measure { max: Some(1.0), ..Measure::number("max_accept_queue_fill", Some(model.max_fill()), 3) }
-        .levels(Some(limits.fill_warning), Some(1.0));
+        .levels(Some(limits.fill_warning), Some(1.0))
+        .combined(Across::Highest);
     vec![overflows, drops, fill]
 }
 
@@ -105,7 +127,7 @@ fn listener_fills(model: &Model, prefix: &str) -> Vec<Measure> {
         .map(|listener| {
             let slot = listener.sibling.map(|slot| format!(" #{slot}")).unwrap_or_default();
             let label = format!("{prefix}fill {} {}{slot}", listener.protocol.name(), listener.endpoint);
-            Measure::percent(label, listener.fill, model.limits.fill_warning, 1.0)
+            Measure::percent(label, listener.fill, model.limits.fill_warning, 1.0).combined(Across::Listener)
         })
         .collect()
 }
@@ -114,24 +136,24 @@ fn listener_fills(model: &Model, prefix: &str) -> Vec<Measure> {
 fn state_counts(model: &Model, sample: &Sample, limits: &Limits) -> Vec<Measure> {
     let mut out = Vec::new();
     if let Some(ports) = &model.ports {
-        out.push(Measure::percent(
-            "port_use",
-            ports.headline.fullest_share,
-            limits.ports_warning,
-            limits.ports_critical,
-        ));
+        out.push(
+            Measure::percent("port_use", ports.headline.fullest_share, limits.ports_warning, limits.ports_critical)
+                .combined(Across::Highest),
+        );
     }
     if let Some(states) = model.tcp_states {
         let buckets = sample.sysctl("net.ipv4.tcp_max_tw_buckets").and_then(|value| value.as_integer());
         let buckets = buckets.map(|limit| limit.max(0) as f64);
         out.push(
             Measure::number("close_wait", Some(states.close_wait as f64), 0)
-                .levels(Some(limits.close_wait_warning as f64), None),
+                .levels(Some(limits.close_wait_warning as f64), None)
+                .combined(Across::SumWithoutLevels),
         );
         out.push(Measure {
             max: buckets,
             ..Measure::number("time_wait", Some(states.time_wait as f64), 0)
                 .levels(buckets.map(|limit| (limit * limits.time_wait_warning).floor()), buckets)
+                .combined(Across::SumWithoutLevels)
         });
         out.push(Measure::number("syn_recv", Some(states.syn_recv as f64), 0));
     }
@@ -139,8 +161,8 @@ fn state_counts(model: &Model, sample: &Sample, limits: &Limits) -> Vec<Measure>
 }
 
 /// The performance data over several namespaces, the live ones given with a short name: the
-/// number of namespaces (`total`, gone and unavailable ones included), the sums of the rates and counts, the highest fill and port use, and the fullest
-/// listeners of all, their labels prefixed with the namespace's name.
+/// number of namespaces (`total`, gone and unavailable ones included), each measure combined
+/// as its [`Across`] says, and the fullest listeners of all, named with their namespace.
 pub fn across(namespaces: &[(String, &Model, &Sample, [usize; 2])], total: usize, unavailable: usize) -> Vec<Measure> {
     let mut out = vec![
         Measure::number("namespaces", Some(total as f64), 0),
@@ -151,19 +173,20 @@ pub fn across(namespaces: &[(String, &Model, &Sample, [usize; 2])], total: usize
         .map(|(_, model, sample, [critical, warning])| measures(model, sample, *critical, *warning))
         .collect();
     let Some(first) = each.first() else { return out };
-    for (index, template) in first.iter().enumerate().filter(|(_, m)| !m.label.starts_with("fill ")) {
+    for template in first.iter().filter(|m| m.across != Across::Listener) {
         let values: Vec<Option<f64>> = each
             .iter()
             .map(|measures| measures.iter().find(|m| m.label == template.label).and_then(|m| m.value))
             .collect();
-        let highest = matches!(template.label.as_str(), "max_accept_queue_fill" | "port_use");
-        let value = match highest {
-            true => values.iter().flatten().copied().reduce(f64::max),
-            false => values.iter().copied().sum::<Option<f64>>(),
+        let value = match template.across {
+            Across::Highest => values.iter().flatten().copied().reduce(f64::max),
+            _ => values.iter().copied().sum::<Option<f64>>(),
         };
-        let per_namespace = matches!(template.label.as_str(), "close_wait" | "time_wait");
-        let kept = Measure { value, ..first[index].clone() };
-        out.push(if per_namespace { Measure { max: None, ..kept.levels(None, None) } } else { kept });
+        let kept = Measure { value, ..template.clone() };
+        out.push(match template.across {
+            Across::SumWithoutLevels => Measure { max: None, ..kept.levels(None, None) },
+            _ => kept,
+        });
     }
     let mut fills: Vec<Measure> =
         namespaces.iter().flat_map(|(name, model, _, _)| listener_fills(model, &format!("{name} "))).collect();

@@ -133,7 +133,7 @@ mod tests {
 
     #[test]
     fn performance_data_has_its_levels_and_quotes_what_is_not_a_plain_word() {
-        use crate::model::perfdata::{Measure, Unit};
+        use crate::model::perfdata::{Across, Measure, Unit};
         let fill = Measure {
             label: "fill unix /run/a=b's|c".into(),
             value: Some(50.0),
@@ -143,6 +143,7 @@ mod tests {
             critical: Some(100.0),
             min: Some(0.0),
             max: Some(100.0),
+            across: Across::Listener,
         };
         let rate = Measure { label: "drops".into(), value: None, unit: Unit::Number, decimals: 3, ..fill.clone() };
         let count = Measure {
