@@ -11,7 +11,7 @@ ip netns del "$netns" 2>/dev/null || true
 ip netns add "$netns"
 ip netns exec "$netns" ip link set lo up
 ip netns exec "$netns" sysctl -qw net.core.somaxconn=128
-coproc scenario { ip netns exec "$netns" python3 assets/example-scenario.py; }
+coproc scenario { exec ip netns exec "$netns" python3 assets/example-scenario.py; }
 cleanup() { kill "$scenario_PID" 2>/dev/null || true; ip netns del "$netns" 2>/dev/null || true; }
 trap cleanup EXIT
 read -r ready <&"${scenario[0]}"
