@@ -15,6 +15,7 @@ pub mod counters;
 pub mod events;
 pub mod flows;
 pub mod interfaces;
+pub mod listen_events;
 pub mod processes;
 pub mod settings;
 pub mod sockets;
@@ -30,6 +31,7 @@ pub use counters::{CounterId, CounterSections, SoftnetRow};
 pub use events::{KernelEvent, KernelEventKind};
 pub use flows::{Flow, FlowSummary};
 pub use interfaces::{Interface, InterfaceStats, Peer};
+pub use listen_events::{ListenEvents, ListenerEvents};
 pub use processes::{CgroupStats, CpuMax, CpuStat, Pressure, PressureLine, ProcessRef, ProcessStatus, ProcessTable};
 pub use settings::{HostLink, HostNamespace, SysctlValue, Sysctls};
 pub use sockets::{Family, SocketMemory, TcpListener, UdpSocket, UnixListener};
@@ -41,8 +43,8 @@ pub use tcp_state::{
 
 /// The layout version of samples this build writes. Version 1 had no `version`, `plan` or
 /// `diagnostics.interrupted_dumps`; version 2 had no listener owners' status, pollers and
-/// cgroups in `processes`. They read with their defaults.
-pub const SAMPLE_VERSION: u32 = 3;
+/// cgroups in `processes`; version 3 had no `listen_events`. They read with their defaults.
+pub const SAMPLE_VERSION: u32 = 4;
 
 /// What a collector is asked to read beyond the always-read sources. Recorded in every sample,
 /// so a replay knows what is absent by choice.
@@ -119,6 +121,10 @@ pub struct Sample {
     /// How this namespace relates to the host's, with the host's settings when they differ.
     #[serde(default)]
     pub host_netns: Option<HostNamespace>,
+    /// What the host-wide listen-event source (eBPF) saw at this namespace's listeners; absent
+    /// when the source is unavailable ([`Sample::unavailable`] says why) or was not started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listen_events: Option<ListenEvents>,
     /// Every TCP socket, kept only when the Connections view asks for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connections: Option<Vec<Connection>>,
@@ -219,6 +225,8 @@ pub enum Source {
     Processes,
     /// `/dev/kmsg` (`kernel_log`).
     KernelLog,
+    /// The eBPF listen-event source (`listen_events`).
+    ListenEvents,
     /// The counter files as a group, for timings (`counters`).
     Counters,
     /// A name this build does not know (from a newer recording).
@@ -249,6 +257,7 @@ impl Source {
             Source::Conntrack => "nf_conntrack",
             Source::Processes => "processes",
             Source::KernelLog => "kernel_log",
+            Source::ListenEvents => "listen_events",
             Source::Counters => "counters",
             Source::Other(name) => return Cow::Owned(name.clone()),
         })
@@ -256,7 +265,7 @@ impl Source {
 
     /// The source of a stable name; unknown names are kept as [`Source::Other`].
     pub fn from_name(name: &str) -> Source {
-        const FIXED: [Source; 19] = [
+        const FIXED: [Source; 20] = [
             Source::Host,
             Source::Netns,
             Source::Sysctls,
@@ -275,6 +284,7 @@ impl Source {
             Source::Conntrack,
             Source::Processes,
             Source::KernelLog,
+            Source::ListenEvents,
             Source::Counters,
         ];
         if let Some(setting) = name.strip_prefix("sysctl:") {
