@@ -123,6 +123,40 @@ pub struct Found {
     stats: WalkStats,
 }
 
+/// The most threads one walk of `/proc` uses.
+const MOST_THREADS: usize = 8;
+
+/// A walk uses a thread per this many processes at most (a small `/proc` is read on one).
+const PIDS_PER_THREAD: usize = 64;
+
+/// What one thread of a walk found.
+#[derive(Debug, Default)]
+struct Part {
+    owners: HashMap<u64, Vec<ProcessRef>>,
+    pollers: HashMap<u64, BTreeSet<u32>>,
+    start_times: HashMap<u32, u64>,
+    stats: WalkStats,
+}
+
+impl Found {
+    /// Adds one thread's share; a socket held by processes of several shares lists them all,
+    /// in order.
+    fn absorb(&mut self, part: Part) {
+        for (inode, processes) in part.owners {
+            let owners = self.owners.entry(inode).or_default();
+            owners.extend(processes);
+            owners.sort();
+        }
+        for (inode, pids) in part.pollers {
+            self.pollers.entry(inode).or_default().extend(pids);
+        }
+        self.start_times.extend(part.start_times);
+        self.stats.scanned += part.stats.scanned;
+        self.stats.vanished += part.stats.vanished;
+        self.stats.denied += part.stats.denied;
+    }
+}
+
 impl ProcessIndex {
     /// An empty index over the process directory `proc_dir` (normally `/proc`); the cgroup v2
     /// mount is found in `proc_dir/self/mountinfo`.
@@ -292,58 +326,79 @@ impl Walk {
     }
 
     /// Reads the descriptors of the walk's processes; fails only when the process directory
-    /// itself cannot be listed.
+    /// itself cannot be listed. The processes are shared out over one thread per CPU (at most
+    /// [`MOST_THREADS`]): reading a descriptor's link is a system call each, and a host with
+    /// 100k connections has as many descriptors.
     pub fn run(self) -> std::io::Result<Found> {
+        let pids = list_pids(&self.proc_dir)?;
+        let threads = std::thread::available_parallelism().map_or(1, |cpus| cpus.get()).clamp(1, MOST_THREADS);
+        let threads = threads.min(pids.len() / PIDS_PER_THREAD + 1);
+        let walk = &self;
+        let parts: Vec<Part> = std::thread::scope(|scope| {
+            let pids = &pids;
+            let handles: Vec<_> = (1..threads)
+                .map(|first| scope.spawn(move || walk.scan(pids.iter().skip(first).step_by(threads))))
+                .collect();
+            let mut parts = vec![walk.scan(pids.iter().step_by(threads))];
+            // A part whose thread panicked is lost; its processes are looked for again later.
+            parts.extend(handles.into_iter().filter_map(|handle| handle.join().ok()));
+            parts
+        });
         let mut found = Found {
             owners: HashMap::new(),
             pollers: HashMap::new(),
             start_times: HashMap::new(),
-            pids: HashSet::new(),
+            pids: pids.iter().copied().collect(),
             stats: WalkStats::default(),
             walk: self,
         };
-        let walk = &found.walk;
+        for part in parts {
+            found.absorb(part);
+        }
+        Ok(found)
+    }
+
+    /// Reads the descriptors of `pids` (one thread's share).
+    fn scan<'a>(&self, pids: impl Iterator<Item = &'a u32>) -> Part {
+        let mut part = Part::default();
         let mut link = vec![0u8; 64];
-        for pid in list_pids(&walk.proc_dir)? {
-            found.pids.insert(pid);
-            if !walk.is_candidate(pid) {
+        for &pid in pids {
+            if !self.is_candidate(pid) {
                 continue;
             }
             let Descriptors { sockets: inodes, eventpolls } =
-                match socket_inodes(&walk.proc_dir, pid, &walk.sockets, &mut link) {
+                match socket_inodes(&self.proc_dir, pid, &self.sockets, &mut link) {
                     Ok(descriptors) => descriptors,
                     Err(Errno::NOENT | Errno::SRCH) => {
-                        found.stats.vanished += 1;
+                        part.stats.vanished += 1;
                         continue;
                     }
                     Err(_) => {
-                        found.stats.denied += 1;
+                        part.stats.denied += 1;
                         continue;
                     }
                 };
-            found.stats.scanned += 1;
+            part.stats.scanned += 1;
             if inodes.is_empty() {
                 continue;
             }
-            let Some((process, start)) = describe(&walk.proc_dir, pid) else {
-                found.stats.vanished += 1;
+            let Some((process, start)) = describe(&self.proc_dir, pid) else {
+                part.stats.vanished += 1;
                 continue;
             };
-            found.start_times.insert(pid, start);
+            part.start_times.insert(pid, start);
             let listeners: HashSet<u64> =
-                inodes.iter().filter(|inode| walk.listeners.contains(inode)).copied().collect();
+                inodes.iter().filter(|inode| self.listeners.contains(inode)).copied().collect();
             if !listeners.is_empty() {
-                for inode in polled(&walk.proc_dir, pid, &eventpolls, &listeners) {
-                    found.pollers.entry(inode).or_default().insert(pid);
+                for inode in polled(&self.proc_dir, pid, &eventpolls, &listeners) {
+                    part.pollers.entry(inode).or_default().insert(pid);
                 }
             }
             for inode in inodes {
-                let owners = found.owners.entry(inode).or_default();
-                owners.push(process.clone());
-                owners.sort();
+                part.owners.entry(inode).or_default().push(process.clone());
             }
         }
-        Ok(found)
+        part
     }
 
     /// Whether a targeted walk reads `pid`: it started since the last walk, or it runs as one
