@@ -140,6 +140,12 @@ pub struct ReportArgs {
     #[arg(short, long, value_name = "DURATION", value_parser = parse_interval, conflicts_with = "from")]
     pub interval: Option<Duration>,
 
+    /// Only what is cheap on a host with many connections: listeners and their queues,
+    /// counters, settings, interfaces, UDP — not the walk of every socket (TCP states, SYN_RECV
+    /// per listener, ports, flows, CLOSE_WAIT), whose checks are then not evaluated.
+    #[arg(long, conflicts_with = "from")]
+    pub listeners: bool,
+
     /// Report from a recording instead of the live kernel.
     #[command(flatten)]
     pub recorded: FromArgs,
@@ -234,6 +240,21 @@ pub struct DashboardArgs {
     /// Do not capture the mouse (lets the terminal select text; m toggles it live).
     #[arg(long)]
     pub no_mouse: bool,
+
+    /// The collector's share of one CPU (default 3%, or `[collect] budget` in the config):
+    /// listeners, counters, settings and interfaces are read every interval, and the walk of
+    /// every socket (states, SYN_RECV, ports, flows) is spaced out to stay within it, its age
+    /// shown. `off` walks every interval.
+    #[arg(long, value_name = "PERCENT|off", value_parser = parse_budget)]
+    pub budget: Option<BudgetChoice>,
+}
+
+/// A `--budget` as given: a share of one CPU, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BudgetChoice(pub Option<crate::sample::Budget>);
+
+fn parse_budget(text: &str) -> Result<BudgetChoice, String> {
+    crate::sample::Budget::parse(text).map(BudgetChoice)
 }
 
 /// Options of `sockscope check`.
@@ -272,7 +293,13 @@ pub struct ServeArgs {
 
 impl Default for ReportArgs {
     fn default() -> Self {
-        ReportArgs { format: Format::Text, output: None, interval: None, recorded: FromArgs::default() }
+        ReportArgs {
+            format: Format::Text,
+            output: None,
+            interval: None,
+            listeners: false,
+            recorded: FromArgs::default(),
+        }
     }
 }
 

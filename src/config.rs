@@ -1,5 +1,6 @@
 //! The configuration file: one TOML file with the advisor's `[thresholds]`, the checks to
-//! `silence`, how long `[findings]` are held, and the dashboard's `[keys]`. Each section is
+//! `silence`, how long `[findings]` are held, the dashboard's `[keys]` and its `[collect]`
+//! budget. Each section is
 //! validated by the module that owns it (the advisor's rules, the findings' lifecycle, the
 //! dashboard's keymap); this module only finds, reads and splits the file.
 //!
@@ -23,6 +24,7 @@ use toml::de::{DeTable, DeValue};
 
 use crate::advise::lifecycle::Hold;
 use crate::advise::{InvalidThreshold, Rules, Thresholds};
+use crate::sample::Budget;
 use crate::tui::keymap::{BINDINGS, Keymap};
 
 /// The largest configuration file sockscope reads: 1 MiB.
@@ -41,6 +43,16 @@ pub struct Config {
     pub findings: Hold,
     /// The dashboard's keys: binding name → key names (`[keys]`, e.g. `quit = ["q", "ctrl+q"]`).
     pub keys: std::collections::BTreeMap<String, Vec<String>>,
+    /// How the dashboard paces its collection (`[collect]`).
+    pub collect: CollectSettings,
+}
+
+/// `[collect]`: how the dashboard paces its collection.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CollectSettings {
+    /// The dashboard collector's CPU budget, `"3%"` or `"off"` (`--budget` overrides it).
+    pub budget: Option<String>,
 }
 
 /// Why a configuration could not be used.
@@ -70,6 +82,11 @@ impl Config {
         Rules { thresholds: self.thresholds.clone(), silence: self.silence.clone(), hold: self.findings.clone() }
     }
 
+    /// The budget `[collect]` sets: `None` when the file does not say, `Some(None)` for `off`.
+    pub fn budget(&self) -> Option<Option<Budget>> {
+        self.collect.budget.as_deref().and_then(|text| Budget::parse(text).ok())
+    }
+
     /// The dashboard's keys with this file's `[keys]` applied.
     pub fn keymap(&self) -> Result<Keymap, String> {
         Keymap::with_overrides(&self.keys)
@@ -91,6 +108,9 @@ impl Config {
             .validate()
             .map_err(|invalid| parse_error(at_line(&["findings", invalid.key], &invalid.reason, text)))?;
         config.keymap().map_err(parse_error)?;
+        if let Some(budget) = config.collect.budget.as_deref() {
+            Budget::parse(budget).map_err(|reason| parse_error(at_line(&["collect", "budget"], &reason, text)))?;
+        }
         Ok(config)
     }
 
@@ -243,7 +263,8 @@ fn key_at(table: &DeTable, offset: usize) -> Option<Vec<String>> {
 /// Whether a key path is one the configuration defines (so naming it quotes nothing private).
 fn is_known(path: &[String]) -> bool {
     match path {
-        [section] => ["silence", "thresholds", "findings", "keys"].contains(&section.as_str()),
+        [section] => ["silence", "thresholds", "findings", "keys", "collect"].contains(&section.as_str()),
+        [section, key] if section == "collect" => key == "budget",
         [section, key] if section == "thresholds" => Thresholds::is_key(key),
         [section, key] if section == "findings" => {
             ["clear_after_samples", "clear_after_seconds", "keep_cleared_seconds", "keep_cleared"]
@@ -383,6 +404,17 @@ mod tests {
         assert_eq!(config.keys.get("quit"), Some(&vec!["ctrl+q".to_string()]));
         let clash = Config::parse("[keys]\nhelp = [\"j\"]\n", Path::new("c.toml")).expect_err("clash");
         assert_eq!(clash.to_string(), "config c.toml: keys: 'j' is bound to both help and down");
+    }
+
+    #[test]
+    fn the_collect_budget_is_read_and_checked() {
+        let config = Config::parse("[collect]\nbudget = \"2.5%\"\n", Path::new("c.toml")).expect("valid");
+        assert_eq!(config.budget(), Some(Some(Budget { permille: 25 })));
+        let off = Config::parse("[collect]\nbudget = \"off\"\n", Path::new("c.toml")).expect("valid");
+        assert_eq!(off.budget(), Some(None));
+        assert_eq!(Config::default().budget(), None);
+        let bad = Config::parse("\n[collect]\nbudget = \"lots\"\n", Path::new("c.toml")).expect_err("bad");
+        assert!(bad.to_string().starts_with("config c.toml: line 3: "), "{bad}");
     }
 
     #[test]

@@ -25,7 +25,11 @@ fn collect(label: &str) -> Sample {
         kmsg: root.join("no-kmsg"),
         services: root.join("no-services"),
     };
-    Collector::with_paths(paths, CollectPlan { processes: false, flows: false, connections: false }).collect_files()
+    Collector::with_paths(
+        paths,
+        CollectPlan { processes: false, flows: false, connections: false, ..CollectPlan::default() },
+    )
+    .collect_files()
 }
 
 /// The value of `section`/`field` in a header/value file, read the naive way.

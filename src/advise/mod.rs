@@ -508,6 +508,18 @@ pub(crate) fn setting_finding(
     }
 }
 
+/// Why the walk of every socket (state counts, SYN_RECV, ports) is missing: skipped on
+/// purpose (`report --listeners`), or failed.
+pub(crate) fn walk_missing(sample: &Sample) -> String {
+    match sample.unavailable_reason(&crate::sample::Source::TcpStates) {
+        Some(reason) => format!("the TCP socket dump failed: {reason}"),
+        None if sample.skipped.contains(&crate::sample::Source::TcpStates) => {
+            "the walk of every socket was not asked for (--listeners)".to_string()
+        }
+        None => "the TCP socket dump is unavailable".to_string(),
+    }
+}
+
 /// Why the established-flow summary is missing.
 pub(crate) fn flows_missing(sample: &Sample) -> String {
     match sample.unavailable_reason(&crate::sample::Source::TcpStates) {

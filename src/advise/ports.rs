@@ -13,11 +13,11 @@ fn ports_or_not_evaluated<'a>(
 ) -> Option<&'a PortsView> {
     let ports = context.model.ports.as_ref();
     if ports.is_none() {
-        let reason = context
-            .sample
-            .unavailable_reason(&crate::sample::Source::TcpStates)
-            .unwrap_or("the port range or the TCP dump is unavailable");
-        report.not_evaluated(id, reason.to_string());
+        let reason = match context.sample.tcp_summary {
+            None => super::walk_missing(context.sample),
+            Some(_) => "the port range is unavailable".to_string(),
+        };
+        report.not_evaluated(id, reason);
     }
     ports
 }

@@ -154,7 +154,7 @@ fn close_wait_leak(context: &Context<'_>, report: &mut Report) {
     let id = CLOSE_WAIT_LEAK.id;
     let model = context.model;
     if model.tcp_states.is_none() {
-        report.not_evaluated(id, "the TCP socket dump is unavailable");
+        report.not_evaluated(id, super::walk_missing(context.sample));
         return;
     }
     if let Some(reason) = unowned_reason(context) {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::worker::{Request, Worker};
 use super::{HostServices, Observed, Round, SampleSource};
-use crate::sample::{CollectPlan, Netns, Sample, Source};
+use crate::sample::{Budget, CollectPlan, Netns, Sample, Source};
 
 /// The all-namespaces source.
 pub struct AllNamespaces {
@@ -72,7 +72,7 @@ impl AllNamespaces {
 
     /// A sample of every watched namespace, taken in parallel; owners attributed together.
     fn sample_all(&mut self, gone: &mut Vec<Observed>) -> Vec<Sample> {
-        let request = Request { plan: self.plan, owners: false };
+        let request = Request { plan: shared_budget(self.plan, self.watched.len()), owners: false };
         let asked: Vec<u64> = self
             .watched
             .iter()
@@ -105,6 +105,14 @@ impl AllNamespaces {
 
 /// Gives a sample the description discovery made of its namespace, keeping the name the
 /// sample found.
+/// The plan each of `namespaces` collectors gets: an equal part of the budget, so that every
+/// namespace together stays within it (each at least 0.1 % of a core).
+fn shared_budget(plan: CollectPlan, namespaces: usize) -> CollectPlan {
+    let parts = u16::try_from(namespaces.max(1)).unwrap_or(u16::MAX);
+    let budget = plan.budget.map(|budget| Budget { permille: (budget.permille / parts).max(1) });
+    CollectPlan { budget, ..plan }
+}
+
 fn describe(sample: &mut Sample, found: &Netns) {
     let Some(netns) = sample.netns.as_mut() else { return };
     let name = netns.name.take().or_else(|| found.name.clone());

@@ -11,6 +11,7 @@
 //! [`AllNamespaces`] for every namespace in use side by side; recordings plug in beside them.
 
 pub mod all;
+pub mod budget;
 pub mod host;
 pub mod ns;
 pub mod target;
@@ -21,8 +22,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::sample::{CollectPlan, Netns, Sample, Source};
+use crate::sample::{CollectPlan, FlowSummary, Netns, Sample, Source, TcpSummary, WalkStamp};
 pub use all::AllNamespaces;
+use budget::Scheduler;
 pub use host::HostServices;
 use ns::Namespace;
 pub use target::{Target, TargetError};
@@ -241,6 +243,33 @@ pub struct Collector {
     namespace: Namespace,
     services: Arc<HostServices>,
     plan: CollectPlan,
+    scheduler: Scheduler,
+    last_walk: Option<Box<LastWalk>>,
+}
+
+/// What the last socket walk read, carried into the samples that do not walk.
+#[derive(Debug, Clone)]
+struct LastWalk {
+    stamp: WalkStamp,
+    summary: Option<TcpSummary>,
+    flows: Option<FlowSummary>,
+}
+
+impl LastWalk {
+    fn of(sample: &Sample) -> LastWalk {
+        LastWalk {
+            stamp: WalkStamp { boottime_ns: sample.boottime_ns, taken_at: sample.taken_at },
+            summary: sample.tcp_summary.clone(),
+            flows: sample.flows.clone(),
+        }
+    }
+
+    /// Puts the walk's numbers into a sample that did not walk, dated by the walk.
+    fn carry_into(&self, sample: &mut Sample) {
+        sample.tcp_summary = self.summary.clone();
+        sample.flows = self.flows.clone();
+        sample.walked = Some(self.stamp);
+    }
 }
 
 impl Collector {
@@ -260,7 +289,13 @@ impl Collector {
 
     /// A collector sharing host-wide `services` with others.
     pub fn with_services(paths: ProcPaths, services: Arc<HostServices>, plan: CollectPlan) -> Collector {
-        Collector { namespace: Namespace::new(paths), services, plan }
+        Collector {
+            namespace: Namespace::new(paths),
+            services,
+            plan,
+            scheduler: Scheduler::new(plan.budget),
+            last_walk: None,
+        }
     }
 
     /// The plan samples are taken with.
@@ -287,18 +322,50 @@ impl Collector {
 
     /// Takes one sample without the socket owners, which the caller attributes (for several
     /// namespaces at once, with one walk of `/proc`).
+    ///
+    /// Under a budget ([`CollectPlan::budget`]) the socket walk runs only when the
+    /// [`Scheduler`] says so; a sample that does not walk carries the last walk's numbers with
+    /// their date ([`Sample::walked`]).
     pub fn collect_namespace(&mut self) -> Sample {
+        let cpu_started = ns::thread_cpu_seconds();
         let mut sample = Sample::new(self.plan, jiff::Timestamp::now(), boottime_ns());
         self.services.identify_host(&mut sample);
         self.namespace.identify(&mut sample);
         self.namespace.read_sysctls(&mut sample);
         self.services.place_namespace(&mut sample);
-        self.namespace.read_sockets(&mut sample, self.plan);
+        let now = sample.boottime_ns as f64 / 1e9;
+        self.scheduler.set_budget(self.plan.budget);
+        let walk =
+            self.plan.states && (self.plan.connections || self.scheduler.walk_due(now) || self.last_walk.is_none());
+        let cost = self.namespace.read_sockets(&mut sample, self.plan, walk);
         self.namespace.read_interfaces(&mut sample);
         self.namespace.read_counters(&mut sample);
         self.services.read_kernel_log(&mut sample);
         self.services.name_service_ports(&mut sample);
+        self.pace(&mut sample, walk, cost, ns::thread_cpu_seconds() - cpu_started);
         sample
+    }
+
+    /// Records what this sample cost, keeps or carries the walk, and notes the pacing.
+    fn pace(&mut self, sample: &mut Sample, walked: bool, cost: Option<ns::WalkCost>, thread_cpu: f64) {
+        if !self.plan.states {
+            sample.skipped.extend([Source::TcpStates, Source::Flows]);
+            return;
+        }
+        let walk_here = cost.map_or(0.0, |cost| cost.here);
+        let now = sample.boottime_ns as f64 / 1e9;
+        self.scheduler.record(now, (thread_cpu - walk_here).max(0.0), cost.map(ns::WalkCost::total));
+        if walked {
+            self.last_walk = Some(Box::new(LastWalk::of(sample)));
+        } else if let Some(last) = &self.last_walk {
+            last.carry_into(sample);
+            if !self.plan.flows {
+                sample.skipped.push(Source::Flows);
+            }
+        }
+        if self.plan.budget.is_some() {
+            sample.diagnostics.pacing = Some(self.scheduler.pacing());
+        }
     }
 
     /// Takes a sample of the file-based sources only (settings and counters), as read under

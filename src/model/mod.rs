@@ -88,8 +88,13 @@ pub struct Model {
     pub unattributed_syn_recv: Vec<SynRecvGroup>,
     /// TCP socket counts per state.
     pub tcp_states: Option<TcpStateCounts>,
-    /// Change of each state's count since the previous sample.
+    /// Change of each state's count since the previous walk; `None` when this sample carries an
+    /// earlier walk's counts.
     pub state_changes: Option<StateChanges>,
+    /// Seconds between this sample and the socket walk its state counts, SYN_RECV groups, ports
+    /// and flows come from; `None` when it walked (a budgeted collector walks less often than it
+    /// samples).
+    pub walk_age: Option<f64>,
     /// Socket states per owning process, when every socket was collected.
     pub process_states: Option<Vec<ProcessStates>>,
     /// Ephemeral-port use.
@@ -132,7 +137,11 @@ impl Model {
             listeners,
             unattributed_syn_recv,
             tcp_states,
-            state_changes: tcp_states.zip(before).map(|(now, before)| StateChanges::between(&before, &now)),
+            state_changes: tcp_states
+                .zip(before)
+                .filter(|_| current.walked.is_none())
+                .map(|(now, before)| StateChanges::between(&before, &now)),
+            walk_age: current.walked.map(|walk| current.boottime_ns.saturating_sub(walk.boottime_ns) as f64 / 1e9),
             process_states: sockets::per_process(current),
             ports: ports::ports(current, limits),
             interfaces: interfaces::interfaces(current, previous, interval),

@@ -58,15 +58,18 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
     let plan = CollectPlan { processes: !cli.no_processes, ..CollectPlan::default() };
     // One-shot modes wait for every owner; the continuous ones look for owners in the
     // background so a walk of /proc never delays a sample.
-    let live = |cli: &Cli, attribution| -> Result<(Scope, Box<dyn SampleSource + Send>, Config), Failure> {
+    let live_with = |cli: &Cli, plan: CollectPlan, attribution| {
         let config = load_config(&cli.config)?;
         let scope = Scope::of(cli)?;
         let source = open(&scope, plan, attribution)?;
-        Ok((scope, source, config))
+        Ok::<_, Failure>((scope, source, config))
     };
+    let live = |cli: &Cli, attribution| live_with(cli, plan, attribution);
     match &cli.command {
         None if std::io::stdout().is_terminal() => {
-            let (scope, source, config) = live(&cli, Attribution::Background)?;
+            let config = load_config(&cli.config)?;
+            let budget = dashboard_budget(cli.dashboard.budget, &config);
+            let (scope, source, config) = live_with(&cli, CollectPlan { budget, ..plan }, Attribution::Background)?;
             dashboard::run(&cli.dashboard, &scope, source, config)
         }
         None => {
@@ -80,7 +83,8 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
             report::run(args, &scope, &scene).map(|()| 0)
         }
         Some(Command::Report(args)) => {
-            let (scope, mut source, config) = live(&cli, Attribution::Inline)?;
+            let plan = CollectPlan { states: !args.listeners, ..plan };
+            let (scope, mut source, config) = live_with(&cli, plan, Attribution::Inline)?;
             let scene = report::scene(source.as_mut(), &config, args.interval)?;
             report::run(args, &scope, &scene).map(|()| 0)
         }
@@ -119,6 +123,16 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
             let page = crate::manpage::render().map_err(|error| Failure::runtime(format!("man page: {error}")))?;
             write_stdout(&page).map(|()| 0)
         }
+    }
+}
+
+/// The dashboard's budget: `--budget`, else the config file's `[collect] budget`, else
+/// [`DEFAULT_PERMILLE`](crate::collect::budget::DEFAULT_PERMILLE).
+fn dashboard_budget(given: Option<crate::cli::BudgetChoice>, config: &Config) -> Option<crate::sample::Budget> {
+    match (given, config.budget()) {
+        (Some(choice), _) => choice.0,
+        (None, Some(configured)) => configured,
+        (None, None) => Some(crate::sample::Budget { permille: crate::collect::budget::DEFAULT_PERMILLE }),
     }
 }
 

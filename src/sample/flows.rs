@@ -48,7 +48,8 @@ impl Flow {
 pub struct FlowSummary {
     /// Established sockets seen.
     pub established: u64,
-    /// The busiest flows by bytes moved, most first.
+    /// The busiest flows: of those with the most bytes queued (unsent, unacknowledged or unread)
+    /// when the walk saw them, by bytes moved, most first.
     pub busiest: Vec<Flow>,
     /// Flows retransmitting now.
     pub retransmitting: Vec<Flow>,

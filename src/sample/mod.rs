@@ -16,6 +16,7 @@ pub mod events;
 pub mod flows;
 pub mod interfaces;
 pub mod listen_events;
+pub mod pacing;
 pub mod processes;
 pub mod settings;
 pub mod sockets;
@@ -32,6 +33,7 @@ pub use events::{KernelEvent, KernelEventKind};
 pub use flows::{Flow, FlowSummary};
 pub use interfaces::{Interface, InterfaceStats, Peer};
 pub use listen_events::{ListenEvents, ListenerEvents};
+pub use pacing::{Budget, Pacing, WalkStamp};
 pub use processes::{CgroupStats, CpuMax, CpuStat, Pressure, PressureLine, ProcessRef, ProcessStatus, ProcessTable};
 pub use settings::{HostLink, HostNamespace, SysctlValue, Sysctls};
 pub use sockets::{Family, SocketMemory, TcpListener, UdpSocket, UnixListener};
@@ -55,13 +57,25 @@ pub struct CollectPlan {
     /// Summarise established flows with `tcp_info` (asked for in the all-states dump).
     pub flows: bool,
     /// Keep every TCP socket with its `tcp_info` (the dashboard's Connections view); costs a
-    /// struct per socket.
+    /// struct per socket. A budgeted collector walks every sample while it is on.
     pub connections: bool,
+    /// Walk every TCP socket for the state counts, SYN_RECV groups, ports and flows; off for a
+    /// listeners-only reading (`report --listeners`).
+    #[serde(default = "walk_by_default")]
+    pub states: bool,
+    /// The collector's CPU budget: the walk runs only as often as it allows (see
+    /// `collect::budget`); `None` walks every sample.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Budget>,
+}
+
+fn walk_by_default() -> bool {
+    true
 }
 
 impl Default for CollectPlan {
     fn default() -> Self {
-        CollectPlan { processes: true, flows: true, connections: false }
+        CollectPlan { processes: true, flows: true, connections: false, states: true, budget: None }
     }
 }
 
@@ -125,6 +139,11 @@ pub struct Sample {
     /// when the source is unavailable ([`Sample::unavailable`] says why) or was not started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listen_events: Option<ListenEvents>,
+    /// When the walk behind `tcp_summary`, `flows` and `connections` was taken, when it is an
+    /// earlier sample's (a budgeted collector walks less often than it samples); absent when
+    /// this sample walked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub walked: Option<WalkStamp>,
     /// Every TCP socket, kept only when the Connections view asks for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connections: Option<Vec<Connection>>,
@@ -369,6 +388,9 @@ pub struct Diagnostics {
     pub interrupted_dumps: u64,
     /// Microseconds spent on each source, by source name.
     pub source_micros: BTreeMap<String, u64>,
+    /// How a budgeted collector paces its socket walk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pacing: Option<Pacing>,
 }
 
 #[cfg(test)]

@@ -167,6 +167,13 @@ impl TcpStateCounts {
         *self.slot_mut(state) += 1;
     }
 
+    /// Adds the sockets of `other` (another part of a walk split over threads).
+    pub fn absorb(&mut self, other: &TcpStateCounts) {
+        for state in TCP_STATES {
+            *self.slot_mut(state) += other.get(state);
+        }
+    }
+
     /// Total number of sockets over all states (at most `u64::MAX`, whatever a recording holds).
     pub fn total(&self) -> u64 {
         TCP_STATES.iter().fold(0u64, |total, state| total.saturating_add(self.get(*state)))

@@ -187,7 +187,27 @@ fn limits_items<'a>(shown: &'a Shown, theme: &Theme) -> Vec<Item<'a>> {
     if !drops.is_empty() {
         items.push((3, drops));
     }
+    if let Some(age) = shown.model.walk_age {
+        items.push((1, vec![Span::styled(format!("states {} ago", units::interval(age)), theme.muted)]));
+    }
+    if let Some(pacing) = shown.sample.diagnostics.pacing.filter(|pacing| pacing.budget.is_some()) {
+        items.push((5, pacing_spans(&pacing, theme)));
+    }
     items
+}
+
+/// How the budgeted collector paces its socket walk, e.g. `walk 148ms CPU every 6s (budget
+/// 3%)`: the diagnostics behind `states … ago`.
+fn pacing_spans(pacing: &crate::sample::Pacing, theme: &Theme) -> Vec<Span<'static>> {
+    let budget = pacing.budget.map(|budget| budget.to_string()).unwrap_or_default();
+    vec![Span::styled(
+        format!(
+            "walk {} CPU every {} (budget {budget})",
+            units::interval(pacing.walk_cpu_micros as f64 / 1e6),
+            units::interval(pacing.walk_period_ms as f64 / 1000.0)
+        ),
+        theme.muted,
+    )]
 }
 
 /// ListenDrops per second over the last interval and over the smoothing window, e.g.

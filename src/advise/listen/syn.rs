@@ -22,7 +22,7 @@ fn syn_queue_pressure(context: &Context<'_>, report: &mut Report) {
     let model = context.model;
     let thresholds = &context.rules.thresholds;
     if model.tcp_states.is_none() {
-        report.not_evaluated(id, "the TCP socket dump (SYN_RECV) is unavailable");
+        report.not_evaluated(id, crate::advise::walk_missing(context.sample));
     }
     for listener in model.listeners.iter().filter(|l| l.protocol == Protocol::Tcp) {
         let Some(synq) = listener.syn_queue else { continue };

@@ -234,6 +234,164 @@ pub(crate) fn request(query: Query) -> SockDiagMessage {
     })
 }
 
+/// `TCPDIAG_GETSOCK`: the original inet_diag request (`struct inet_diag_req`). Its dump asks
+/// for both address families at once (`AF_UNSPEC` inside the kernel), so the kernel walks its
+/// connection hash once where one `SOCK_DIAG_BY_FAMILY` request per family walks it twice.
+pub(crate) const TCPDIAG_GETSOCK: u16 = 18;
+/// `SOCK_DIAG_BY_FAMILY`, the message type of `inet_diag_req_v2` requests and their replies.
+pub(crate) const SOCK_DIAG_BY_FAMILY: u16 = 20;
+
+const INET_DIAG_REQ_BYTECODE: u16 = 1;
+const INET_DIAG_BC_JMP: u8 = 1;
+const INET_DIAG_BC_S_GE: u8 = 2;
+const INET_DIAG_BC_S_LE: u8 = 3;
+const INET_DIAG_BC_D_GE: u8 = 4;
+const INET_DIAG_BC_D_LE: u8 = 5;
+
+fn extension_bits(tcp_info: bool, memory: bool) -> u8 {
+    let mut bits = 0;
+    if tcp_info {
+        bits |= 1 << (INET_DIAG_INFO - 1);
+    }
+    if memory {
+        bits |= 1 << (INET_DIAG_SKMEMINFO - 1);
+    }
+    bits
+}
+
+/// The body of a `TCPDIAG_GETSOCK` dump of every TCP socket in `states`, both families, with
+/// the attributes asked for and, when given, a bytecode filter the kernel runs per socket.
+pub(crate) fn both_families_request(states: u32, tcp_info: bool, memory: bool, filter: Option<&[u8]>) -> Vec<u8> {
+    let mut body = vec![0u8; 60];
+    body[0] = AF_INET;
+    body[3] = extension_bits(tcp_info, memory);
+    body[52..56].copy_from_slice(&states.to_ne_bytes());
+    if let Some(code) = filter {
+        push_attribute(&mut body, INET_DIAG_REQ_BYTECODE, code);
+    }
+    body
+}
+
+/// Size of an `inet_diag_req_v2` request body.
+pub(crate) const EXACT_REQUEST_LEN: usize = 56;
+
+/// The body of an exact `SOCK_DIAG_BY_FAMILY` lookup of the socket `message` describes (its
+/// addresses, ports, interface and cookie, as the kernel reported them): a hash lookup, no walk.
+pub(crate) fn exact_request(message: &InetDiagMsg<'_>, tcp_info: bool, memory: bool) -> [u8; EXACT_REQUEST_LEN] {
+    let mut body = [0u8; EXACT_REQUEST_LEN];
+    body[0] = message.bytes[0];
+    body[1] = IPPROTO_TCP;
+    body[2] = extension_bits(tcp_info, memory);
+    body[4..8].copy_from_slice(&ALL_STATES.to_ne_bytes());
+    body[8..56].copy_from_slice(&message.bytes[4..52]);
+    body
+}
+
+fn push_attribute(body: &mut Vec<u8>, kind: u16, payload: &[u8]) {
+    let length = u16::try_from(4 + payload.len()).unwrap_or(u16::MAX);
+    body.extend_from_slice(&length.to_ne_bytes());
+    body.extend_from_slice(&kind.to_ne_bytes());
+    body.extend_from_slice(payload);
+    while !body.len().is_multiple_of(4) {
+        body.push(0);
+    }
+}
+
+/// Splits the socket table into `parts` disjoint filters for dumps that run side by side.
+///
+/// Ports are cut into `parts` intervals, evenly over `range` (the ephemeral range, where one
+/// end of most connections lies, picked at random); a socket goes to part
+/// `(interval(local port) + interval(remote port)) % parts`. Every socket matches exactly one
+/// part whatever its ports, so the parts together are the whole table; they are even when one
+/// end of each connection is spread over the range, whichever end it is (a server's clients or
+/// a client's own ports).
+pub(crate) fn port_partitions(parts: u16, range: (u16, u16)) -> Vec<Vec<u8>> {
+    let parts = parts.max(1);
+    let bounds = interval_bounds(parts, range);
+    (0..parts).map(|part| partition_code(part, &bounds)).collect()
+}
+
+/// Port intervals `[bounds[i], bounds[i + 1] - 1]`; the first starts at 0, the last ends at 65535.
+fn interval_bounds(parts: u16, (low, high): (u16, u16)) -> Vec<u32> {
+    let (low, high) = (u32::from(low.min(high)), u32::from(low.max(high)) + 1);
+    let mut bounds = vec![0u32];
+    for i in 1..u32::from(parts) {
+        bounds.push(low + (high - low) * i / u32::from(parts));
+    }
+    bounds.push(65_536);
+    bounds.dedup();
+    bounds
+}
+
+/// One operation of the filter: a port comparison taking `yes` or `no` bytes forward.
+struct Op {
+    code: u8,
+    port: u16,
+}
+
+/// The bytecode accepting the sockets of `part`: for each local-port interval `i`, the
+/// clause "local in interval i and remote in interval (part - i) mod parts".
+fn partition_code(part: u16, bounds: &[u32]) -> Vec<u8> {
+    let intervals = bounds.len() - 1;
+    if intervals <= 1 {
+        return Vec::new();
+    }
+    let clauses: Vec<Vec<Op>> = (0..intervals)
+        .map(|local| {
+            let remote = (usize::from(part) + intervals * 2 - local) % intervals;
+            let mut ops = range_ops(INET_DIAG_BC_S_GE, INET_DIAG_BC_S_LE, bounds, local);
+            ops.extend(range_ops(INET_DIAG_BC_D_GE, INET_DIAG_BC_D_LE, bounds, remote));
+            ops
+        })
+        .collect();
+    encode_clauses(&clauses)
+}
+
+/// The comparisons bounding a port to interval `index` (none for a bound at 0 or 65535).
+fn range_ops(ge: u8, le: u8, bounds: &[u32], index: usize) -> Vec<Op> {
+    let mut ops = Vec::new();
+    if bounds[index] > 0 {
+        ops.push(Op { code: ge, port: bounds[index] as u16 });
+    }
+    if bounds[index + 1] < 65_536 {
+        ops.push(Op { code: le, port: (bounds[index + 1] - 1) as u16 });
+    }
+    ops
+}
+
+/// Encodes "clause 1 or clause 2 or ...", each clause a conjunction, the way `ss` does: a
+/// clause whose comparisons all hold runs into a jump to the end (accept); a failing comparison
+/// skips to the next clause, or 4 bytes past the end (reject) from the last one. Each
+/// comparison is 8 bytes (the op, then the port); each jump 4. The kernel's audit follows the
+/// `yes` offsets from the start, so every clause must lie on that path.
+fn encode_clauses(clauses: &[Vec<Op>]) -> Vec<u8> {
+    let sizes: Vec<usize> = clauses.iter().map(|clause| clause.len() * 8).collect();
+    let total: usize = sizes.iter().sum::<usize>() + 4 * (clauses.len() - 1);
+    let mut code = Vec::with_capacity(total);
+    for (number, clause) in clauses.iter().enumerate() {
+        let last_clause = number + 1 == clauses.len();
+        let clause_end = code.len() + sizes[number];
+        for op in clause {
+            let here = code.len();
+            let no = if last_clause { total + 4 - here } else { clause_end + 4 - here };
+            push_op(&mut code, op.code, 8, no);
+            code.extend_from_slice(&[0, 0]);
+            code.extend_from_slice(&op.port.to_ne_bytes());
+        }
+        if !last_clause {
+            let here = code.len();
+            push_op(&mut code, INET_DIAG_BC_JMP, 4, total - here);
+        }
+    }
+    code
+}
+
+fn push_op(code: &mut Vec<u8>, op: u8, yes: u8, no: usize) {
+    code.push(op);
+    code.push(yes);
+    code.extend_from_slice(&u16::try_from(no).unwrap_or(u16::MAX).to_ne_bytes());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -63,9 +63,10 @@ impl Namespace {
         record_time(sample, Source::Sysctls, started);
     }
 
-    /// Listeners, the all-states summary (with flows and connections as the plan asks), UDP
-    /// sockets and UNIX listeners.
-    pub fn read_sockets(&mut self, sample: &mut Sample, plan: CollectPlan) {
+    /// Listeners, UDP sockets and UNIX listeners, and — when `walk` — the all-states summary
+    /// (with flows and connections as the plan asks). Returns the walk's CPU seconds: this
+    /// thread's and its helper threads'.
+    pub fn read_sockets(&mut self, sample: &mut Sample, plan: CollectPlan, walk: bool) -> Option<WalkCost> {
         let socket = match open_socket(&mut self.sock_diag, NETLINK_SOCK_DIAG) {
             Ok(socket) => socket,
             Err(error) => {
@@ -73,19 +74,37 @@ impl Namespace {
                 for source in [Source::TcpListeners, Source::TcpStates, Source::Udp, Source::UnixListeners] {
                     sample.mark_unavailable(source, &reason);
                 }
-                return;
+                return None;
             }
         };
         let started = Instant::now();
         sample.tcp_listeners = take(sample, Source::TcpListeners, sockets::tcp_listeners(socket));
         record_time(sample, Source::TcpListeners, started);
 
+        let cost = walk.then(|| Self::walk(socket, sample, plan, &self.paths.net));
+
         let started = Instant::now();
+        sample.udp_sockets = take(sample, Source::Udp, sockets::udp_sockets(socket));
+        record_time(sample, Source::Udp, started);
+
+        let started = Instant::now();
+        sample.unix_listeners = take(sample, Source::UnixListeners, sockets::unix_listeners(socket));
+        record_time(sample, Source::UnixListeners, started);
+        cost
+    }
+
+    /// The all-states walk into the sample.
+    fn walk(socket: &mut DumpSocket, sample: &mut Sample, plan: CollectPlan, net: &Path) -> WalkCost {
+        let started = Instant::now();
+        let cpu_started = thread_cpu_seconds();
         let listen_ports: HashSet<u16> =
             sample.tcp_listeners.iter().flatten().map(|listener| listener.local_port).collect();
         let range = sample.sysctl("net.ipv4.ip_local_port_range").and_then(|value| value.port_range());
         let extras = sockets::Extras { flows: plan.flows, connections: plan.connections };
-        let summary = take(sample, Source::TcpStates, sockets::tcp_summary(socket, range, &listen_ports, extras));
+        let walk = sockets::Walk { range, listen_ports: &listen_ports, extras, parts: walk_parts(net) };
+        let collected = sockets::tcp_summary(socket, walk);
+        let helpers = collected.helper_cpu_seconds;
+        let summary = take(sample, Source::TcpStates, collected);
         if let Some((summary, flows, connections)) = summary {
             sample.tcp_summary = Some(summary);
             sample.flows = flows;
@@ -95,14 +114,7 @@ impl Namespace {
             sample.skipped.push(Source::Flows);
         }
         record_time(sample, Source::TcpStates, started);
-
-        let started = Instant::now();
-        sample.udp_sockets = take(sample, Source::Udp, sockets::udp_sockets(socket));
-        record_time(sample, Source::Udp, started);
-
-        let started = Instant::now();
-        sample.unix_listeners = take(sample, Source::UnixListeners, sockets::unix_listeners(socket));
-        record_time(sample, Source::UnixListeners, started);
+        WalkCost { here: thread_cpu_seconds() - cpu_started, helpers }
     }
 
     /// Every interface, from an rtnetlink dump.
@@ -134,6 +146,43 @@ impl Namespace {
         sample.conntrack = read_conntrack_stat(sample, &net);
         record_time(sample, Source::Counters, started);
     }
+}
+
+/// A namespace holding fewer TCP sockets than this is walked by one dump: every extra dump walks
+/// the kernel's whole table again (its cost grows with the host's sockets, not the
+/// namespace's), and only the per-socket work is shared out.
+const SPLIT_FROM_SOCKETS: u64 = 20_000;
+
+/// The most dumps one walk is split into.
+const MOST_PARTS: u16 = 8;
+
+/// How many dumps share this namespace's walk: one per CPU this process may use (at most
+/// [`MOST_PARTS`]) when the namespace holds at least [`SPLIT_FROM_SOCKETS`] TCP sockets by
+/// `sockstat`'s count (read here, before the counters, because the walk needs it first).
+fn walk_parts(net: &Path) -> u16 {
+    if tcp_sockets(net) < SPLIT_FROM_SOCKETS {
+        return 1;
+    }
+    let cpus = std::thread::available_parallelism().map_or(1, |cpus| cpus.get());
+    u16::try_from(cpus).unwrap_or(MOST_PARTS).clamp(1, MOST_PARTS)
+}
+
+/// The namespace's TCP sockets by `sockstat` and `sockstat6` (in use plus TIME_WAIT); 0 when
+/// unreadable, which keeps the walk whole.
+fn tcp_sockets(net: &Path) -> u64 {
+    let mut total = 0;
+    for file in ["sockstat", "sockstat6"] {
+        let Ok(text) = std::fs::read_to_string(net.join(file)) else { continue };
+        for line in text.lines().filter(|line| line.starts_with("TCP:") || line.starts_with("TCP6:")) {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            for pair in words[1..].chunks(2) {
+                if let ["inuse" | "tw", value] = pair {
+                    total += value.parse::<u64>().unwrap_or(0);
+                }
+            }
+        }
+    }
+    total
 }
 
 fn open_socket(slot: &mut Option<DumpSocket>, protocol: isize) -> std::io::Result<&mut DumpSocket> {
@@ -192,6 +241,28 @@ fn read_sockstat(sample: &mut Sample, net: &Path) -> Option<CounterSections> {
         merged.extend(six);
     }
     Some(merged)
+}
+
+/// CPU seconds a walk cost: on the collecting thread, and on the threads a split walk used.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WalkCost {
+    /// On the calling thread (already part of its own CPU time).
+    pub here: f64,
+    /// On the helper threads of a split walk.
+    pub helpers: f64,
+}
+
+impl WalkCost {
+    /// The whole walk.
+    pub fn total(self) -> f64 {
+        self.here + self.helpers
+    }
+}
+
+/// CPU time (user and kernel) the calling thread has used, in seconds.
+pub fn thread_cpu_seconds() -> f64 {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    now.tv_sec as f64 + now.tv_nsec as f64 / 1e9
 }
 
 /// Records how long a source took, in microseconds, under its stable name.

@@ -82,15 +82,66 @@ impl DumpSocket {
     {
         self.sequence = self.sequence.wrapping_add(1);
         self.send_request(payload)?;
+        self.read_dump(&mut decode)
+    }
+
+    /// Reads the replies of the request just sent until `NLMSG_DONE`.
+    fn read_dump(&mut self, decode: &mut impl FnMut(u16, &[u8]) -> bool) -> Result<DumpStats, DumpError> {
         let mut stats = DumpStats::default();
         loop {
             let len = self.recv_batch()?;
-            match walk_batch(&self.buffer[..len], self.sequence, &mut stats, &mut decode) {
+            match walk_batch(&self.buffer[..len], self.sequence, &mut stats, decode) {
                 BatchEnd::More => {}
                 BatchEnd::Done => return Ok(stats),
                 BatchEnd::Error(errno) => return Err(DumpError::Kernel(errno)),
             }
         }
+    }
+
+    /// Like [`DumpSocket::dump`] for a request this crate's message types cannot spell: the
+    /// body (`message_type` and its encoded payload) is sent as given.
+    pub fn dump_bytes(
+        &mut self,
+        message_type: u16,
+        body: &[u8],
+        mut decode: impl FnMut(u16, &[u8]) -> bool,
+    ) -> Result<DumpStats, DumpError> {
+        self.send_bytes(message_type, NLM_F_REQUEST | NLM_F_DUMP, body)?;
+        self.read_dump(&mut decode)
+    }
+
+    /// Sends one request that is not a dump (an exact lookup) and hands its single reply to
+    /// `decode`. The kernel answers with one message or an error (`ENOENT`: no such socket).
+    pub fn request_one(
+        &mut self,
+        message_type: u16,
+        body: &[u8],
+        mut decode: impl FnMut(u16, &[u8]) -> bool,
+    ) -> Result<DumpStats, DumpError> {
+        self.send_bytes(message_type, NLM_F_REQUEST, body)?;
+        let mut stats = DumpStats::default();
+        loop {
+            let len = self.recv_batch()?;
+            match walk_batch(&self.buffer[..len], self.sequence, &mut stats, &mut decode) {
+                BatchEnd::Error(errno) => return Err(DumpError::Kernel(errno)),
+                _ if stats.messages > 0 => return Ok(stats),
+                _ => {}
+            }
+        }
+    }
+
+    fn send_bytes(&mut self, message_type: u16, flags: u16, body: &[u8]) -> io::Result<()> {
+        self.sequence = self.sequence.wrapping_add(1);
+        let length = u32::try_from(NLMSG_HDRLEN + body.len()).map_err(|_| io::Error::other("request too large"))?;
+        let mut request = Vec::with_capacity(NLMSG_HDRLEN + body.len());
+        request.extend_from_slice(&length.to_ne_bytes());
+        request.extend_from_slice(&message_type.to_ne_bytes());
+        request.extend_from_slice(&flags.to_ne_bytes());
+        request.extend_from_slice(&self.sequence.to_ne_bytes());
+        request.extend_from_slice(&0u32.to_ne_bytes());
+        request.extend_from_slice(body);
+        self.socket.send(&request, 0)?;
+        Ok(())
     }
 
     fn send_request<P>(&mut self, payload: P) -> io::Result<()>

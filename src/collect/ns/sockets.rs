@@ -15,13 +15,13 @@ use super::flows as flow;
 use super::inet_diag::{self, ALL_STATES, IPPROTO_TCP, IPPROTO_UDP, InetDiagMsg, LISTEN_ONLY, Query};
 use super::netlink::{Attributes, DumpError, DumpSocket, DumpStats};
 use crate::sample::FlowSummary;
+
 use crate::sample::{
     CloseWaitSocket, Connection, DestinationPorts, EphemeralPorts, Family, SocketTimer, SynRecvGroup, TcpListener,
     TcpState, TcpSummary, TimerKind, UdpSocket, UnixListener,
 };
 
-/// `SOCK_DIAG_BY_FAMILY`, the message type of every sock_diag reply.
-const SOCK_DIAG_BY_FAMILY: u16 = 20;
+use inet_diag::SOCK_DIAG_BY_FAMILY;
 
 /// What one socket collector produced: its data (if any family could be read), the failures
 /// (one line per family or dump), and the malformed-message count.
@@ -35,6 +35,8 @@ pub(crate) struct Collected<T> {
     pub(crate) malformed: u64,
     /// Dumps the kernel marked inconsistent (`NLM_F_DUMP_INTR`).
     pub(crate) interrupted: u64,
+    /// CPU seconds spent on helper threads (a split walk's other parts).
+    pub(crate) helper_cpu_seconds: f64,
 }
 
 /// Runs `dump` for IPv4 and IPv6, collecting failures per family.
@@ -56,7 +58,7 @@ fn per_family<T>(
             Err(error) => failures.push(format!("{}: {}", family_label(family), error)),
         }
     }
-    Collected { data: any_ok.then(data), failures, malformed, interrupted }
+    Collected { data: any_ok.then(data), failures, malformed, interrupted, helper_cpu_seconds: 0.0 }
 }
 
 fn family_label(family: Family) -> &'static str {
@@ -86,6 +88,7 @@ pub(crate) fn tcp_listeners(socket: &mut DumpSocket) -> Collected<Vec<TcpListene
         failures: collected.failures,
         malformed: collected.malformed,
         interrupted: collected.interrupted,
+        helper_cpu_seconds: collected.helper_cpu_seconds,
     }
 }
 
@@ -112,8 +115,9 @@ pub(crate) fn decode_listener(kind: u16, body: &[u8]) -> Option<TcpListener> {
     })
 }
 
+/// The header of one reply to a `SOCK_DIAG_BY_FAMILY` or (same layout) `TCPDIAG_GETSOCK` request.
 fn inet_reply(kind: u16, body: &[u8]) -> Option<InetDiagMsg<'_>> {
-    if kind != SOCK_DIAG_BY_FAMILY {
+    if kind != SOCK_DIAG_BY_FAMILY && kind != inet_diag::TCPDIAG_GETSOCK {
         return None;
     }
     InetDiagMsg::parse(body)
@@ -131,51 +135,183 @@ pub(crate) struct Extras {
 /// What the all-states dump yields: counts, and the extras asked for.
 pub(crate) type SummaryParts = (TcpSummary, Option<FlowSummary>, Option<Vec<Connection>>);
 
+/// How the all-states walk is asked for: the accounting inputs and how many dumps share it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Walk<'a> {
+    /// The ephemeral port range to account against.
+    pub range: Option<(u16, u16)>,
+    /// Ports of local listeners, whose children and request sockets are not ephemeral-port users.
+    pub listen_ports: &'a HashSet<u16>,
+    /// What to keep besides the counts.
+    pub extras: Extras,
+    /// How many dumps run side by side, each on a thread and a netlink socket of its own, each
+    /// filtered by the kernel to a disjoint part of the table ([`inet_diag::port_partitions`]).
+    pub parts: u16,
+}
+
+/// The ephemeral range a split walk cuts its parts over when the setting is unknown (the
+/// kernel's default).
+const DEFAULT_RANGE: (u16, u16) = (32768, 60999);
+
 /// Dumps every TCP socket and reduces them to counts.
 ///
-/// `range` is the ephemeral port range to account against; `listen_ports` are the ports of
-/// local listeners, whose children and request sockets are not ephemeral-port users.
-///
-/// With flows or connections, the same dump also asks for `tcp_info` and memory — which the
-/// kernel fills only for full sockets, not for TIME_WAIT or request sockets — so the connection
-/// table is walked once whatever is wanted; without them no attribute is asked for.
-pub(crate) fn tcp_summary(
-    socket: &mut DumpSocket,
-    range: Option<(u16, u16)>,
-    listen_ports: &HashSet<u16>,
-    extras: Extras,
-) -> Collected<SummaryParts> {
-    let mut reader = AllStates::new(range, listen_ports, extras);
-    let attributes = extras.flows || extras.connections;
-    let collected = per_family(
-        |family| {
-            let query =
-                Query { family, protocol: IPPROTO_TCP, states: ALL_STATES, tcp_info: attributes, memory: attributes };
-            socket.dump(inet_diag::request(query), |kind, body| reader.add(kind, body))
-        },
-        || (),
-    );
+/// One `TCPDIAG_GETSOCK` dump covers both families in one walk of the kernel's table (two
+/// `SOCK_DIAG_BY_FAMILY` dumps walk it twice); a kernel that refuses it gets the per-family
+/// dumps. No attribute is asked for unless every connection is kept: the established flows'
+/// `tcp_info` comes from exact lookups of the few flows the advisor reads ([`lookup_flows`]).
+pub(crate) fn tcp_summary(socket: &mut DumpSocket, walk: Walk<'_>) -> Collected<SummaryParts> {
+    let attributes = walk.extras.connections;
+    let parts = if walk.parts > 1 {
+        inet_diag::port_partitions(walk.parts, walk.range.unwrap_or(DEFAULT_RANGE))
+    } else {
+        vec![Vec::new()]
+    };
+    let mut reader = AllStates::new(walk.range, walk.listen_ports, walk.extras);
+    let mut collected = match split_dump(socket, &parts, attributes, walk) {
+        Ok((part_reader, stats)) => {
+            reader = part_reader;
+            Collected {
+                data: Some(()),
+                failures: Vec::new(),
+                malformed: stats.malformed,
+                interrupted: stats.interrupted,
+                helper_cpu_seconds: stats.helper_cpu_seconds,
+            }
+        }
+        Err(_) => per_family(
+            |family| {
+                let query = Query {
+                    family,
+                    protocol: IPPROTO_TCP,
+                    states: ALL_STATES,
+                    tcp_info: attributes,
+                    memory: attributes,
+                };
+                socket.dump(inet_diag::request(query), |kind, body| reader.add(kind, body))
+            },
+            || (),
+        ),
+    };
+    if collected.data.is_some() {
+        collected.malformed += lookup_flows(socket, &mut reader);
+    }
     Collected {
         data: collected.data.map(|()| reader.finish()),
         failures: collected.failures,
         malformed: collected.malformed,
         interrupted: collected.interrupted,
+        helper_cpu_seconds: collected.helper_cpu_seconds,
     }
+}
+
+/// `EINVAL` and `EIO`, for a split walk that could not run or lost a part.
+const EINVAL: i32 = 22;
+const EIO: i32 = 5;
+
+/// Totals of a dump split over threads.
+#[derive(Debug, Default)]
+struct SplitStats {
+    malformed: u64,
+    interrupted: u64,
+    helper_cpu_seconds: f64,
+}
+
+/// Runs one `TCPDIAG_GETSOCK` dump per filter in `parts`, the first on `socket` and the rest
+/// each on a thread with a socket of its own (threads share the caller's namespace), and merges
+/// what they read.
+fn split_dump<'a>(
+    socket: &mut DumpSocket,
+    parts: &[Vec<u8>],
+    attributes: bool,
+    walk: Walk<'a>,
+) -> Result<(AllStates<'a>, SplitStats), DumpError> {
+    let dump_part = |socket: &mut DumpSocket, filter: &[u8]| {
+        let mut reader = AllStates::new(walk.range, walk.listen_ports, walk.extras);
+        let body = inet_diag::both_families_request(
+            ALL_STATES,
+            attributes,
+            attributes,
+            Some(filter).filter(|f| !f.is_empty()),
+        );
+        socket
+            .dump_bytes(inet_diag::TCPDIAG_GETSOCK, &body, |kind, body| reader.add(kind, body))
+            .map(|stats| (reader, stats))
+    };
+    let (first, rest) = parts.split_first().ok_or(DumpError::Kernel(EINVAL))?;
+    type Part<'a> = Result<(AllStates<'a>, DumpStats, f64), DumpError>;
+    let results: Vec<Part<'a>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = rest
+            .iter()
+            .map(|filter| {
+                scope.spawn(move || {
+                    let cpu_started = super::thread_cpu_seconds();
+                    let mut own = DumpSocket::open(netlink_sys::protocols::NETLINK_SOCK_DIAG)?;
+                    let result = dump_part(&mut own, filter);
+                    result.map(|(reader, stats)| (reader, stats, super::thread_cpu_seconds() - cpu_started))
+                })
+            })
+            .collect();
+        let mut results = vec![dump_part(socket, first).map(|(reader, stats)| (reader, stats, 0.0))];
+        for handle in handles {
+            // A part whose thread panicked fails the split walk like a failed dump.
+            results.push(handle.join().unwrap_or(Err(DumpError::Kernel(EIO))));
+        }
+        results
+    });
+    let mut merged: Option<AllStates<'a>> = None;
+    let mut stats = SplitStats::default();
+    for result in results {
+        let (reader, part, cpu) = result?;
+        stats.helper_cpu_seconds += cpu;
+        stats.malformed += part.malformed;
+        stats.interrupted += u64::from(part.interrupted);
+        match merged.as_mut() {
+            None => merged = Some(reader),
+            Some(all) => all.absorb(reader),
+        }
+    }
+    merged.map(|all| (all, stats)).ok_or(DumpError::Kernel(EINVAL))
+}
+
+/// Reads the `tcp_info` and memory of the flow candidates the walk picked, one exact lookup
+/// each (a hash lookup in the kernel, no walk); returns how many answers could not be decoded.
+/// A flow that closed since the walk is simply absent.
+fn lookup_flows(socket: &mut DumpSocket, reader: &mut AllStates<'_>) -> u64 {
+    let Some(candidates) = reader.candidates.take() else { return 0 };
+    let mut malformed = 0;
+    let summary = reader.flows.get_or_insert_with(FlowSummary::default);
+    for candidate in candidates.into_ordered() {
+        let answer = socket.request_one(SOCK_DIAG_BY_FAMILY, &candidate, |kind, body| match inet_reply(kind, body) {
+            Some(message) => {
+                flow::add_message(summary, &message);
+                true
+            }
+            None => false,
+        });
+        if let Ok(stats) = answer {
+            malformed += stats.malformed;
+        }
+    }
+    malformed
 }
 
 /// Reads the replies of the all-states dump one at a time into counts and the extras asked for.
 pub(crate) struct AllStates<'a> {
     builder: SummaryBuilder<'a>,
     flows: Option<FlowSummary>,
+    candidates: Option<flow::Candidates>,
     connections: Option<Vec<Connection>>,
 }
 
 impl<'a> AllStates<'a> {
     /// A reader accounting ephemeral ports against `range`, not counting `listen_ports`.
     pub(crate) fn new(range: Option<(u16, u16)>, listen_ports: &'a HashSet<u16>, extras: Extras) -> AllStates<'a> {
+        // With every connection kept, the dump itself carries each flow's tcp_info.
+        let whole = extras.flows && extras.connections;
         AllStates {
             builder: SummaryBuilder::new(range, listen_ports),
-            flows: extras.flows.then(FlowSummary::default),
+            flows: whole.then(FlowSummary::default),
+            candidates: (extras.flows && !whole).then(flow::Candidates::default),
             connections: extras.connections.then(Vec::new),
         }
     }
@@ -183,8 +319,13 @@ impl<'a> AllStates<'a> {
     /// Takes one reply; `false` when it is not a TCP socket sockscope can read.
     pub(crate) fn add(&mut self, kind: u16, body: &[u8]) -> bool {
         let Some(message) = inet_reply(kind, body) else { return false };
-        if let Some(summary) = self.flows.as_mut().filter(|_| message.state() == 1) {
-            flow::add_message(summary, &message);
+        if message.state() == 1 {
+            if let Some(summary) = self.flows.as_mut() {
+                flow::add_message(summary, &message);
+            }
+            if let Some(candidates) = self.candidates.as_mut() {
+                candidates.consider(&message);
+            }
         }
         if let Some(list) = self.connections.as_mut() {
             list.extend(connection(&message));
@@ -192,9 +333,28 @@ impl<'a> AllStates<'a> {
         self.builder.add(&message)
     }
 
+    /// Adds what another part of a split walk read.
+    fn absorb(&mut self, other: AllStates<'a>) {
+        self.builder.absorb(other.builder);
+        if let (Some(mine), Some(theirs)) = (self.flows.as_mut(), other.flows) {
+            flow::absorb(mine, theirs);
+        }
+        if let (Some(mine), Some(theirs)) = (self.candidates.as_mut(), other.candidates) {
+            mine.absorb(theirs);
+        }
+        if let (Some(mine), Some(theirs)) = (self.connections.as_mut(), other.connections) {
+            mine.extend(theirs);
+        }
+    }
+
     /// The counts and extras of every reply taken.
     pub(crate) fn finish(self) -> SummaryParts {
-        (self.builder.finish(), self.flows.map(flow::finish), self.connections)
+        let established = self.builder.summary.states.get(TcpState::Established);
+        let flows = self.flows.map(|mut flows| {
+            flows.established = established;
+            flow::finish(flows)
+        });
+        (self.builder.finish(), flows, self.connections)
     }
 }
 
@@ -302,7 +462,32 @@ impl<'a> SummaryBuilder<'a> {
         }
     }
 
+    /// Adds what another part of a split walk counted: the parts hold disjoint sockets, so
+    /// counts add; a port both used counts once.
+    fn absorb(&mut self, other: SummaryBuilder<'a>) {
+        self.summary.states.absorb(&other.summary.states);
+        self.summary.close_wait.extend(other.summary.close_wait);
+        for (key, (requests, retransmitted)) in other.syn_recv {
+            let entry = self.syn_recv.entry(key).or_default();
+            entry.0 += requests;
+            entry.1 += retransmitted;
+        }
+        let ephemeral = &mut self.summary.ephemeral;
+        ephemeral.tcp_sockets += other.summary.ephemeral.tcp_sockets;
+        for (mine, theirs) in self.used_ports.iter_mut().zip(other.used_ports) {
+            *mine |= theirs;
+        }
+        ephemeral.tcp_distinct_ports = self.used_ports.iter().map(|word| word.count_ones()).sum();
+        for (key, (sockets, time_wait)) in other.destinations {
+            let entry = self.destinations.entry(key).or_default();
+            entry.0 += sockets;
+            entry.1 += time_wait;
+        }
+    }
+
     fn finish(mut self) -> TcpSummary {
+        // Split walks meet the sockets in another order; the list reads the same either way.
+        self.summary.close_wait.sort_by_key(|socket| (socket.local_port, socket.local_address, socket.cookie));
         let mut groups: Vec<SynRecvGroup> = self
             .syn_recv
             .into_iter()
@@ -364,6 +549,7 @@ pub(crate) fn udp_sockets(socket: &mut DumpSocket) -> Collected<Vec<UdpSocket>> 
         failures: collected.failures,
         malformed: collected.malformed,
         interrupted: collected.interrupted,
+        helper_cpu_seconds: collected.helper_cpu_seconds,
     }
 }
 
@@ -416,9 +602,16 @@ pub(crate) fn unix_listeners(socket: &mut DumpSocket) -> Collected<Vec<UnixListe
                 failures: Vec::new(),
                 malformed: stats.malformed,
                 interrupted: u64::from(stats.interrupted),
+                helper_cpu_seconds: 0.0,
             }
         }
-        Err(error) => Collected { data: None, failures: vec![error.to_string()], malformed: 0, interrupted: 0 },
+        Err(error) => Collected {
+            data: None,
+            failures: vec![error.to_string()],
+            malformed: 0,
+            interrupted: 0,
+            helper_cpu_seconds: 0.0,
+        },
     }
 }
 
@@ -542,6 +735,130 @@ mod tests {
             })
             .expect("LISTEN dump");
         bodies
+    }
+
+    /// Runs `body` on a thread of its own in a new, empty network namespace (loopback up).
+    fn in_private_netns<T: Send>(body: impl FnOnce() -> T + Send) -> T {
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    // SAFETY: only the network namespace is unshared, and only for this thread,
+                    // which ends with the test.
+                    unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNET) }.expect("unshare");
+                    body()
+                })
+                .join()
+                .expect("thread")
+        })
+    }
+
+    /// The calling thread's namespace's `ip_local_port_range`.
+    fn local_port_range() -> (u16, u16) {
+        let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").expect("range");
+        let mut ports = text.split_whitespace().map(|port| port.parse::<u16>().expect("port"));
+        (ports.next().expect("low"), ports.next().expect("high"))
+    }
+
+    /// Established pairs on several listeners, TIME_WAIT sockets, CLOSE_WAIT sockets and an
+    /// IPv6 pair, all on loopback.
+    fn mixed_population() -> Vec<std::net::TcpStream> {
+        let mut held = Vec::new();
+        for address in ["127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "[::1]:0"] {
+            let server = std::net::TcpListener::bind(address).expect("bind");
+            let target = server.local_addr().expect("addr");
+            for index in 0..150 {
+                let client = std::net::TcpStream::connect(target).expect("connect");
+                let (accepted, _) = server.accept().expect("accept");
+                match index % 3 {
+                    0 => held.extend([client, accepted]),
+                    1 => drop(client), // the client closes first: TIME_WAIT on its side
+                    _ => {
+                        drop(client); // the server keeps its end open: CLOSE_WAIT
+                        held.push(accepted);
+                    }
+                }
+            }
+            std::mem::forget(server);
+        }
+        held
+    }
+
+    #[test]
+    #[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace")]
+    fn a_walk_split_over_threads_counts_what_one_walk_counts() {
+        in_private_netns(|| {
+            assert!(std::process::Command::new("ip").args(["link", "set", "lo", "up"]).status().is_ok());
+            let _held = mixed_population();
+            let listen_ports = HashSet::new();
+            let extras = Extras { flows: true, connections: false };
+            let mut socket = DumpSocket::open(netlink_sys::protocols::NETLINK_SOCK_DIAG).expect("socket");
+            let whole = |socket: &mut DumpSocket, parts: u16| {
+                let walk = Walk { range: Some(local_port_range()), listen_ports: &listen_ports, extras, parts };
+                let collected = tcp_summary(socket, walk);
+                assert!(collected.failures.is_empty(), "{:?}", collected.failures);
+                collected.data.expect("summary")
+            };
+            // Let the closes finish (FIN_WAIT1 turns FIN_WAIT2 when the peer's ACK arrives).
+            let mut settled = whole(&mut socket, 1);
+            for _ in 0..100 {
+                if settled.0.states.fin_wait1 == 0 {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                settled = whole(&mut socket, 1);
+            }
+            let (one, flows, _) = settled;
+            assert_eq!(one.states.fin_wait1, 0, "{:?}", one.states);
+            assert_eq!(one.states.established, 400, "{:?}", one.states);
+            assert_eq!(one.states.close_wait, 200);
+            assert!(one.states.time_wait >= 200, "{:?}", one.states);
+            assert_eq!(flows.expect("flows").established, 400);
+            for parts in [2, 3, 5, 8] {
+                let (split, flows, _) = whole(&mut socket, parts);
+                assert_eq!(split.states, one.states, "{parts} parts");
+                assert_eq!(split.close_wait, one.close_wait, "{parts} parts");
+                assert_eq!(split.ephemeral, one.ephemeral, "{parts} parts");
+                assert_eq!(flows.expect("flows").established, 400);
+            }
+        });
+    }
+
+    #[test]
+    #[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace")]
+    fn every_socket_falls_into_exactly_one_part() {
+        in_private_netns(|| {
+            assert!(std::process::Command::new("ip").args(["link", "set", "lo", "up"]).status().is_ok());
+            let _held = mixed_population();
+            let mut socket = DumpSocket::open(netlink_sys::protocols::NETLINK_SOCK_DIAG).expect("socket");
+            let cookies = |socket: &mut DumpSocket, filter: Option<&[u8]>| {
+                let mut seen = Vec::new();
+                let body = inet_diag::both_families_request(ALL_STATES, false, false, filter);
+                socket
+                    .dump_bytes(inet_diag::TCPDIAG_GETSOCK, &body, |kind, body| {
+                        inet_reply(kind, body).map(|message| seen.push(message.cookie())).is_some()
+                    })
+                    .expect("dump");
+                seen.sort_unstable();
+                seen
+            };
+            let all = cookies(&mut socket, None);
+            assert!(all.len() >= 1000, "{} sockets", all.len());
+            let range = local_port_range();
+            for parts in [2u16, 3, 4, 7, 8] {
+                let mut union = Vec::new();
+                let mut sizes = Vec::new();
+                for filter in inet_diag::port_partitions(parts, range) {
+                    let part = cookies(&mut socket, Some(&filter));
+                    sizes.push(part.len());
+                    union.extend(part);
+                }
+                union.sort_unstable();
+                // Sorted, equal lists: each socket is in one part, none in two. (How evenly the
+                // parts share the sockets is a matter of speed, not of the counts; the
+                // benchmark measures it on populations of the size where walks are split.)
+                assert_eq!(union, all, "{parts} parts: {sizes:?}");
+            }
+        });
     }
 
     #[test]

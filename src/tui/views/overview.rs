@@ -200,7 +200,8 @@ fn draw_states(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
     states.truncate(page.max(1));
     let keys: Vec<u64> = (0..states.len() as u64).collect();
     let width = usize::from(STATE_COLUMNS[2].width);
-    let title = Line::from(Span::styled(format!(" TCP states ({} sockets) ", counts.total()), ctx.theme.title));
+    let age = super::states::walk_age(ctx);
+    let title = Line::from(Span::styled(format!(" TCP states ({} sockets{age}) ", counts.total()), ctx.theme.title));
     let table = panel(title, &STATE_COLUMNS, &keys, "no TCP sockets");
     table.draw(frame, area, &mut TableNav::default(), ctx.theme, |row| {
         let state = states[row];

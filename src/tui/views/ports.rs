@@ -106,7 +106,12 @@ impl Tab for Ports {
         let rows = ordered(all, ctx.filter, self.table.sort);
         let row_keys: Vec<u64> = rows.iter().map(|index| all[*index].key()).collect();
         let table = DataTable {
-            title: title(&format!("Busiest destinations of {}", ports.destinations), rows.len(), all.len(), ctx),
+            title: title(
+                &format!("Busiest destinations of {}{}", ports.destinations, super::states::walk_age(ctx)),
+                rows.len(),
+                all.len(),
+                ctx,
+            ),
             columns: &COLUMNS,
             sorts: &SORTABLE,
             sort: self.table.sort,

@@ -125,7 +125,12 @@ fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>, state: &mut TableState<C>)
     let rows = ordered(&states, ctx.filter, state.sort);
     let row_keys: Vec<u64> = rows.iter().map(|index| states[*index].key()).collect();
     let table = DataTable {
-        title: title(&format!("TCP states, {} sockets", counts.total()), rows.len(), states.len(), ctx),
+        title: title(
+            &format!("TCP states, {} sockets{}", counts.total(), walk_age(ctx)),
+            rows.len(),
+            states.len(),
+            ctx,
+        ),
         columns: &COLUMNS,
         sorts: &SORTABLE,
         sort: state.sort,
@@ -245,4 +250,9 @@ fn draw_processes(frame: &mut Frame, area: Rect, ctx: &Ctx<'_>) {
         let style = if states.close_wait > 0 { ctx.theme.warning } else { Style::new() };
         (cells, style)
     });
+}
+
+/// `, 3s ago` when the counts come from an earlier walk than this sample (a budgeted collector).
+pub(crate) fn walk_age(ctx: &Ctx<'_>) -> String {
+    ctx.model.walk_age.map(|age| format!(", {} ago", crate::format::interval(age))).unwrap_or_default()
 }
