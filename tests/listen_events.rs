@@ -82,9 +82,11 @@ fn wait_line(receiver: &Receiver<String>) -> String {
     receiver.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| "(nothing within 30 s)".to_string())
 }
 
-/// A live source of namespace `name` in this process, with the listen-event source running.
+/// A live source of namespace `name` in this process, with the listen-event source running
+/// (waited for: a sample never waits for it).
 fn live(name: &str) -> Live {
     let services = Arc::new(HostServices::new(&ProcPaths::live()).observing_listen_events());
+    services.listen_event_source().expect("wanted").expect("the listen-event source starts");
     let target = Target::netns(name, Path::new("/run/netns")).expect("the namespace");
     Live::open(target, CollectPlan { processes: false, ..CollectPlan::default() }, services).expect("a live source")
 }
@@ -231,9 +233,10 @@ fn accept_waits_match_the_delays_the_server_planted() {
     let stream = EventStream::start(&["--netns", &netns.name]);
     let mut source = live(&netns.name);
     sample(&mut source);
-    // The server measures each wait itself, from connect() returning (the handshake is done)
-    // to accept() returning: on a loaded machine a sleep of 50 ms may last longer, and the
-    // kernel's figure must match what happened.
+    // Each planted delay is a sleep between connect() returning and accept(); the server also
+    // times it itself. On a loaded machine the sleep (and the wakeup after it) can last longer
+    // than planted, so a wait may exceed its delay by that much: the kernel's figure must lie
+    // within 5 ms of the planted delay, or up to 5 ms above what the server itself saw.
     let delays = [0u64, 50, 100, 200];
     let (port, waited) = netns.enter(move || {
         let server = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -257,12 +260,22 @@ fn accept_waits_match_the_delays_the_server_planted() {
     let waits = &listener.accept_wait;
     assert_eq!(waits.count, 4, "{listener:?}");
     let ms = |ns: f64| ns / 1e6;
-    for (q, planted) in [(0.25, waited[0]), (0.5, waited[1]), (0.75, waited[2]), (0.99, waited[3])] {
-        let measured = ms(quantile(waits, q));
-        assert!((measured - planted).abs() <= 5.0, "p{} {measured:.3} ms for {planted:.3} ms: {waits:?}", q * 100.0);
+    let agrees = |kernel: f64, index: usize| {
+        let planted = delays[index] as f64;
+        kernel >= planted - 5.0 && kernel <= planted.max(waited[index]) + 5.0
+    };
+    for (index, q) in [0.25, 0.5, 0.75, 0.99].into_iter().enumerate() {
+        let kernel = ms(quantile(waits, q));
+        assert!(
+            agrees(kernel, index),
+            "p{} {kernel:.3} ms for {} ms (the server saw {:.3}): {waits:?}",
+            q * 100.0,
+            delays[index],
+            waited[index]
+        );
     }
     let longest = ms(listener.interval_max_wait_ns as f64);
-    assert!((longest - waited[3]).abs() <= 5.0, "max {longest:.3} ms for {:.3} ms", waited[3]);
+    assert!(agrees(longest, 3), "max {longest:.3} ms for 200 ms (the server saw {:.3})", waited[3]);
 
     let streamed: Vec<f64> = events
         .iter()
@@ -270,8 +283,13 @@ fn accept_waits_match_the_delays_the_server_planted() {
         .map(|e| e["wait_ms"].as_f64().expect("wait_ms"))
         .collect();
     assert_eq!(streamed.len(), 4, "{events:?}");
-    for ((wait, planted), delay) in streamed.iter().zip(&waited).zip(delays) {
-        assert!((wait - planted).abs() <= 5.0, "waited {wait} ms for {planted:.3} ms (a sleep of {delay} ms)");
+    for (index, wait) in streamed.iter().enumerate() {
+        assert!(
+            agrees(*wait, index),
+            "waited {wait} ms for {} ms (the server saw {:.3})",
+            delays[index],
+            waited[index]
+        );
     }
 }
 
@@ -342,7 +360,7 @@ fn without_privileges_the_source_is_unavailable_with_the_reason() {
     let report: Value = serde_json::from_slice(&output.stdout).expect("JSON");
     let unavailable = report["unavailable"].as_array().expect("unavailable");
     let entry = unavailable.iter().find(|u| u["source"] == "listen_events").expect("listen_events is listed");
-    assert!(entry["reason"].as_str().is_some_and(|r| r.contains("Operation not permitted")), "{entry}");
+    assert!(entry["reason"].as_str().is_some_and(|r| r.contains("needs root, or CAP_BPF and CAP_PERFMON")), "{entry}");
 }
 
 #[test]

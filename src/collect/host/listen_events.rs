@@ -59,32 +59,41 @@ const DISTINCT_BITS: usize = 1 << 16;
 /// Events queued for one subscriber before further ones are counted as missed.
 const SUBSCRIBER_QUEUE: usize = 1 << 16;
 
-/// Whether and how this process runs the source: started on first use, at most once.
+/// Whether and how this process runs the source: started at most once, on a thread of its
+/// own as soon as it is wanted, so that loading the programs (a fraction of a second, more on a
+/// busy host) never delays a sample.
 #[derive(Default)]
 pub struct Service {
     wanted: bool,
-    started: OnceLock<Result<Arc<ListenEventSource>, String>>,
+    started: Arc<OnceLock<Result<Arc<ListenEventSource>, String>>>,
 }
 
 impl Service {
-    /// A service that starts the source on first use (the modes that observe over time).
+    /// A service that starts the source now, in the background (the modes that observe over
+    /// time).
     pub fn wanted() -> Service {
-        Service { wanted: true, started: OnceLock::new() }
+        let started = Arc::new(OnceLock::new());
+        let starting = started.clone();
+        let spawned = std::thread::Builder::new().name("sockscope-bpf-load".to_string()).spawn(move || {
+            starting.get_or_init(start);
+        });
+        if let Err(error) = spawned {
+            let _ = started.set(Err(format!("cannot start the listen-event loader: {error}")));
+        }
+        Service { wanted: true, started }
     }
 
-    /// The running source, started now if this is the first use; `None` when this process
+    /// The running source, waiting for it to start if it is starting; `None` when this process
     /// does not watch listen events (a one-shot report).
     pub fn source(&self) -> Option<Result<Arc<ListenEventSource>, String>> {
-        if !self.wanted {
-            return None;
-        }
-        Some(self.started.get_or_init(|| ListenEventSource::start().map(Arc::new)).clone())
+        self.wanted.then(|| self.started.get_or_init(start).clone())
     }
 
     /// Puts the sample's namespace's listen events into `sample`, or marks the source
-    /// unavailable with the reason; leaves the sample alone when the source is not wanted.
+    /// unavailable with the reason; leaves the sample alone when the source is not wanted or
+    /// is still starting (a sample never waits for it).
     pub fn read_into(&self, sample: &mut Sample) {
-        let Some(started) = self.source() else { return };
+        let Some(started) = self.started.get().filter(|_| self.wanted) else { return };
         let source = match started {
             Ok(source) => source,
             Err(reason) => return sample.mark_unavailable(Source::ListenEvents, reason),
@@ -94,6 +103,11 @@ impl Service {
             None => sample.mark_unavailable(Source::ListenEvents, "the namespace could not be identified"),
         }
     }
+}
+
+/// Starts the source, shared by every reader of the process.
+fn start() -> Result<Arc<ListenEventSource>, String> {
+    ListenEventSource::start().map(Arc::new)
 }
 
 /// The loaded programs, their ring buffer and the totals, until dropped.
@@ -268,8 +282,25 @@ struct Loaded {
     route: EventRoute,
 }
 
+/// What the programs need, as capabilities(7) names it.
+const NEEDED: &str = "needs root, or CAP_BPF and CAP_PERFMON, and CAP_NET_ADMIN for the cgroup hook";
+
+/// Refuses at once, before the kernel's BTF is read, a process whose effective capabilities
+/// cannot load the programs (neither CAP_SYS_ADMIN nor CAP_BPF with CAP_PERFMON and CAP_NET_ADMIN).
+fn check_privileges() -> Result<(), String> {
+    use rustix::thread::CapabilitySet;
+    let Ok(sets) = rustix::thread::capabilities(None) else { return Ok(()) };
+    let effective = sets.effective;
+    let bpf = CapabilitySet::BPF | CapabilitySet::PERFMON | CapabilitySet::NET_ADMIN;
+    if effective.contains(CapabilitySet::SYS_ADMIN) || effective.contains(bpf) {
+        return Ok(());
+    }
+    Err(format!("not permitted: it {NEEDED}"))
+}
+
 /// Loads the object and attaches its programs: all of them or none.
 fn load() -> Result<Loaded, String> {
+    check_privileges()?;
     let btf_bytes = std::fs::read(VMLINUX_BTF).map_err(|error| match error.kind() {
         std::io::ErrorKind::NotFound => {
             format!("the kernel has no BTF ({VMLINUX_BTF} is missing; it needs CONFIG_DEBUG_INFO_BTF)")
@@ -391,9 +422,7 @@ fn failure(what: &str, error: &(dyn std::error::Error + 'static)) -> String {
     while let Some(current) = cause {
         if let Some(io) = current.downcast_ref::<std::io::Error>() {
             return match io.raw_os_error() {
-                Some(libc::EPERM) | Some(libc::EACCES) => format!(
-                    "{what}: {io} (needs root, or CAP_BPF and CAP_PERFMON, and CAP_NET_ADMIN for the cgroup hook)"
-                ),
+                Some(libc::EPERM) | Some(libc::EACCES) => format!("{what}: {io} ({NEEDED})"),
                 _ => format!("{what}: {io}"),
             };
         }

@@ -77,8 +77,8 @@ impl HostServices {
         }
     }
 
-    /// These services, with the listen-event source started on first use (the modes that
-    /// observe over time; a one-shot report never loads it).
+    /// These services, with the listen-event source starting now in the background (the modes
+    /// that observe over time; a one-shot report never loads it).
     pub fn observing_listen_events(mut self) -> HostServices {
         self.listen_events = listen_events::Service::wanted();
         self
@@ -94,8 +94,8 @@ impl HostServices {
         }
     }
 
-    /// The listen-event source, started if it was not (`None` when these services do not
-    /// observe listen events), or why it cannot run.
+    /// The listen-event source once it has started (waiting for it while it starts; `None`
+    /// when these services do not observe listen events), or why it cannot run.
     pub fn listen_event_source(&self) -> Option<Result<Arc<listen_events::ListenEventSource>, String>> {
         self.listen_events.source()
     }
