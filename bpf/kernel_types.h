@@ -40,6 +40,16 @@ enum {
 	BPF_NOEXIST = 1,
 };
 
+/* bpf_ringbuf_submit() flags and bpf_ringbuf_query() flags. */
+enum {
+	BPF_RB_NO_WAKEUP = 1,
+	BPF_RB_FORCE_WAKEUP = 2,
+};
+
+enum {
+	BPF_RB_AVAIL_DATA = 0,
+};
+
 #define __bpf_md_ptr(type, name) \
 	union {                  \
 		type name;       \

@@ -92,6 +92,19 @@ struct {
 	__type(value, __u32);
 } accepting SEC(".maps");
 
+/* Bytes waiting in the ring buffer past which a submit wakes the reader. Below, it is not
+ * woken: it drains the buffer every 50 ms on its own, so that a busy listener costs no wakeup
+ * (a context switch) per connection. */
+#define WAKE_AT (1 << 18)
+
+/* Hands an event to user space, waking the reader only when the buffer fills up. */
+static __always_inline void submit(struct listen_event *e)
+{
+	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > WAKE_AT ? BPF_RB_FORCE_WAKEUP
+									       : BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+}
+
 /* A zeroed event in the ring buffer, or NULL (and one more loss counted) when it is full. */
 static __always_inline struct listen_event *reserve(void)
 {
@@ -196,7 +209,7 @@ int BPF_PROG(on_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
 	e->cookie = bpf_get_socket_cookie(rx_sk);
 	describe_listener(e, rx_sk);
 	describe_packet(e, skb);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -280,7 +293,7 @@ int on_syn(struct __sk_buff *skb)
 	__builtin_memcpy(e->local, local, 16);
 	e->client_port = bpf_ntohs(th.source);
 	e->local_port = bpf_ntohs(th.dest);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 1;
 }
 
@@ -297,7 +310,7 @@ int BPF_PROG(on_synack_retransmit, struct sock *sk, struct request_sock *req)
 	e->cookie = bpf_get_socket_cookie(sk);
 	describe_listener(e, sk);
 	describe_connection(e, &req->__req_common);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -333,7 +346,7 @@ static __always_inline void accepted(struct sock *child, struct sock *listener, 
 	e->cookie = cookie;
 	describe_listener(e, listener);
 	describe_connection(e, (struct sock_common *)child);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 }
 
 /* Accept waits where fentry/fexit are allowed: inet_csk_accept(listener, ...) returned the

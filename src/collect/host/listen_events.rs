@@ -258,14 +258,16 @@ impl State {
     }
 }
 
-/// The reader thread: wakes when the ring buffer has data (or every 100 ms, to see `stop`).
+/// The reader thread: drains the ring buffer every 50 ms, or sooner when the programs wake it
+/// because the buffer fills up (they do not wake it per event: a wakeup per connection would
+/// cost a busy listener a context switch each).
 fn read_continuously(shared: &Shared, wake: &OwnedFd, stop: &AtomicBool) {
     use rustix::event::{PollFd, PollFlags, Timespec};
-    let timeout = Timespec { tv_sec: 0, tv_nsec: 100_000_000 };
+    let timeout = Timespec { tv_sec: 0, tv_nsec: 50_000_000 };
     while !stop.load(Ordering::Acquire) {
         let mut fds = [PollFd::new(wake, PollFlags::IN)];
         if rustix::event::poll(&mut fds, Some(&timeout)).is_err() {
-            std::thread::sleep(Duration::from_millis(100));
+            std::thread::sleep(Duration::from_millis(50));
         }
         match shared.state.lock() {
             Ok(mut state) => state.drain(&shared.missed),
