@@ -11,6 +11,8 @@
 //!   are marked `#[ignore]`.
 //! - `sockscope_no_redis`: `/usr/bin/redis-server` is not installed, so the tests that run a real
 //!   redis are marked `#[ignore]`.
+//! - `sockscope_no_clang`: `clang` cannot run, so the test that rebuilds the eBPF object from
+//!   source (`bpf/build --check`) is marked `#[ignore]`.
 //!
 //! Neither is set when `CI=true`: there every test must run, and one that cannot fails. Only
 //! tests read these cfgs; the library and the binary are the same whatever they are.
@@ -25,6 +27,7 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(sockscope_no_tmux)");
     println!("cargo::rustc-check-cfg=cfg(sockscope_no_nginx)");
     println!("cargo::rustc-check-cfg=cfg(sockscope_no_redis)");
+    println!("cargo::rustc-check-cfg=cfg(sockscope_no_clang)");
     name_the_build();
     if std::env::var_os("CI").is_some_and(|ci| ci == "true") {
         return;
@@ -40,6 +43,9 @@ fn main() {
     }
     if !std::path::Path::new("/usr/bin/redis-server").exists() {
         println!("cargo::rustc-cfg=sockscope_no_redis");
+    }
+    if !Command::new("clang").arg("--version").output().is_ok_and(|output| output.status.success()) {
+        println!("cargo::rustc-cfg=sockscope_no_clang");
     }
 }
 

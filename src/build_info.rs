@@ -16,13 +16,13 @@ pub const TARGET: &str = env!("SOCKSCOPE_TARGET");
 /// The optional parts a build may have, and whether this one has each.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Parts {
-    /// The kernel event source (eBPF programs compiled in). sockscope has none yet: always
-    /// `false`, kept so that scripts can already ask.
+    /// The listen-event source (eBPF programs compiled in: `sockscope events`, the per-listener
+    /// drops by reason and accept waits). Whether it can run is decided at run time.
     pub ebpf: bool,
 }
 
 /// This binary's optional parts.
-pub const PARTS: Parts = Parts { ebpf: false };
+pub const PARTS: Parts = Parts { ebpf: true };
 
 /// The JSON report's `build` object.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -43,7 +43,7 @@ pub const BUILD: Build = Build { version: VERSION, commit: COMMIT, target: TARGE
 /// The text of `sockscope --version` after the name: the version, then one line each for the
 /// commit, the target and the optional parts.
 pub fn long_version() -> String {
-    let ebpf = if PARTS.ebpf { "yes" } else { "no (this version has no eBPF source)" };
+    let ebpf = if PARTS.ebpf { "yes (listen events; runs with root or CAP_BPF+CAP_PERFMON)" } else { "no" };
     format!("{VERSION}\ncommit:   {COMMIT}\ntarget:   {TARGET}\noptional: ebpf {ebpf}")
 }
 

@@ -32,6 +32,8 @@ Exit status:
   check mode: 0 OK (nothing above info), 1 WARNING, 2 CRITICAL, 3 UNKNOWN (could not judge, or
   the check itself failed: a usage error, a bad configuration, output that cannot be written)
   serve: 0 after SIGTERM or SIGINT; 1 when it cannot listen (for example the port is in use)
+  events: 0 after SIGTERM, SIGINT or a closed pipe; 1 when the eBPF source cannot run (the
+  reason is on stderr: no privileges, no BTF, a hook the kernel lacks)
 
 Dashboard exit status: 0 after q or Ctrl-C; 128 + the signal number after SIGTERM, SIGHUP, SIGQUIT or SIGINT.
 
@@ -55,6 +57,7 @@ Examples:
   sockscope report --format prometheus -o /var/lib/node_exporter/textfile/sockscope.prom
                                            for node_exporter's textfile collector (written atomically)
   sockscope report --format openmetrics    the same series in OpenMetrics 1.0
+  sockscope events --format json           listen-queue drops and accept waits as JSON lines (eBPF, root)
   sockscope serve                          Prometheus metrics at http://127.0.0.1:9437/metrics
   sockscope --all-netns serve --listen 0.0.0.0:9437 --interval 15s
                                            every namespace, on every address, one collection per 15 s
@@ -116,6 +119,8 @@ pub enum Command {
     Replay(ReplayArgs),
     /// Serve Prometheus metrics over HTTP at /metrics (OpenMetrics or the classic text format), read-only, until SIGTERM or SIGINT.
     Serve(ServeArgs),
+    /// Stream what the kernel does at each listener as it happens (eBPF): drops by reason, SYN cookies, SYN-ACK retransmits, accept-queue waits; one line each, until SIGINT or SIGTERM.
+    Events(EventsArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell to complete for.
@@ -276,6 +281,14 @@ pub struct CheckArgs {
     /// use with `--config`, and their defaults), then exit without sampling.
     #[arg(long, conflicts_with_all = ["from", "format"])]
     pub list: bool,
+}
+
+/// Options of `sockscope events`.
+#[derive(Debug, Clone, Args)]
+pub struct EventsArgs {
+    /// Output format: aligned text, or one JSON object per line.
+    #[arg(short, long, value_enum, default_value_t = crate::modes::events::EventsFormat::Text)]
+    pub format: crate::modes::events::EventsFormat,
 }
 
 /// Options of `sockscope serve`.

@@ -54,6 +54,21 @@ cgroup v2: CPU throttled as a share of the interval (\fBcpu.stat\fR throttled_us
 \fBlistener\-drops\fR name the cause, e.g. "its only owner nginx[27439] is stopped (SIGSTOP)".
 Run it with \fB\-\-netns\fR rather than under \fBip netns exec\fR, which remounts /sys and hides
 the cgroup files.
+.SH "LISTEN EVENTS (eBPF)"
+The modes that observe over time (the dashboard, \fBrecord\fR, \fBserve\fR, \fBcheck\fR,
+\fBreport \-\-interval\fR, \fBevents\fR) load eBPF programs once per process; a one\-shot
+\fBreport\fR does not. They see every namespace and route each event to its namespace and
+listener (network namespace inode, socket cookie): a SYN dropped at a full accept queue or SYN
+queue, or answered with a SYN cookie (\fIpredicted\fR at cgroup ingress with the kernel's own
+tests, which leave no trace; cross\-check with ListenOverflows, ListenDrops, TCPReqQFullDrop); a
+final ACK dropped at a full accept queue (\fIobserved\fR: drop reason TCP_LISTEN_OVERFLOW, Linux
+6.15+); SYN\-ACK retransmits; and for every accepted connection its wait in the accept queue
+(fexit on inet_csk_accept where allowed, else the accept system calls, which miss io_uring
+accepts). \fBsockscope events\fR [\fB\-\-format text\fR|\fBjson\fR] prints them as they happen,
+one line each, for the namespace of \fB\-\-netns\fR/\fB\-\-pid\fR (default its own) or
+\fB\-\-all\-netns\fR, until SIGINT, SIGTERM or a closed pipe (exit 0); when the programs cannot
+run it prints the reason and exits 1. Needs root, or CAP_BPF and CAP_PERFMON (and CAP_NET_ADMIN),
+and a kernel with BTF (\fI/sys/kernel/btf/vmlinux\fR).
 .SH DASHBOARD
 Views: \fB1\fR overview, \fB2\fR listeners, \fB3\fR connections, \fB4\fR TCP states,
 \fB5\fR ephemeral ports, \fB6\fR interfaces, \fB7\fR kernel settings, \fB8\fR findings,
@@ -74,7 +89,8 @@ naming the processes that hold other users' sockets (reading their \fI/proc/PID/
 entering other network namespaces (\fB\-\-netns\fR, \fB\-\-pid\fR, \fB\-\-all\-netns\fR)
 .TP
 \fBCAP_BPF\fR and \fBCAP_PERFMON\fR
-kernel events, once sockscope has an eBPF source (this version has none: see \fB\-\-version\fR)
+listen events (eBPF), with \fBCAP_NET_ADMIN\fR for the cgroup hook; without them the source is
+unavailable with the reason and everything else works
 .PP
 Reading everything else needs none. Instead of root, grant only these: as file capabilities on a
 copy that one group may run (\fBinstall \-o root \-g sockscope \-m 0750 /usr/bin/sockscope

@@ -204,7 +204,7 @@ fn version_names_the_commit_and_the_optional_parts_and_the_json_report_carries_t
     assert_eq!(lines[0], format!("sockscope {}", env!("CARGO_PKG_VERSION")), "{text}");
     assert_eq!(lines[1], format!("commit:   {commit}"), "{text}");
     assert_eq!(lines[2], "target:   x86_64-unknown-linux-gnu", "{text}");
-    assert!(lines[3].starts_with("optional: ebpf no"), "{text}");
+    assert!(lines[3].starts_with("optional: ebpf yes"), "{text}");
     // -V stays the short form scripts parse.
     let short = sockscope(&["-V"]);
     assert_eq!(String::from_utf8_lossy(&short.stdout), format!("sockscope {}\n", env!("CARGO_PKG_VERSION")));
@@ -214,7 +214,7 @@ fn version_names_the_commit_and_the_optional_parts_and_the_json_report_carries_t
     assert_eq!(build["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(build["commit"], commit.as_str());
     assert_eq!(build["target"], "x86_64-unknown-linux-gnu");
-    assert_eq!(build["optional_parts"]["ebpf"], false);
+    assert_eq!(build["optional_parts"]["ebpf"], true);
 }
 
 #[test]

@@ -341,6 +341,7 @@ impl Collector {
         self.namespace.read_interfaces(&mut sample);
         self.namespace.read_counters(&mut sample);
         self.services.read_kernel_log(&mut sample);
+        self.services.read_listen_events(&mut sample);
         self.services.name_service_ports(&mut sample);
         self.pace(&mut sample, walk, cost, ns::thread_cpu_seconds() - cpu_started);
         sample

@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod dashboard;
+pub mod events;
 pub mod output;
 pub mod record;
 pub mod recorded;
@@ -58,23 +59,26 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
     let plan = CollectPlan { processes: !cli.no_processes, ..CollectPlan::default() };
     // One-shot modes wait for every owner; the continuous ones look for owners in the
     // background so a walk of /proc never delays a sample.
-    let live_with = |cli: &Cli, plan: CollectPlan, attribution| {
+    // The modes that observe over time also run the listen-event source (eBPF); a one-shot
+    // report does not pay for loading it.
+    let live_with = |cli: &Cli, plan: CollectPlan, attribution, over_time: bool| {
         let config = load_config(&cli.config)?;
         let scope = Scope::of(cli)?;
-        let source = open(&scope, plan, attribution)?;
+        let source = open_with(&scope, plan, services(attribution, over_time))?;
         Ok::<_, Failure>((scope, source, config))
     };
-    let live = |cli: &Cli, attribution| live_with(cli, plan, attribution);
+    let live = |cli: &Cli, attribution, over_time: bool| live_with(cli, plan, attribution, over_time);
     match &cli.command {
         None if std::io::stdout().is_terminal() => {
             let config = load_config(&cli.config)?;
             let budget = dashboard_budget(cli.dashboard.budget, &config);
-            let (scope, source, config) = live_with(&cli, CollectPlan { budget, ..plan }, Attribution::Background)?;
+            let (scope, source, config) =
+                live_with(&cli, CollectPlan { budget, ..plan }, Attribution::Background, true)?;
             dashboard::run(&cli.dashboard, &scope, source, config)
         }
         None => {
             let args = ReportArgs { interval: cli.dashboard.interval, ..ReportArgs::default() };
-            let (scope, mut source, config) = live(&cli, Attribution::Inline)?;
+            let (scope, mut source, config) = live(&cli, Attribution::Inline, args.interval.is_some())?;
             let scene = report::scene(source.as_mut(), &config, args.interval)?;
             report::run(&args, &scope, &scene).map(|()| 0)
         }
@@ -84,7 +88,7 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
         }
         Some(Command::Report(args)) => {
             let plan = CollectPlan { states: !args.listeners, ..plan };
-            let (scope, mut source, config) = live_with(&cli, plan, Attribution::Inline)?;
+            let (scope, mut source, config) = live_with(&cli, plan, Attribution::Inline, args.interval.is_some())?;
             let scene = report::scene(source.as_mut(), &config, args.interval)?;
             report::run(args, &scope, &scene).map(|()| 0)
         }
@@ -94,7 +98,7 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
             check::run(args, &scope, &scene)
         }
         Some(Command::Check(args)) => {
-            let (scope, mut source, config) = live(&cli, Attribution::Inline)?;
+            let (scope, mut source, config) = live(&cli, Attribution::Inline, true)?;
             let scene = check::scene(source.as_mut(), &config, args.interval)?;
             check::run(args, &scope, &scene)
         }
@@ -102,7 +106,7 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
             let plan = CollectPlan { connections: args.connections, ..plan };
             load_config(&cli.config)?;
             let scope = Scope::of(&cli)?;
-            let mut source = open(&scope, plan, Attribution::Background)?;
+            let mut source = open_with(&scope, plan, services(Attribution::Background, true))?;
             record::run(args, &scope, source.as_mut())
         }
         Some(Command::Replay(args)) => {
@@ -111,9 +115,10 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
             replay::run(args, &scope, recording, config)
         }
         Some(Command::Serve(args)) => {
-            let (_, source, config) = live(&cli, Attribution::Background)?;
+            let (_, source, config) = live(&cli, Attribution::Background, true)?;
             serve::run(args, source, &config)
         }
+        Some(Command::Events(args)) => events::run(&Scope::of(&cli)?, args.format),
         Some(Command::Completions { shell }) => {
             let mut script = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "sockscope", &mut script);
@@ -185,7 +190,7 @@ impl Scope {
 
 /// The exit status of a target that cannot be used: 2 when it names no namespace, 1 when the
 /// namespace cannot be entered.
-fn target_failure(error: TargetError) -> Failure {
+pub(crate) fn target_failure(error: TargetError) -> Failure {
     let code = match error {
         TargetError::NotFound(_) => EXIT_USAGE,
         TargetError::CannotEnter(_) => EXIT_FAILURE,
@@ -200,7 +205,22 @@ pub fn open(
     plan: CollectPlan,
     attribution: Attribution,
 ) -> Result<Box<dyn SampleSource + Send>, Failure> {
-    let services = Arc::new(HostServices::new(&ProcPaths::live()).attributing(attribution));
+    open_with(scope, plan, services(attribution, false))
+}
+
+/// The host-wide services of this process: looking for socket owners as `attribution` says,
+/// and running the listen-event source when `listen_events`.
+fn services(attribution: Attribution, listen_events: bool) -> Arc<HostServices> {
+    let services = HostServices::new(&ProcPaths::live()).attributing(attribution);
+    Arc::new(if listen_events { services.observing_listen_events() } else { services })
+}
+
+/// The live source of a scope, sharing `services`.
+pub fn open_with(
+    scope: &Scope,
+    plan: CollectPlan,
+    services: Arc<HostServices>,
+) -> Result<Box<dyn SampleSource + Send>, Failure> {
     match scope {
         Scope::All => Ok(Box::new(AllNamespaces::new(plan, services))),
         Scope::One(target) => {

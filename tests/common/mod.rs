@@ -12,6 +12,8 @@
 //! again.
 #![allow(dead_code)]
 
+pub mod nginx;
+
 use std::net::SocketAddr;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,6 +1,7 @@
 //! Host-wide services: what exists once per process and is shared by every inspected namespace
 //! — the owner index over `/proc/<pid>/fd`, the kernel log, the host namespace (for comparison
-//! and for host-wide settings), the names under `/run/netns`, and the host's identity.
+//! and for host-wide settings), the names under `/run/netns`, the host's identity, and the
+//! listen-event source (eBPF) of the modes that observe over time.
 //!
 //! Each service keeps its state (caches, an open `/dev/kmsg`, a thread in the host namespace)
 //! behind a lock, so one [`HostServices`] can serve collectors on several threads.
@@ -9,6 +10,7 @@ pub mod containers;
 pub mod discovery;
 pub mod identity;
 pub mod kmsg;
+pub mod listen_events;
 pub mod namespaces;
 pub mod process_status;
 pub mod processes;
@@ -39,6 +41,7 @@ pub struct HostServices {
     kernel_log: Mutex<KernelLog>,
     host_namespace: HostNamespaceReader,
     services: services::Services,
+    listen_events: listen_events::Service,
 }
 
 /// When socket owners are looked for.
@@ -70,7 +73,31 @@ impl HostServices {
             kernel_log: Mutex::new(KernelLog::new(paths.kmsg.clone())),
             host_namespace: HostNamespaceReader::locate(&paths.proc),
             services: services::Services::read(&paths.services),
+            listen_events: listen_events::Service::default(),
         }
+    }
+
+    /// These services, with the listen-event source starting now in the background (the modes
+    /// that observe over time; a one-shot report never loads it).
+    pub fn observing_listen_events(mut self) -> HostServices {
+        self.listen_events = listen_events::Service::wanted();
+        self
+    }
+
+    /// What the listen-event source saw in the sample's namespace, when this process runs it;
+    /// the reason when it cannot run.
+    pub fn read_listen_events(&self, sample: &mut Sample) {
+        let started = Instant::now();
+        self.listen_events.read_into(sample);
+        if sample.listen_events.is_some() || sample.unavailable_reason(&Source::ListenEvents).is_some() {
+            record_time(sample, Source::ListenEvents, started);
+        }
+    }
+
+    /// The listen-event source once it has started (waiting for it while it starts; `None`
+    /// when these services do not observe listen events), or why it cannot run.
+    pub fn listen_event_source(&self) -> Option<Result<Arc<listen_events::ListenEventSource>, String>> {
+        self.listen_events.source()
     }
 
     /// These services, looking for socket owners as `attribution` says.
