@@ -46,6 +46,10 @@ pub fn undo(made: &Made) {
         }
         Made::Tmux(socket) => {
             let _ = Command::new("tmux").args(["-L", socket, "kill-server"]).output();
+            // A server that exited with its last pane leaves its socket file behind.
+            let directory = std::env::var("TMUX_TMPDIR").unwrap_or_else(|_| "/tmp".into());
+            let uid = rustix::process::geteuid().as_raw();
+            let _ = std::fs::remove_file(format!("{directory}/tmux-{uid}/{socket}"));
         }
         Made::Netns(name) => {
             let _ = Command::new("ip").args(["netns", "del", name]).status();
