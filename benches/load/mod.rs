@@ -1,7 +1,15 @@
-//! The load both benchmarks measure against: a private network namespace holding a given number
+//! The load the benchmarks measure against: a private network namespace holding a given number
 //! of TCP sockets (8 listeners, up to 6,000 held connections, the rest client-side TIME_WAIT
-//! sockets, which need no file descriptor), and the helpers to run things inside it.
+//! sockets, which need no file descriptor), and the helpers to run things inside it. The
+//! populations of `busy_host` (established pairs in holder processes, mixes) are in
+//! [`population`], the floor's bare dump in [`diag`], timing a command in [`measure`], and what
+//! an interrupted run must undo in [`cleanup`].
 #![allow(dead_code)]
+
+pub mod cleanup;
+pub mod diag;
+pub mod measure;
+pub mod population;
 
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::process::Command;
