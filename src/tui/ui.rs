@@ -196,15 +196,22 @@ fn limits_items<'a>(shown: &'a Shown, theme: &Theme) -> Vec<Item<'a>> {
     items
 }
 
-/// How the budgeted collector paces its socket walk, e.g. `walk 148ms CPU every 6s (budget
-/// 3%)`: the diagnostics behind `states … ago`.
+/// How the budgeted collector paces its socket walk, e.g. `walk 148ms CPU every 6s, refresh
+/// 1.2ms (budget 3%)` — the walk's CPU time and period, and the CPU time of what is read every
+/// interval: the diagnostics behind `states … ago`.
+/// CPU microseconds as `1.2ms` or `850µs`.
+fn cpu_time(micros: u64) -> String {
+    if micros >= 1000 { format!("{:.1}ms", micros as f64 / 1000.0) } else { format!("{micros}µs") }
+}
+
 fn pacing_spans(pacing: &crate::sample::Pacing, theme: &Theme) -> Vec<Span<'static>> {
     let budget = pacing.budget.map(|budget| budget.to_string()).unwrap_or_default();
     vec![Span::styled(
         format!(
-            "walk {} CPU every {} (budget {budget})",
+            "walk {} CPU every {}, refresh {} (budget {budget})",
             units::interval(pacing.walk_cpu_micros as f64 / 1e6),
-            units::interval(pacing.walk_period_ms as f64 / 1000.0)
+            units::interval(pacing.walk_period_ms as f64 / 1000.0),
+            cpu_time(pacing.tick_cpu_micros)
         ),
         theme.muted,
     )]

@@ -70,6 +70,9 @@ fn add_kept(summary: &mut FlowSummary, flow: Flow) {
 #[derive(Debug, Default)]
 pub(crate) struct Candidates {
     busiest: Vec<(u64, [u8; EXACT_REQUEST_LEN])>,
+    /// Once [`KEEP`] are kept, the fewest bytes queued among them: a flow with no more is not a
+    /// candidate, and costs one comparison.
+    floor: Option<u64>,
     retransmitting: Vec<[u8; EXACT_REQUEST_LEN]>,
 }
 
@@ -80,15 +83,17 @@ const PROBE_TIMER: u8 = 4;
 impl Candidates {
     /// Considers one ESTABLISHED reply of the walk.
     pub(crate) fn consider(&mut self, message: &InetDiagMsg<'_>) {
-        let request = inet_diag::exact_request(message, true, true);
         if matches!(message.timer(), RETRANSMIT_TIMER | PROBE_TIMER)
             && message.retrans() > 0
             && self.retransmitting.len() < KEEP
         {
-            self.retransmitting.push(request);
+            self.retransmitting.push(inet_diag::exact_request(message, true, true));
         }
         let queued = u64::from(message.rqueue()) + u64::from(message.wqueue());
-        self.busiest.push((queued, request));
+        if self.floor.is_some_and(|floor| queued <= floor) {
+            return;
+        }
+        self.busiest.push((queued, inet_diag::exact_request(message, true, true)));
         if self.busiest.len() >= 4 * KEEP {
             self.trim();
         }
@@ -105,14 +110,21 @@ impl Candidates {
         self.trim();
     }
 
+    /// Keeps the [`KEEP`] with the most bytes queued (in no particular order).
     fn trim(&mut self) {
-        self.busiest.sort_unstable_by_key(|(queued, request)| (std::cmp::Reverse(*queued), *request));
-        self.busiest.truncate(KEEP);
+        if self.busiest.len() > KEEP {
+            self.busiest.select_nth_unstable_by_key(KEEP - 1, |(queued, _)| std::cmp::Reverse(*queued));
+            self.busiest.truncate(KEEP);
+        }
+        if self.busiest.len() == KEEP {
+            self.floor = self.busiest.iter().map(|(queued, _)| *queued).min();
+        }
     }
 
     /// The lookup requests, the busiest first, each flow once.
     pub(crate) fn into_ordered(mut self) -> Vec<[u8; EXACT_REQUEST_LEN]> {
         self.trim();
+        self.busiest.sort_unstable_by_key(|(queued, _)| std::cmp::Reverse(*queued));
         let mut requests: Vec<[u8; EXACT_REQUEST_LEN]> = self.busiest.into_iter().map(|(_, request)| request).collect();
         for request in self.retransmitting {
             if !requests.contains(&request) {
