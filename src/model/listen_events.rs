@@ -367,6 +367,29 @@ pub fn midpoint(bucket: u32) -> u64 {
     low + high.saturating_sub(low) / 2
 }
 
+/// The upper bounds, in nanoseconds, at which the metric expositions cut accept waits: every
+/// power of two from 2^10 ns (1.024 µs) to 2^34 ns (17.2 s). A power of two is always a bucket
+/// edge of [`WaitHistogram`], so each cumulative count is exact (a wait equal to a bound counts
+/// above it: a nanosecond's difference from Prometheus's `le`).
+pub fn exported_bounds_ns() -> impl Iterator<Item = u64> {
+    (10..=34).map(|power| 1u64 << power)
+}
+
+/// The histogram's cumulative counts at [`exported_bounds_ns`]: `(bound, waits below it)`,
+/// never above the histogram's `count` (so `+Inf` is `count`).
+pub fn cumulative(histogram: &WaitHistogram) -> Vec<(u64, u64)> {
+    exported_bounds_ns()
+        .map(|bound| {
+            let below = histogram
+                .buckets
+                .iter()
+                .filter(|(bucket, _)| WaitHistogram::lower_bound(**bucket) < bound)
+                .fold(0u64, |sum, (_, count)| sum.saturating_add(*count));
+            (bound, below.min(histogram.count))
+        })
+        .collect()
+}
+
 /// The most-dropped clients, with their drops in the interval where that can be told.
 fn top_clients(now: &ListenerEvents, earlier: Option<Option<&ListenerEvents>>) -> Vec<ClientView> {
     let in_interval = |client: &ClientDrops| -> Option<u64> {

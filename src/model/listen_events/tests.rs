@@ -196,3 +196,19 @@ fn accept_waits_are_also_summarised_over_the_smoothing_window() {
     assert!(near(smoothed.p50_ns, 10 * MS));
     assert_eq!(pipeline.history().listener_wait_p99(key(&web)).len(), 4);
 }
+
+#[test]
+fn exported_bounds_are_bucket_edges_and_counts_below_them_are_cumulative() {
+    for bound in exported_bounds_ns() {
+        assert_eq!(WaitHistogram::lower_bound(WaitHistogram::bucket_of(bound)), bound, "{bound} is an edge");
+    }
+    let mut waits = WaitHistogram::default();
+    for wait in [500, 1_023, 1_024, 3_000, 20_000_000_000] {
+        waits.add(wait);
+    }
+    let counts = cumulative(&waits);
+    assert_eq!(counts.first(), Some(&(1_024, 2)), "waits below 1.024 µs");
+    assert_eq!(counts.get(1), Some(&(2_048, 3)));
+    assert_eq!(counts.get(2), Some(&(4_096, 4)));
+    assert_eq!(counts.last(), Some(&(1 << 34, 4)), "20 s is above the last bound, counted only at +Inf");
+}
