@@ -87,6 +87,7 @@ fn an_unavailable_source_says_why_in_one_line() {
     let frame = Pipeline::new(Rules::default()).push(unavailable);
     let text = crate::render::text::render(&frame);
     let lines: Vec<&str> = text.lines().filter(|line| line.contains("operation not permitted")).collect();
-    assert_eq!(lines.len(), 2, "the section's line and the not-collected list: {lines:?}");
+    assert_eq!(lines.len(), 3, "the section's line, the not-collected list and the check not evaluated: {lines:?}");
+    assert!(lines.iter().any(|line| line.starts_with("  Source  unavailable: BPF_PROG_LOAD")), "{lines:?}");
     assert_eq!(json_of(&frame)["listen_events"]["reason"], "BPF_PROG_LOAD: operation not permitted (needs CAP_BPF)");
 }
