@@ -85,6 +85,36 @@ pub fn endpoint(address: std::net::IpAddr, port: u16) -> String {
     Endpoint::Inet(address, port).to_string()
 }
 
+/// A wait in nanoseconds as `850ns`, `134µs`, `50.2ms`, `100ms` or `1.20s`: three figures.
+pub fn wait(nanos: u64) -> String {
+    let three_figures = |value: f64, unit: &str| {
+        if value < 10.0 {
+            format!("{value:.2}{unit}")
+        } else if value < 100.0 {
+            format!("{value:.1}{unit}")
+        } else {
+            format!("{value:.0}{unit}")
+        }
+    };
+    match nanos {
+        0..1_000 => format!("{nanos}ns"),
+        1_000..1_000_000 => three_figures(nanos as f64 / 1e3, "µs"),
+        1_000_000..1_000_000_000 => three_figures(nanos as f64 / 1e6, "ms"),
+        _ => three_figures(nanos as f64 / 1e9, "s"),
+    }
+}
+
+/// A drop reason as the dashboard's compact columns name it: `syn` (SYN, accept queue full),
+/// `synq` (SYN, SYN queue full), `ack` (final ACK, accept queue full).
+pub fn drop_reason_short(reason: crate::sample::listen_events::DropReason) -> &'static str {
+    use crate::sample::listen_events::DropReason;
+    match reason {
+        DropReason::SynAcceptQueueFull => "syn",
+        DropReason::SynQueueFull => "synq",
+        DropReason::AckAcceptQueueFull => "ack",
+    }
+}
+
 /// `1 socket`, `2 sockets`: a count with its noun, plural when needed.
 pub fn plural(count: u64, noun: &str) -> String {
     if count == 1 { format!("1 {noun}") } else { format!("{count} {noun}s") }
@@ -265,6 +295,16 @@ mod tests {
         assert_eq!(bytes(12), "12B");
         assert_eq!(plural(1, "socket"), "1 socket");
         assert_eq!(plural(0, "socket"), "0 sockets");
+    }
+
+    #[test]
+    fn waits_keep_three_figures_in_their_unit() {
+        assert_eq!(wait(850), "850ns");
+        assert_eq!(wait(134_000), "134µs");
+        assert_eq!(wait(50_159_000), "50.2ms");
+        assert_eq!(wait(100_177_000), "100ms");
+        assert_eq!(wait(1_200_000_000), "1.20s");
+        assert_eq!(wait(16_000_000_000), "16.0s");
     }
 
     #[test]

@@ -69,6 +69,18 @@ one line each, for the namespace of \fB\-\-netns\fR/\fB\-\-pid\fR (default its o
 \fB\-\-all\-netns\fR, until SIGINT, SIGTERM or a closed pipe (exit 0); when the programs cannot
 run it prints the reason and exits 1. Needs root, or CAP_BPF and CAP_PERFMON (and CAP_NET_ADMIN),
 and a kernel with BTF (\fI/sys/kernel/btf/vmlinux\fR).
+.PP
+With the eBPF listen-event source running, each listener also shows what the kernel did to its
+clients in the interval: connections dropped by reason (\fBsyn_accept_queue_full\fR and
+\fBsyn_queue_full\fR are \fIpredicted\fR with the kernel's own test at ingress, since the kernel
+leaves no trace of them; \fBack_accept_queue_full\fR is \fIobserved\fR, Linux 6.15+), SYN cookies,
+SYN\-ACK retransmits, the clients dropped most, and how long accepted connections waited in the
+accept queue (p50, p90, p99 and max; percentiles are bucket midpoints, within 3%). When the source
+cannot start, one line says why and everything else works. A one\-shot report has no interval and
+says "no interval observed". \fBlisten\-flood\-or\-slow\fR uses them to tell a slow application
+(accept\-wait p99 of \fBaccept_wait_slow_seconds\fR or more, naming the owners and their state) from
+a SYN flood (\fBflood_clients\fR distinct clients dropped at the SYN with accepts at most
+\fBflood_accept_share\fR of those drops, naming the top sources and whether SYN cookies were sent).
 .SH DASHBOARD
 Views: \fB1\fR overview, \fB2\fR listeners, \fB3\fR connections, \fB4\fR TCP states,
 \fB5\fR ephemeral ports, \fB6\fR interfaces, \fB7\fR kernel settings, \fB8\fR findings,

@@ -380,6 +380,7 @@ pub const CHECKS: &[Check] = &[
     listen::SYN_QUEUE_PRESSURE,
     listen::SYNCOOKIES_DISABLED,
     listen::HANDSHAKE_SYSCTLS,
+    listen::LISTEN_FLOOD_OR_SLOW,
     ports::EPHEMERAL_PORTS_EXHAUSTED,
     ports::PORT_RANGE_CONFIG,
     states::TIME_WAIT_BUCKETS,
@@ -542,11 +543,11 @@ mod tests {
     #[test]
     fn check_ids_are_unique_kebab_case_and_complete() {
         let mut ids: Vec<&str> = CHECKS.iter().map(|check| check.id).collect();
-        assert_eq!(ids.len(), 25);
+        assert_eq!(ids.len(), 26);
         assert!(ids.iter().all(|id| id.chars().all(|c| c.is_ascii_lowercase() || c == '-')));
         ids.sort_unstable();
         ids.dedup();
-        assert_eq!(ids.len(), 25);
+        assert_eq!(ids.len(), 26);
     }
 
     /// A recording can hold any number: every check judges counters that grew by `i64::MAX`

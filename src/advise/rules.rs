@@ -68,6 +68,13 @@ pub struct Thresholds {
     pub conntrack_warning: f64,
     /// `conntrack-full`: critical at this share.
     pub conntrack_critical: f64,
+    /// `listen-flood-or-slow`: a dropping listener whose accept-wait p99 reaches this many
+    /// seconds has a slow application.
+    pub accept_wait_slow_seconds: f64,
+    /// `listen-flood-or-slow`: this many distinct clients dropped at the SYN in one interval ...
+    pub flood_clients: u64,
+    /// ... with completed handshakes (accepts) at most this share of the drops is a flood.
+    pub flood_accept_share: f64,
 }
 
 impl Default for Thresholds {
@@ -101,6 +108,9 @@ impl Default for Thresholds {
             retransmit_critical: 0.05,
             conntrack_warning: 0.8,
             conntrack_critical: 0.95,
+            accept_wait_slow_seconds: 1.0,
+            flood_clients: 20,
+            flood_accept_share: 0.1,
         }
     }
 }
@@ -154,7 +164,7 @@ impl Range {
 
 /// Which check reads each threshold, and what the threshold means there: `check --list`
 /// prints them under their check.
-pub const THRESHOLD_CHECKS: [(&str, &str, &str); 28] = [
+pub const THRESHOLD_CHECKS: [(&str, &str, &str); 31] = [
     ("accept_queue_fill", "accept-queue-full", "warn at this fill in one sample"),
     ("accept_queue_sustained_fill", "accept-queue-full", "warn at this fill sustained ..."),
     ("accept_queue_sustained_samples", "accept-queue-full", "... for this many samples in a row"),
@@ -183,6 +193,9 @@ pub const THRESHOLD_CHECKS: [(&str, &str, &str); 28] = [
     ("retransmit_critical", "retransmit-rate", "critical at this share"),
     ("conntrack_warning", "conntrack-full", "warn at this share of nf_conntrack_max"),
     ("conntrack_critical", "conntrack-full", "critical at this share"),
+    ("accept_wait_slow_seconds", "listen-flood-or-slow", "a slow application from this accept-wait p99"),
+    ("flood_clients", "listen-flood-or-slow", "a flood from this many distinct clients dropped at the SYN ..."),
+    ("flood_accept_share", "listen-flood-or-slow", "... with accepts at most this share of the drops"),
 ];
 
 /// The most samples a count of consecutive samples can ask for: the history holds no more.
@@ -209,7 +222,7 @@ pub struct InvalidThreshold {
 
 impl Thresholds {
     /// Every threshold: its key, its value (as a number) and its range.
-    pub fn fields(&self) -> [(&'static str, f64, Range); 28] {
+    pub fn fields(&self) -> [(&'static str, f64, Range); 31] {
         let t = self;
         let samples = Range::Whole(1, MAX_SAMPLES);
         [
@@ -241,6 +254,9 @@ impl Thresholds {
             ("retransmit_critical", t.retransmit_critical, Range::Fraction),
             ("conntrack_warning", t.conntrack_warning, Range::Fraction),
             ("conntrack_critical", t.conntrack_critical, Range::Fraction),
+            ("accept_wait_slow_seconds", t.accept_wait_slow_seconds, Range::Seconds),
+            ("flood_clients", t.flood_clients as f64, Range::Whole(1, u64::MAX)),
+            ("flood_accept_share", t.flood_accept_share, Range::Fraction),
         ]
     }
 

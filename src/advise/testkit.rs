@@ -7,6 +7,9 @@ use std::net::IpAddr;
 use super::lifecycle::Hold;
 use super::{CHECKS, Check, Evidence, Finding, Outcome, Rules, Severity, Subject};
 use crate::engine::Pipeline;
+use crate::sample::listen_events::{
+    ClientDrops, DropReason, EventKind, EventRoute, ListenEvent, ListenEvents, ListenerEvents, WaitHistogram,
+};
 use crate::sample::{
     CounterSections, EphemeralPorts, Family, Host, Interface, InterfaceStats, Netns, ProcessRef, ProcessTable, Sample,
     SoftnetRow, SysctlValue, TcpListener, TcpStateCounts, TcpSummary,
@@ -208,5 +211,81 @@ pub fn finding(id: &'static str, severity: Severity) -> Finding {
         evidence: vec![Evidence::number("n", "1", 1.0)],
         remedy: "fix".into(),
         settings: Vec::new(),
+    }
+}
+
+/// The listen-event source's route in tests: every program, tracepoint accept waits.
+pub fn event_route() -> EventRoute {
+    EventRoute {
+        attached: vec!["tp_btf:kfree_skb".into(), "cgroup_skb:ingress".into()],
+        accept_wait: "syscall".into(),
+        listen_overflow_reason: true,
+    }
+}
+
+/// Zero totals of the listen-event source for `listener`, named by its cookie.
+pub fn events_at(listener: &TcpListener) -> ListenerEvents {
+    ListenerEvents {
+        cookie: Some(listener.cookie),
+        family: listener.family,
+        local_address: listener.local_address,
+        local_port: listener.local_port,
+        drops: BTreeMap::new(),
+        syncookies: 0,
+        synack_retransmits: 0,
+        accept_wait: WaitHistogram::default(),
+        interval_max_wait_ns: 0,
+        top_dropped_clients: Vec::new(),
+        distinct_dropped_clients: 0,
+    }
+}
+
+/// Counts `count` accepted connections that each waited `wait_ns`.
+pub fn add_waits(entry: &mut ListenerEvents, wait_ns: u64, count: u64) {
+    for _ in 0..count {
+        entry.accept_wait.add(wait_ns);
+    }
+    entry.interval_max_wait_ns = entry.interval_max_wait_ns.max(wait_ns);
+}
+
+/// Counts drops of one reason from `client`.
+pub fn add_drops(entry: &mut ListenerEvents, reason: DropReason, client: &str, count: u64) {
+    *entry.drops.entry(reason).or_default() += count;
+    let address: IpAddr = client.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    match entry.top_dropped_clients.iter_mut().find(|known| known.address == address) {
+        Some(known) => known.drops += count,
+        None => {
+            entry.top_dropped_clients.push(ClientDrops { address, drops: count });
+            entry.distinct_dropped_clients += 1;
+        }
+    }
+    entry.top_dropped_clients.sort_by_key(|client| std::cmp::Reverse(client.drops));
+}
+
+/// Gives a sample the listen-event source's readings (started at boot), with `latest` events.
+pub fn set_events(sample: &mut Sample, entries: Vec<ListenerEvents>, latest: Vec<ListenEvent>, lost: u64) {
+    sample.listen_events = Some(ListenEvents {
+        route: event_route(),
+        started_boottime_ns: 0,
+        listeners: entries,
+        latest,
+        lost_events: lost,
+    });
+}
+
+/// One event of the latest list at `listener`, from `client:port`.
+pub fn event(listener: &TcpListener, kind: EventKind, client: &str, port: u16, at_second: u64) -> ListenEvent {
+    ListenEvent {
+        boottime_ns: at_second * 1_000_000_000,
+        kind,
+        client_address: client.parse().unwrap_or(IpAddr::from([0, 0, 0, 0])),
+        client_port: port,
+        local_address: listener.local_address,
+        local_port: listener.local_port,
+        cookie: Some(listener.cookie),
+        accept_queue: (listener.accept_queue, listener.backlog),
+        syn_queue: 0,
+        wait_ns: 0,
+        retransmits: u32::from(kind == EventKind::SynackRetransmit),
     }
 }

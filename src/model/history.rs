@@ -7,6 +7,7 @@ use std::collections::{HashMap, VecDeque};
 use super::ListenerKey;
 use super::{Model, OVERFLOW_COUNTERS};
 use crate::sample::CounterId;
+use crate::sample::listen_events::WaitHistogram;
 use crate::sample::{TcpState, TcpStateCounts};
 
 /// How many points a history keeps by default: ten minutes at one sample per second.
@@ -39,6 +40,20 @@ pub struct Point {
     pub softnet_drop_rate: HashMap<u32, f64>,
     /// CLOSE_WAIT sockets per owning process id.
     pub close_wait_by_pid: HashMap<u32, u64>,
+    /// Accept waits per listener the listen-event source saw.
+    pub listener_waits: HashMap<ListenerKey, WaitPoint>,
+}
+
+/// One listener's accept waits at one sample: the totals (windows need them) and the interval's
+/// figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaitPoint {
+    /// The wait histogram since the source started.
+    pub total: WaitHistogram,
+    /// The longest wait of the interval before this sample, nanoseconds.
+    pub interval_max_ns: u64,
+    /// The interval's 99th percentile, nanoseconds; `None` without an interval or accepts.
+    pub p99_ns: Option<u64>,
 }
 
 impl Point {
@@ -60,6 +75,16 @@ impl Point {
                 .collect(),
             softnet_drop_rate: view.softnet.iter().filter_map(|cpu| Some((cpu.cpu, cpu.dropped_rate?))).collect(),
             close_wait_by_pid: view.close_wait.groups.iter().map(|group| (group.process.pid, group.sockets)).collect(),
+            listener_waits: view
+                .listen_events
+                .listeners
+                .iter()
+                .map(|(key, activity)| {
+                    let p99_ns = activity.interval.as_ref().and_then(|i| i.accept_wait).map(|w| w.p99_ns);
+                    let total = activity.totals.accept_wait.clone();
+                    (*key, WaitPoint { total, interval_max_ns: activity.totals.interval_max_wait_ns, p99_ns })
+                })
+                .collect(),
         }
     }
 }
@@ -207,6 +232,11 @@ impl History {
         self.points.iter().map(|point| point.listener_drop_rate.get(&key).copied()).collect()
     }
 
+    /// A listener's accept-wait p99 per interval over time, nanoseconds, oldest first.
+    pub fn listener_wait_p99(&self, key: ListenerKey) -> Vec<Option<u64>> {
+        self.points.iter().map(|point| point.listener_waits.get(&key).and_then(|waits| waits.p99_ns)).collect()
+    }
+
     /// One overflow counter's rate over time; empty for a counter not in [`OVERFLOW_COUNTERS`].
     pub fn overflow_rate(&self, counter: CounterId) -> Vec<Option<f64>> {
         let Some(index) = OVERFLOW_COUNTERS.iter().position(|id| *id == counter) else {
@@ -283,6 +313,7 @@ mod tests {
             interface_rx_drop_rate: HashMap::new(),
             softnet_drop_rate: HashMap::new(),
             close_wait_by_pid: HashMap::new(),
+            listener_waits: HashMap::new(),
         }
     }
 

@@ -358,23 +358,30 @@ fn attribute_requests(listeners: &[TcpListener], groups: &[SynRecvGroup]) -> Att
 /// Indices of the listeners that own requests of `group`: the first non-empty tier of exact
 /// address, wildcard of the same family, dual-stack IPv6 wildcard.
 fn matching_listeners(listeners: &[TcpListener], group: &SynRecvGroup) -> Vec<usize> {
+    listeners_on(listeners, group.family, group.local_address, group.local_port)
+}
+
+/// Indices of the listeners that take connections to `address:port` of `family`: the first
+/// non-empty tier of exact address, wildcard of the same family, dual-stack IPv6 wildcard (for
+/// IPv4). The SYN queue and the listen-event source attribute by this one rule.
+pub fn listeners_on(listeners: &[TcpListener], family: Family, address: IpAddr, port: u16) -> Vec<usize> {
     let on_port = |predicate: &dyn Fn(&TcpListener) -> bool| -> Vec<usize> {
         listeners
             .iter()
             .enumerate()
-            .filter(|(_, listener)| listener.local_port == group.local_port && predicate(listener))
+            .filter(|(_, listener)| listener.local_port == port && predicate(listener))
             .map(|(index, _)| index)
             .collect()
     };
-    let exact = on_port(&|l| l.family == group.family && l.local_address == group.local_address);
+    let exact = on_port(&|l| l.family == family && l.local_address == address);
     if !exact.is_empty() {
         return exact;
     }
-    let wildcard = on_port(&|l| l.family == group.family && is_wildcard(l.local_address));
-    if !wildcard.is_empty() || group.family == Family::Ipv6 {
+    let wildcard = on_port(&|l| l.family == family && is_wildcard(l.local_address));
+    if !wildcard.is_empty() || family == Family::Ipv6 {
         return wildcard;
     }
-    let mapped = match group.local_address {
+    let mapped = match address {
         IpAddr::V4(v4) => IpAddr::V6(v4.to_ipv6_mapped()),
         other => other,
     };

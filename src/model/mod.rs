@@ -12,6 +12,7 @@ pub mod fields;
 pub mod history;
 pub mod identity;
 pub mod interfaces;
+pub mod listen_events;
 pub mod listeners;
 pub mod meanings;
 pub mod owners;
@@ -26,6 +27,7 @@ pub use counters::{CounterRow, CounterView, Counters, OVERFLOW_COUNTERS};
 use history::History;
 pub use identity::{DestinationKey, Endpoint, ListenerKey};
 pub use interfaces::{InterfaceRates, InterfaceView, SoftnetView};
+pub use listen_events::{EventStatus, ListenEventsView, ListenerActivity, WaitStats};
 pub use listeners::{ListenerView, Protocol};
 pub use owners::{CgroupView, OwnerView, RunState};
 pub use ports::{DestinationDetail, DestinationView, PortUse, PortsView};
@@ -121,6 +123,8 @@ pub struct Model {
     pub settings: Vec<SettingView>,
     /// The levels numbers were judged by (performance data carries them as warn/crit).
     pub limits: Limits,
+    /// What the listen-event source (eBPF) saw at the listeners, or why it did not run.
+    pub listen_events: ListenEventsView,
 }
 
 impl Model {
@@ -154,13 +158,15 @@ impl Model {
             close_wait: sockets::close_wait(current),
             settings: settings::settings(current),
             limits: *limits,
+            listen_events: listen_events::listen_events(current, previous, interval),
         }
     }
 
     /// Smooths the overflow counters' and each listener's drop rates over the history's last
     /// [`SMOOTHING_SECONDS`]: each counter's increase between the ends of the window over the
     /// seconds between them, so a counter that moves in bursts shows a steady rate next to its
-    /// per-interval one.
+    /// per-interval one. Accept-wait percentiles get the same window
+    /// ([`listen_events::smooth`]).
     pub fn smooth(&mut self, history: &History) {
         let Some((start, end)) = history.window(SMOOTHING_SECONDS) else { return };
         let seconds = end.boottime_ns.saturating_sub(start.boottime_ns) as f64 / 1e9;
@@ -176,6 +182,7 @@ impl Model {
             let total = |point: &history::Point| point.listener_drops.get(&listener.key).map(|drops| *drops as i64);
             listener.drops_smoothed = rates::rate(total(start), total(end), Some(seconds));
         }
+        listen_events::smooth(&mut self.listen_events, history.points(), start, end);
     }
 
     /// An overflow counter's view.

@@ -214,3 +214,52 @@ fn a_flipped_bit_in_the_unfinished_chunk_never_reads_as_a_round() {
         }
     }
 }
+
+/// A round whose sample holds a listener and the listen-event source's totals for it.
+fn round_with_events(second: i64, drops: u64, waits: u64) -> Round {
+    use crate::advise::testkit::{add_drops, add_listener, add_waits, event, events_at, listener, sample, set_events};
+    use crate::sample::listen_events::{DropReason, EventKind};
+    let web = listener("0.0.0.0", 8080, 7, 17, 16);
+    let mut sample = sample(second as u64);
+    sample.taken_at = jiff::Timestamp::from_second(1_800_000_000 + second).unwrap();
+    add_listener(&mut sample, web.clone(), Some((42, "nginx")));
+    let mut entry = events_at(&web);
+    add_drops(&mut entry, DropReason::SynQueueFull, "192.0.2.1", drops);
+    add_waits(&mut entry, 150_000_000, waits);
+    let latest = vec![event(&web, EventKind::Syncookie, "192.0.2.1", 40_000, second as u64)];
+    set_events(&mut sample, vec![entry], latest, 3);
+    Round { taken_at: sample.taken_at, observed: vec![Observed::Sample(Box::new(sample))] }
+}
+
+#[test]
+fn listen_events_read_back_to_the_same_model() {
+    use crate::model::{Limits as ModelLimits, Model};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rec");
+    let written = [round_with_events(10, 5, 0), round_with_events(11, 25, 40)];
+    let mut recorder = Recorder::open(&path, header(), limits(8)).unwrap();
+    for round in &written {
+        recorder.append(round).unwrap();
+    }
+    recorder.finish().unwrap();
+    let mut recording = Recording::open(&[path]).unwrap();
+    let read = recording.rounds(0..recording.len()).unwrap();
+    let samples = |rounds: &[Round]| -> Vec<Sample> {
+        rounds
+            .iter()
+            .filter_map(|round| match round.observed.first() {
+                Some(Observed::Sample(sample)) => Some((**sample).clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let (before, after) = (samples(&written), samples(&read));
+    assert_eq!(after[1].listen_events, before[1].listen_events, "the totals read back as written");
+    let model = |samples: &[Sample]| Model::new(&samples[1], Some(&samples[0]), &ModelLimits::default()).listen_events;
+    let (expected, replayed) = (model(&before), model(&after));
+    assert_eq!(replayed, expected);
+    let activity = replayed.listeners.values().next().expect("the listener's events");
+    let interval = activity.interval.as_ref().expect("an interval");
+    assert_eq!(interval.drops[&crate::sample::listen_events::DropReason::SynQueueFull].delta, 20);
+    assert_eq!(interval.accept_wait.map(|waits| waits.count), Some(40));
+}

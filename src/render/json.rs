@@ -34,6 +34,7 @@ pub struct Report<'a> {
     interfaces: Vec<Interface<'a>>,
     listeners: Vec<Exported<'a, ListenerView>>,
     unattributed_syn_recv: Vec<SynRecv>,
+    listen_events: super::events::EventsJson<'a>,
     tcp_states: Option<TcpStateCounts>,
     udp: Vec<Udp<'a>>,
     ports: Option<Ports>,
@@ -282,6 +283,7 @@ pub fn report(frame: &Frame) -> Report<'_> {
                 requests: group.requests,
             })
             .collect(),
+        listen_events: super::events::json(frame),
         tcp_states: view.tcp_states,
         udp: view.udp.iter().map(udp).collect(),
         ports: view.ports.as_ref().map(ports),

@@ -37,7 +37,9 @@ use crate::advise::status::Status;
 use crate::advise::{Severity, Subject};
 use crate::engine::{Frame, Scene, ViewState};
 use crate::format::label_value;
-use crate::model::{ListenerView, OVERFLOW_COUNTERS};
+use crate::model::listen_events::cumulative;
+use crate::model::{EventStatus, ListenerView, OVERFLOW_COUNTERS};
+use crate::sample::listen_events::{DropReason, ListenerEvents};
 use crate::sample::{CounterId, Netns, SysctlValue, TCP_STATES};
 
 /// A metric text format.
@@ -120,6 +122,8 @@ enum Type {
     Counter,
     /// Identity as labels with the value 1; its samples are named `<family>_info`.
     Info,
+    /// Cumulative counts at bounds: samples `<family>_bucket{le}`, `_count` and `_sum`.
+    Histogram,
 }
 
 impl Type {
@@ -129,6 +133,7 @@ impl Type {
             Type::Gauge => "gauge",
             Type::Counter => "counter",
             Type::Info => "info",
+            Type::Histogram => "histogram",
         }
     }
 
@@ -138,6 +143,7 @@ impl Type {
             Type::Gauge => "",
             Type::Counter => "_total",
             Type::Info => "_info",
+            Type::Histogram => "",
         }
     }
 }
@@ -182,6 +188,8 @@ impl<T> Family<T> {
 /// One series' labels and value.
 #[derive(Debug, Clone, PartialEq)]
 struct Sample {
+    /// What follows the family's sample name: `_bucket`, `_count` or `_sum` of a histogram.
+    suffix: &'static str,
     labels: Vec<(&'static str, String)>,
     value: Value,
 }
@@ -230,7 +238,12 @@ impl Labels {
 
     /// A sample with these labels.
     fn value(self, value: Value) -> Sample {
-        Sample { labels: self.0, value }
+        self.part("", value)
+    }
+
+    /// A sample of a histogram's part (`_bucket`, `_count`, `_sum`) with these labels.
+    fn part(self, suffix: &'static str, value: Value) -> Sample {
+        Sample { suffix, labels: self.0, value }
     }
 }
 
@@ -268,6 +281,7 @@ impl Encoder {
         let name = meta.sample_name();
         for sample in samples {
             self.text.push_str(&name);
+            self.text.push_str(sample.suffix);
             self.labels(&sample.labels);
             let _ = writeln!(self.text, " {}", sample.value);
         }
@@ -277,7 +291,11 @@ impl Encoder {
         match self.exposition {
             Exposition::Prometheus => {
                 let name = meta.sample_name();
-                let kind = if meta.kind == Type::Counter { "counter" } else { "gauge" };
+                let kind = match meta.kind {
+                    Type::Counter => "counter",
+                    Type::Histogram => "histogram",
+                    Type::Gauge | Type::Info => "gauge",
+                };
                 let _ = writeln!(self.text, "# HELP {name} {}", help_text(&meta.help, false));
                 let _ = writeln!(self.text, "# TYPE {name} {kind}");
             }
@@ -363,6 +381,7 @@ impl<'a> Namespace<'a> {
 fn scene_families<'a>() -> Vec<Family<Namespace<'a>>> {
     let mut families = namespace_families();
     families.extend(listener_families());
+    families.extend(event_families());
     families.extend(tcp_families());
     families.extend(setting_families());
     families.extend(interface_families());
@@ -501,6 +520,99 @@ fn listener_families<'a>() -> Vec<Family<Namespace<'a>>> {
             },
         ),
     ]
+}
+
+/// The listen-event source's families: accept waits and drops per listener, lost events.
+fn event_families<'a>() -> Vec<Family<Namespace<'a>>> {
+    vec![
+        Family::new(
+            "sockscope_listen_events_up",
+            Type::Gauge,
+            "1 when the eBPF listen-event source runs for the namespace, 0 when it could not start (the report's \
+             listen_events.reason says why); absent when it was not started.",
+            |ns: &Namespace, out| {
+                let Some(frame) = ns.frame else { return };
+                match frame.model.listen_events.status {
+                    EventStatus::NotStarted => {}
+                    ref status => out.push(ns.labels().value(Value::Unsigned(u64::from(status.is_active())))),
+                }
+            },
+        ),
+        Family::new(
+            "sockscope_listen_events_lost",
+            Type::Counter,
+            "Events the eBPF source's ring buffer had no room for since it started (host-wide, repeated per \
+             namespace): the event counts undercount by at most this much.",
+            |ns: &Namespace, out| {
+                let Some(lost) = ns.frame.and_then(|frame| frame.model.listen_events.lost_total) else { return };
+                out.push(ns.labels().value(Value::Unsigned(lost)));
+            },
+        ),
+        Family::new(
+            "sockscope_listen_accept_wait_seconds",
+            Type::Histogram,
+            "Observed: how long accepted connections waited in a listener's accept queue between the handshake and \
+             accept(), since the eBPF source started; le bounds are powers of two of nanoseconds (1.024e-06 to \
+             17.18 s).",
+            accept_waits,
+        ),
+        event_family(
+            "sockscope_listen_drop_events",
+            "Connections a listener dropped since the eBPF source started, by reason: syn_accept_queue_full and \
+             syn_queue_full are predicted (the kernel's own test applied to each SYN at ingress; the kernel leaves \
+             no trace), ack_accept_queue_full is observed (drop reason TCP_LISTEN_OVERFLOW, Linux 6.15+).",
+            |totals, labels, out| {
+                for reason in DropReason::ALL {
+                    let count = totals.drops.get(&reason).copied().unwrap_or(0);
+                    out.push(labels.clone().with("reason", reason.name()).value(Value::Unsigned(count)));
+                }
+            },
+        ),
+        event_family(
+            "sockscope_listen_syncookies",
+            "Predicted: SYN cookies a listener sent instead of queueing a request, since the eBPF source started.",
+            |totals, labels, out| out.push(labels.value(Value::Unsigned(totals.syncookies))),
+        ),
+        event_family(
+            "sockscope_listen_synack_retransmits",
+            "Observed: SYN-ACKs a listener retransmitted because the handshake did not complete, since the eBPF \
+             source started.",
+            |totals, labels, out| out.push(labels.value(Value::Unsigned(totals.synack_retransmits))),
+        ),
+    ]
+}
+
+/// A counter family with samples from each listener's event totals.
+fn event_family<'a>(
+    name: &str,
+    help: &str,
+    samples: fn(&ListenerEvents, Labels, &mut Vec<Sample>),
+) -> Family<Namespace<'a>> {
+    Family::new(name, Type::Counter, help, move |ns: &Namespace, out| {
+        let Some(frame) = ns.frame else { return };
+        for listener in &frame.model.listeners {
+            if let Some(activity) = frame.model.listen_events.listener(&listener.key) {
+                samples(&activity.totals, listener_labels(ns, listener), out);
+            }
+        }
+    })
+}
+
+/// Each listener's accept-wait histogram: cumulative buckets, `+Inf`, count and sum.
+fn accept_waits(ns: &Namespace, out: &mut Vec<Sample>) {
+    let Some(frame) = ns.frame else { return };
+    for listener in &frame.model.listeners {
+        let Some(activity) = frame.model.listen_events.listener(&listener.key) else { continue };
+        let waits = &activity.totals.accept_wait;
+        let labels = listener_labels(ns, listener);
+        for (bound, count) in cumulative(waits) {
+            let le = (bound as f64 / 1e9).to_string();
+            out.push(labels.clone().with("le", le).part("_bucket", Value::Unsigned(count)));
+        }
+        out.push(labels.clone().with("le", "+Inf").part("_bucket", Value::Unsigned(waits.count)));
+        out.push(labels.clone().part("_count", Value::Unsigned(waits.count)));
+        out.push(labels.part("_sum", Value::Real(waits.sum_ns as f64 / 1e9)));
+    }
 }
 
 /// A family with one sample per listener that has a value.
@@ -949,6 +1061,42 @@ mod tests {
         assert_eq!(encoder.text, "", "a family without samples is left out");
         encoder.family(&meta, &[Labels::default().value(Value::Unsigned(3))]);
         assert_eq!(encoder.text, "# HELP sockscope_x h\n# TYPE sockscope_x gauge\nsockscope_x 3\n");
+    }
+
+    #[test]
+    fn listen_events_are_a_cumulative_histogram_and_counters_by_reason() {
+        use crate::advise::testkit::{add_drops, add_waits, events_at, set_events};
+        use crate::sample::listen_events::DropReason;
+        let web = listener("127.0.0.1", 8080, 7, 0, 128);
+        let mut current = sample(10);
+        add_listener(&mut current, web.clone(), None);
+        let mut entry = events_at(&web);
+        add_waits(&mut entry, 1_500, 3);
+        add_waits(&mut entry, 50_000_000, 1);
+        add_drops(&mut entry, DropReason::AckAcceptQueueFull, "192.0.2.1", 4);
+        set_events(&mut current, vec![entry], Vec::new(), 9);
+        let with_events = Pipeline::new(Rules::default()).push(current);
+        let open = render_frame(&with_events, Exposition::OpenMetrics);
+        let at = "netns=\"4026531833\",laddr=\"127.0.0.1\",lport=\"8080\"";
+        assert!(open.contains("# TYPE sockscope_listen_accept_wait_seconds histogram\n# UNIT sockscope_listen_accept_wait_seconds seconds\n"));
+        assert!(
+            open.contains(&format!("sockscope_listen_accept_wait_seconds_bucket{{{at},le=\"0.000001024\"}} 0\n")),
+            "{open}"
+        );
+        assert!(open.contains(&format!("sockscope_listen_accept_wait_seconds_bucket{{{at},le=\"0.000002048\"}} 3\n")));
+        assert!(open.contains(&format!("sockscope_listen_accept_wait_seconds_bucket{{{at},le=\"0.067108864\"}} 4\n")));
+        assert!(open.contains(&format!("sockscope_listen_accept_wait_seconds_bucket{{{at},le=\"+Inf\"}} 4\n")));
+        assert!(open.contains(&format!("sockscope_listen_accept_wait_seconds_count{{{at}}} 4\n")));
+        assert!(open.contains(&format!("sockscope_listen_accept_wait_seconds_sum{{{at}}} 0.0500045\n")));
+        assert!(
+            open.contains(&format!("sockscope_listen_drop_events_total{{{at},reason=\"ack_accept_queue_full\"}} 4\n"))
+        );
+        assert!(open.contains(&format!("sockscope_listen_drop_events_total{{{at},reason=\"syn_queue_full\"}} 0\n")));
+        assert!(open.contains("sockscope_listen_events_lost_total{netns=\"4026531833\"} 9\n"));
+        assert!(open.contains("sockscope_listen_events_up{netns=\"4026531833\"} 1\n"));
+        let classic = render_frame(&with_events, Exposition::Prometheus);
+        assert!(classic.contains("# TYPE sockscope_listen_accept_wait_seconds histogram\n"));
+        assert!(!render_frame(&frame(), Exposition::Prometheus).contains("sockscope_listen_events"), "not started");
     }
 
     #[test]

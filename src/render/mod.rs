@@ -3,6 +3,7 @@
 //! scene of them), never the kernel, and computes no domain number.
 
 pub mod check;
+pub mod events;
 pub mod findings;
 pub mod json;
 pub mod metrics;

@@ -19,6 +19,7 @@ pub fn render(view: &Frame) -> String {
     section(&mut out, "Findings (most severe first)");
     out.push_str(&super::findings::render(view));
     listeners(&mut out, view);
+    super::events::text(&mut out, view);
     overflow(&mut out, view);
     moved_counters(&mut out, view);
     tcp_states(&mut out, view);

@@ -1,14 +1,17 @@
 //! Checks of the listen and accept path, one module per stage: the accept queue and its drops
 //! ([`queue`]), backlogs against somaxconn ([`backlog`]), and the SYN queue, syncookies and
-//! handshake settings ([`syn`]). When a queue is full or overflowing, [`owner`] adds what its
+//! handshake settings ([`syn`]), and what the eBPF listen events tell about a dropping listener
+//! ([`flood_or_slow`]). When a queue is full or overflowing, [`owner`] adds what its
 //! owners are doing. Kernel facts behind them: `shared/reference/kernel-queues.md`.
 
 mod backlog;
+mod flood_or_slow;
 mod owner;
 mod queue;
 mod syn;
 
 pub use backlog::{BACKLOG_BELOW_SOMAXCONN, BACKLOG_CLAMPED_BY_SOMAXCONN, SOMAXCONN_LOW};
+pub use flood_or_slow::LISTEN_FLOOD_OR_SLOW;
 pub use queue::{ACCEPT_QUEUE_FULL, LISTEN_OVERFLOW_RATE, LISTENER_DROPS};
 pub use syn::{HANDSHAKE_SYSCTLS, SYN_QUEUE_PRESSURE, SYNCOOKIES_DISABLED};
 

@@ -16,7 +16,8 @@ use super::{
 use crate::format::{self as units, sanitize};
 use crate::model::fields;
 use crate::model::listeners::fullest_first;
-use crate::model::{ListenerView, OwnerView, Protocol};
+use crate::model::{EventStatus, ListenerActivity, ListenerView, OwnerView, Protocol};
+use crate::sample::listen_events::DropReason;
 use crate::sample::{Source, TcpState};
 use crate::tui::component::{Ctx, Tab, TabId, tab_table};
 use crate::tui::filter::Record;
@@ -60,6 +61,11 @@ pub enum ListenerColumn {
     Inode,
     /// Fill over the history.
     FillHistory,
+    /// Accept-wait p99 over the interval (eBPF listen events).
+    AcceptWait,
+    /// Drops per second by reason: SYN at a full accept queue, SYN at a full SYN queue, final
+    /// ACK at a full accept queue (eBPF listen events).
+    EventDrops,
 }
 
 use ListenerColumn as C;
@@ -84,13 +90,25 @@ const COLUMNS: [Column<C>; 16] = [
     Column::text(C::FillHistory, "fill history", 20, 5),
 ];
 
+/// The listen-event columns, after the drop counter's, shown while the eBPF source runs.
+const EVENT_COLUMNS: [Column<C>; 2] =
+    [Column::number(C::AcceptWait, "acc-wait p99", 7, 2), Column::number(C::EventDrops, "drop/s syn/q/ack", 7, 4)];
+
 /// The namespace column, first when every namespace is shown.
 const NETNS_COLUMN: Column<C> = Column::text(C::Netns, "netns", 20, 1);
 
-/// The columns of this table: with the namespace column when every namespace is shown.
+/// The columns of this table: with the namespace column when every namespace is shown, and
+/// the listen-event columns after `avg/s` while the source runs.
 pub(super) fn columns_for(ctx: &Ctx<'_>) -> Vec<Column<C>> {
     let netns = ctx.all.then_some(NETNS_COLUMN);
-    netns.into_iter().chain(COLUMNS).collect()
+    let events = events_active(ctx).then_some(EVENT_COLUMNS).into_iter().flatten();
+    let (before, after) = COLUMNS.split_at(13);
+    netns.into_iter().chain(before.iter().copied()).chain(events).chain(after.iter().copied()).collect()
+}
+
+/// Whether the listen-event source runs in the namespace on view.
+fn events_active(ctx: &Ctx<'_>) -> bool {
+    ctx.model.listen_events.status.is_active()
 }
 
 /// The sorts `s` cycles through; the first is the model's order (fullest first).
@@ -117,6 +135,7 @@ impl Row for ListenerView {
             C::SynRetransmitted | C::Uid | C::Inode | C::FillHistory | C::Netns | C::DropsSmoothed => {
                 fullest_first(self, other)
             }
+            C::AcceptWait | C::EventDrops => fullest_first(self, other),
         }
     }
 
@@ -185,10 +204,10 @@ impl Tab for Listeners {
         let rows = ordered(&all, ctx.filter, self.table.sort);
         let keys: Vec<u64> = rows.iter().map(|index| all[*index].key()).collect();
         let (table_area, pane) = super::split_detail(area, self.table.detail);
-        let spark_width = usize::from(COLUMNS[15].width);
+        let spark_width = usize::from(COLUMNS[COLUMNS.len() - 1].width);
         let columns = columns_for(ctx);
         let table = DataTable {
-            title: smoothing_title(table_title("Listeners", rows.len(), all.len(), ctx), ctx),
+            title: smoothing_title(events_title(table_title("Listeners", rows.len(), all.len(), ctx), ctx), ctx),
             columns: &columns,
             sorts: &SORTABLE,
             sort: self.table.sort,
@@ -203,6 +222,8 @@ impl Tab for Listeners {
             let fills = ctx.history_of(item.view.netns.inode).listener_fill(listener.key);
             let history = sparkline(&fills, spark_width, Some(1.0));
             let netns = ctx.all.then(|| CellText::name(netns_cell(&item.view.netns)));
+            let activity = item.frame.model.listen_events.listener(&listener.key);
+            let events = events_active(ctx).then(|| event_cells(activity)).into_iter().flatten();
             let cells = netns.into_iter().chain([
                 marker.into(),
                 listener.protocol.name().into(),
@@ -221,6 +242,8 @@ impl Tab for Listeners {
                 units::count(listener.drops).into(),
                 units::rate(listener.drops_per_second).into(),
                 units::rate(listener.drops_smoothed).into(),
+            ]);
+            let cells = cells.chain(events).chain([
                 units::count(listener.uid).into(),
                 listener.inode.to_string().into(),
                 Span::styled(history, ctx.theme.chart).into(),
@@ -342,6 +365,39 @@ fn smoothing_title<'a>(mut line: Line<'a>, ctx: &Ctx<'_>) -> Line<'a> {
     line
 }
 
+/// The title with the one line that says the listen-event source could not start, and why.
+fn events_title<'a>(mut line: Line<'a>, ctx: &Ctx<'_>) -> Line<'a> {
+    if let EventStatus::Unavailable { reason } = &ctx.model.listen_events.status {
+        line.push_span(Span::styled(format!(" listen events unavailable: {} ", sanitize(reason)), ctx.theme.warning));
+    }
+    line
+}
+
+/// The listen-event cells of a row: accept-wait p99 and drops per second by reason.
+fn event_cells(activity: Option<&ListenerActivity>) -> [CellText<'static>; 2] {
+    let interval = activity.and_then(|activity| activity.interval.as_ref());
+    let p99 = interval.and_then(|interval| interval.accept_wait).map(|waits| units::wait(waits.p99_ns));
+    let drops = interval.map(|interval| {
+        let rates: Vec<String> = DropReason::ALL
+            .iter()
+            .map(|reason| compact_rate(interval.drops.get(reason).map_or(0.0, |count| count.per_second)))
+            .collect();
+        rates.join("/")
+    });
+    [units::count(p99).into(), units::count(drops).into()]
+}
+
+/// A rate without its unit, as short as it reads: `0`, `0.5`, `12`, `1520`.
+fn compact_rate(rate: f64) -> String {
+    if rate == 0.0 {
+        "0".to_string()
+    } else if rate < 10.0 {
+        format!("{rate:.1}")
+    } else {
+        format!("{rate:.0}")
+    }
+}
+
 /// The table title, with the reason when TCP or UNIX listeners could not be read.
 pub(super) fn table_title<'a>(name: &str, shown: usize, total: usize, ctx: &Ctx<'_>) -> Line<'a> {
     let mut line = title(name, shown, total, ctx);
@@ -393,6 +449,7 @@ fn details<'a>(listener: &ListenerView, ctx: &Ctx<'_>, width: usize) -> Vec<Line
     lines.splice(1..1, owners);
     if listener.protocol == Protocol::Tcp {
         lines.extend(tcp_details(listener, ctx, width));
+        lines.extend(event_details(listener, ctx, width));
     }
     let about = |finding: &&crate::advise::Finding| finding.subject.listener_key() == Some(listener.key);
     lines.extend(ctx.frame.findings.findings.iter().filter(about).map(|finding| finding_line(finding, ctx)));
@@ -470,6 +527,75 @@ fn tcp_details<'a>(listener: &ListenerView, ctx: &Ctx<'_>, width: usize) -> Vec<
             if v6only { "yes: IPv4 clients refused" } else { "no: IPv4 clients accepted too" },
             theme,
         ));
+    }
+    lines
+}
+
+/// How many of a listener's latest events its detail pane lists.
+const FEED: usize = 8;
+
+/// What the listen-event source saw at this listener: accept-wait percentiles over the interval
+/// and the smoothing window, their p99 history, drops by reason, the clients dropped most and
+/// the latest drop, SYN-cookie and retransmit events.
+fn event_details<'a>(listener: &ListenerView, ctx: &Ctx<'_>, width: usize) -> Vec<Line<'a>> {
+    let theme = ctx.theme;
+    let events = &ctx.model.listen_events;
+    match &events.status {
+        EventStatus::Active { .. } => {}
+        EventStatus::Unavailable { .. } => {
+            return vec![field("listen events", crate::render::events::status_line(events), theme)];
+        }
+        EventStatus::NotStarted => return Vec::new(),
+    }
+    let Some(activity) = events.listener(&listener.key) else {
+        return vec![field("listen events", "none seen at this listener", theme)];
+    };
+    let Some(interval) = &activity.interval else {
+        return vec![field("listen events", "no interval observed yet", theme)];
+    };
+    let waits = interval.accept_wait.as_ref();
+    let mut lines = vec![field(
+        "accept wait",
+        waits.map_or_else(|| "no connection accepted".to_string(), crate::render::events::wait_text),
+        theme,
+    )];
+    if let (Some(smoothed), Some(seconds)) = (&activity.accept_wait_smoothed, ctx.model.smoothing) {
+        let text = format!("{} over {}", crate::render::events::wait_text(smoothed), units::interval(seconds));
+        lines.push(field("  smoothed", text, theme));
+    }
+    let p99: Vec<Option<f64>> =
+        ctx.history.listener_wait_p99(listener.key).iter().map(|p99| p99.map(|nanos| nanos as f64)).collect();
+    lines.push(field("p99 history", history_line(&p99, width, None, ctx), theme));
+    let drops: Vec<String> = DropReason::ALL
+        .iter()
+        .map(|reason| {
+            let count = interval.drops.get(reason).copied().unwrap_or_default();
+            format!("{} {} ({})", units::drop_reason_short(*reason), count.delta, units::rate(Some(count.per_second)))
+        })
+        .collect();
+    lines.push(field("event drops", format!("{} — syn, synq predicted; ack observed", drops.join(", ")), theme));
+    lines.push(field(
+        "handshakes",
+        format!(
+            "{} accepted, {} SYN cookies, {} SYN-ACK retransmits",
+            interval.accepts.delta, interval.syncookies.delta, interval.synack_retransmits.delta
+        ),
+        theme,
+    ));
+    let clients: Vec<String> = activity
+        .top_dropped_clients
+        .iter()
+        .take(4)
+        .map(|client| format!("{} {}", client.address, units::count(client.interval)))
+        .collect();
+    if !clients.is_empty() {
+        lines.push(field("dropped most", sanitize(&clients.join(", ")).into_owned(), theme));
+    }
+    let recent: Vec<&crate::sample::listen_events::ListenEvent> = activity.latest.iter().rev().take(FEED).collect();
+    for event in recent {
+        let age = ctx.sample.boottime_ns.saturating_sub(event.boottime_ns) as f64 / 1e9;
+        let text = format!("{:>5} ago  {}", units::interval(age), crate::render::events::event_text(event));
+        lines.push(field("  event", sanitize(&text).into_owned(), theme));
     }
     lines
 }
