@@ -327,6 +327,22 @@ impl Collector {
     /// [`Scheduler`] says so; a sample that does not walk carries the last walk's numbers with
     /// their date ([`Sample::walked`]).
     pub fn collect_namespace(&mut self) -> Sample {
+        let services = Arc::clone(&self.services);
+        // The kernel log does not depend on the namespace: it is read meanwhile (a first read
+        // formats the kernel's whole ring, one record per read).
+        std::thread::scope(|scope| {
+            let kernel_log = scope.spawn(|| services.kernel_log_reading());
+            let mut sample = self.collect_the_rest();
+            match kernel_log.join() {
+                Ok(reading) => reading.into_sample(&mut sample),
+                Err(_) => sample.mark_unavailable(Source::KernelLog, "the kernel log reader failed"),
+            }
+            sample
+        })
+    }
+
+    /// Everything of a sample but the kernel log.
+    fn collect_the_rest(&mut self) -> Sample {
         let cpu_started = ns::thread_cpu_seconds();
         let mut sample = Sample::new(self.plan, jiff::Timestamp::now(), boottime_ns());
         self.services.identify_host(&mut sample);
@@ -340,7 +356,6 @@ impl Collector {
         let cost = self.namespace.read_sockets(&mut sample, self.plan, walk);
         self.namespace.read_interfaces(&mut sample);
         self.namespace.read_counters(&mut sample);
-        self.services.read_kernel_log(&mut sample);
         self.services.read_listen_events(&mut sample);
         self.services.name_service_ports(&mut sample);
         self.pace(&mut sample, walk, cost, ns::thread_cpu_seconds() - cpu_started);

@@ -150,16 +150,19 @@ impl HostServices {
 
     /// The kernel log lines seen so far that report a networking limit.
     pub fn read_kernel_log(&self, sample: &mut Sample) {
+        let reading = self.kernel_log_reading();
+        reading.into_sample(sample);
+    }
+
+    /// Reads the kernel log without a sample, so that it can run on a thread of its own while
+    /// the sample is taken (the first read formats the kernel's whole ring, a record per read).
+    pub fn kernel_log_reading(&self) -> KernelLogReading {
         let started = Instant::now();
         let read = match self.kernel_log.lock() {
             Ok(mut log) => log.read().map_err(|error| format!("{}: {error}", self.kmsg.display())),
             Err(_) => Err("the kernel log reader failed earlier".to_string()),
         };
-        match read {
-            Ok(events) => sample.kernel_events = Some(events),
-            Err(reason) => sample.mark_unavailable(Source::KernelLog, reason),
-        }
-        record_time(sample, Source::KernelLog, started);
+        KernelLogReading { read, micros: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX) }
     }
 
     /// The owners of the sockets the sample names (see [`processes::wanted_sockets`]).
@@ -264,5 +267,23 @@ mod tests {
             }
         };
         assert_eq!(found, Some(std::process::id()), "the background walk found the owner");
+    }
+}
+
+/// One read of the kernel log, to be put into a sample.
+#[derive(Debug)]
+pub struct KernelLogReading {
+    read: Result<Vec<crate::sample::KernelEvent>, String>,
+    micros: u64,
+}
+
+impl KernelLogReading {
+    /// Puts the events (or why there are none) and the time it took into `sample`.
+    pub fn into_sample(self, sample: &mut Sample) {
+        match self.read {
+            Ok(events) => sample.kernel_events = Some(events),
+            Err(reason) => sample.mark_unavailable(Source::KernelLog, reason),
+        }
+        sample.diagnostics.source_micros.insert(Source::KernelLog.name().into_owned(), self.micros);
     }
 }
