@@ -8,7 +8,7 @@ use super::lifecycle::Hold;
 use super::{CHECKS, Check, Evidence, Finding, Outcome, Rules, Severity, Subject};
 use crate::engine::Pipeline;
 use crate::sample::listen_events::{
-    ClientDrops, DropReason, EventKind, EventRoute, ListenEvent, ListenEvents, ListenerEvents, WaitHistogram,
+    ClientDrops, DropReason, EventKind, EventRoute, ListenEvent, ListenEvents, ListenerEvents,
 };
 use crate::sample::{
     CounterSections, EphemeralPorts, Family, Host, Interface, InterfaceStats, Netns, ProcessRef, ProcessTable, Sample,
@@ -225,19 +225,7 @@ pub fn event_route() -> EventRoute {
 
 /// Zero totals of the listen-event source for `listener`, named by its cookie.
 pub fn events_at(listener: &TcpListener) -> ListenerEvents {
-    ListenerEvents {
-        cookie: Some(listener.cookie),
-        family: listener.family,
-        local_address: listener.local_address,
-        local_port: listener.local_port,
-        drops: BTreeMap::new(),
-        syncookies: 0,
-        synack_retransmits: 0,
-        accept_wait: WaitHistogram::default(),
-        interval_max_wait_ns: 0,
-        top_dropped_clients: Vec::new(),
-        distinct_dropped_clients: 0,
-    }
+    ListenerEvents::empty(Some(listener.cookie), listener.family, listener.local_address, listener.local_port)
 }
 
 /// Counts `count` accepted connections that each waited `wait_ns`.

@@ -256,19 +256,12 @@ fn attribute(sample: &Sample, events: &ListenEvents) -> (BTreeMap<ListenerKey, (
 
 /// Zero totals named after the listener they are summed for.
 fn empty_like(entry: &ListenerEvents, listener: Option<&crate::sample::TcpListener>) -> ListenerEvents {
-    ListenerEvents {
-        cookie: listener.map(|l| l.cookie).or(entry.cookie),
-        family: listener.map_or(entry.family, |l| l.family),
-        local_address: listener.map_or(entry.local_address, |l| l.local_address),
-        local_port: listener.map_or(entry.local_port, |l| l.local_port),
-        drops: BTreeMap::new(),
-        syncookies: 0,
-        synack_retransmits: 0,
-        accept_wait: WaitHistogram::default(),
-        interval_max_wait_ns: 0,
-        top_dropped_clients: Vec::new(),
-        distinct_dropped_clients: 0,
-    }
+    ListenerEvents::empty(
+        listener.map(|l| l.cookie).or(entry.cookie),
+        listener.map_or(entry.family, |l| l.family),
+        listener.map_or(entry.local_address, |l| l.local_address),
+        listener.map_or(entry.local_port, |l| l.local_port),
+    )
 }
 
 /// Adds one entry's totals to a listener's sum.

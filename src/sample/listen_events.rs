@@ -82,6 +82,25 @@ pub struct ListenerEvents {
     pub distinct_dropped_clients: u64,
 }
 
+impl ListenerEvents {
+    /// Zero totals for the listener at `local_address`:`local_port`, with its cookie when known.
+    pub fn empty(cookie: Option<u64>, family: Family, local_address: IpAddr, local_port: u16) -> ListenerEvents {
+        ListenerEvents {
+            cookie,
+            family,
+            local_address,
+            local_port,
+            drops: BTreeMap::new(),
+            syncookies: 0,
+            synack_retransmits: 0,
+            accept_wait: WaitHistogram::default(),
+            interval_max_wait_ns: 0,
+            top_dropped_clients: Vec::new(),
+            distinct_dropped_clients: 0,
+        }
+    }
+}
+
 /// Why a connection was dropped at a listener.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -109,7 +109,7 @@ fn slow(
     evidence.push(Evidence::number("slow from (p99)", units::wait((limit * 1e9) as u64), limit));
     evidence.push(Evidence::number("accepted", interval.accepts.delta.to_string(), interval.accepts.delta as f64));
     evidence.extend(drop_evidence(interval));
-    let mut finding = Finding {
+    let finding = Finding {
         id: LISTEN_FLOOD_OR_SLOW.id,
         severity: Severity::Warning,
         subject: listener_subject(listener),
@@ -127,19 +127,7 @@ fn slow(
             .to_string(),
         settings: Vec::new(),
     };
-    if let Some(side) = owner_side(listener) {
-        if let Some(clause) = side.clause {
-            finding.summary = format!("{}; {clause}", finding.summary);
-        }
-        if !side.explanation.is_empty() {
-            finding.explanation = format!("{} {}", side.explanation, finding.explanation);
-        }
-        finding.evidence.extend(side.evidence);
-        if let Some(remedy) = side.remedy {
-            finding.remedy = format!("{remedy} {}", finding.remedy);
-        }
-    }
-    Some(finding)
+    Some(super::queue::with_owner_side(finding, owner_side(listener)))
 }
 
 fn flood(

@@ -117,7 +117,7 @@ const OTHER_DROPS_REMEDY: &str = "Not a full queue: with net.ipv4.tcp_syncookies
 
 /// A listener finding with the owner's side added: the main cause after the summary, every
 /// cause in the explanation, the owners in the evidence and the causes' remedy first.
-fn with_owner_side(mut finding: Finding, side: Option<OwnerSide>) -> Finding {
+pub(super) fn with_owner_side(mut finding: Finding, side: Option<OwnerSide>) -> Finding {
     let Some(side) = side else { return finding };
     if let Some(clause) = &side.clause {
         finding.summary = format!("{}; {clause}", finding.summary);

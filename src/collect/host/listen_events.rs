@@ -13,7 +13,7 @@
 //! When the programs cannot run (no privileges, no BTF, a kernel without a hook), the source is
 //! unavailable with one line saying why; nothing else depends on it.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsFd, OwnedFd};
@@ -28,7 +28,7 @@ use aya::{Btf, Ebpf, EbpfLoader, Endianness};
 
 use crate::sample::listen_events::{
     ClientDrops, DropReason, EventKind, EventRoute, LATEST_EVENTS, ListenEvent, ListenEvents, ListenerEvents,
-    TOP_CLIENTS, WaitHistogram,
+    TOP_CLIENTS,
 };
 use crate::sample::{Family, Sample, Source};
 
@@ -627,19 +627,7 @@ impl NamespaceTotals {
 impl ListenerTotals {
     fn new(id: &ListenerId) -> ListenerTotals {
         ListenerTotals {
-            events: ListenerEvents {
-                cookie: id.cookie,
-                family: id.family,
-                local_address: id.address,
-                local_port: id.port,
-                drops: BTreeMap::new(),
-                syncookies: 0,
-                synack_retransmits: 0,
-                accept_wait: WaitHistogram::default(),
-                interval_max_wait_ns: 0,
-                top_dropped_clients: Vec::new(),
-                distinct_dropped_clients: 0,
-            },
+            events: ListenerEvents::empty(id.cookie, id.family, id.address, id.port),
             clients: DroppedClients::default(),
         }
     }
