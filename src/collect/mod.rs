@@ -353,9 +353,10 @@ impl Collector {
         self.scheduler.set_budget(self.plan.budget);
         let walk =
             self.plan.states && (self.plan.connections || self.scheduler.walk_due(now) || self.last_walk.is_none());
+        // The counters first: the walk sizes its split by sockstat's socket count.
+        self.namespace.read_counters(&mut sample);
         let cost = self.namespace.read_sockets(&mut sample, self.plan, walk);
         self.namespace.read_interfaces(&mut sample);
-        self.namespace.read_counters(&mut sample);
         self.services.read_listen_events(&mut sample);
         self.services.name_service_ports(&mut sample);
         self.pace(&mut sample, walk, cost, ns::thread_cpu_seconds() - cpu_started);

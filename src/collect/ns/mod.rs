@@ -81,7 +81,7 @@ impl Namespace {
         sample.tcp_listeners = take(sample, Source::TcpListeners, sockets::tcp_listeners(socket));
         record_time(sample, Source::TcpListeners, started);
 
-        let cost = walk.then(|| Self::walk(socket, sample, plan, &self.paths.net));
+        let cost = walk.then(|| Self::walk(socket, sample, plan));
 
         let started = Instant::now();
         sample.udp_sockets = take(sample, Source::Udp, sockets::udp_sockets(socket));
@@ -94,14 +94,14 @@ impl Namespace {
     }
 
     /// The all-states walk into the sample.
-    fn walk(socket: &mut DumpSocket, sample: &mut Sample, plan: CollectPlan, net: &Path) -> WalkCost {
+    fn walk(socket: &mut DumpSocket, sample: &mut Sample, plan: CollectPlan) -> WalkCost {
         let started = Instant::now();
         let cpu_started = thread_cpu_seconds();
         let listen_ports: HashSet<u16> =
             sample.tcp_listeners.iter().flatten().map(|listener| listener.local_port).collect();
         let range = sample.sysctl("net.ipv4.ip_local_port_range").and_then(|value| value.port_range());
         let extras = sockets::Extras { flows: plan.flows, connections: plan.connections };
-        let walk = sockets::Walk { range, listen_ports: &listen_ports, extras, parts: walk_parts(net) };
+        let walk = sockets::Walk { range, listen_ports: &listen_ports, extras, parts: walk_parts(sample) };
         let collected = sockets::tcp_summary(socket, walk);
         let helpers = collected.helper_cpu_seconds;
         let summary = take(sample, Source::TcpStates, collected);
@@ -158,31 +158,21 @@ const MOST_PARTS: u16 = 8;
 
 /// How many dumps share this namespace's walk: one per CPU this process may use (at most
 /// [`MOST_PARTS`]) when the namespace holds at least [`SPLIT_FROM_SOCKETS`] TCP sockets by
-/// `sockstat`'s count (read here, before the counters, because the walk needs it first).
-fn walk_parts(net: &Path) -> u16 {
-    if tcp_sockets(net) < SPLIT_FROM_SOCKETS {
+/// `sockstat`'s count, which the collector reads before the sockets.
+fn walk_parts(sample: &Sample) -> u16 {
+    if tcp_sockets(sample) < SPLIT_FROM_SOCKETS {
         return 1;
     }
     let cpus = std::thread::available_parallelism().map_or(1, |cpus| cpus.get());
     u16::try_from(cpus).unwrap_or(MOST_PARTS).clamp(1, MOST_PARTS)
 }
 
-/// The namespace's TCP sockets by `sockstat` and `sockstat6` (in use plus TIME_WAIT); 0 when
-/// unreadable, which keeps the walk whole.
-fn tcp_sockets(net: &Path) -> u64 {
-    let mut total = 0;
-    for file in ["sockstat", "sockstat6"] {
-        let Ok(text) = std::fs::read_to_string(net.join(file)) else { continue };
-        for line in text.lines().filter(|line| line.starts_with("TCP:") || line.starts_with("TCP6:")) {
-            let words: Vec<&str> = line.split_whitespace().collect();
-            for pair in words[1..].chunks(2) {
-                if let ["inuse" | "tw", value] = pair {
-                    total += value.parse::<u64>().unwrap_or(0);
-                }
-            }
-        }
-    }
-    total
+/// The namespace's TCP sockets by the sample's `sockstat` and `sockstat6` (in use plus
+/// TIME_WAIT); 0 when they were not read, which keeps the walk whole.
+fn tcp_sockets(sample: &Sample) -> u64 {
+    let sections = sample.sockstat.iter().flat_map(|sockstat| ["TCP", "TCP6"].map(|label| sockstat.get(label)));
+    let counts = sections.flatten().flat_map(|section| ["inuse", "tw"].map(|key| section.get(key).copied()));
+    counts.flatten().map(|count| u64::try_from(count).unwrap_or(0)).sum()
 }
 
 fn open_socket(slot: &mut Option<DumpSocket>, protocol: isize) -> std::io::Result<&mut DumpSocket> {
