@@ -841,7 +841,17 @@ mod tests {
                 seen.sort_unstable();
                 seen
             };
-            let all = cookies(&mut socket, None);
+            // Closes still under way change the table (a FIN_WAIT2 socket becomes a TIME_WAIT
+            // one with a cookie of its own): wait until two whole dumps agree.
+            let mut all = cookies(&mut socket, None);
+            for _ in 0..100 {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                let again = cookies(&mut socket, None);
+                if again == all {
+                    break;
+                }
+                all = again;
+            }
             assert!(all.len() >= 1000, "{} sockets", all.len());
             let range = local_port_range();
             for parts in [2u16, 3, 4, 7, 8] {
@@ -853,6 +863,7 @@ mod tests {
                     union.extend(part);
                 }
                 union.sort_unstable();
+                assert_eq!(cookies(&mut socket, None), all, "the table changed while the parts were dumped");
                 // Sorted, equal lists: each socket is in one part, none in two. (How evenly the
                 // parts share the sockets is a matter of speed, not of the counts; the
                 // benchmark measures it on populations of the size where walks are split.)
