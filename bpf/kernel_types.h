@@ -56,8 +56,40 @@ enum {
 		__u64 : 64;      \
 	} __attribute__((aligned(8)))
 
-struct bpf_sock;
 struct bpf_flow_keys;
+
+/* A socket as cgroup programs see it. */
+struct bpf_sock {
+	__u32 bound_dev_if;
+	__u32 family;
+	__u32 type;
+	__u32 protocol;
+	__u32 mark;
+	__u32 priority;
+	__u32 src_ip4;
+	__u32 src_ip6[4];
+	__u32 src_port;
+	__be16 dst_port;
+	__u16 : 16;
+	__u32 dst_ip4;
+	__u32 dst_ip6[4];
+	__u32 state;
+	__s32 rx_queue_mapping;
+};
+
+/* The context of a cgroup sock_addr program (getpeername4/6 here). */
+struct bpf_sock_addr {
+	__u32 user_family;
+	__u32 user_ip4;
+	__u32 user_ip6[4];
+	__u32 user_port;
+	__u32 family;
+	__u32 type;
+	__u32 protocol;
+	__u32 msg_src_ip4;
+	__u32 msg_src_ip6[4];
+	__bpf_md_ptr(struct bpf_sock *, sk);
+};
 
 /* The context of a cgroup_skb program; the verifier rewrites every access to it. */
 struct __sk_buff {
@@ -179,13 +211,10 @@ struct sock_common {
 	atomic64_t skc_cookie;
 } __attribute__((preserve_access_index));
 
-struct socket;
-
 struct sock {
 	struct sock_common __sk_common;
 	__u32 sk_ack_backlog;
 	__u32 sk_max_ack_backlog;
-	struct socket *sk_socket;
 } __attribute__((preserve_access_index));
 
 struct request_sock_queue {
@@ -216,54 +245,6 @@ struct sk_buff {
 	__u16 network_header;
 } __attribute__((preserve_access_index));
 
-struct socket {
-	struct sock *sk;
-} __attribute__((preserve_access_index));
-
-struct file {
-	void *private_data;
-} __attribute__((preserve_access_index));
-
-struct fdtable {
-	unsigned int max_fds;
-	struct file **fd;
-} __attribute__((preserve_access_index));
-
-struct files_struct {
-	struct fdtable *fdt;
-} __attribute__((preserve_access_index));
-
-struct task_struct {
-	struct files_struct *files;
-} __attribute__((preserve_access_index));
-
-/* The registers at a system call (x86-64): the first argument and the call's number. */
-struct pt_regs {
-	unsigned long di;
-	unsigned long orig_ax;
-} __attribute__((preserve_access_index));
-
-/* The context of the classic syscall tracepoints (a fixed layout the tracepoint's format file
- * describes: the common header, then the syscall number and its arguments or return value). */
-struct trace_entry {
-	unsigned short type;
-	unsigned char flags;
-	unsigned char preempt_count;
-	int pid;
-};
-
-struct trace_event_raw_sys_enter {
-	struct trace_entry ent;
-	long id;
-	unsigned long args[6];
-};
-
-struct trace_event_raw_sys_exit {
-	struct trace_entry ent;
-	long id;
-	long ret;
-};
-
 /* The drop reason of the final-ACK overflow exists from Linux 6.15; its value differs between
  * kernels, so the program asks the running kernel's BTF for it (bpf_core_enum_value). */
 enum skb_drop_reason {
@@ -278,9 +259,6 @@ enum skb_drop_reason {
 
 /* include/net/tcp_states.h */
 enum {
-	TCP_ESTABLISHED = 1,
-	TCP_SYN_RECV = 3,
-	TCP_CLOSE = 7,
 	TCP_LISTEN = 10,
 };
 

@@ -6,11 +6,13 @@
  * naming the listener by its network namespace (inode) and socket cookie, with the client and
  * the queue lengths at that moment. User space (src/collect/host/listen_events.rs) aggregates
  * them per listener between samples. Which programs run is decided there at load time: the
- * accept wait is measured with fexit/inet_csk_accept where the kernel allows fentry/fexit, else
- * with the accept system calls (classic tracepoints when tracefs is mounted, else the raw
- * syscall tracepoints filtered to accept and accept4).
+ * accept wait runs from the final ACK at the listener (cgroup ingress) to fexit/inet_csk_accept
+ * where the kernel allows fentry/fexit, else to the peer address that accept() hands back
+ * (cgroup getpeername4/6), which runs only for accepts and getpeername() calls: no hook here
+ * runs for every system call or every socket's state change.
  *
- * Nothing here changes what the kernel does: the cgroup program always lets the packet pass.
+ * Nothing here changes what the kernel does: the cgroup programs always let the packet pass and
+ * the call go on, the address untouched.
  *
  * Build: bpf/build (Debian 12's clang 14); the stripped object is committed beside this file.
  */
@@ -33,10 +35,6 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 #define DROP_SYN_QUEUE_FULL 2	     /* SYN at a full SYN queue, no cookies (predicted) */
 #define DROP_ACK_ACCEPT_QUEUE_FULL 3 /* final ACK at a full accept queue (observed) */
 
-/* Linux's syscall numbers on x86-64, for the raw syscall tracepoints. */
-#define NR_ACCEPT 43
-#define NR_ACCEPT4 288
-
 /*
  * One event. Addresses are in network order: IPv4 in the first 4 bytes, IPv6 in all 16
  * (an IPv4 client of a dual-stack listener arrives IPv4-mapped); ports in host order.
@@ -51,7 +49,7 @@ struct listen_event {
 	__u8 detail;
 	__u16 listener_family;	/* AF_INET or AF_INET6 */
 	__u32 retransmits;	/* KIND_SYNACK_RETRANSMIT: the attempt */
-	__u32 accept_queue;	/* sk_ack_backlog of the listener */
+	__u32 accept_queue;	/* sk_ack_backlog of the listener (KIND_ACCEPTED: when it joined) */
 	__u32 accept_queue_max; /* sk_max_ack_backlog */
 	__u32 syn_queue;	/* request sockets (icsk_accept_queue.qlen) */
 	__u16 client_port;
@@ -76,21 +74,45 @@ struct {
 	__type(value, __u64);
 } lost SEC(".maps");
 
-/* An established child socket (its address) -> CLOCK_BOOTTIME when its handshake completed. */
+/* A connection, as both its final ACK and its child socket name it: the namespace, then the
+ * client and local ends (IPv4 in the first 4 bytes; an IPv4 client of a dual-stack listener in
+ * IPv4 form too). */
+struct connection {
+	__u32 netns;
+	__u16 client_port;
+	__u16 local_port;
+	__u8 client[16];
+	__u8 local[16];
+};
+
+/* Where a connection waits: its listener, and when its handshake completed. */
+struct queued {
+	__u64 established_ns;	/* CLOCK_BOOTTIME when the final ACK reached the listener */
+	__u64 cookie;		/* the listener's socket cookie */
+	__u32 netns;
+	__u16 listener_family;
+	__u16 pad;
+	__u32 accept_queue;	/* the listener's queues when the connection joined them */
+	__u32 accept_queue_max;
+	__u32 syn_queue;
+	__u32 pad2;
+	__u8 listener[16];
+};
+
+/*
+ * Connections whose handshake completed -> where they wait, until accept() takes the entry back.
+ * The cgroup program stamps a connection when its final ACK reaches the listener, just before
+ * the kernel makes the child socket and queues it; a later ACK of the same connection at the
+ * listener (the first was dropped at a full queue) stamps it again, so the stamp is the ACK that
+ * made the child. Entries accept() never takes (the client gave up, the server accepts without
+ * asking for the address) are the least recently used and go first when the map is full.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, __u64);
-} established_at SEC(".maps");
-
-/* The syscall route: a thread in accept() (pid_tgid) -> the listener's file descriptor. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
-	__type(value, __u32);
-} accepting SEC(".maps");
+	__type(key, struct connection);
+	__type(value, struct queued);
+} stamps SEC(".maps");
 
 /* Bytes waiting in the ring buffer past which a submit wakes the reader. Below, it is not
  * woken: it drains the buffer every 50 ms on its own, so that a busy listener costs no wakeup
@@ -121,34 +143,42 @@ static __always_inline struct listen_event *reserve(void)
 	return e;
 }
 
-/* The listener's namespace, bound address and queue lengths. */
+/* The listener's namespace, bound address and queue lengths, wherever they are kept. `sk` is a
+ * pointer the verifier knows the type of (BTF), so its fields are plain loads, not helper calls;
+ * only the SYN queue, in the struct around it, is read with one. */
+#define DESCRIBE_LISTENER(to, sk)                                                          \
+	do {                                                                               \
+		(to)->netns = (sk)->__sk_common.skc_net.net->ns.inum;                      \
+		(to)->listener_family = (sk)->__sk_common.skc_family;                      \
+		if ((to)->listener_family == AF_INET6)                                     \
+			__builtin_memcpy(&(to)->listener,                                  \
+					 &(sk)->__sk_common.skc_v6_rcv_saddr, 16);         \
+		else                                                                       \
+			*(__be32 *)(to)->listener = (sk)->__sk_common.skc_rcv_saddr;        \
+		(to)->accept_queue = (sk)->sk_ack_backlog;                                 \
+		(to)->accept_queue_max = (sk)->sk_max_ack_backlog;                         \
+		(to)->syn_queue = BPF_CORE_READ((struct inet_connection_sock *)(sk),      \
+						icsk_accept_queue.qlen.counter);           \
+	} while (0)
+
 static __always_inline void describe_listener(struct listen_event *e, struct sock *sk)
 {
-	struct inet_connection_sock *icsk = (struct inet_connection_sock *)sk;
-	e->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	e->listener_family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	if (e->listener_family == AF_INET6)
-		BPF_CORE_READ_INTO(&e->listener, sk, __sk_common.skc_v6_rcv_saddr);
-	else
-		BPF_CORE_READ_INTO((__be32 *)e->listener, sk, __sk_common.skc_rcv_saddr);
-	e->accept_queue = BPF_CORE_READ(sk, sk_ack_backlog);
-	e->accept_queue_max = BPF_CORE_READ(sk, sk_max_ack_backlog);
-	e->syn_queue = BPF_CORE_READ(icsk, icsk_accept_queue.qlen.counter);
+	DESCRIBE_LISTENER(e, sk);
 }
 
 /* The client and local ends of a connection socket (a child or a request sock). */
 static __always_inline void describe_connection(struct listen_event *e, struct sock_common *skc)
 {
-	e->packet_family = BPF_CORE_READ(skc, skc_family);
+	e->packet_family = skc->skc_family;
 	if (e->packet_family == AF_INET6) {
-		BPF_CORE_READ_INTO(&e->client, skc, skc_v6_daddr);
-		BPF_CORE_READ_INTO(&e->local, skc, skc_v6_rcv_saddr);
+		__builtin_memcpy(e->client, &skc->skc_v6_daddr, 16);
+		__builtin_memcpy(e->local, &skc->skc_v6_rcv_saddr, 16);
 	} else {
-		BPF_CORE_READ_INTO((__be32 *)e->client, skc, skc_daddr);
-		BPF_CORE_READ_INTO((__be32 *)e->local, skc, skc_rcv_saddr);
+		*(__be32 *)e->client = skc->skc_daddr;
+		*(__be32 *)e->local = skc->skc_rcv_saddr;
 	}
-	e->client_port = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
-	e->local_port = BPF_CORE_READ(skc, skc_num);
+	e->client_port = bpf_ntohs(skc->skc_dport);
+	e->local_port = skc->skc_num;
 }
 
 /* The client and local ends of a received packet, from its IPv4 or IPv6 and TCP headers. */
@@ -213,8 +243,28 @@ int BPF_PROG(on_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
 	return 0;
 }
 
+/* The final ACK of a handshake reached listener `sk`: stamp the connection (see stamps). */
+static __always_inline void stamp(struct __sk_buff *skb, struct sock *sk, __u8 *client, __u8 *local,
+				  struct tcphdr *th)
+{
+	struct connection key = {};
+	struct queued queued = {};
+	DESCRIBE_LISTENER(&queued, sk);
+	key.netns = queued.netns;
+	key.client_port = bpf_ntohs(th->source);
+	key.local_port = bpf_ntohs(th->dest);
+	__builtin_memcpy(key.client, client, 16);
+	__builtin_memcpy(key.local, local, 16);
+	queued.cookie = bpf_get_socket_cookie(skb);
+	queued.established_ns = bpf_ktime_get_boot_ns();
+	bpf_map_update_elem(&stamps, &key, &queued, BPF_ANY);
+}
+
 /*
- * A SYN that arrives at a full listener. The kernel drops it (or answers with a SYN cookie) in
+ * Packets that reach a listener: SYNs and the final ACKs of handshakes. Every other socket's
+ * packets return at the first test.
+ *
+ * A SYN that arrives at a full listener: the kernel drops it (or answers with a SYN cookie) in
  * tcp_conn_request() without a tracepoint or a drop reason (the skb is consumed, not freed),
  * so the verdict is predicted here, at cgroup ingress, which runs in tcp_filter() just before:
  * the kernel's own tests, in its order —
@@ -222,6 +272,8 @@ int BPF_PROG(on_kfree_skb, struct sk_buff *skb, void *location, enum skb_drop_re
  *   dropped (TCPReqQFullDrop); then accept queue full (ack_backlog > max): dropped
  *   (ListenOverflows), cookie or not.
  * A prediction, not the kernel's decision: the queues may move between here and there.
+ *
+ * A final ACK stamps its connection for the accept-wait programs.
  * Always returns 1: the packet passes.
  */
 SEC("cgroup_skb/ingress")
@@ -232,7 +284,7 @@ int on_syn(struct __sk_buff *skb)
 	__u8 family;
 	__u8 client[16] = {}, local[16] = {};
 
-	if (!bsk)
+	if (!bsk || bsk->state != TCP_LISTEN)
 		return 1;
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
 		struct iphdr ip;
@@ -245,7 +297,7 @@ int on_syn(struct __sk_buff *skb)
 		__builtin_memcpy(local, &ip.daddr, 4);
 	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr ip6;
-		/* SYNs behind IPv6 extension headers are not classified. */
+		/* Packets behind IPv6 extension headers are not classified. */
 		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)) || ip6.nexthdr != IPPROTO_TCP)
 			return 1;
 		if (bpf_skb_load_bytes(skb, sizeof(ip6), &th, sizeof(th)))
@@ -256,14 +308,19 @@ int on_syn(struct __sk_buff *skb)
 	} else {
 		return 1;
 	}
-	if (!th.syn || th.ack || th.rst)
+	if (th.rst)
 		return 1;
 
 	struct tcp_sock *tp = bpf_skc_to_tcp_sock(bsk);
 	if (!tp)
 		return 1;
 	struct sock *sk = (struct sock *)tp;
-	if (sk->__sk_common.skc_state != TCP_LISTEN)
+	if (!th.syn) {
+		if (th.ack)
+			stamp(skb, sk, client, local, &th);
+		return 1;
+	}
+	if (th.ack)
 		return 1;
 	__u32 backlog = sk->sk_ack_backlog, max = sk->sk_max_ack_backlog;
 	__u32 qlen = tp->inet_conn.icsk_accept_queue.qlen.counter;
@@ -314,144 +371,113 @@ int BPF_PROG(on_synack_retransmit, struct sock *sk, struct request_sock *req)
 	return 0;
 }
 
-/* A child socket completed its handshake (SYN_RECV -> ESTABLISHED): it now waits in the accept
- * queue. Stamp it; the accept programs below take the stamp back. */
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(on_state, struct sock *sk, int oldstate, int newstate)
+/* Whether an IPv6 address is IPv4-mapped (::ffff:a.b.c.d). */
+static __always_inline bool is_v4_mapped(const __u32 *words)
 {
-	__u64 key = (__u64)sk;
-	if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED) {
-		__u64 now = bpf_ktime_get_boot_ns();
-		bpf_map_update_elem(&established_at, &key, &now, BPF_ANY);
-	} else if (newstate == TCP_CLOSE) {
-		bpf_map_delete_elem(&established_at, &key);
-	}
-	return 0;
+	return words[0] == 0 && words[1] == 0 && words[2] == bpf_htonl(0xffff);
 }
 
-/* The child `child` left the accept queue of `listener`: one accept event with its wait. */
-static __always_inline void accepted(struct sock *child, struct sock *listener, __u64 cookie)
+/* The connection of child socket `sk`, spelt as its final ACK spelt it. */
+static __always_inline void connection_of(struct connection *key, struct sock *sk)
 {
-	__u64 key = (__u64)child;
-	__u64 *since = bpf_map_lookup_elem(&established_at, &key);
-	if (!since)
+	__u32 client[4], local[4];
+	key->netns = sk->__sk_common.skc_net.net->ns.inum;
+	key->client_port = bpf_ntohs(sk->__sk_common.skc_dport);
+	key->local_port = sk->__sk_common.skc_num;
+	__builtin_memcpy(client, &sk->__sk_common.skc_v6_daddr, 16);
+	__builtin_memcpy(local, &sk->__sk_common.skc_v6_rcv_saddr, 16);
+	if (sk->__sk_common.skc_family == AF_INET6 && !is_v4_mapped(client)) {
+		__builtin_memcpy(key->client, client, 16);
+		__builtin_memcpy(key->local, local, 16);
+	} else {
+		*(__be32 *)key->client = sk->__sk_common.skc_daddr;
+		*(__be32 *)key->local = sk->__sk_common.skc_rcv_saddr;
+	}
+}
+
+/* Child `child` left the accept queue: one accept event with its wait, when its connection was
+ * stamped. `listener`, when the hook knows it, names the listener and its queues now; else the
+ * stamp does. */
+static __always_inline void accepted(struct sock *child, struct sock *listener)
+{
+	struct connection key = {};
+	connection_of(&key, child);
+	struct queued *stamp = bpf_map_lookup_elem(&stamps, &key);
+	if (!stamp)
 		return;
-	__u64 started = *since;
-	bpf_map_delete_elem(&established_at, &key);
+	struct queued copy = *stamp, *queued = &copy;
+	bpf_map_delete_elem(&stamps, &key);
+	__u64 since = queued->established_ns;
 	struct listen_event *e = reserve();
 	if (!e)
 		return;
 	e->kind = KIND_ACCEPTED;
-	e->wait_ns = e->boottime_ns > started ? e->boottime_ns - started : 0;
-	e->cookie = cookie;
-	describe_listener(e, listener);
+	e->wait_ns = e->boottime_ns > since ? e->boottime_ns - since : 0;
+	if (listener) {
+		e->cookie = bpf_get_socket_cookie(listener);
+		describe_listener(e, listener);
+	} else {
+		e->cookie = queued->cookie;
+		e->netns = queued->netns;
+		e->listener_family = queued->listener_family;
+		__builtin_memcpy(e->listener, queued->listener, 16);
+		e->accept_queue = queued->accept_queue;
+		e->accept_queue_max = queued->accept_queue_max;
+		e->syn_queue = queued->syn_queue;
+	}
 	describe_connection(e, (struct sock_common *)child);
 	submit(e);
 }
 
 /* Accept waits where fentry/fexit are allowed: inet_csk_accept(listener, ...) returned the
- * child. bpf_get_func_ret reads the return value whatever the function's arity (it changed in
- * Linux 6.10). */
+ * child. Its arguments changed in Linux 6.10 (sk, arg; before: sk, flags, err, kern), and the
+ * child, the return value, comes after them: one program for each, and the loader keeps the
+ * one the running kernel's BTF verifies. */
+static __always_inline void accept_returned(struct sock *listener, struct sock *child)
+{
+	if (child)
+		accepted(child, listener);
+}
+
 SEC("fexit/inet_csk_accept")
-int BPF_PROG(on_accept_fexit, struct sock *sk)
+int BPF_PROG(on_accept_fexit, struct sock *sk, void *arg, struct sock *child)
 {
-	__u64 child = 0;
-	if (bpf_get_func_ret(ctx, &child) || !child)
-		return 0;
-	accepted((struct sock *)child, sk, bpf_get_socket_cookie(sk));
+	accept_returned(sk, child);
 	return 0;
 }
 
-/* The socket behind file descriptor `fd` of the current process, or NULL. */
-static __always_inline struct sock *sock_of_fd(long fd)
+SEC("fexit/inet_csk_accept")
+int BPF_PROG(on_accept_fexit_old, struct sock *sk, int flags, int *err, bool kern, struct sock *child)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
-		return NULL;
-	struct file **fds = BPF_CORE_READ(fdt, fd);
-	struct file *file = NULL;
-	if (bpf_probe_read_kernel(&file, sizeof(file), fds + fd) || !file)
-		return NULL;
-	struct socket *socket = BPF_CORE_READ(file, private_data);
-	return socket ? BPF_CORE_READ(socket, sk) : NULL;
-}
-
-/* The syscall route, entry: remember which listener this thread accepts on. */
-static __always_inline void accept_entered(long listener_fd)
-{
-	__u64 thread = bpf_get_current_pid_tgid();
-	__u32 fd = listener_fd;
-	bpf_map_update_elem(&accepting, &thread, &fd, BPF_ANY);
-}
-
-/* The syscall route, exit: accept() returned `fd`; the listener is the one entered with. The
- * cookie is the one the kernel already gave the listener (by sock_diag, or the programs above),
- * 0 when it has none yet; user space then names the listener by its address and port. */
-static __always_inline void accept_returned(long fd)
-{
-	__u64 thread = bpf_get_current_pid_tgid();
-	__u32 *listener_fd = bpf_map_lookup_elem(&accepting, &thread);
-	if (!listener_fd)
-		return;
-	long lfd = *listener_fd;
-	bpf_map_delete_elem(&accepting, &thread);
-	if (fd < 0)
-		return;
-	struct sock *child = sock_of_fd(fd);
-	struct sock *listener = sock_of_fd(lfd);
-	if (!child || !listener)
-		return;
-	__u64 cookie = BPF_CORE_READ(listener, __sk_common.skc_cookie.counter);
-	accepted(child, listener, cookie);
-}
-
-/* The syscall route through the classic tracepoints of accept and accept4 (tracefs mounted). */
-SEC("tracepoint/syscalls/sys_enter_accept")
-int on_enter_accept(struct trace_event_raw_sys_enter *ctx)
-{
-	accept_entered(ctx->args[0]);
+	accept_returned(sk, child);
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_accept4")
-int on_enter_accept4(struct trace_event_raw_sys_enter *ctx)
+/*
+ * Accept waits where fexit is refused: accept() that asks for the client's address (as nginx,
+ * Go, Java, Node, Python and Rust's std do) reads it through inet_getname(), which runs these
+ * programs, right after the child left the queue. Only the first reading of a connection counts,
+ * so a later getpeername() is not taken for an accept. Always returns 1: the call goes on.
+ */
+static __always_inline int peer_read(struct bpf_sock_addr *ctx)
 {
-	accept_entered(ctx->args[0]);
-	return 0;
+	struct bpf_sock *bsk = ctx->sk;
+	if (!bsk)
+		return 1;
+	struct tcp_sock *tp = bpf_skc_to_tcp_sock(bsk);
+	if (tp)
+		accepted((struct sock *)tp, NULL);
+	return 1;
 }
 
-SEC("tracepoint/syscalls/sys_exit_accept")
-int on_exit_accept(struct trace_event_raw_sys_exit *ctx)
+SEC("cgroup/getpeername4")
+int on_getpeername4(struct bpf_sock_addr *ctx)
 {
-	accept_returned(ctx->ret);
-	return 0;
+	return peer_read(ctx);
 }
 
-SEC("tracepoint/syscalls/sys_exit_accept4")
-int on_exit_accept4(struct trace_event_raw_sys_exit *ctx)
+SEC("cgroup/getpeername6")
+int on_getpeername6(struct bpf_sock_addr *ctx)
 {
-	accept_returned(ctx->ret);
-	return 0;
-}
-
-/* The syscall route without tracefs: the raw syscall tracepoints, which every system call
- * passes; anything but accept and accept4 returns at the first test. */
-SEC("tp_btf/sys_enter")
-int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
-{
-	if (id != NR_ACCEPT && id != NR_ACCEPT4)
-		return 0;
-	accept_entered(regs->di);
-	return 0;
-}
-
-SEC("tp_btf/sys_exit")
-int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
-{
-	long id = regs->orig_ax;
-	if (id != NR_ACCEPT && id != NR_ACCEPT4)
-		return 0;
-	accept_returned(ret);
-	return 0;
+	return peer_read(ctx);
 }

@@ -63,8 +63,9 @@ queue, or answered with a SYN cookie (\fIpredicted\fR at cgroup ingress with the
 tests, which leave no trace; cross\-check with ListenOverflows, ListenDrops, TCPReqQFullDrop); a
 final ACK dropped at a full accept queue (\fIobserved\fR: drop reason TCP_LISTEN_OVERFLOW, Linux
 6.15+); SYN\-ACK retransmits; and for every accepted connection its wait in the accept queue
-(fexit on inet_csk_accept where allowed, else the accept system calls, which miss io_uring
-accepts). \fBsockscope events\fR [\fB\-\-format text\fR|\fBjson\fR] prints them as they happen,
+(from the final ACK at the listener to fexit on inet_csk_accept where allowed, else to the
+client address accept() hands back, cgroup getpeername4/6; an accept that asks for no address
+is not measured). \fBsockscope events\fR [\fB\-\-format text\fR|\fBjson\fR] prints them as they happen,
 one line each, for the namespace of \fB\-\-netns\fR/\fB\-\-pid\fR (default its own) or
 \fB\-\-all\-netns\fR, until SIGINT, SIGTERM or a closed pipe (exit 0); when the programs cannot
 run it prints the reason and exits 1. Needs root, or CAP_BPF and CAP_PERFMON (and CAP_NET_ADMIN),

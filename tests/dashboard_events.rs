@@ -87,7 +87,7 @@ fn with_events() -> Vec<Sample> {
         sample.listen_events = Some(ListenEvents {
             route: EventRoute {
                 attached: vec!["tp_btf:kfree_skb".into(), "cgroup_skb:ingress".into()],
-                accept_wait: "syscall".into(),
+                accept_wait: "getpeername".into(),
                 listen_overflow_reason: true,
             },
             started_boottime_ns: 1,

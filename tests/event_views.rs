@@ -53,7 +53,7 @@ fn with_events(mut sample: Sample, second: u64, entry: ListenerEvents, latest: V
     sample.listen_events = Some(ListenEvents {
         route: EventRoute {
             attached: vec!["tp_btf:kfree_skb".into(), "cgroup_skb:ingress".into()],
-            accept_wait: "syscall".into(),
+            accept_wait: "getpeername".into(),
             listen_overflow_reason: true,
         },
         started_boottime_ns: 1,

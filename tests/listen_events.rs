@@ -293,6 +293,84 @@ fn accept_waits_match_the_delays_the_server_planted() {
     }
 }
 
+/// accept(2) on `server` without an address buffer, as some servers call it.
+fn accept_without_address(server: &TcpListener) -> std::os::fd::OwnedFd {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    // SAFETY: a listening socket this process owns, and null address pointers, which accept(2)
+    // allows; the returned descriptor is owned by the OwnedFd alone.
+    let fd = unsafe { libc::accept(server.as_raw_fd(), std::ptr::null_mut(), std::ptr::null_mut()) };
+    assert!(fd >= 0, "accept: {}", std::io::Error::last_os_error());
+    unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }
+}
+
+/// Runs `serve` in a new namespace between two samples of it: the accept-wait route, the second
+/// sample, and the port of the listener `serve` returns (closed after the sample).
+fn around(serve: impl FnOnce() -> TcpListener + Send + 'static) -> (String, Sample, u16) {
+    let netns = TestNetns::new();
+    let mut source = live(&netns.name);
+    let before = sample(&mut source);
+    let route = before.listen_events.as_ref().expect("events").route.accept_wait.clone();
+    let server = netns.enter(serve);
+    let port = server.local_addr().expect("address").port();
+    let after = sample(&mut source);
+    drop(server);
+    (route, after, port)
+}
+
+#[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace and loads eBPF programs")]
+fn an_accept_is_measured_as_its_route_says_and_names_its_listener_by_cookie() {
+    require_root();
+    let (route, after, port) = around(|| {
+        let server = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let address = server.local_addr().expect("address");
+        let quiet = TcpStream::connect(address).expect("connect");
+        drop(accept_without_address(&server));
+        drop(quiet);
+        let measured = TcpStream::connect(address).expect("connect");
+        drop(server.accept().expect("accept"));
+        drop(measured);
+        std::thread::sleep(Duration::from_millis(100));
+        server
+    });
+    let listener = listener_on(&after, port).expect("the listener has totals");
+    let cookie =
+        after.tcp_listeners.as_deref().unwrap_or_default().iter().find(|l| l.local_port == port).map(|l| l.cookie);
+    assert_eq!(listener.cookie, cookie, "named by its socket cookie, not only its address");
+    match route.as_str() {
+        "getpeername" => {
+            assert_eq!(listener.accept_wait.count, 1, "only the accept that asked for the address: {listener:?}");
+        }
+        "fexit" => assert_eq!(listener.accept_wait.count, 2, "fexit sees every accept: {listener:?}"),
+        other => panic!("unknown accept-wait route {other}"),
+    }
+}
+
+#[test]
+#[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates a network namespace and loads eBPF programs")]
+fn an_ipv4_client_of_a_dual_stack_listener_and_an_ipv6_client_are_measured() {
+    require_root();
+    let (_, after, port) = around(|| {
+        let _ = Command::new("ip").args(["link", "set", "lo", "up"]).status();
+        let server = TcpListener::bind("[::]:0").expect("bind a dual-stack listener");
+        let port = server.local_addr().expect("address").port();
+        for client in [format!("127.0.0.1:{port}"), format!("[::1]:{port}")] {
+            let client = TcpStream::connect(client.as_str()).expect("connect");
+            std::thread::sleep(Duration::from_millis(20));
+            drop(server.accept().expect("accept"));
+            drop(client);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        server
+    });
+    let listener = listener_on(&after, port).expect("the listener has totals");
+    assert_eq!(listener.accept_wait.count, 2, "both clients' waits: {listener:?}");
+    let latest = &after.listen_events.as_ref().expect("events").latest;
+    let clients: BTreeSet<String> = latest.iter().map(|e| e.client_address.to_string()).collect();
+    assert_eq!(clients, BTreeSet::from(["127.0.0.1".to_string(), "::1".to_string()]), "{latest:?}");
+    assert!(latest.iter().all(|e| e.wait_ns >= 15_000_000), "each waited about 20 ms: {latest:?}");
+}
+
 #[test]
 #[cfg_attr(sockscope_unprivileged, ignore = "needs root: creates network namespaces and loads eBPF programs")]
 fn a_namespace_s_events_never_show_in_another_s() {

@@ -214,11 +214,11 @@ pub fn finding(id: &'static str, severity: Severity) -> Finding {
     }
 }
 
-/// The listen-event source's route in tests: every program, tracepoint accept waits.
+/// The listen-event source's route in tests: every program, accept waits at the peer address.
 pub fn event_route() -> EventRoute {
     EventRoute {
-        attached: vec!["tp_btf:kfree_skb".into(), "cgroup_skb:ingress".into()],
-        accept_wait: "syscall".into(),
+        attached: vec!["tp_btf:kfree_skb".into(), "cgroup_skb:ingress".into(), "cgroup:getpeername4".into()],
+        accept_wait: "getpeername".into(),
         listen_overflow_reason: true,
     }
 }

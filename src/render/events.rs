@@ -178,7 +178,8 @@ pub fn status_line(view: &ListenEventsView) -> String {
         EventStatus::Unavailable { reason } => format!("unavailable: {}", sanitize(reason)),
         EventStatus::Active { route } => {
             let waits = match route.accept_wait.as_str() {
-                "syscall" => "accept waits from accept()/accept4() (io_uring accepts not seen)".to_string(),
+                "fexit" => "accept waits of every accept".to_string(),
+                "getpeername" => "accept waits of accepts that ask for the client's address".to_string(),
                 other => format!("accept waits by {}", sanitize(other)),
             };
             let acks = if route.listen_overflow_reason {

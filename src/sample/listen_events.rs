@@ -44,10 +44,11 @@ pub struct ListenEvents {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventRoute {
     /// The programs attached, as `kind:name` (`tp_btf:kfree_skb`, `fexit:inet_csk_accept`,
-    /// `tracepoint:syscalls/sys_exit_accept4`, `cgroup_skb:ingress`).
+    /// `cgroup:getpeername4`, `cgroup_skb:ingress`).
     pub attached: Vec<String>,
-    /// How accept waits are measured: `fexit` where the kernel allows it, else `syscall`
-    /// (accept/accept4 tracepoints; accepts through io_uring are not seen).
+    /// How accept waits are measured: `fexit` (every accept) where the kernel allows it, else
+    /// `getpeername` (accepts that ask for the client's address, which nearly every server
+    /// does).
     pub accept_wait: String,
     /// Whether the final-ACK drop reason `TCP_LISTEN_OVERFLOW` exists on this kernel (6.15+).
     pub listen_overflow_reason: bool,

@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use aya::maps::{MapData, PerCpuArray, RingBuf};
-use aya::programs::{BtfTracePoint, CgroupAttachMode, CgroupSkb, CgroupSkbAttachType, FExit, TracePoint};
+use aya::programs::{BtfTracePoint, CgroupAttachMode, CgroupSkb, CgroupSkbAttachType, CgroupSockAddr, FExit};
 use aya::{Btf, Ebpf, EbpfLoader, Endianness};
 
 use crate::sample::listen_events::{
@@ -196,7 +196,7 @@ impl ListenEventSource {
             return ListenEvents { route: self.route.clone(), ..ListenEvents::default() };
         };
         state.drain(&self.shared.missed);
-        let lost_events = state.lost_count();
+        let lost_events = sum_over_cpus(&state.lost);
         let (listeners, latest) = state.totals.take(netns);
         ListenEvents {
             route: self.route.clone(),
@@ -209,7 +209,7 @@ impl ListenEventSource {
 
     /// Events the ring buffer had no room for since the source started.
     pub fn lost_events(&self) -> u64 {
-        self.shared.state.lock().map(|state| state.lost_count()).unwrap_or(0)
+        self.shared.state.lock().map(|state| sum_over_cpus(&state.lost)).unwrap_or(0)
     }
 
     /// Events a subscriber was too slow to take.
@@ -251,11 +251,11 @@ impl State {
             self.totals.add(streamed);
         }
     }
+}
 
-    /// The loss counter summed over CPUs.
-    fn lost_count(&self) -> u64 {
-        self.lost.get(&0, 0).map(|values| values.iter().sum()).unwrap_or(0)
-    }
+/// A per-CPU counter of the programs (index 0) summed over CPUs.
+fn sum_over_cpus(counter: &PerCpuArray<MapData, u64>) -> u64 {
+    counter.get(&0, 0).map(|values| values.iter().sum()).unwrap_or(0)
 }
 
 /// The reader thread: drains the ring buffer every 50 ms, or sooner when the programs wake it
@@ -316,13 +316,13 @@ fn load() -> Result<Loaded, String> {
         EbpfLoader::new().btf(Some(&btf)).load(OBJECT).map_err(|error| failure("loading the eBPF object", &error))?;
     let mut attached = Vec::new();
 
-    attach_btf(&mut ebpf, &btf, "on_state", "inet_sock_set_state", &mut attached)?;
     attach_btf(&mut ebpf, &btf, "on_synack_retransmit", "tcp_retransmit_synack", &mut attached)?;
     if overflow_reason {
         attach_btf(&mut ebpf, &btf, "on_kfree_skb", "kfree_skb", &mut attached)?;
     }
-    attach_cgroup(&mut ebpf, &mut attached)?;
-    let accept_wait = attach_accept(&mut ebpf, &btf, &mut attached)?;
+    let cgroup = open_cgroup2_root()?;
+    attach_cgroup(&mut ebpf, &cgroup, &mut attached)?;
+    let accept_wait = attach_accept(&mut ebpf, &btf, &cgroup, &mut attached)?;
 
     let ring = ebpf.take_map("events").ok_or("the eBPF object has no ring buffer")?;
     let ring = RingBuf::try_from(ring).map_err(|error| failure("the ring buffer", &error))?;
@@ -341,17 +341,21 @@ fn attach_btf(ebpf: &mut Ebpf, btf: &Btf, name: &str, hook: &str, attached: &mut
     Ok(())
 }
 
-/// Attaches the SYN classifier at ingress of the cgroup2 root, which every socket is under.
-fn attach_cgroup(ebpf: &mut Ebpf, attached: &mut Vec<String>) -> Result<(), String> {
+/// The cgroup2 root, which every socket is under, opened for attaching.
+fn open_cgroup2_root() -> Result<std::fs::File, String> {
     let root = cgroup2_root().ok_or("no cgroup2 hierarchy is mounted (/sys/fs/cgroup or /sys/fs/cgroup/unified)")?;
-    let directory = std::fs::File::open(&root).map_err(|error| format!("cannot open {root}: {error}"))?;
+    std::fs::File::open(&root).map_err(|error| format!("cannot open {root}: {error}"))
+}
+
+/// Attaches the SYN classifier at ingress of the cgroup2 root.
+fn attach_cgroup(ebpf: &mut Ebpf, cgroup: &std::fs::File, attached: &mut Vec<String>) -> Result<(), String> {
     let program: &mut CgroupSkb = program(ebpf, "on_syn")?;
     program.load().map_err(|error| failure("loading cgroup_skb:ingress", &error))?;
     // A link, which the kernel always lets several programs share (no BPF_F_ALLOW_MULTI flag
     // is given: bpf_link_create refuses it).
     program
-        .attach(&directory, CgroupSkbAttachType::Ingress, CgroupAttachMode::Single)
-        .map_err(|error| failure(&format!("attaching cgroup_skb:ingress to {root}"), &error))?;
+        .attach(cgroup, CgroupSkbAttachType::Ingress, CgroupAttachMode::Single)
+        .map_err(|error| failure("attaching cgroup_skb:ingress to the cgroup2 root", &error))?;
     attached.push("cgroup_skb:ingress".to_string());
     Ok(())
 }
@@ -372,40 +376,30 @@ fn cgroup2_root() -> Option<String> {
 }
 
 /// Attaches the accept-wait programs: fexit on inet_csk_accept where the kernel allows it,
-/// else the accept system calls; returns which route runs.
-fn attach_accept(ebpf: &mut Ebpf, btf: &Btf, attached: &mut Vec<String>) -> Result<&'static str, String> {
-    let fexit: &mut FExit = program(ebpf, "on_accept_fexit")?;
-    if fexit.load("inet_csk_accept", btf).is_ok() && fexit.attach().is_ok() {
-        attached.push("fexit:inet_csk_accept".to_string());
-        return Ok("fexit");
-    }
-    if attach_accept_tracepoints(ebpf).is_ok() {
-        for call in ["accept", "accept4"] {
-            attached.push(format!("tracepoint:syscalls/sys_enter_{call}"));
-            attached.push(format!("tracepoint:syscalls/sys_exit_{call}"));
+/// else the peer-address reads of accept() (cgroup getpeername4/6); returns which route runs.
+fn attach_accept(
+    ebpf: &mut Ebpf,
+    btf: &Btf,
+    cgroup: &std::fs::File,
+    attached: &mut Vec<String>,
+) -> Result<&'static str, String> {
+    // Linux 6.10+'s arguments, then the earlier ones: the verifier refuses the other.
+    for name in ["on_accept_fexit", "on_accept_fexit_old"] {
+        let fexit: &mut FExit = program(ebpf, name)?;
+        if fexit.load("inet_csk_accept", btf).is_ok() && fexit.attach().is_ok() {
+            attached.push("fexit:inet_csk_accept".to_string());
+            return Ok("fexit");
         }
-        return Ok("syscall");
     }
-    // Without tracefs (the classic tracepoints' ids live there, and sockscope mounts nothing),
-    // the raw syscall tracepoints, which the programs filter down to accept and accept4.
-    attach_btf(ebpf, btf, "on_sys_enter", "sys_enter", attached)?;
-    attach_btf(ebpf, btf, "on_sys_exit", "sys_exit", attached)?;
-    Ok("syscall")
-}
-
-/// The classic tracepoints of accept and accept4, which need tracefs mounted.
-fn attach_accept_tracepoints(ebpf: &mut Ebpf) -> Result<(), String> {
-    for (name, event) in [
-        ("on_enter_accept", "sys_enter_accept"),
-        ("on_enter_accept4", "sys_enter_accept4"),
-        ("on_exit_accept", "sys_exit_accept"),
-        ("on_exit_accept4", "sys_exit_accept4"),
-    ] {
-        let program: &mut TracePoint = program(ebpf, name)?;
-        program.load().map_err(|error| failure(name, &error))?;
-        program.attach("syscalls", event).map_err(|error| failure(name, &error))?;
+    for (name, hook) in [("on_getpeername4", "getpeername4"), ("on_getpeername6", "getpeername6")] {
+        let program: &mut CgroupSockAddr = program(ebpf, name)?;
+        program.load().map_err(|error| failure(&format!("loading cgroup:{hook}"), &error))?;
+        program
+            .attach(cgroup, CgroupAttachMode::Single)
+            .map_err(|error| failure(&format!("attaching cgroup:{hook}"), &error))?;
+        attached.push(format!("cgroup:{hook}"));
     }
-    Ok(())
+    Ok("getpeername")
 }
 
 /// Program `name` of the object as the type `P`.

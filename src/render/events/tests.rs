@@ -39,7 +39,7 @@ fn the_json_report_has_the_namespace_status_and_each_listener_s_waits_and_drops(
     let json = json_of(&frames());
     let events = &json["listen_events"];
     assert_eq!(events["status"], "active");
-    assert_eq!(events["route"]["accept_wait"], "syscall");
+    assert_eq!(events["route"]["accept_wait"], "getpeername");
     assert_eq!((events["lost"].as_u64(), events["lost_total"].as_u64()), (Some(2), Some(3)));
     assert_eq!(events["interval_observed"], true);
     let listener = &events["listeners"][0];
@@ -63,6 +63,7 @@ fn the_text_report_has_a_section_per_listener_with_the_same_numbers() {
     let section = text.split("Listen events (eBPF)").nth(1).expect("the section");
     assert!(section.contains("Source  active: tp_btf:kfree_skb, cgroup_skb:ingress"), "{section}");
     assert!(section.contains("Over 1s: 2 events lost"), "{section}");
+    assert!(section.contains("accept waits of accepts that ask for the client's address"), "{section}");
     assert!(section.contains("tcp 0.0.0.0:8080"), "{section}");
     assert!(section.contains("max 200ms  (100 accepted)"), "{section}");
     assert!(section.contains("syn_accept_queue_full     30  30.0/s  predicted"), "{section}");
