@@ -455,9 +455,10 @@ int BPF_PROG(on_accept_fexit_old, struct sock *sk, int flags, int *err, bool ker
 
 /*
  * Accept waits where fexit is refused: accept() that asks for the client's address (as nginx,
- * Go, Java, Node, Python and Rust's std do) reads it through inet_getname(), which runs these
- * programs, right after the child left the queue. Only the first reading of a connection counts,
- * so a later getpeername() is not taken for an accept. Always returns 1: the call goes on.
+ * HAProxy, Redis, Go, Java, Python and Rust's std do) reads it through inet_getname(), which
+ * runs these programs, right after the child left the queue. Only the first reading of a
+ * connection counts, so a later getpeername() is not taken for an accept. Always returns 1:
+ * the call goes on.
  */
 static __always_inline int peer_read(struct bpf_sock_addr *ctx)
 {
