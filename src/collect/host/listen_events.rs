@@ -196,7 +196,7 @@ impl ListenEventSource {
             return ListenEvents { route: self.route.clone(), ..ListenEvents::default() };
         };
         state.drain(&self.shared.missed);
-        let lost_events = sum_over_cpus(&state.lost);
+        let lost_events = state.lost_count();
         let (listeners, latest) = state.totals.take(netns);
         ListenEvents {
             route: self.route.clone(),
@@ -209,7 +209,7 @@ impl ListenEventSource {
 
     /// Events the ring buffer had no room for since the source started.
     pub fn lost_events(&self) -> u64 {
-        self.shared.state.lock().map(|state| sum_over_cpus(&state.lost)).unwrap_or(0)
+        self.shared.state.lock().map(|state| state.lost_count()).unwrap_or(0)
     }
 
     /// Events a subscriber was too slow to take.
@@ -251,11 +251,11 @@ impl State {
             self.totals.add(streamed);
         }
     }
-}
 
-/// A per-CPU counter of the programs (index 0) summed over CPUs.
-fn sum_over_cpus(counter: &PerCpuArray<MapData, u64>) -> u64 {
-    counter.get(&0, 0).map(|values| values.iter().sum()).unwrap_or(0)
+    /// The loss counter summed over CPUs.
+    fn lost_count(&self) -> u64 {
+        self.lost.get(&0, 0).map(|values| values.iter().sum()).unwrap_or(0)
+    }
 }
 
 /// The reader thread: drains the ring buffer every 50 ms, or sooner when the programs wake it
