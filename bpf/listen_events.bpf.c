@@ -49,7 +49,7 @@ struct listen_event {
 	__u8 detail;
 	__u16 listener_family;	/* AF_INET or AF_INET6 */
 	__u32 retransmits;	/* KIND_SYNACK_RETRANSMIT: the attempt */
-	__u32 accept_queue;	/* sk_ack_backlog of the listener (KIND_ACCEPTED: when it joined) */
+	__u32 accept_queue;	/* sk_ack_backlog of the listener (KIND_ACCEPTED: as it joined) */
 	__u32 accept_queue_max; /* sk_max_ack_backlog */
 	__u32 syn_queue;	/* request sockets (icsk_accept_queue.qlen) */
 	__u16 client_port;
@@ -396,9 +396,9 @@ static __always_inline void connection_of(struct connection *key, struct sock *s
 }
 
 /* Child `child` left the accept queue: one accept event with its wait, when its connection was
- * stamped. `listener`, when the hook knows it, names the listener and its queues now; else the
- * stamp does. */
-static __always_inline void accepted(struct sock *child, struct sock *listener)
+ * stamped. The stamp names the listener and its queues as the connection joined them, on every
+ * route alike. */
+static __always_inline void accepted(struct sock *child)
 {
 	struct connection key = {};
 	connection_of(&key, child);
@@ -413,18 +413,13 @@ static __always_inline void accepted(struct sock *child, struct sock *listener)
 		return;
 	e->kind = KIND_ACCEPTED;
 	e->wait_ns = e->boottime_ns > since ? e->boottime_ns - since : 0;
-	if (listener) {
-		e->cookie = bpf_get_socket_cookie(listener);
-		describe_listener(e, listener);
-	} else {
-		e->cookie = queued->cookie;
-		e->netns = queued->netns;
-		e->listener_family = queued->listener_family;
-		__builtin_memcpy(e->listener, queued->listener, 16);
-		e->accept_queue = queued->accept_queue;
-		e->accept_queue_max = queued->accept_queue_max;
-		e->syn_queue = queued->syn_queue;
-	}
+	e->cookie = queued->cookie;
+	e->netns = queued->netns;
+	e->listener_family = queued->listener_family;
+	__builtin_memcpy(e->listener, queued->listener, 16);
+	e->accept_queue = queued->accept_queue;
+	e->accept_queue_max = queued->accept_queue_max;
+	e->syn_queue = queued->syn_queue;
 	describe_connection(e, (struct sock_common *)child);
 	submit(e);
 }
@@ -433,23 +428,19 @@ static __always_inline void accepted(struct sock *child, struct sock *listener)
  * child. Its arguments changed in Linux 6.10 (sk, arg; before: sk, flags, err, kern), and the
  * child, the return value, comes after them: one program for each, and the loader keeps the
  * one the running kernel's BTF verifies. */
-static __always_inline void accept_returned(struct sock *listener, struct sock *child)
-{
-	if (child)
-		accepted(child, listener);
-}
-
 SEC("fexit/inet_csk_accept")
 int BPF_PROG(on_accept_fexit, struct sock *sk, void *arg, struct sock *child)
 {
-	accept_returned(sk, child);
+	if (child)
+		accepted(child);
 	return 0;
 }
 
 SEC("fexit/inet_csk_accept")
 int BPF_PROG(on_accept_fexit_old, struct sock *sk, int flags, int *err, bool kern, struct sock *child)
 {
-	accept_returned(sk, child);
+	if (child)
+		accepted(child);
 	return 0;
 }
 
@@ -467,7 +458,7 @@ static __always_inline int peer_read(struct bpf_sock_addr *ctx)
 		return 1;
 	struct tcp_sock *tp = bpf_skc_to_tcp_sock(bsk);
 	if (tp)
-		accepted((struct sock *)tp, NULL);
+		accepted((struct sock *)tp);
 	return 1;
 }
 

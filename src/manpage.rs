@@ -102,7 +102,7 @@ naming the processes that hold other users' sockets (reading their \fI/proc/PID/
 entering other network namespaces (\fB\-\-netns\fR, \fB\-\-pid\fR, \fB\-\-all\-netns\fR)
 .TP
 \fBCAP_BPF\fR and \fBCAP_PERFMON\fR
-listen events (eBPF), with \fBCAP_NET_ADMIN\fR for the cgroup hook; without them the source is
+listen events (eBPF), with \fBCAP_NET_ADMIN\fR for the cgroup hooks; without them the source is
 unavailable with the reason and everything else works
 .PP
 Reading everything else needs none. Instead of root, grant only these: as file capabilities on a

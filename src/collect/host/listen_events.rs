@@ -285,7 +285,7 @@ struct Loaded {
 }
 
 /// What the programs need, as capabilities(7) names it.
-const NEEDED: &str = "needs root, or CAP_BPF and CAP_PERFMON, and CAP_NET_ADMIN for the cgroup hook";
+const NEEDED: &str = "needs root, or CAP_BPF and CAP_PERFMON, and CAP_NET_ADMIN for the cgroup hooks";
 
 /// Refuses at once, before the kernel's BTF is read, a process whose effective capabilities
 /// cannot load the programs (neither CAP_SYS_ADMIN nor CAP_BPF with CAP_PERFMON and CAP_NET_ADMIN).
